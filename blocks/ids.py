@@ -1,0 +1,93 @@
+"""Every action_id and callback_id the builders draw, one StrEnum per domain (`<domain>.<verb>`).
+
+Handlers register these exact values; `all_action_ids()` lets a test prove that every id a card
+can show has a listener (Bolt sends no ack for an unmatched action, and Slack shows an error).
+Block ids name what the block shows (`action_item:12`, `meeting:3:header`) so a handler can find
+the entity behind a select menu, which carries no value of its own.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ActionItemAction(StrEnum):
+    DONE = "action_item.done"
+    REOPEN = "action_item.reopen"
+    SNOOZE = "action_item.snooze"  # overflow; option value = SnoozeChoice
+    REASSIGN = "action_item.reassign"  # users_select; item from block_id
+    EDIT = "action_item.edit"
+    ASSIGN = "action_item.assign"  # users_select drawn when the owner is unknown
+    PAGE = "action_item.page"  # /os-actions paging; value = PageRef
+
+
+class MeetingAction(StrEnum):
+    RETRY_ANALYSIS = "meeting.retry_analysis"
+    OPEN_FATHOM = "meeting.open_fathom"  # link button: Slack still sends block_actions, ack it
+    GENERATE_OS = "audit.generate"
+
+
+class ProposalAction(StrEnum):
+    APPROVE = "proposal.approve"
+    REJECT = "proposal.reject"
+    EDIT = "proposal.edit"
+    APPROVE_ALL = "proposal.approve_all"  # value = MeetingRef
+    REVERT = "proposal.revert"
+
+
+class ViewCallback(StrEnum):
+    ACTION_ITEM_EDIT = "action_item.edit_submit"
+    PROPOSAL_EDIT = "proposal.edit_submit"
+    SNOOZE_DATE = "action_item.snooze_date_submit"
+
+
+class ItemField(StrEnum):
+    """block_id == action_id of each input in the edit modal: `state.values[F][F]`."""
+
+    TEXT = "item_text"
+    OWNER = "item_owner"
+    DUE_DATE = "item_due_date"
+    PRIORITY = "item_priority"
+
+
+class SnoozeField(StrEnum):
+    DATE = "snooze_date"
+
+
+class ProposalField(StrEnum):
+    CONTENT = "proposal_content"
+
+
+class SnoozeOption(StrEnum):
+    """Choices carried in SnoozeChoice.choice; the handler turns them into a datetime."""
+
+    ONE_HOUR = "1h"
+    TOMORROW = "tomorrow_9"
+    NEXT_MONDAY = "next_monday_9"
+    PICK_DATE = "pick_date"  # opens snooze_date_modal
+
+
+ACTION_ENUMS: tuple[type[StrEnum], ...] = (ActionItemAction, MeetingAction, ProposalAction)
+
+
+def all_action_ids() -> set[str]:
+    """Every block_actions action_id a builder may draw."""
+    return {member.value for enum in ACTION_ENUMS for member in enum}
+
+
+def all_callback_ids() -> set[str]:
+    return {member.value for member in ViewCallback}
+
+
+def block_id(domain: str, entity_id: int | None, part: str | None = None) -> str:
+    """`action_item:12`, `action_item:12:actions`, `meeting:3:header`."""
+    base = f"{domain}:{entity_id if entity_id is not None else 'new'}"
+    return f"{base}:{part}" if part else base
+
+
+def entity_id_from_block_id(value: str, domain: str) -> int:
+    """The id a block_id names (for select menus, whose payload carries no value)."""
+    parts = value.split(":")
+    if len(parts) < 2 or parts[0] != domain or not parts[1].isdigit():
+        raise ValueError(f"block_id {value!r} does not name a {domain}")
+    return int(parts[1])

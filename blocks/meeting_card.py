@@ -1,0 +1,197 @@
+"""The parent message of a meeting thread: posted first from Fathom's data, updated in place.
+
+The same builder draws every state (received, analysing, analysed, failed) so `chat.update`
+only ever swaps one complete card for another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import ValidationError
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    LinkButtonElement,
+    SectionBlock,
+)
+
+from blocks.common import Message, build, mrkdwn
+from blocks.ids import MeetingAction, block_id
+from blocks.limits import FIELD_TEXT, HEADER_TEXT, SECTION_TEXT
+from blocks.text import (
+    esc_trunc,
+    escape,
+    fit_markdown,
+    link,
+    markdown_to_mrkdwn,
+    plain,
+    safe_url,
+    slack_date,
+    user_mention,
+)
+from blocks.values import MeetingRef, encode
+from services.analysis.schema import MeetingAnalysis
+from services.fathom import FathomMeeting, Invitee
+from services.models import ActionItem, Meeting
+
+TYPE_LABELS = {
+    "ai_audit": "AI audit",
+    "discovery": "Discovery",
+    "client": "Client",
+    "internal_partner": "Internal / partner",
+    "coaching": "Coaching",
+    "sales": "Sales",
+    "networking": "Networking",
+    "other": "Other",
+}
+OS_TYPES = frozenset({"ai_audit", "discovery"})
+MAX_PEOPLE = 25
+
+
+def parse_payload(meeting: Meeting) -> FathomMeeting | None:
+    try:
+        return FathomMeeting.model_validate(meeting.payload or {})
+    except ValidationError:
+        return None
+
+
+def parse_analysis(meeting: Meeting) -> MeetingAnalysis | None:
+    if not meeting.analysis:
+        return None
+    try:
+        return MeetingAnalysis.model_validate(meeting.analysis)
+    except ValidationError:
+        return None
+
+
+def meeting_card(
+    meeting: Meeting,
+    items: Sequence[ActionItem],
+    *,
+    mentions: dict[str, str],
+    thread_count: int | None = None,
+) -> Message:
+    """Parent card. `mentions` maps lower-case email -> Slack user id for @mentions.
+
+    `thread_count` is how many item cards sit in the thread (defaults to `len(items)`).
+    """
+    fathom = parse_payload(meeting)
+    analysis = parse_analysis(meeting) if meeting.status == "analysed" or meeting.needs_reanalysis else None
+    url = meeting.share_url or meeting.url or (fathom.share_url or fathom.url if fathom else None)
+    title = meeting.title or (fathom.title if fathom else "") or "Meeting"
+    blocks: list[Block] = [
+        HeaderBlock(block_id=block_id("meeting", meeting.id, "header"), text=plain(title, HEADER_TEXT)),
+        ContextBlock(block_id=block_id("meeting", meeting.id, "meta"), elements=[mrkdwn(_meta_line(meeting, fathom, analysis))]),
+    ]
+    attendees = _attendees(fathom, mentions)
+    if attendees:
+        blocks.append(SectionBlock(block_id=block_id("meeting", meeting.id, "attendees"), fields=attendees))
+    summary = _summary(fathom, analysis, url)
+    if summary:
+        blocks.append(SectionBlock(block_id=block_id("meeting", meeting.id, "summary"), text=mrkdwn(summary)))
+    count = len(items) if thread_count is None else thread_count
+    if count:
+        done = sum(1 for i in items if i.status == "done")
+        noun = "action item" if count == 1 else "action items"
+        extra = f" ({done} done)" if done else ""
+        blocks.append(
+            ContextBlock(
+                block_id=block_id("meeting", meeting.id, "items"),
+                elements=[mrkdwn(f":memo: {count} {noun}{extra} in the thread")],
+            )
+        )
+    buttons = _buttons(meeting, analysis, url)
+    if buttons:
+        blocks.append(ActionsBlock(block_id=block_id("meeting", meeting.id, "actions"), elements=buttons))
+    return build(f"{title} — meeting notes", blocks)
+
+
+def _meta_line(meeting: Meeting, fathom: FathomMeeting | None, analysis: MeetingAnalysis | None) -> str:
+    parts: list[str] = []
+    started: datetime | None = meeting.started_at or (fathom.started_at if fathom else None)
+    if started:
+        fallback = started.strftime("%a %d %b %Y %H:%M UTC")
+        parts.append(":calendar: " + slack_date(started.timestamp(), "{date_short_pretty} {time}", fallback))
+    seconds = fathom.duration_seconds if fathom else None
+    if seconds is None and meeting.started_at and meeting.ended_at:
+        seconds = int((meeting.ended_at - meeting.started_at).total_seconds())
+    if seconds is not None:
+        parts.append(f":stopwatch: {_duration(seconds)}")
+    if analysis and meeting.status == "analysed":
+        label = TYPE_LABELS.get(analysis.primary_type, analysis.primary_type)
+        parts.append(f":label: {escape(label)} ({analysis.confidence:.0%})")
+    if meeting.status in ("received", "analysing"):
+        parts.append(":hourglass_flowing_sand: analysing…")
+    if meeting.status == "failed":
+        parts.append(":warning: Analysis failed")
+    elif meeting.needs_reanalysis:
+        parts.append(":warning: Analysis failed — showing a basic analysis")
+    return " · ".join(parts) or "Meeting"
+
+
+def _duration(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60)) if seconds else 0
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _person(invitee: Invitee, mentions: dict[str, str]) -> str:
+    email = (invitee.email or "").lower()
+    mention = user_mention(mentions.get(email)) if email else None
+    return mention or escape(invitee.name or invitee.email or "someone")
+
+
+def _people_field(label: str, names: list[str]) -> str:
+    shown = names[:MAX_PEOPLE]
+    more = f" +{len(names) - len(shown)} more" if len(names) > len(shown) else ""
+    return fit_markdown(f"*{label}*\n" + ", ".join(shown) + more, FIELD_TEXT)
+
+
+def _attendees(fathom: FathomMeeting | None, mentions: dict[str, str]) -> list:
+    if not fathom or not fathom.calendar_invitees:
+        return []
+    fields = []
+    internal = [_person(i, mentions) for i in fathom.internal_invitees]
+    if internal:
+        fields.append(mrkdwn(_people_field("Team", internal)))
+    external = [_person(i, mentions) for i in fathom.external_invitees]
+    if external:
+        domains = ", ".join(escape(d) for d in fathom.external_domains[:5])
+        label = f"External ({domains})" if domains else "External"
+        fields.append(mrkdwn(_people_field(label, external)))
+    return fields
+
+
+def _summary(fathom: FathomMeeting | None, analysis: MeetingAnalysis | None, url: str | None) -> str:
+    if analysis:
+        body = markdown_to_mrkdwn(analysis.summary)
+        one_line = esc_trunc(analysis.summary_one_line, 500)
+        text = f"*{one_line}*\n{body}" if one_line else body
+    else:
+        text = markdown_to_mrkdwn(fathom.summary_markdown if fathom else "")
+    if not text.strip():
+        return ""
+    tail = f" ({link(url, 'full summary in Fathom')})" if safe_url(url) else ""
+    return fit_markdown(text, SECTION_TEXT, tail)
+
+
+def _buttons(meeting: Meeting, analysis: MeetingAnalysis | None, url: str | None) -> list:
+    ref = encode(MeetingRef(meeting_id=meeting.id or 0))
+    buttons: list = []
+    target = safe_url(url)
+    if target:
+        buttons.append(LinkButtonElement(text="View in Fathom", url=target, action_id=MeetingAction.OPEN_FATHOM))
+    if meeting.status == "failed" or meeting.needs_reanalysis:
+        buttons.append(ButtonElement(text="Retry analysis", action_id=MeetingAction.RETRY_ANALYSIS, value=ref))
+    primary = analysis.primary_type if analysis else meeting.primary_type
+    if primary in OS_TYPES:
+        buttons.append(
+            ButtonElement(text="Generate client OS", action_id=MeetingAction.GENERATE_OS, value=ref, style="primary")
+        )
+    return buttons

@@ -1,0 +1,63 @@
+"""Typed button values: ids only, JSON on the wire, the same model on both sides.
+
+The handler reloads state from the ids and checks authorisation; a value never carries text or
+permissions a user could tamper with. Renaming a field breaks `decode` loudly, not silently.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from blocks.ids import SnoozeOption
+from blocks.limits import BUTTON_VALUE
+
+
+class _Ref(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ItemRef(_Ref):
+    item_id: int
+
+
+class MeetingRef(_Ref):
+    meeting_id: int
+
+
+class ProposalRef(_Ref):
+    proposal_id: int
+
+
+class SnoozeChoice(_Ref):
+    item_id: int
+    choice: SnoozeOption
+
+
+class PageRef(_Ref):
+    """Which page of `/os-actions` to show; the handler knows whose list from the acting user."""
+
+    page: int = Field(ge=1)
+
+
+RefT = TypeVar("RefT", bound=BaseModel)
+
+
+def encode(model: BaseModel) -> str:
+    value = model.model_dump_json()
+    if len(value) > BUTTON_VALUE:
+        raise ValueError(f"{type(model).__name__} value is {len(value)} chars > {BUTTON_VALUE}")
+    return value
+
+
+def decode(cls: type[RefT], value: str | None) -> RefT:
+    """Parse a value drawn by `encode`; anything else is a ValueError naming the expected model."""
+    if not value:
+        raise ValueError(f"empty value where a {cls.__name__} was expected")
+    try:
+        return cls.model_validate_json(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "value"
+        raise ValueError(f"not a {cls.__name__}: {where}: {first['msg']}") from None

@@ -1,0 +1,145 @@
+"""Settings: the design's config contract, read from the environment or `.env`.
+
+Names are fixed (deploy scripts and tests rely on them). Anything invalid becomes one
+`ConfigError` naming the variable, so `fathom-os` can exit with a clear message.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """Invalid or contradictory configuration; the message names the variable."""
+
+
+# USD per million tokens: input, output, cache write, cache read. Override with CLAUDE_PRICES (JSON).
+DEFAULT_PRICES: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {
+    "claude-opus-4-5": (Decimal("5"), Decimal("25"), Decimal("6.25"), Decimal("0.50")),
+    "claude-sonnet-4-6": (Decimal("3"), Decimal("15"), Decimal("3.75"), Decimal("0.30")),
+    "claude-sonnet-4-5": (Decimal("3"), Decimal("15"), Decimal("3.75"), Decimal("0.30")),
+    "claude-haiku-4-5": (Decimal("1"), Decimal("5"), Decimal("1.25"), Decimal("0.10")),
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    slack_default_channel: str | None = Field(default=None, alias="SLACK_DEFAULT_CHANNEL")
+
+    anthropic_api_key: SecretStr | None = Field(default=None, alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str | None = Field(default=None, alias="ANTHROPIC_BASE_URL")
+    claude_model: str = Field(default="claude-sonnet-4-6", alias="CLAUDE_MODEL")
+    claude_fallback_model: str = Field(default="claude-haiku-4-5", alias="CLAUDE_FALLBACK_MODEL")
+    claude_prices: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = Field(
+        default_factory=lambda: dict(DEFAULT_PRICES), alias="CLAUDE_PRICES"
+    )
+    claude_chunk_tokens: int = Field(default=12_000, alias="CLAUDE_CHUNK_TOKENS", ge=1_000)
+    claude_max_concurrency: int = Field(default=4, alias="CLAUDE_MAX_CONCURRENCY", ge=1)
+
+    fathom_webhook_secret: SecretStr | None = Field(default=None, alias="FATHOM_WEBHOOK_SECRET")
+    fathom_api_key: SecretStr | None = Field(default=None, alias="FATHOM_API_KEY")
+    webhook_max_bytes: int = Field(default=10 * 1024 * 1024, alias="WEBHOOK_MAX_BYTES", ge=1024)
+
+    database_url: str = Field(default="sqlite+aiosqlite:///./data/fathom_os.sqlite3", alias="DATABASE_URL")
+    os_repo_path: Path = Field(default=Path("./os"), alias="OS_REPO_PATH")
+    os_remote: str | None = Field(default=None, alias="OS_REMOTE")
+
+    webhook_host: str = Field(default="127.0.0.1", alias="WEBHOOK_HOST")
+    webhook_port: int = Field(default=8080, alias="WEBHOOK_PORT", ge=0, le=65535)
+    sandbox_port: int = Field(default=3000, alias="SANDBOX_PORT", ge=0, le=65535)
+
+    job_workers: int = Field(default=4, alias="JOB_WORKERS", ge=1, le=64)
+    job_max_attempts: int = Field(default=5, alias="JOB_MAX_ATTEMPTS", ge=1)
+    job_lease_seconds: float = Field(default=300.0, alias="JOB_LEASE_SECONDS", gt=0)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _normalise_case(cls, value: object, info: object) -> object:
+        if isinstance(value, str):
+            return value.upper() if getattr(info, "field_name", "") == "log_level" else value.lower()
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith(("postgres://", "postgresql://")):
+            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///path.sqlite3 or postgresql+asyncpg://user@host/db")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        bot, app = self.slack_bot_token, self.slack_app_token
+        if bool(bot) != bool(app):
+            missing = "SLACK_APP_TOKEN" if bot else "SLACK_BOT_TOKEN"
+            raise ValueError(f"{missing}: set both Slack tokens or neither (neither = local sandbox)")
+        if bot and not bot.get_secret_value().startswith("xoxb-"):
+            raise ValueError("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
+        if app and not app.get_secret_value().startswith("xapp-"):
+            raise ValueError("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+        if self.fathom_webhook_secret:
+            for secret in self.webhook_secrets:
+                if not secret.startswith("whsec_"):
+                    raise ValueError("FATHOM_WEBHOOK_SECRET: each secret must start with whsec_")
+        return self
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        if not self.fathom_webhook_secret:
+            return []
+        return [s.strip() for s in self.fathom_webhook_secret.get_secret_value().split(",") if s.strip()]
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def claude_enabled(self) -> bool:
+        return self.anthropic_api_key is not None
+
+    def secret_values(self) -> list[str]:
+        """Every secret's plain value, for the log redaction filter."""
+        out: list[str] = []
+        for value in (
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.anthropic_api_key,
+            self.fathom_api_key,
+        ):
+            if value is not None and value.get_secret_value():
+                out.append(value.get_secret_value())
+        out.extend(self.webhook_secrets)
+        return out
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings or raise ConfigError with one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "config"
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(msg if loc == "config" or msg.split(":")[0].isupper() else f"{loc}: {msg}")
+        raise ConfigError("\n".join(lines)) from None

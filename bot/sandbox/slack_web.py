@@ -1,0 +1,356 @@
+"""Web API of the local Slack: request parsing, auth, faults, and the chat/conversations/users methods.
+
+slack_sdk sends some methods as form data, some as JSON and some as query parameters, with the token
+in an `Authorization: Bearer` header; all of them are accepted here so the real client works unchanged.
+Views, files and response_url live in `slack_web_views.py`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.sandbox import slack_limits as limits
+from bot.sandbox.slack_faults import CallRecord, Faults
+from bot.sandbox.slack_socket import SocketHub
+from bot.sandbox.slack_state import (
+    APP_ID,
+    BOT_ID,
+    BOT_NAME,
+    BOT_USER_ID,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    TEAM_NAME,
+    Message,
+    Workspace,
+)
+from bot.sandbox.slack_web_views import ApiError, ViewsFilesApi
+
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+BOT_PROFILE = {"id": BOT_ID, "app_id": APP_ID, "name": BOT_NAME, "team_id": TEAM_ID, "deleted": False}
+
+
+def _as_json(value: Any) -> Any:
+    """Form-encoded requests carry blocks/views as JSON strings; JSON requests carry them as objects."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ApiError("invalid_arguments", messages=[f"[ERROR] invalid JSON: {exc}"]) from exc
+    return value
+
+
+def _required(params: dict[str, Any], name: str) -> Any:
+    value = params.get(name)
+    if value in (None, ""):
+        raise ApiError("invalid_arguments", messages=[f"[ERROR] missing required field: {name}"])
+    return value
+
+
+class WebApi(ViewsFilesApi):
+    """All Web API endpoints; `calls` records every request in arrival order."""
+
+    def __init__(self, workspace: Workspace, hub: SocketHub, bot_token: str, app_token: str) -> None:
+        self.ws = workspace
+        self.hub = hub
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.faults = Faults()
+        self.calls: list[CallRecord] = []
+        self.base_url = ""
+        self.triggers: dict[str, tuple[str, float]] = {}
+        self.trigger_ttl = 3.0
+        self.response_urls: dict[str, dict[str, Any]] = {}
+        self.methods: dict[str, Handler] = {
+            "auth.test": self.auth_test,
+            "apps.connections.open": self.apps_connections_open,
+            "chat.postMessage": self.chat_post_message,
+            "chat.update": self.chat_update,
+            "chat.postEphemeral": self.chat_post_ephemeral,
+            "chat.getPermalink": self.chat_get_permalink,
+            "chat.delete": self.chat_delete,
+            "conversations.open": self.conversations_open,
+            "conversations.info": self.conversations_info,
+            "conversations.history": self.conversations_history,
+            "conversations.replies": self.conversations_replies,
+            "users.info": self.users_info,
+            "users.lookupByEmail": self.users_lookup_by_email,
+            "users.list": self.users_list,
+            "reactions.add": self.reactions_add,
+            **self.view_and_file_methods(),
+        }
+
+    # plumbing -----------------------------------------------------------------------------------
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_route("*", "/api/{method}", self.handle)
+        app.router.add_post("/upload/v1/{file_id}", self.handle_upload)
+        app.router.add_post("/response/{rid}", self.handle_response_url)
+        app.router.add_get("/link/", self.hub.handle)
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                body = await request.json()
+                if isinstance(body, dict):
+                    params.update(body)
+            else:
+                params.update(dict(await request.post()))
+        return params
+
+    def _token(self, request: web.Request, params: dict[str, Any]) -> str | None:
+        token = params.pop("token", None)
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            token = header.removeprefix("Bearer ").strip()
+        return token or None
+
+    def _reply(
+        self,
+        method: str,
+        params: dict[str, Any],
+        body: dict[str, Any],
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
+        self.calls.append(
+            CallRecord(method, params, time.time(), status, bool(body.get("ok")), body.get("error"))
+        )
+        return web.json_response(body, status=status, headers=headers)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        try:
+            params = await self._params(request)
+        except (json.JSONDecodeError, ValueError):
+            return self._reply(method, {}, {"ok": False, "error": "invalid_json"})
+        token = self._token(request, params)
+        failure = self.faults.check(method)
+        if failure is not None:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else None
+            return self._reply(method, params, {"ok": False, "error": failure.error}, failure.status, headers)
+        if token is None:
+            return self._reply(method, params, {"ok": False, "error": "not_authed"})
+        if token not in (self.bot_token, self.app_token):
+            return self._reply(method, params, {"ok": False, "error": "invalid_auth"})
+        app_only = method == "apps.connections.open"
+        if (token == self.app_token) != app_only and method != "auth.test":
+            return self._reply(method, params, {"ok": False, "error": "not_allowed_token_type"})
+        handler = self.methods.get(method)
+        if handler is None:
+            return self._reply(method, params, {"ok": False, "error": "unknown_method"})
+        try:
+            body = {"ok": True, **await handler(params)}
+        except ApiError as exc:
+            body = exc.body()
+        except limits.SlackLimitError as exc:
+            body = ApiError(exc.error, messages=exc.messages).body()
+        return self._reply(method, params, body)
+
+    # shared helpers used by the interaction helpers too ------------------------------------------
+    def issue_trigger(self, user_id: str) -> str:
+        trigger = f"{int(time.time())}.{secrets.randbelow(10**9)}.{secrets.token_hex(16)}"
+        self.triggers[trigger] = (user_id, time.monotonic())
+        return trigger
+
+    def issue_response_url(
+        self, channel: str | None, message_ts: str | None, user_id: str, is_ephemeral: bool = False
+    ) -> str:
+        rid = secrets.token_urlsafe(12)
+        self.response_urls[rid] = {
+            "channel": channel,
+            "message_ts": message_ts,
+            "user": user_id,
+            "is_ephemeral": is_ephemeral,
+            "uses": 0,
+        }
+        return f"{self.base_url}/response/{rid}"
+
+    def channel_or_raise(self, ref: Any) -> str:
+        channel = self.ws.resolve_channel(str(ref or ""))
+        if channel is None:
+            raise ApiError("channel_not_found")
+        return channel.id
+
+    def bot_message(self, text: str | None, blocks: list[Any] | None) -> Message:
+        message: Message = {"user": BOT_USER_ID, "bot_id": BOT_ID, "app_id": APP_ID, "text": text or ""}
+        message["bot_profile"] = BOT_PROFILE
+        if blocks is not None:
+            message["blocks"] = [
+                {**b, "block_id": b.get("block_id") or secrets.token_hex(3)} if isinstance(b, dict) else b
+                for b in blocks
+            ]
+        return message
+
+    # auth and socket ----------------------------------------------------------------------------
+    async def auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": f"{self.base_url}/",
+            "team": TEAM_NAME,
+            "user": BOT_NAME,
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "is_enterprise_install": False,
+        }
+
+    async def apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        ws_base = self.base_url.replace("http://", "ws://", 1)
+        return {"url": f"{ws_base}/link/?ticket={self.hub.issue_ticket()}"}
+
+    # chat ---------------------------------------------------------------------------------------
+    async def chat_post_message(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channel_or_raise(_required(p, "channel"))
+        text, blocks = p.get("text"), _as_json(p.get("blocks"))
+        limits.check_message(text, blocks)
+        message = self.bot_message(text, blocks)
+        thread_ts = p.get("thread_ts")
+        if thread_ts:
+            message["thread_ts"] = str(thread_ts)
+            if str(p.get("reply_broadcast", "")).lower() in ("1", "true"):
+                message["subtype"] = "thread_broadcast"
+        metadata = _as_json(p.get("metadata"))
+        if metadata:
+            message["metadata"] = metadata
+        stored = self.ws.add_message(channel, message)
+        return {"channel": channel, "ts": stored["ts"], "message": copy.deepcopy(stored)}
+
+    async def chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channel_or_raise(_required(p, "channel"))
+        ts = str(_required(p, "ts"))
+        message = self.ws.find_message(channel, ts)
+        if message is None:
+            raise ApiError("message_not_found")
+        if message.get("bot_id") != BOT_ID:
+            raise ApiError("cant_update_message")
+        text, blocks = p.get("text"), _as_json(p.get("blocks"))
+        limits.check_message(text or message.get("text"), blocks, max_text=limits.MAX_UPDATE_TEXT)
+        fresh = self.bot_message(text if text is not None else message.get("text"), blocks)
+        if blocks is None and "blocks" in message:
+            fresh["blocks"] = message["blocks"]
+        message.update(fresh)
+        message["edited"] = {"user": BOT_USER_ID, "ts": self.ws.next_ts()}
+        metadata = _as_json(p.get("metadata"))
+        if metadata:
+            message["metadata"] = metadata
+        return {"channel": channel, "ts": ts, "text": message["text"], "message": copy.deepcopy(message)}
+
+    async def chat_post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channel_or_raise(_required(p, "channel"))
+        user = str(_required(p, "user"))
+        if user not in self.ws.users:
+            raise ApiError("user_not_found")
+        text, blocks = p.get("text"), _as_json(p.get("blocks"))
+        limits.check_message(text, blocks)
+        ts = self.ws.next_ts()
+        self.ws.ephemerals.append(
+            {
+                "channel": channel,
+                "user": user,
+                "text": text or "",
+                "blocks": blocks,
+                "ts": ts,
+                "thread_ts": p.get("thread_ts"),
+                "source": "chat.postEphemeral",
+            }
+        )
+        return {"message_ts": ts}
+
+    async def chat_get_permalink(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channel_or_raise(_required(p, "channel"))
+        ts = str(_required(p, "message_ts"))
+        if self.ws.find_message(channel, ts) is None:
+            raise ApiError("message_not_found")
+        return {"channel": channel, "permalink": f"{self.base_url}/archives/{channel}/p{ts.replace('.', '')}"}
+
+    async def chat_delete(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channel_or_raise(_required(p, "channel"))
+        ts = str(_required(p, "ts"))
+        if not self.ws.delete_message(channel, ts):
+            raise ApiError("message_not_found")
+        return {"channel": channel, "ts": ts}
+
+    # conversations ------------------------------------------------------------------------------
+    async def conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("channel"):
+            return {"channel": {"id": self.channel_or_raise(p["channel"])}}
+        users = [u.strip() for u in str(_required(p, "users")).split(",") if u.strip()]
+        unknown = [u for u in users if u not in self.ws.users]
+        if unknown:
+            raise ApiError("user_not_found")
+        if len(users) != 1:
+            raise ApiError("not_supported", messages=["the local Slack opens 1:1 DMs only"])
+        channel = self.ws.open_dm(users[0])
+        return {"channel": {"id": channel.id}, "already_open": False, "no_op": False}
+
+    async def conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self.ws.channels.get(self.channel_or_raise(_required(p, "channel")))
+        assert channel is not None
+        return {"channel": channel.to_api()}
+
+    async def conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channel_or_raise(_required(p, "channel"))
+        messages = list(reversed(self.ws.top_level(channel)))
+        if p.get("latest"):
+            messages = [m for m in messages if float(m["ts"]) < float(p["latest"])]
+        if p.get("oldest"):
+            messages = [m for m in messages if float(m["ts"]) > float(p["oldest"])]
+        limit = int(p.get("limit") or 100)
+        page = messages[:limit]
+        return {"messages": copy.deepcopy(page), "has_more": len(messages) > limit, "pin_count": 0}
+
+    async def conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channel_or_raise(_required(p, "channel"))
+        thread = self.ws.thread(channel, str(_required(p, "ts")))
+        if not thread:
+            raise ApiError("thread_not_found")
+        return {"messages": copy.deepcopy(thread), "has_more": False}
+
+    # users and reactions ------------------------------------------------------------------------
+    async def users_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        user = self.ws.users.get(str(_required(p, "user")))
+        if user is None:
+            raise ApiError("user_not_found")
+        return {"user": user.to_api()}
+
+    async def users_lookup_by_email(self, p: dict[str, Any]) -> dict[str, Any]:
+        user = self.ws.user_by_email(str(_required(p, "email")))
+        if user is None:
+            raise ApiError("users_not_found")
+        return {"user": user.to_api()}
+
+    async def users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        members = [u.to_api() for u in self.ws.users.values()]
+        start = int(p.get("cursor") or 0)
+        limit = int(p.get("limit") or 200) or 200
+        page = members[start : start + limit]
+        cursor = str(start + limit) if start + limit < len(members) else ""
+        return {"members": page, "response_metadata": {"next_cursor": cursor}}
+
+    async def reactions_add(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channel_or_raise(_required(p, "channel"))
+        message = self.ws.find_message(channel, str(_required(p, "timestamp")))
+        if message is None:
+            raise ApiError("message_not_found")
+        name = str(_required(p, "name")).strip(":")
+        reactions = message.setdefault("reactions", [])
+        reaction = next((r for r in reactions if r["name"] == name), None)
+        if reaction is None:
+            reaction = {"name": name, "users": [], "count": 0}
+            reactions.append(reaction)
+        if BOT_USER_ID in reaction["users"]:
+            raise ApiError("already_reacted")
+        reaction["users"].append(BOT_USER_ID)
+        reaction["count"] += 1
+        return {}
+
+
+__all__ = ["ApiError", "WebApi", "TEAM_DOMAIN"]

@@ -1,0 +1,233 @@
+"""Offline analyzer: rules over Fathom's own output and the transcript, no network, deterministic.
+
+It is the answer when no API key is set and the safety net when Claude fails, so it must never
+crash and must prefer a few well-ranked findings over hundreds of weak ones (long, chatty
+transcripts otherwise drown the card in false "commitments").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from services.analysis import extract
+from services.analysis.chunking import merge_fathom_items
+from services.analysis.schema import (
+    ActionItemOut,
+    AnalysisOutcome,
+    DecisionOut,
+    MeetingAnalysis,
+    Mention,
+    OSUpdate,
+    Stakeholder,
+    TypeScore,
+)
+from services.clock import utcnow
+from services.fathom import FathomMeeting
+
+try:
+    from services.os_paths import slugify
+except ImportError:  # pragma: no cover - os_paths ships with the project; kept for isolation
+
+    def slugify(text: str) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")[:60].rstrip("-")
+        return slug or "untitled"
+
+
+CLIENT_TYPES = ("client", "ai_audit", "discovery", "sales")
+
+# (type, pattern, weight); title hits count triple, Fathom's summary double, transcript once.
+_TYPE_RULES: tuple[tuple[str, str, float], ...] = (
+    ("ai_audit", r"\bai audit\b", 3.0),
+    ("ai_audit", r"\baudit\b", 1.5),
+    ("ai_audit", r"\bautomation\b", 0.5),
+    ("discovery", r"\bdiscovery\b", 2.5),
+    ("discovery", r"\bpain points?\b|\bwalk me through\b", 1.0),
+    ("sales", r"\bproposal\b|\bpricing\b|\bquote\b|\bstatement of work\b|\bsow\b", 1.0),
+    ("sales", r"\bdemo\b|\bdeal\b|\bcontract\b", 0.7),
+    ("coaching", r"\bcoach(?:ing)?\b|\bmentor(?:ing|ship)?\b|\b1:1\b|\bone[- ]on[- ]one\b", 2.5),
+    ("internal_partner", r"\bpartner sync\b|\bpartners? meeting\b|\bweekly sync\b|\bstand-?up\b", 3.0),
+    ("internal_partner", r"\bpipeline\b|\bhiring\b|\bretro\b|\bplanning\b", 0.8),
+    ("networking", r"\bintro(?:duction)? call\b|\bnetworking\b|\bcoffee chat\b|\bmeet and greet\b", 2.5),
+    ("networking", r"\bintro\b", 1.0),
+    ("client", r"\bkick-?off\b|\bcheck-?in\b|\bstatus update\b|\bdelivery\b|\bproject\b", 0.6),
+)
+
+
+@dataclass(frozen=True)
+class _Context:
+    meeting: FathomMeeting
+    day: date
+    internal_names: tuple[str, ...]
+
+
+def _meeting_day(meeting: FathomMeeting) -> date:
+    started = meeting.started_at
+    return started.date() if started else utcnow().date()
+
+
+def classify(meeting: FathomMeeting) -> list[TypeScore]:
+    """Keyword evidence plus the invitee mix; confidences are capped so rules never sound certain."""
+    title = f"{meeting.title} {meeting.meeting_title or ''}".lower()
+    summary = meeting.summary_markdown.lower()
+    body = " ".join(t.text for t in (meeting.transcript or [])[:400]).lower()
+    scores: dict[str, float] = {}
+    for kind, pattern, weight in _TYPE_RULES:
+        rx = re.compile(pattern)
+        hits = 3 * bool(rx.search(title)) + 2 * bool(rx.search(summary)) + min(len(rx.findall(body)), 3)
+        if hits:
+            scores[kind] = scores.get(kind, 0.0) + weight * hits
+    external = bool(meeting.external_invitees) or meeting.calendar_invitees_domains_type == (
+        "one_or_more_external"
+    )
+    if external:
+        scores["client"] = scores.get("client", 0.0) + 3.0
+        scores.pop("internal_partner", None)
+    else:
+        for kind in CLIENT_TYPES:
+            scores[kind] = scores.get(kind, 0.0) * 0.3
+        scores["internal_partner"] = scores.get("internal_partner", 0.0) + 3.0
+    out = [
+        TypeScore(type=kind, confidence=round(min(0.9, score / (score + 4.0)), 2))  # type: ignore[arg-type]
+        for kind, score in scores.items()
+        if score / (score + 4.0) >= 0.25
+    ]
+    out.sort(key=lambda s: (-s.confidence, s.type))
+    return out or [TypeScore(type="other", confidence=0.3)]
+
+
+def _one_line(meeting: FathomMeeting, types: list[TypeScore], names: list[str]) -> str:
+    for raw in meeting.summary_markdown.splitlines():
+        line = raw.strip().lstrip("-*• ").strip()
+        if not line or line.startswith("#") or len(line) < 12:
+            continue
+        first = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
+        return first[:200]
+    kind = types[0].type.replace("_", " ") if types else "meeting"
+    who = ", ".join(names[:4]) or "no listed attendees"
+    return f"{meeting.title} ({kind}) with {who}"[:200]
+
+
+def _full_summary(meeting: FathomMeeting, one_line: str, analysis_counts: str) -> str:
+    if meeting.summary_markdown.strip():
+        return meeting.summary_markdown.strip()
+    return f"{one_line}.\n\nNo summary or transcript was included by Fathom. {analysis_counts}".strip()
+
+
+def _stakeholders(meeting: FathomMeeting) -> list[Stakeholder]:
+    roles = extract.spoken_roles(meeting)
+    out: list[Stakeholder] = []
+    for inv in meeting.calendar_invitees:
+        name = inv.name or (inv.email or "").partition("@")[0] or "Unknown"
+        domain = inv.email_domain or (inv.email or "").partition("@")[2]
+        org = domain.split(".")[0].replace("-", " ").title() if domain else None
+        out.append(Stakeholder(name=name, email=inv.email, organisation=org, role=roles.get(name)))
+    return out
+
+
+def client_slug(meeting: FathomMeeting) -> str | None:
+    """brightline-dental.example -> brightline-dental (the external domain's first label)."""
+    domains = meeting.external_domains
+    return slugify(domains[0].split(".")[0]) if domains else None
+
+
+def _bullets(lines: list[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines) if lines else "- none"
+
+
+def _action_line(a: ActionItemOut) -> str:
+    owner = f" — {a.owner_name}" if a.owner_name else ""
+    due = f" (due {a.due_date.isoformat()})" if a.due_date else ""
+    return f"{a.text}{owner}{due}"
+
+
+def propose_os_updates(meeting: FathomMeeting, analysis: MeetingAnalysis, day: date) -> list[OSUpdate]:
+    """The meeting note always; the rest follows the meeting's types (≥ 0.5 or the primary one)."""
+    title_slug = slugify(meeting.title)
+    note_path = f"meetings/{day:%Y}/{day:%m}/{day.isoformat()}-{title_slug}.md"
+    attendees = [i.name or i.email or "Unknown" for i in meeting.calendar_invitees]
+    decisions = [d.what for d in analysis.decisions]
+    actions = [_action_line(a) for a in analysis.action_items]
+    note = (
+        f"# {meeting.title}\n\n- Date: {day.isoformat()}\n- Type: {analysis.primary_type}\n"
+        + (f"- Recording: {meeting.share_url or meeting.url}\n" if meeting.share_url or meeting.url else "")
+        + f"\n## Summary\n{analysis.summary_one_line}\n\n## Attendees\n{_bullets(attendees)}\n\n"
+        f"## Decisions\n{_bullets(decisions)}\n\n## Action items\n{_bullets(actions)}\n"
+    )
+    updates = [OSUpdate(path=note_path, action="create", content=note, reason="meeting note")]
+    link = f"[{meeting.title}]({note_path})"
+    entry_head = f"## {day.isoformat()} — {link}\n"
+    kinds = {t.type for t in analysis.types if t.confidence >= 0.5} | {analysis.primary_type}
+
+    if "internal_partner" in kinds:
+        for inv in meeting.internal_invitees:
+            name = inv.name or inv.email or ""
+            if not name:
+                continue
+            mine = [_action_line(a) for a in analysis.action_items if extract.same_owner(a, inv)]
+            body = f"{entry_head}{_bullets(mine) if mine else '- attended'}\n"
+            updates.append(
+                OSUpdate(path=f"team/{slugify(name)}.md", action="append", content=body, reason="partner sync")
+            )
+    if "coaching" in kinds:
+        coach = next(iter(meeting.external_invitees), None) or next(
+            (i for i in meeting.internal_invitees if meeting.recorded_by and i.email != meeting.recorded_by.email),
+            None,
+        )
+        if coach:
+            body = f"{entry_head}{analysis.summary_one_line}\n\n{_bullets(actions)}\n"
+            coach_name = coach.name or coach.email or "coach"
+            updates.append(OSUpdate(path=f"coaching/{slugify(coach_name)}.md", action="append", content=body))
+    slug = client_slug(meeting)
+    if slug and kinds & set(CLIENT_TYPES):
+        body = f"{entry_head}{analysis.summary_one_line}\n\n### Next steps\n{_bullets(actions)}\n"
+        updates.append(OSUpdate(path=f"clients/{slug}/log.md", action="append", content=body, reason="client log"))
+    if "networking" in kinds:
+        for inv in meeting.external_invitees:
+            name = inv.name or inv.email or ""
+            if name:
+                body = f"{entry_head}Met at: {meeting.title}. {analysis.summary_one_line}\n"
+                updates.append(OSUpdate(path=f"contacts/{slugify(name)}.md", action="append", content=body))
+    if analysis.decisions:
+        lines = [f"{d.what}" + (f" (owner: {d.owner})" if d.owner else "") for d in analysis.decisions]
+        updates.append(OSUpdate(path="decisions/log.md", action="append", content=f"{entry_head}{_bullets(lines)}\n"))
+    if analysis.roadmap_ideas:
+        ideas = [m.text for m in analysis.roadmap_ideas]
+        updates.append(OSUpdate(path="roadmap.md", action="append", content=f"{entry_head}{_bullets(ideas)}\n"))
+    return updates
+
+
+class HeuristicAnalyzer:
+    """Rule-based analysis; never raises on a valid `FathomMeeting`."""
+
+    name = "heuristic"
+
+    async def analyze(self, meeting: FathomMeeting, *, os_context: str = "") -> AnalysisOutcome:
+        return AnalysisOutcome(analysis=self.analyze_sync(meeting), analyzer="heuristic")
+
+    def analyze_sync(self, meeting: FathomMeeting) -> MeetingAnalysis:
+        day = _meeting_day(meeting)
+        types = classify(meeting)
+        found = extract.extract_all(meeting, day)
+        actions = merge_fathom_items(meeting, found.actions)
+        names = [i.name or i.email or "" for i in meeting.calendar_invitees]
+        one_line = _one_line(meeting, types, [n for n in names if n])
+        counts = f"{len(actions)} action items, {len(found.decisions)} decisions found."
+        analysis = MeetingAnalysis(
+            types=types,
+            summary_one_line=one_line,
+            summary=_full_summary(meeting, one_line, counts),
+            action_items=actions,
+            decisions=list(found.decisions),
+            risks=list(found.risks),
+            requirements=list(found.requirements),
+            budget=list(found.budget),
+            timeline=list(found.timeline),
+            stakeholders=_stakeholders(meeting),
+            roadmap_ideas=list(found.roadmap),
+        )
+        return analysis.model_copy(update={"os_updates": propose_os_updates(meeting, analysis, day)})
+
+
+__all__ = ["HeuristicAnalyzer", "classify", "client_slug", "propose_os_updates", "DecisionOut", "Mention"]

@@ -1,0 +1,330 @@
+"""Durable job queue in the database: leases with expiry, retries with backoff + jitter, dead letters.
+
+Claiming is optimistic (a conditional UPDATE whose rowcount says who won) so it is safe on SQLite,
+and on PostgreSQL the candidate SELECT uses FOR UPDATE SKIP LOCKED so instances share one queue.
+A worker keeps its leases alive with a heartbeat; a worker killed with -9 stops renewing, the lease
+expires and another worker picks the job up again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.clock import utcnow
+from services.db import Database
+from services.errors import PermanentJobError
+from services.models import Job
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("queued", "running")
+JobHandler = Callable[[Job], Awaitable[None]]
+
+
+@dataclass
+class QueuePolicy:
+    lease_seconds: float = 300.0
+    max_attempts: int = 5
+    backoff_base: float = 2.0
+    backoff_max: float = 600.0
+
+
+class JobQueue:
+    def __init__(self, db: Database, policy: QueuePolicy | None = None, worker_id: str | None = None) -> None:
+        self.db = db
+        self.policy = policy or QueuePolicy()
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._wakeup = asyncio.Event()
+
+    def notify(self) -> None:
+        """Wake local workers now instead of at the next poll."""
+        self._wakeup.set()
+
+    async def wait_for_work(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), timeout)
+        self._wakeup.clear()
+
+    async def enqueue(
+        self,
+        session: AsyncSession,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        key: str | None = None,
+        delay: float = 0.0,
+        max_attempts: int | None = None,
+    ) -> Job | None:
+        """Add a job inside the caller's transaction. With a key, an active job with that key wins."""
+        if key is not None:
+            existing = await session.scalar(
+                select(Job.id).where(Job.key == key, Job.status.in_(ACTIVE)).limit(1)
+            )
+            if existing is not None:
+                return None
+        job = Job(
+            kind=kind,
+            payload=payload,
+            key=key,
+            status="queued",
+            attempts=0,
+            max_attempts=max_attempts or self.policy.max_attempts,
+            run_after=utcnow() + timedelta(seconds=delay),
+        )
+        session.add(job)
+        await session.flush()
+        return job
+
+    async def submit(self, kind: str, payload: dict[str, Any], *, key: str | None = None) -> Job | None:
+        async with self.db.session() as s:
+            job = await self.enqueue(s, kind, payload, key=key)
+        if job is not None:
+            self.notify()
+        return job
+
+    def _claimable(self, now: datetime) -> Any:
+        return or_(
+            and_(Job.status == "queued", Job.run_after <= now),
+            and_(Job.status == "running", Job.leased_until < now),
+        )
+
+    async def claim(self, limit: int = 1) -> list[Job]:
+        now = utcnow()
+        claimed: list[Job] = []
+        async with self.db.session() as s:
+            stmt = select(Job.id).where(self._claimable(now)).order_by(Job.run_after, Job.id).limit(limit * 4)
+            if not self.db.is_sqlite:
+                stmt = stmt.with_for_update(skip_locked=True)
+            candidates = list((await s.scalars(stmt)).all())
+            for job_id in candidates:
+                if len(claimed) >= limit:
+                    break
+                result = await s.execute(
+                    update(Job)
+                    .where(Job.id == job_id, self._claimable(now))
+                    .values(
+                        status="running",
+                        attempts=Job.attempts + 1,
+                        leased_until=now + timedelta(seconds=self.policy.lease_seconds),
+                        leased_by=self.worker_id,
+                        updated_at=now,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(await s.get_one(Job, job_id, populate_existing=True))
+        return claimed
+
+    async def heartbeat(self, job_id: int) -> bool:
+        """Extend our lease; False when the job is no longer ours (lease lost)."""
+        async with self.db.session() as s:
+            result = await s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "running", Job.leased_by == self.worker_id)
+                .values(leased_until=utcnow() + timedelta(seconds=self.policy.lease_seconds))
+            )
+            return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def complete(self, job_id: int) -> None:
+        async with self.db.session() as s:
+            await s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.leased_by == self.worker_id)
+                .values(status="done", leased_until=None, last_error=None)
+            )
+
+    def backoff(self, attempts: int) -> float:
+        ceiling = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** max(0, attempts - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    async def fail(self, job_id: int, error: str, *, permanent: bool = False) -> str:
+        """Schedule a retry with backoff, or dead-letter it. Returns the new status."""
+        async with self.db.session() as s:
+            job = await s.get_one(Job, job_id)
+            if job.leased_by != self.worker_id:
+                return job.status
+            job.last_error = error[:2000]
+            job.leased_until = None
+            if permanent or job.attempts >= job.max_attempts:
+                job.status = "dead"
+            else:
+                job.status = "queued"
+                job.run_after = utcnow() + timedelta(seconds=self.backoff(job.attempts))
+            return job.status
+
+    async def release(self, job_id: int) -> None:
+        """Give a job back untouched (shutdown): the attempt does not count."""
+        async with self.db.session() as s:
+            await s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.leased_by == self.worker_id, Job.status == "running")
+                .values(
+                    status="queued",
+                    leased_until=None,
+                    leased_by=None,
+                    run_after=utcnow(),
+                    attempts=func.max(Job.attempts - 1, 0)
+                    if self.db.is_sqlite
+                    else func.greatest(Job.attempts - 1, 0),
+                )
+            )
+
+    async def retry(self, job_id: int) -> bool:
+        """Operator retry of a dead job (`fathom-os jobs retry ID`)."""
+        async with self.db.session() as s:
+            result = await s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "dead")
+                .values(status="queued", attempts=0, run_after=utcnow(), last_error=None)
+            )
+            ok = result.rowcount == 1  # type: ignore[attr-defined]
+        if ok:
+            self.notify()
+        return ok
+
+    async def list(self, statuses: tuple[str, ...] = ("dead",), limit: int = 100) -> list[Job]:
+        async with self.db.session() as s:
+            stmt = select(Job).order_by(Job.id.desc()).limit(limit)
+            if statuses:
+                stmt = stmt.where(Job.status.in_(statuses))
+            return list((await s.scalars(stmt)).all())
+
+    async def failing(self, limit: int = 100) -> list[Job]:
+        """Dead jobs and queued jobs that already failed at least once."""
+        async with self.db.session() as s:
+            stmt = (
+                select(Job)
+                .where(or_(Job.status == "dead", and_(Job.status == "queued", Job.last_error.is_not(None))))
+                .order_by(Job.id.desc())
+                .limit(limit)
+            )
+            return list((await s.scalars(stmt)).all())
+
+    async def counts(self) -> dict[str, int]:
+        async with self.db.session() as s:
+            rows = await s.execute(select(Job.status, func.count()).group_by(Job.status))
+            return {status: n for status, n in rows.all()}
+
+
+class Worker:
+    """Runs handlers for claimed jobs with a concurrency limit; stop() finishes or releases work."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        handlers: dict[str, JobHandler],
+        *,
+        concurrency: int = 4,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.queue = queue
+        self.handlers = handlers
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self._slots = asyncio.Semaphore(concurrency)
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._stopping = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop(), name="job-worker")
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            await self._slots.acquire()
+            if self._stopping.is_set():
+                self._slots.release()
+                break
+            try:
+                jobs = await self.queue.claim(1)
+            except Exception:
+                log.exception("claiming jobs failed; retrying")
+                jobs = []
+            if not jobs:
+                self._slots.release()
+                await self.queue.wait_for_work(self.poll_interval)
+                continue
+            job = jobs[0]
+            task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+            self._running[job.id] = task
+            task.add_done_callback(lambda _t, jid=job.id: self._done(jid))
+
+    def _done(self, job_id: int) -> None:
+        self._running.pop(job_id, None)
+        self._slots.release()
+        if self._running or not self._stopping.is_set():
+            self.queue.notify()
+
+    async def _execute(self, job: Job) -> None:
+        extra = {"job_id": job.id}
+        handler = self.handlers.get(job.kind)
+        if handler is None:
+            await self.queue.fail(job.id, f"no handler for job kind {job.kind!r}", permanent=True)
+            log.error("no handler for job kind %s", job.kind, extra=extra)
+            return
+        beat = asyncio.create_task(self._heartbeat(job.id))
+        try:
+            await handler(job)
+        except asyncio.CancelledError:
+            await asyncio.shield(self.queue.release(job.id))
+            raise
+        except PermanentJobError as exc:
+            await self.queue.fail(job.id, f"{type(exc).__name__}: {exc}", permanent=True)
+            log.error("job %s (%s) failed permanently: %s", job.id, job.kind, exc, extra=extra)
+        except Exception as exc:
+            status = await self.queue.fail(job.id, f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "job %s (%s) failed, now %s: %s",
+                job.id,
+                job.kind,
+                status,
+                exc,
+                extra=extra,
+                exc_info=status == "dead",
+            )
+        else:
+            await self.queue.complete(job.id)
+        finally:
+            beat.cancel()
+
+    async def _heartbeat(self, job_id: int) -> None:
+        interval = max(0.05, self.queue.policy.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.queue.heartbeat(job_id)
+            except Exception:
+                log.warning("lease heartbeat failed for job %s", job_id)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming, let running jobs finish within `grace`, release the rest for another worker."""
+        self._stopping.set()
+        self.queue.notify()
+        if self._loop_task:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        running = list(self._running.values())
+        if running:
+            _done, pending = await asyncio.wait(running, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+
+    @property
+    def busy(self) -> int:
+        return len(self._running)

@@ -1,0 +1,208 @@
+"""Storage: SQLAlchemy 2 ORM models for every core record in the design.
+
+Schema changes ship as Alembic migrations (bot/migrations); `tests/test_migrations.py` fails
+when these models and the migrations drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.clock import utcnow
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class WebhookDelivery(Base):
+    """Every signed delivery, raw body kept, stored before it is acknowledged."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(255), unique=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(20))  # accepted | duplicate | rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+    recording_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Job(Base, TimestampMixin):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_claim", "status", "run_after"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    key: Mapped[str | None] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    leased_by: Mapped[str | None] = mapped_column(String(128))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Meeting(Base, TimestampMixin):
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_deliveries.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(1000))
+    share_url: Mapped[str | None] = mapped_column(String(1000))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the parsed Fathom meeting, for re-analysis
+    status: Mapped[str] = mapped_column(String(20), default="received")  # received|analysing|analysed|failed
+    analyzer: Mapped[str | None] = mapped_column(String(40))
+    needs_reanalysis: Mapped[bool] = mapped_column(Boolean, default=False)
+    primary_type: Mapped[str | None] = mapped_column(String(40), index=True)
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    client_slug: Mapped[str | None] = mapped_column(String(120), index=True)
+    analysed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Person(Base, TimestampMixin):
+    """Email <-> Slack user mapping; misses are cached too (slack_user_id NULL, looked_up_at set)."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    tz: Mapped[str | None] = mapped_column(String(64))
+    is_external: Mapped[bool] = mapped_column(Boolean, default=False)
+    looked_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ActionItem(Base, TimestampMixin):
+    __tablename__ = "action_items"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "dedupe_key", name="uq_action_items_meeting_dedupe"),
+        Index("ix_action_items_owner_status", "owner_slack_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    dedupe_key: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(20))  # fathom | analysis | manual
+    text: Mapped[str] = mapped_column(Text)
+    owner_name: Mapped[str | None] = mapped_column(String(255))
+    owner_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    owner_slack_id: Mapped[str | None] = mapped_column(String(32))
+    owner_external: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_date: Mapped[date | None] = mapped_column(Date, index=True)
+    priority: Mapped[str] = mapped_column(String(20), default="important")
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | done
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_by: Mapped[str | None] = mapped_column(String(32))
+    source_timestamp: Mapped[str | None] = mapped_column(String(16))
+    playback_url: Mapped[str | None] = mapped_column(String(1000))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    what: Mapped[str] = mapped_column(Text)
+    why: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    source_timestamp: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OSProposal(Base, TimestampMixin):
+    __tablename__ = "os_proposals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(1000))
+    action: Mapped[str] = mapped_column(String(20))  # create | append | update_section
+    section: Mapped[str | None] = mapped_column(String(255))
+    content: Mapped[str] = mapped_column(Text)
+    base_blob: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    reason: Mapped[str | None] = mapped_column(Text)
+    commit_sha: Mapped[str | None] = mapped_column(String(64))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SlackMessageRef(Base, TimestampMixin):
+    """Where an entity's message lives, recorded the moment a post succeeds."""
+
+    __tablename__ = "slack_message_refs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(255), unique=True)  # "meeting:12", "action_item:5", ...
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class ReminderSent(Base):
+    """One row per reminder actually claimed; the unique key makes every reminder at-most-once."""
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (UniqueConstraint("kind", "subject", "day", name="uq_reminders_kind_subject_day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # due | overdue | snooze | digest | thread_note
+    subject: Mapped[str] = mapped_column(String(255))  # "item:5" or "user:U123"
+    day: Mapped[date] = mapped_column(Date)
+    recipient: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed | sent | skipped
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LLMUsage(Base):
+    __tablename__ = "llm_usage"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"), index=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(80))
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cache_creation_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cache_read_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6), default=Decimal(0))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class AuditLog(Base):
+    """Every change made from Slack: who, when, before, after."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(255), index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

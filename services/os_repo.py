@@ -1,0 +1,574 @@
+"""The OS repository: approved proposals become commits authored by the approver.
+
+Git is driven through its command line (no shell, no extra dependency) so merges and reverts are
+git's own. Every write holds an asyncio lock per repository plus a `flock` on a file inside `.git`,
+so concurrent approvals in one process or across processes never interleave or lose a change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import difflib
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+
+from services.os_config import CONFIG_FILENAME, OSConfigError, parse_os_config
+from services.os_paths import validate_os_path
+
+try:  # POSIX only; elsewhere the in-process lock still serialises one bot process.
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "ApplyResult",
+    "Author",
+    "ChangeError",
+    "CommitInfo",
+    "FileChange",
+    "MergeConflict",
+    "OSRepo",
+    "OSRepoError",
+    "render_change",
+    "unified_diff",
+]
+
+BOT_AUTHOR_NAME = "Fathom OS"
+BOT_AUTHOR_EMAIL = "fathom-os@localhost"
+SKELETON_DIR = Path(__file__).resolve().parent.parent / "os_templates" / "os_skeleton"
+LOCK_TIMEOUT_S = 30.0
+GIT_TIMEOUT_S = 60.0
+PUSH_TIMEOUT_S = 180.0
+_CREDENTIALS_IN_URL = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+_SHA = re.compile(r"^[0-9a-fA-F]{4,40}$")
+_TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+
+
+class OSRepoError(Exception):
+    """A git operation failed; the message is readable and free of credentials."""
+
+
+class MergeConflict(OSRepoError):
+    """The OS changed since the proposal in a way git cannot merge; nothing was written."""
+
+    def __init__(self, path: str, conflict_text: str) -> None:
+        super().__init__(f"{path} changed since the proposal was made and the edits conflict")
+        self.path = path
+        self.conflict_text = conflict_text
+
+
+class ChangeError(OSRepoError):
+    """The requested change cannot be applied as asked (e.g. create over an existing file)."""
+
+
+# -- pure text changes ----------------------------------------------------------------------------
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+
+
+def _title_key(title: str) -> str:
+    return " ".join(title.strip().lstrip("#").split()).casefold()
+
+
+def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
+    """(line index, level, title) of ATX headings, ignoring lines inside fenced code blocks."""
+    found, in_fence = [], False
+    for i, line in enumerate(lines):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        m = None if in_fence else _HEADING.match(line)
+        if m:
+            found.append((i, len(m.group(1)), m.group(2)))
+    return found
+
+
+def _update_section(current: str, content: str, section: str) -> str:
+    level_given = len(section.strip()) - len(section.strip().lstrip("#"))
+    key = _title_key(section)
+    body = content.strip("\n").splitlines()
+    # Models often repeat the heading at the top of the new body: do not write it twice.
+    first = next((i for i, line in enumerate(body) if line.strip()), None)
+    if first is not None and (m := _HEADING.match(body[first])) and _title_key(m.group(2)) == key:
+        body = body[first + 1 :]
+    body_text = "\n".join(body).strip("\n")
+    lines = current.splitlines()
+    heads = _headings(lines)
+    for n, (idx, level, title) in enumerate(heads):
+        if _title_key(title) != key:
+            continue
+        end = next((j for j, lvl, _ in heads[n + 1 :] if lvl <= level), len(lines))
+        new = lines[: idx + 1] + ([""] + body_text.splitlines() if body_text else [])
+        if end < len(lines):
+            new += [""] + lines[end:]
+        return "\n".join(new).rstrip("\n") + "\n"
+    heading = "#" * (level_given or 2) + " " + section.strip().lstrip("#").strip()
+    block = heading + ("\n\n" + body_text if body_text else "")
+    prefix = current.rstrip("\n")
+    return (prefix + "\n\n" if prefix else "") + block + "\n"
+
+
+def render_change(current: str | None, action: str, content: str, section: str | None = None) -> str:
+    """New file text for a proposal; pure so proposals can be previewed before approval."""
+    if action == "create":
+        if current is not None:
+            raise ChangeError("the file already exists; propose an append or a section update instead")
+        return content.rstrip("\n") + "\n"
+    if action == "append":
+        if not current or not current.strip():
+            return content.strip("\n") + "\n"
+        return current.rstrip("\n") + "\n\n" + content.strip("\n") + "\n"
+    if action == "update_section":
+        if not section or not section.strip().lstrip("#").strip():
+            raise ChangeError("update_section needs the heading of the section to replace")
+        return _update_section(current or "", content, section)
+    raise ChangeError(f"unknown change action {action!r} (expected create, append or update_section)")
+
+
+def unified_diff(path: str, old: str | None, new: str | None, context: int = 3) -> str:
+    """A git-style diff for showing a proposal or a commit in Slack."""
+    old_lines = (old or "").splitlines(keepends=True)
+    new_lines = (new or "").splitlines(keepends=True)
+    out = difflib.unified_diff(
+        old_lines,
+        new_lines,
+        fromfile="/dev/null" if old is None else f"a/{path}",
+        tofile="/dev/null" if new is None else f"b/{path}",
+        n=context,
+    )
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out)
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    action: Literal["create", "append", "update_section"]
+    content: str
+    section: str | None = None
+    base_blob: str | None = None  # blob id of the file at HEAD when the proposal was made
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    sha: str
+    short_sha: str
+    path: str
+    merged: bool
+    diff: str
+    already_applied: bool = False  # a commit with the same Proposal-Id existed; nothing new written
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    short: str
+    author_name: str
+    author_email: str
+    date: datetime
+    subject: str
+    trailers: dict[str, str] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+
+def redact(text: str) -> str:
+    """Drop `user:token@` from any URL so git's errors can be logged and shown."""
+    return _CREDENTIALS_IN_URL.sub(r"\1***@", text)
+
+
+_LOCKS: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
+
+
+def _repo_lock(key: str) -> asyncio.Lock:
+    """One lock per repository and event loop (a lock bound to a closed loop would be useless)."""
+    loop = asyncio.get_running_loop()
+    entry = _LOCKS.get(key)
+    if entry is None or entry[0] is not loop:
+        entry = (loop, asyncio.Lock())
+        _LOCKS[key] = entry
+    return entry[1]
+
+
+def _check_identity(author: Author) -> None:
+    for value in (author.name, author.email):
+        if not value or not value.strip() or any(c in value for c in "<>\n\r\x00"):
+            raise ChangeError(f"invalid commit author {author.name!r} <{author.email}>")
+
+
+def _commit_message(message: str, trailers: dict[str, str]) -> str:
+    lines = [message.strip() or "Update the OS"]
+    if trailers:
+        trailer_lines = []
+        for key, value in trailers.items():
+            if not _TRAILER_KEY.match(key) or "\n" in str(value) or "\r" in str(value):
+                raise ChangeError(f"invalid commit trailer {key!r}")
+            trailer_lines.append(f"{key}: {value}")
+        lines += ["", "\n".join(trailer_lines)]
+    return "\n".join(lines) + "\n"
+
+
+class OSRepo:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._real = os.path.realpath(self.path)  # lock registry key; resolved once, not per call
+
+    # -- git plumbing -------------------------------------------------------------------------
+
+    def _env(self, author: Author | None) -> dict[str, str]:
+        env = dict(os.environ)
+        for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
+            env.pop(var, None)
+        env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_EDITOR="true", GIT_MERGE_AUTOEDIT="no")
+        env.setdefault("GIT_SSH_COMMAND", "ssh -oBatchMode=yes")
+        a = author or Author(BOT_AUTHOR_NAME, BOT_AUTHOR_EMAIL)
+        env.update(GIT_AUTHOR_NAME=a.name, GIT_AUTHOR_EMAIL=a.email)
+        return env
+
+    async def _git_raw(
+        self,
+        *args: str,
+        stdin: bytes | None = None,
+        author: Author | None = None,
+        cwd: Path | None = None,
+        time_limit: float = GIT_TIMEOUT_S,
+    ) -> tuple[int, bytes, str]:
+        cmd = [
+            "git",
+            "-c", f"user.name={BOT_AUTHOR_NAME}",
+            "-c", f"user.email={BOT_AUTHOR_EMAIL}",
+            "-c", "commit.gpgsign=false",
+            "-c", "core.quotepath=off",
+            *args,
+        ]  # fmt: skip
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *cmd,
+                cwd=str(cwd or self.path),
+                env=self._env(author),
+                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise OSRepoError(f"cannot run git in {self.path}: {exc.strerror or exc}") from exc
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(stdin), time_limit)
+        except TimeoutError as exc:
+            proc.kill()
+            await proc.wait()
+            raise OSRepoError(f"git {args[0]} timed out after {time_limit:.0f}s") from exc
+        assert proc.returncode is not None
+        return proc.returncode, out, redact(err.decode("utf-8", "replace")).strip()
+
+    async def _git(self, *args: str, **kwargs: Any) -> bytes:
+        code, out, err = await self._git_raw(*args, **kwargs)
+        if code != 0:
+            detail = err or out.decode("utf-8", "replace").strip() or f"exit code {code}"
+            raise OSRepoError(redact(f"git {args[0]} failed: {detail}"))
+        return out
+
+    async def _git_text(self, *args: str, **kwargs: Any) -> str:
+        return (await self._git(*args, **kwargs)).decode("utf-8", "replace").strip()
+
+    @contextlib.asynccontextmanager
+    async def _write_lock(self) -> AsyncIterator[None]:
+        key = self._real
+        async with _repo_lock(key):
+            if fcntl is None:  # pragma: no cover
+                yield
+                return
+            lock_path = Path(key) / ".git" / "fathom-os.lock"
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                deadline = asyncio.get_running_loop().time() + LOCK_TIMEOUT_S
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if asyncio.get_running_loop().time() > deadline:
+                            raise OSRepoError("the OS repository is locked by another process") from None
+                        await asyncio.sleep(0.02)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+    async def _is_own_repo(self) -> bool:
+        """True only if `path` is the top of a work tree (not a folder inside another repo)."""
+        if not (self.path / ".git").exists():
+            return False
+        code, out, _ = await self._git_raw("rev-parse", "--show-cdup")  # empty at the top level
+        return code == 0 and not out.strip()
+
+    # -- creation -----------------------------------------------------------------------------
+
+    async def init(self, skeleton_dir: Path = SKELETON_DIR, context: dict[str, Any] | None = None) -> bool:
+        """Create the OS from the skeleton; an existing repository is adopted untouched."""
+        if await self._is_own_repo():
+            return False
+        if self.path.exists() and any(self.path.iterdir()):
+            raise OSRepoError(f"{self.path} exists, is not empty and is not a git repository")
+        files = _render_skeleton(Path(skeleton_dir), context or {})
+        self.path.mkdir(parents=True, exist_ok=True)
+        await self._git("init", "--quiet", "--initial-branch=main")
+        async with self._write_lock():
+            for rel, text in files.items():
+                target = self.path / validate_os_path(self.path, rel, content=text)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+            await self._git("add", "--all")
+            await self._git("commit", "--quiet", "--cleanup=whitespace", "-m", "Initialise the Fathom OS")
+        return True
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def _head_blob(self, rel: str) -> str | None:
+        code, out, _ = await self._git_raw("rev-parse", "--verify", "--quiet", f"HEAD:{rel}")
+        return out.decode().strip() if code == 0 else None
+
+    async def _cat_blob(self, blob: str) -> str:
+        if not _SHA.match(blob):
+            raise OSRepoError(f"'{blob}' is not a git object id")
+        return (await self._git("cat-file", "blob", blob)).decode("utf-8", "replace")
+
+    async def read(self, rel: str) -> tuple[str | None, str | None]:
+        """Content and blob id of a file at HEAD; (None, None) when it does not exist."""
+        norm = validate_os_path(self.path, rel)
+        blob = await self._head_blob(norm)
+        if blob is None:
+            return None, None
+        return await self._cat_blob(blob), blob
+
+    async def list_files(self, under: str = "") -> list[str]:
+        """Paths tracked at HEAD below a folder ('' for all), for building LLM context."""
+        args = ["ls-tree", "-r", "--name-only", "-z", "HEAD"]
+        if under:
+            args += ["--", under.strip("/") + "/"]
+        code, out, _ = await self._git_raw(*args)
+        return [p for p in out.decode("utf-8", "replace").split("\x00") if p] if code == 0 else []
+
+    async def head(self) -> str:
+        return await self._git_text("rev-parse", "HEAD")
+
+    # -- writing ------------------------------------------------------------------------------
+
+    async def _ensure_clean(self, rel: str, head_blob: str | None) -> None:
+        """Refuse to overwrite (or silently commit) someone's uncommitted edit of the same file."""
+        on_disk = (self.path / rel).exists()
+        if head_blob is None and not on_disk:
+            return
+        if on_disk and head_blob is not None and await self._git_text("hash-object", "--", rel) == head_blob:
+            return
+        raise OSRepoError(f"{rel} has uncommitted edits in the OS working tree; commit or discard them first")
+
+    async def _merge3(self, rel: str, base: str, ours: str, theirs: str) -> str:
+        with tempfile.TemporaryDirectory(prefix="fathom-os-merge-") as tmp:
+            paths = []
+            for name, text in (("current", ours), ("base", base), ("proposal", theirs)):
+                p = Path(tmp) / name
+                p.write_text(text, encoding="utf-8")
+                paths.append(str(p))
+            labels = ["-L", f"current {rel}", "-L", "proposal base", "-L", "proposal"]
+            code, out, err = await self._git_raw("merge-file", "-p", *labels, *paths, cwd=Path(tmp))
+        text = out.decode("utf-8", "replace")
+        if code < 0 or code > 127:
+            raise OSRepoError(f"git merge-file failed: {err or code}")
+        if code > 0:
+            raise MergeConflict(rel, text)
+        return text
+
+    async def _find_applied(self, proposal_id: str) -> str | None:
+        """A live (not reverted) commit carrying this Proposal-Id, so a retried approval is a no-op."""
+        out = await self._git_text(
+            "log",
+            "--fixed-strings",
+            f"--grep=Proposal-Id: {proposal_id}",
+            "--format=%H%x1f%(trailers:key=Proposal-Id,valueonly)%x1e",
+        )
+        for record in filter(None, (r.strip() for r in out.split("\x1e"))):
+            sha, _, values = record.partition("\x1f")
+            if proposal_id in [v.strip() for v in values.splitlines()]:
+                reverted = await self._git_text(
+                    "log", "--fixed-strings", f"--grep=This reverts commit {sha}", "--format=%H", "-1"
+                )
+                return None if reverted else sha
+        return None
+
+    async def _compute(
+        self, rel: str, change: FileChange, current: str | None, cur_blob: str | None
+    ) -> tuple[str, bool]:
+        if change.base_blob is None or change.base_blob == cur_blob:
+            return render_change(current, change.action, change.content, change.section), False
+        if current is None:
+            raise MergeConflict(rel, "")  # deleted since the proposal: nothing to merge into
+        if change.action == "append":  # appending means "add at the end": rebase instead of merging
+            return render_change(current, "append", change.content, None), True
+        base = await self._cat_blob(change.base_blob)
+        theirs = render_change(base, change.action, change.content, change.section)
+        return await self._merge3(rel, base, current, theirs), True
+
+    async def apply(
+        self, change: FileChange, author: Author, message: str, trailers: dict[str, str] | None = None
+    ) -> ApplyResult:
+        """Commit one approved change, merging with edits made since the proposal if needed."""
+        trailers = dict(trailers or {})
+        _check_identity(author)
+        full_message = _commit_message(message, trailers)
+        rel = validate_os_path(self.path, change.path, content=change.content)
+        async with self._write_lock():
+            rel = validate_os_path(self.path, change.path, content=change.content)  # re-check under lock
+            proposal_id = trailers.get("Proposal-Id")
+            if proposal_id and (done := await self._find_applied(proposal_id)):
+                return await self._result_for(done, rel)
+            cur_blob = await self._head_blob(rel)
+            current = await self._cat_blob(cur_blob) if cur_blob else None
+            await self._ensure_clean(rel, cur_blob)
+            new, merged = await self._compute(rel, change, current, cur_blob)
+            if new == current:
+                raise ChangeError(f"the change makes no difference to {rel}")
+            if rel == CONFIG_FILENAME:
+                try:
+                    parse_os_config(new)
+                except OSConfigError as exc:
+                    raise ChangeError(f"refusing to commit a broken {CONFIG_FILENAME}: {exc}") from exc
+            target = self.path / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(target, new)
+            try:
+                await self._git("add", "--", rel)
+                await self._git(
+                    "commit",
+                    "--quiet",
+                    "--cleanup=whitespace",
+                    "-F",
+                    "-",
+                    "--",
+                    rel,
+                    stdin=full_message.encode(),
+                    author=author,
+                )
+            except OSRepoError:
+                await self._restore(rel, current)
+                raise
+            sha = await self.head()
+        return ApplyResult(
+            sha=sha, short_sha=sha[:7], path=rel, merged=merged, diff=unified_diff(rel, current, new)
+        )
+
+    async def _restore(self, rel: str, previous: str | None) -> None:
+        target = self.path / rel
+        if previous is None:
+            target.unlink(missing_ok=True)
+        else:
+            _atomic_write(target, previous)
+        await self._git_raw("reset", "--quiet", "--", rel)
+
+    async def _result_for(self, sha: str, rel: str) -> ApplyResult:
+        diff = await self._git("show", "--format=", "--no-color", sha, "--", rel)
+        return ApplyResult(
+            sha, sha[:7], rel, merged=False, diff=diff.decode("utf-8", "replace"), already_applied=True
+        )
+
+    async def revert(self, sha: str, author: Author) -> str:
+        """Undo a commit with a new commit; on conflict the repository is left as it was."""
+        if not _SHA.match(sha):
+            raise OSRepoError(f"'{sha}' is not a commit id")
+        _check_identity(author)
+        async with self._write_lock():
+            code, out, err = await self._git_raw("revert", "--no-edit", sha, author=author)
+            if code != 0:
+                conflicted = (
+                    (await self._git_raw("diff", "--name-only", "--diff-filter=U"))[1].decode().split()
+                )
+                if not conflicted:
+                    raise OSRepoError(f"git revert failed: {err or out.decode().strip()}")
+                texts = [
+                    (self.path / p).read_text("utf-8", "replace")
+                    for p in conflicted
+                    if (self.path / p).is_file()
+                ]
+                await self._git_raw("revert", "--abort")
+                raise MergeConflict(", ".join(conflicted), "\n".join(texts))
+            return await self.head()
+
+    # -- history and remotes ------------------------------------------------------------------
+
+    async def history(self, path: str | None = None, limit: int = 20) -> list[CommitInfo]:
+        fmt = "%x1e%H%x1f%h%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f%(trailers:only,unfold)%x1f"
+        args = ["log", f"--max-count={max(1, int(limit))}", f"--format={fmt}", "--name-only", "-z"]
+        if path is not None:
+            args += ["--", validate_os_path(self.path, path)]
+        code, out, err = await self._git_raw(*args)
+        if code != 0:
+            if "does not have any commits" in err:
+                return []
+            raise OSRepoError(f"git log failed: {err}")
+        return [_parse_commit(r) for r in out.decode("utf-8", "replace").split("\x1e") if r.strip("\x00\n")]
+
+    async def push(self, remote: str, branch: str | None = None) -> None:
+        if not remote or remote.startswith("-"):
+            raise OSRepoError("invalid remote")
+        if branch is not None and (not branch or branch.startswith("-") or ".." in branch):
+            raise OSRepoError("invalid branch name")
+        refspec = f"HEAD:refs/heads/{branch}" if branch else "HEAD"
+        async with self._write_lock():
+            await self._git("push", "--quiet", remote, refspec, time_limit=PUSH_TIMEOUT_S)
+
+
+def _parse_commit(record: str) -> CommitInfo:
+    sha, short, name, email, date, subject, trailer_text, files = record.strip("\n\x00").split("\x1f", 7)
+    trailers: dict[str, str] = {}
+    for line in trailer_text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            trailers[key.strip()] = value.strip()
+    names = [f.strip("\n") for f in files.split("\x00")]
+    return CommitInfo(
+        sha, short, name, email, datetime.fromisoformat(date), subject, trailers, [f for f in names if f]
+    )
+
+
+def _atomic_write(target: Path, text: str) -> None:
+    tmp = target.with_name(f".{target.name}.fathom-os-tmp")
+    tmp.write_text(text, encoding="utf-8", newline="\n")
+    os.replace(tmp, target)
+
+
+def _render_skeleton(skeleton_dir: Path, context: dict[str, Any]) -> dict[str, str]:
+    """Render every file of the skeleton; StrictUndefined makes a missing variable an error."""
+    if not skeleton_dir.is_dir():
+        raise OSRepoError(f"OS skeleton not found at {skeleton_dir}")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(skeleton_dir)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    rendered: dict[str, str] = {}
+    for file in sorted(p for p in skeleton_dir.rglob("*") if p.is_file()):
+        rel = file.relative_to(skeleton_dir).as_posix()
+        try:
+            rendered[rel.removesuffix(".j2")] = env.get_template(rel).render(**context)
+        except jinja2.TemplateError as exc:
+            raise OSRepoError(f"cannot render OS skeleton file {rel}: {exc}") from exc
+    return rendered

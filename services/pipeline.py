@@ -1,0 +1,110 @@
+"""The meeting pipeline, run by job workers: ingest -> first card -> analysis -> enriched card.
+
+Each step can run twice without visible effect: the meeting is keyed by recording_id, items by a
+dedupe key, and the publisher updates the message it recorded instead of posting again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from services.analysis.schema import AnalysisOutcome
+from services.db import Database
+from services.fathom import FathomMeeting
+from services.jobs import JobHandler, JobQueue
+from services.meetings import MeetingStore
+from services.models import Job
+
+log = logging.getLogger(__name__)
+
+INGEST_JOB = "meeting.ingest"
+ANALYZE_JOB = "meeting.analyze"
+
+
+class MeetingPublisher(Protocol):
+    async def publish_meeting(self, meeting_id: int) -> None: ...
+
+
+class AnalyzeFn(Protocol):
+    async def __call__(self, meeting: FathomMeeting, *, os_context: str = "") -> AnalysisOutcome: ...
+
+
+AfterAnalysis = Callable[[int, AnalysisOutcome], Awaitable[None]]
+ContextFn = Callable[[FathomMeeting], Awaitable[str]]
+
+
+class NullPublisher:
+    """Used when no Slack is configured at all (CLI ingest)."""
+
+    async def publish_meeting(self, meeting_id: int) -> None:
+        log.debug("no Slack publisher; meeting %s not posted", meeting_id)
+
+
+async def _no_context(_meeting: FathomMeeting) -> str:
+    return ""
+
+
+class MeetingPipeline:
+    def __init__(
+        self,
+        db: Database,
+        queue: JobQueue,
+        analyze: AnalyzeFn,
+        *,
+        publisher: MeetingPublisher | None = None,
+        context_for: ContextFn | None = None,
+        after_analysis: list[AfterAnalysis] | None = None,
+    ) -> None:
+        self.db = db
+        self.queue = queue
+        self.store = MeetingStore(db)
+        self.analyze = analyze
+        self.publisher = publisher or NullPublisher()
+        self.context_for = context_for or _no_context
+        self.after_analysis = after_analysis or []
+
+    def handlers(self) -> dict[str, JobHandler]:
+        return {INGEST_JOB: self.handle_ingest, ANALYZE_JOB: self.handle_analyze}
+
+    async def handle_ingest(self, job: Job) -> None:
+        ingested = await self.store.ingest_delivery(int(job.payload["delivery_id"]))
+        meeting = await self.store.get(ingested.meeting_id)
+        await self.publisher.publish_meeting(meeting.id)  # first card, from what Fathom sent
+        if meeting.status != "analysed":
+            await self.run_analysis(meeting.id)
+
+    async def handle_analyze(self, job: Job) -> None:
+        await self.run_analysis(int(job.payload["meeting_id"]))
+
+    async def request_reanalysis(self, meeting_id: int) -> bool:
+        """Queue a fresh analysis (Retry button, `fathom-os reanalyze`); False if one is already queued."""
+        await self.store.set_status(meeting_id, "analysing")
+        job = await self.queue.submit(ANALYZE_JOB, {"meeting_id": meeting_id}, key=f"analyze:{meeting_id}")
+        return job is not None
+
+    async def run_analysis(self, meeting_id: int) -> AnalysisOutcome:
+        meeting = await self.store.get(meeting_id)
+        fathom = FathomMeeting.model_validate(meeting.payload)
+        extra = {"meeting_id": meeting_id, "recording_id": meeting.recording_id}
+        try:
+            context = await self.context_for(fathom)
+            outcome = await self.analyze(fathom, os_context=context)
+            await self.store.store_analysis(meeting_id, outcome)
+        except Exception as exc:
+            log.warning("analysis failed: %s", type(exc).__name__, extra=extra)
+            await self.store.set_status(meeting_id, "failed", f"{type(exc).__name__}")
+            await self._publish_quietly(meeting_id)
+            raise
+        log.info("analysed as %s by %s", outcome.analysis.primary_type, outcome.analyzer, extra=extra)
+        for hook in self.after_analysis:
+            await hook(meeting_id, outcome)
+        await self.publisher.publish_meeting(meeting_id)
+        return outcome
+
+    async def _publish_quietly(self, meeting_id: int) -> None:
+        try:
+            await self.publisher.publish_meeting(meeting_id)
+        except Exception:
+            log.warning("could not show the failed state for meeting %s", meeting_id)
