@@ -29,7 +29,10 @@ class Message:
 
 def build(text: str, blocks: list[Block]) -> Message:
     """Serialise at the boundary (slack_sdk validates lengths in to_dict) and cap the fallback."""
-    return Message(text=truncate(" ".join(text.split()) or "Fathom OS", MESSAGE_TEXT), blocks=[b.to_dict() for b in blocks])
+    return Message(
+        text=truncate(" ".join(text.split()) or "Fathom OS", MESSAGE_TEXT),
+        blocks=[b.to_dict() for b in blocks],
+    )
 
 
 def mrkdwn(text: str) -> MarkdownTextObject:
@@ -39,7 +42,9 @@ def mrkdwn(text: str) -> MarkdownTextObject:
 
 def error_message(text: str, correlation_id: str | None = None) -> Message:
     """Friendly ephemeral error; the correlation id lets support find the log line, never a trace."""
-    blocks: list[Block] = [SectionBlock(block_id="error", text=mrkdwn(f":warning: {esc_trunc(text, SECTION_TEXT - 20)}"))]
+    blocks: list[Block] = [
+        SectionBlock(block_id="error", text=mrkdwn(f":warning: {esc_trunc(text, SECTION_TEXT - 20)}"))
+    ]
     if correlation_id:
         ref = esc_trunc(correlation_id, 100)
         blocks.append(ContextBlock(block_id="error:ref", elements=[mrkdwn(f"Reference: `{ref}`")]))

@@ -18,7 +18,8 @@ class ActionItemAction(StrEnum):
     REASSIGN = "action_item.reassign"  # users_select; item from block_id
     EDIT = "action_item.edit"
     ASSIGN = "action_item.assign"  # users_select drawn when the owner is unknown
-    PAGE = "action_item.page"  # /os-actions paging; value = PageRef
+    NEXT_PAGE = "action_item.next_page"  # /os-actions paging; value = PageRef
+    PREV_PAGE = "action_item.prev_page"
 
 
 class MeetingAction(StrEnum):

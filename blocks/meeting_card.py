@@ -81,12 +81,16 @@ def meeting_card(
     `thread_count` is how many item cards sit in the thread (defaults to `len(items)`).
     """
     fathom = parse_payload(meeting)
-    analysis = parse_analysis(meeting) if meeting.status == "analysed" or meeting.needs_reanalysis else None
+    status = meeting.status or "received"  # unsaved ORM objects have no column defaults yet
+    analysis = parse_analysis(meeting) if status == "analysed" or meeting.needs_reanalysis else None
     url = meeting.share_url or meeting.url or (fathom.share_url or fathom.url if fathom else None)
     title = meeting.title or (fathom.title if fathom else "") or "Meeting"
     blocks: list[Block] = [
         HeaderBlock(block_id=block_id("meeting", meeting.id, "header"), text=plain(title, HEADER_TEXT)),
-        ContextBlock(block_id=block_id("meeting", meeting.id, "meta"), elements=[mrkdwn(_meta_line(meeting, fathom, analysis))]),
+        ContextBlock(
+            block_id=block_id("meeting", meeting.id, "meta"),
+            elements=[mrkdwn(_meta_line(meeting, status, fathom, analysis))],
+        ),
     ]
     attendees = _attendees(fathom, mentions)
     if attendees:
@@ -105,13 +109,15 @@ def meeting_card(
                 elements=[mrkdwn(f":memo: {count} {noun}{extra} in the thread")],
             )
         )
-    buttons = _buttons(meeting, analysis, url)
+    buttons = _buttons(meeting, status, analysis, url)
     if buttons:
         blocks.append(ActionsBlock(block_id=block_id("meeting", meeting.id, "actions"), elements=buttons))
     return build(f"{title} — meeting notes", blocks)
 
 
-def _meta_line(meeting: Meeting, fathom: FathomMeeting | None, analysis: MeetingAnalysis | None) -> str:
+def _meta_line(
+    meeting: Meeting, status: str, fathom: FathomMeeting | None, analysis: MeetingAnalysis | None
+) -> str:
     parts: list[str] = []
     started: datetime | None = meeting.started_at or (fathom.started_at if fathom else None)
     if started:
@@ -122,12 +128,12 @@ def _meta_line(meeting: Meeting, fathom: FathomMeeting | None, analysis: Meeting
         seconds = int((meeting.ended_at - meeting.started_at).total_seconds())
     if seconds is not None:
         parts.append(f":stopwatch: {_duration(seconds)}")
-    if analysis and meeting.status == "analysed":
+    if analysis and status == "analysed":
         label = TYPE_LABELS.get(analysis.primary_type, analysis.primary_type)
         parts.append(f":label: {escape(label)} ({analysis.confidence:.0%})")
-    if meeting.status in ("received", "analysing"):
+    if status in ("received", "analysing"):
         parts.append(":hourglass_flowing_sand: analysing…")
-    if meeting.status == "failed":
+    if status == "failed":
         parts.append(":warning: Analysis failed")
     elif meeting.needs_reanalysis:
         parts.append(":warning: Analysis failed — showing a basic analysis")
@@ -181,17 +187,23 @@ def _summary(fathom: FathomMeeting | None, analysis: MeetingAnalysis | None, url
     return fit_markdown(text, SECTION_TEXT, tail)
 
 
-def _buttons(meeting: Meeting, analysis: MeetingAnalysis | None, url: str | None) -> list:
+def _buttons(meeting: Meeting, status: str, analysis: MeetingAnalysis | None, url: str | None) -> list:
     ref = encode(MeetingRef(meeting_id=meeting.id or 0))
     buttons: list = []
     target = safe_url(url)
     if target:
-        buttons.append(LinkButtonElement(text="View in Fathom", url=target, action_id=MeetingAction.OPEN_FATHOM))
-    if meeting.status == "failed" or meeting.needs_reanalysis:
-        buttons.append(ButtonElement(text="Retry analysis", action_id=MeetingAction.RETRY_ANALYSIS, value=ref))
+        buttons.append(
+            LinkButtonElement(text="View in Fathom", url=target, action_id=MeetingAction.OPEN_FATHOM)
+        )
+    if status == "failed" or meeting.needs_reanalysis:
+        buttons.append(
+            ButtonElement(text="Retry analysis", action_id=MeetingAction.RETRY_ANALYSIS, value=ref)
+        )
     primary = analysis.primary_type if analysis else meeting.primary_type
     if primary in OS_TYPES:
         buttons.append(
-            ButtonElement(text="Generate client OS", action_id=MeetingAction.GENERATE_OS, value=ref, style="primary")
+            ButtonElement(
+                text="Generate client OS", action_id=MeetingAction.GENERATE_OS, value=ref, style="primary"
+            )
         )
     return buttons

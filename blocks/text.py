@@ -41,7 +41,9 @@ def truncate(text: str, limit: int, suffix: str = ELLIPSIS) -> str:
     if slack_len(text) <= limit:
         return text
     head = _cut(text, max(0, limit - slack_len(suffix)))
-    return _PARTIAL_ENTITY.sub("", head.rstrip()) + suffix if limit >= slack_len(suffix) else _cut(suffix, limit)
+    return (
+        _PARTIAL_ENTITY.sub("", head.rstrip()) + suffix if limit >= slack_len(suffix) else _cut(suffix, limit)
+    )
 
 
 def escape(text: str | None) -> str:

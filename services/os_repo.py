@@ -226,6 +226,7 @@ class OSRepo:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._real = os.path.realpath(self.path)  # lock registry key; resolved once, not per call
+        self._lock_file: str | None = None
 
     # -- git plumbing -------------------------------------------------------------------------
 
@@ -292,8 +293,12 @@ class OSRepo:
             if fcntl is None:  # pragma: no cover
                 yield
                 return
-            lock_path = Path(key) / ".git" / "fathom-os.lock"
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            if self._lock_file is None:  # `.git` may be a file (worktrees): ask git where its dir is
+                code, out, _ = await self._git_raw("rev-parse", "--absolute-git-dir")
+                if code != 0:
+                    raise OSRepoError(f"{self.path} is not a git repository")
+                self._lock_file = os.path.join(out.decode().strip(), "fathom-os.lock")
+            fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 deadline = asyncio.get_running_loop().time() + LOCK_TIMEOUT_S
                 while True:
@@ -494,20 +499,19 @@ class OSRepo:
         _check_identity(author)
         async with self._write_lock():
             code, out, err = await self._git_raw("revert", "--no-edit", sha, author=author)
-            if code != 0:
-                conflicted = (
-                    (await self._git_raw("diff", "--name-only", "--diff-filter=U"))[1].decode().split()
-                )
-                if not conflicted:
-                    raise OSRepoError(f"git revert failed: {err or out.decode().strip()}")
-                texts = [
-                    (self.path / p).read_text("utf-8", "replace")
-                    for p in conflicted
-                    if (self.path / p).is_file()
-                ]
-                await self._git_raw("revert", "--abort")
+            if code == 0:
+                return await self.head()
+            listing = (await self._git_raw("diff", "--name-only", "-z", "--diff-filter=U"))[1]
+            conflicted = [p for p in listing.decode("utf-8", "replace").split("\x00") if p]
+            texts = [
+                (self.path / p).read_text("utf-8", "replace") for p in conflicted if (self.path / p).is_file()
+            ]
+            # Any failure (conflict, "nothing to commit" for an already reverted change) can leave a
+            # revert in progress that would block every later revert: always put the repo back.
+            await self._git_raw("revert", "--abort")
+            if conflicted:
                 raise MergeConflict(", ".join(conflicted), "\n".join(texts))
-            return await self.head()
+            raise OSRepoError(f"git revert failed: {err or out.decode().strip()}")
 
     # -- history and remotes ------------------------------------------------------------------
 
@@ -529,8 +533,8 @@ class OSRepo:
         if branch is not None and (not branch or branch.startswith("-") or ".." in branch):
             raise OSRepoError("invalid branch name")
         refspec = f"HEAD:refs/heads/{branch}" if branch else "HEAD"
-        async with self._write_lock():
-            await self._git("push", "--quiet", remote, refspec, time_limit=PUSH_TIMEOUT_S)
+        # No write lock: a slow remote must not hold up approvals, and git pushes a consistent ref.
+        await self._git("push", "--quiet", remote, refspec, time_limit=PUSH_TIMEOUT_S)
 
 
 def _parse_commit(record: str) -> CommitInfo:

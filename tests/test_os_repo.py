@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -289,6 +291,28 @@ async def test_bad_author_is_rejected_before_any_write(repo: OSRepo) -> None:
     assert not (repo.path / "a.md").exists()
 
 
+async def test_another_process_holding_the_lock_delays_the_commit(repo: OSRepo) -> None:
+    holder = (
+        "import fcntl, os, sys, time\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(0.5)\n"
+    )
+    lock_file = str(repo.path / ".git" / "fathom-os.lock")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", holder, lock_file, stdout=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout and await proc.stdout.readline() == b"locked\n"
+    start = time.perf_counter()
+    await repo.apply(FileChange("meetings/a.md", "create", "a"), ANN, "Add a", {})
+    assert time.perf_counter() - start > 0.3
+    assert await proc.wait() == 0
+
+
+async def test_a_folder_that_is_not_a_repository_gives_a_readable_error(tmp_path: Path) -> None:
+    with pytest.raises(OSRepoError, match="not a git repository"):
+        await OSRepo(tmp_path).apply(FileChange("a.md", "create", "a"), ANN, "x", {})
+
+
 # -- path attacks -------------------------------------------------------------------------------
 
 
@@ -353,6 +377,17 @@ async def test_revert_conflict_leaves_the_repository_clean(repo: OSRepo) -> None
     assert await repo.head() == head
     assert git(repo.path, "status", "--porcelain") == ""
     assert not (repo.path / ".git" / "REVERT_HEAD").exists()
+
+
+async def test_reverting_twice_fails_readably_and_later_reverts_still_work(repo: OSRepo) -> None:
+    first = await repo.apply(FileChange("meetings/a.md", "create", "a"), ANN, "Add a", {})
+    second = await repo.apply(FileChange("meetings/b.md", "create", "b"), ANN, "Add b", {})
+    await repo.revert(first.sha, ANN)
+    with pytest.raises(OSRepoError, match="git revert failed"):
+        await repo.revert(first.sha, ANN)
+    await repo.revert(second.sha, ANN)
+    assert not (repo.path / "meetings" / "b.md").exists()
+    assert git(repo.path, "status", "--porcelain") == ""
 
 
 async def test_revert_of_an_unknown_commit_is_a_readable_error(repo: OSRepo) -> None:

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox import AckTimeoutError, LocalSlack
+from bot.sandbox import AckTimeoutError, LocalSlack, SlackChannel, SlackUser
 
 
 @pytest.fixture
@@ -43,12 +43,21 @@ async def bolt(local: LocalSlack) -> AsyncIterator[tuple[AsyncApp, AsyncSocketMo
 
 def button_blocks(action_id: str = "action_item.done", value: str = "42") -> list[dict[str, Any]]:
     return [
-        {"type": "section", "block_id": "action_item:42", "text": {"type": "mrkdwn", "text": "Send the deck"}},
+        {
+            "type": "section",
+            "block_id": "action_item:42",
+            "text": {"type": "mrkdwn", "text": "Send the deck"},
+        },
         {
             "type": "actions",
             "block_id": "action_item:42:actions",
             "elements": [
-                {"type": "button", "action_id": action_id, "value": value, "text": {"type": "plain_text", "text": "Done"}}
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "value": value,
+                    "text": {"type": "plain_text", "text": "Done"},
+                }
             ],
         },
     ]
@@ -97,7 +106,9 @@ async def test_post_update_and_thread_replies_round_trip(local: LocalSlack, clie
     assert len(local.thread(channel, posted["ts"])) == 1
 
 
-async def test_unknown_channel_and_message_get_slack_errors(local: LocalSlack, client: AsyncWebClient) -> None:
+async def test_unknown_channel_and_message_get_slack_errors(
+    local: LocalSlack, client: AsyncWebClient
+) -> None:
     with pytest.raises(SlackApiError) as missing_channel:
         await client.chat_postMessage(channel="C404", text="hi")
     with pytest.raises(SlackApiError) as missing_message:
@@ -118,7 +129,9 @@ async def test_posting_to_a_user_id_lands_in_one_stable_dm(local: LocalSlack, cl
     assert info["channel"]["is_im"] and info["channel"]["user"] == maya
 
 
-async def test_users_lookup_by_email_finds_seeded_people_and_rejects_strangers(client: AsyncWebClient) -> None:
+async def test_users_lookup_by_email_finds_seeded_people_and_rejects_strangers(
+    client: AsyncWebClient,
+) -> None:
     found = await client.users_lookupByEmail(email="jonas@agency.example")
     with pytest.raises(SlackApiError) as miss:
         await client.users_lookupByEmail(email="nobody@agency.example")
@@ -191,11 +204,16 @@ async def test_slack_size_limits_are_enforced(local: LocalSlack, client: AsyncWe
         "40k text": client.chat_postMessage(channel=channel, text="x" * 40_001),
         "update 4k text": client.chat_update(channel=channel, ts=posted["ts"], text="x" * 4_001),
         "long section": client.chat_postMessage(
-            channel=channel, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3_001}}]
+            channel=channel,
+            text="t",
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3_001}}],
         ),
-        "101 view blocks": client.views_publish(user_id="U01MAYA", view={"type": "home", "blocks": [section] * 101}),
+        "101 view blocks": client.views_publish(
+            user_id="U01MAYA", view={"type": "home", "blocks": [section] * 101}
+        ),
         "300 KB view": client.views_publish(
-            user_id="U01MAYA", view={"type": "home", "blocks": [section] * 99, "private_metadata": "x" * 300_000}
+            user_id="U01MAYA",
+            view={"type": "home", "blocks": [section] * 99, "private_metadata": "x" * 300_000},
         ),
     }
     errors = {}
@@ -351,29 +369,128 @@ async def _open_modal(local: LocalSlack) -> dict[str, Any]:
     return response["view"]
 
 
-async def test_event_redelivery_keeps_the_event_id(
+async def test_event_redelivery_keeps_the_event_id_and_reports_the_retry(
     local: LocalSlack, bolt: tuple[AsyncApp, AsyncSocketModeHandler]
 ) -> None:
     app, _ = bolt
-    seen: list[tuple[str, int | None]] = []
+    seen: list[tuple[str, str, str]] = []
 
     @app.event("app_mention")
-    async def mentioned(body: dict[str, Any], context: Any) -> None:
-        seen.append((body["event_id"], context.get("retry_num") or 0))
+    async def mentioned(body: dict[str, Any], event: dict[str, Any], request: Any) -> None:
+        seen.append((body["event_id"], request.headers.get("x-slack-retry-num", ["0"])[0], event["text"]))
 
     await local.mention("U01MAYA", "meetings", "summarise please")
-    first_id = local.acks[-1].envelope_id
-    await local.send_event({"type": "app_mention", "user": "U01MAYA", "text": "again", "channel": "C02MEETINGS",
-                            "ts": "1.000001"}, retry_attempt=1, event_id="EvSAME")  # fmt: skip
-    await local.send_event({"type": "app_mention", "user": "U01MAYA", "text": "again", "channel": "C02MEETINGS",
-                            "ts": "1.000001"}, retry_attempt=2, event_id="EvSAME")  # fmt: skip
+    event = {
+        "type": "app_mention",
+        "user": "U01MAYA",
+        "text": "again",
+        "channel": "C02MEETINGS",
+        "ts": "1.000001",
+    }
+    await local.send_event(event, retry_attempt=1, event_id="EvSAME")
+    await local.send_event(event, retry_attempt=2, event_id="EvSAME")
     for _ in range(100):
         if len(seen) == 3:
             break
         await asyncio.sleep(0.02)
 
-    assert first_id and [event_id for event_id, _ in seen[1:]] == ["EvSAME", "EvSAME"]
-    assert local.messages("meetings")[0]["text"].startswith(f"<@{local.bot_user_id}>")
+    assert seen[0][1:] == ("0", f"<@{local.bot_user_id}> summarise please")
+    assert [(event_id, retry) for event_id, retry, _ in seen[1:]] == [("EvSAME", "1"), ("EvSAME", "2")]
+    assert local.messages("meetings")[0]["text"] == f"<@{local.bot_user_id}> summarise please"
+
+
+async def test_response_actions_update_push_and_clear_change_the_open_modals(
+    local: LocalSlack, bolt: tuple[AsyncApp, AsyncSocketModeHandler]
+) -> None:
+    app, _ = bolt
+
+    @app.view("proposal.edit")
+    async def step_one(ack: Any) -> None:
+        await ack(response_action="update", view=modal("proposal.confirm"))
+
+    @app.view("proposal.confirm")
+    async def step_two(ack: Any) -> None:
+        await ack(response_action="push", view=modal("proposal.done"))
+
+    @app.view("proposal.done")
+    async def step_three(ack: Any) -> None:
+        await ack(response_action="clear")
+
+    view_id = (await _open_modal(local))["id"]
+    await local.submit_view("U01MAYA", view_id, {"title": {"value": "x"}})
+    assert local.view(view_id)["callback_id"] == "proposal.confirm"
+    await local.submit_view("U01MAYA", view_id, {"title": {"value": "x"}})
+    stack = local.modal_stack("U01MAYA")
+    assert [v["callback_id"] for v in stack] == ["proposal.confirm", "proposal.done"]
+    assert stack[1]["previous_view_id"] == view_id
+    await local.submit_view("U01MAYA", stack[1]["id"], {})
+    assert local.open_modals == {}
+
+
+async def test_ephemeral_buttons_can_be_answered_and_deleted_through_response_url(
+    local: LocalSlack, client: AsyncWebClient, bolt: tuple[AsyncApp, AsyncSocketModeHandler]
+) -> None:
+    app, _ = bolt
+
+    @app.action("action_item.done")
+    async def done(ack: Any, respond: Any, body: dict[str, Any]) -> None:
+        await ack()
+        assert body["container"]["is_ephemeral"] is True
+        await respond(response_type="in_channel", text="Maya finished item 42")
+        await respond(delete_original=True)
+
+    channel = local.channel_id("meetings")
+    sent = await client.chat_postEphemeral(
+        channel=channel, user="U01MAYA", text="yours", blocks=button_blocks()
+    )
+    await local.click_button("U01MAYA", channel, sent["message_ts"], "action_item.done", "42")
+    for _ in range(100):
+        if len(local.calls_to("response_url")) == 2:
+            break
+        await asyncio.sleep(0.02)
+
+    assert local.ephemerals == []
+    assert [m["text"] for m in local.messages(channel)] == ["Maya finished item 42"]
+
+
+async def test_selects_and_date_pickers_in_a_home_tab_carry_their_values(
+    local: LocalSlack, client: AsyncWebClient, bolt: tuple[AsyncApp, AsyncSocketModeHandler]
+) -> None:
+    app, _ = bolt
+    picked: list[dict[str, Any]] = []
+
+    @app.action("action_item.snooze")
+    @app.action("action_item.assign")
+    @app.action("meeting.filter")
+    async def chosen(ack: Any, action: dict[str, Any], body: dict[str, Any]) -> None:
+        await ack()
+        picked.append({**action, "container": body["container"]["type"]})
+
+    elements = [
+        {"type": "datepicker", "action_id": "action_item.snooze"},
+        {"type": "users_select", "action_id": "action_item.assign"},
+        {
+            "type": "static_select",
+            "action_id": "meeting.filter",
+            "options": [{"text": {"type": "plain_text", "text": "Clients"}, "value": "clients"}],
+        },
+    ]
+    home = await client.views_publish(
+        user_id="U04OMAR", view={"type": "home", "blocks": [{"type": "actions", "elements": elements}]}
+    )
+    view_id = home["view"]["id"]
+    await local.pick_date("U04OMAR", None, None, "action_item.snooze", "2030-01-31", view_id=view_id)
+    await local.select_user("U04OMAR", None, None, "action_item.assign", "U01MAYA", view_id=view_id)
+    await local.select_option("U04OMAR", None, None, "meeting.filter", "clients", "Clients", view_id=view_id)
+    for _ in range(100):
+        if len(picked) == 3:
+            break
+        await asyncio.sleep(0.02)
+
+    assert [p["container"] for p in picked] == ["view"] * 3
+    assert picked[0]["selected_date"] == "2030-01-31"
+    assert picked[1]["selected_user"] == "U01MAYA"
+    assert picked[2]["selected_option"]["value"] == "clients"
 
 
 async def test_home_opened_event_reaches_the_app_which_publishes_a_view(
@@ -429,3 +546,67 @@ async def test_disconnect_refresh_moves_the_app_to_a_new_socket(
     assert ack == {"text": "still here"}
     assert local.hub.connects == 2
     assert len(local.calls_to("apps.connections.open")) == 2
+
+
+async def test_an_event_sent_while_no_app_is_connected_waits_for_the_connection(local: LocalSlack) -> None:
+    app = AsyncApp(client=AsyncWebClient(token=local.bot_token, base_url=local.api_url))
+    seen: list[str] = []
+
+    @app.event("app_home_opened")
+    async def home(event: dict[str, Any]) -> None:
+        seen.append(event["user"])
+
+    pending = asyncio.create_task(local.open_home("U02JONAS"))
+    await asyncio.sleep(0.1)
+    handler = AsyncSocketModeHandler(app, local.app_token, ping_interval=0.2)
+    await handler.connect_async()
+    try:
+        await pending
+        assert seen == ["U02JONAS"]
+    finally:
+        await handler.close_async()
+
+
+def _counter(received: dict[str, int], name: str) -> Any:
+    async def count(ack: Any) -> None:
+        received[name] += 1
+        await ack()
+
+    return count
+
+
+async def test_envelopes_are_spread_round_robin_over_connected_apps(local: LocalSlack) -> None:
+    received: dict[str, int] = {"first": 0, "second": 0}
+    handlers = []
+    for name in received:
+        app = AsyncApp(client=AsyncWebClient(token=local.bot_token, base_url=local.api_url))
+
+        app.command("/fathom")(_counter(received, name))
+        handlers.append(AsyncSocketModeHandler(app, local.app_token, ping_interval=0.2))
+    try:
+        for handler in handlers:
+            await handler.connect_async()
+        await local.wait_for_socket(count=2)
+        for _ in range(4):
+            await local.send_command("U01MAYA", "general", "/fathom")
+        assert received == {"first": 2, "second": 2}
+    finally:
+        for handler in handlers:
+            await handler.close_async()
+
+
+async def test_workspace_can_be_seeded_with_other_people_and_channels() -> None:
+    slack = await LocalSlack.start(
+        users=[SlackUser("U1", "ana", "Ana Silva", "ana@client.example", "America/Sao_Paulo")],
+        channels=[SlackChannel("C1", "ops")],
+    )
+    try:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+        found = await client.users_lookupByEmail(email="ana@client.example")
+        await client.chat_postMessage(channel="#ops", text="hello ops")
+        assert found["user"]["tz"] == "America/Sao_Paulo"
+        assert [m["text"] for m in slack.messages("ops")] == ["hello ops"]
+        with pytest.raises(LookupError):
+            slack.channel_id("general")
+    finally:
+        await slack.stop()

@@ -24,17 +24,13 @@ from bot.sandbox.slack_state import (
     BOT_ID,
     BOT_NAME,
     BOT_USER_ID,
-    TEAM_DOMAIN,
     TEAM_ID,
     TEAM_NAME,
-    Message,
     Workspace,
 )
 from bot.sandbox.slack_web_views import ApiError, ViewsFilesApi
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-
-BOT_PROFILE = {"id": BOT_ID, "app_id": APP_ID, "name": BOT_NAME, "team_id": TEAM_ID, "deleted": False}
 
 
 def _as_json(value: Any) -> Any:
@@ -172,22 +168,6 @@ class WebApi(ViewsFilesApi):
             "uses": 0,
         }
         return f"{self.base_url}/response/{rid}"
-
-    def channel_or_raise(self, ref: Any) -> str:
-        channel = self.ws.resolve_channel(str(ref or ""))
-        if channel is None:
-            raise ApiError("channel_not_found")
-        return channel.id
-
-    def bot_message(self, text: str | None, blocks: list[Any] | None) -> Message:
-        message: Message = {"user": BOT_USER_ID, "bot_id": BOT_ID, "app_id": APP_ID, "text": text or ""}
-        message["bot_profile"] = BOT_PROFILE
-        if blocks is not None:
-            message["blocks"] = [
-                {**b, "block_id": b.get("block_id") or secrets.token_hex(3)} if isinstance(b, dict) else b
-                for b in blocks
-            ]
-        return message
 
     # auth and socket ----------------------------------------------------------------------------
     async def auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -351,6 +331,3 @@ class WebApi(ViewsFilesApi):
         reaction["users"].append(BOT_USER_ID)
         reaction["count"] += 1
         return {}
-
-
-__all__ = ["ApiError", "WebApi", "TEAM_DOMAIN"]

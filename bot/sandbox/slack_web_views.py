@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -14,11 +15,23 @@ from aiohttp import web
 
 from bot.sandbox import slack_limits as limits
 from bot.sandbox.slack_faults import CallRecord
-from bot.sandbox.slack_state import StoredFile, View
+from bot.sandbox.slack_socket import SocketHub
+from bot.sandbox.slack_state import (
+    APP_ID,
+    BOT_ID,
+    BOT_NAME,
+    BOT_USER_ID,
+    TEAM_ID,
+    Message,
+    StoredFile,
+    View,
+    Workspace,
+)
 
 if TYPE_CHECKING:
-    from bot.sandbox.slack_web import Handler, WebApi
+    from bot.sandbox.slack_web import Handler
 
+BOT_PROFILE = {"id": BOT_ID, "app_id": APP_ID, "name": BOT_NAME, "team_id": TEAM_ID, "deleted": False}
 MAX_VIEW_STACK = 3
 MAX_RESPONSE_URL_USES = 5
 
@@ -52,9 +65,33 @@ def _view_param(p: dict[str, Any]) -> View:
 
 
 class ViewsFilesApi:
-    """views.*, files.* (upload v2) and the response_url endpoint."""
+    """views.*, files.* (upload v2), the response_url endpoint and helpers shared with `WebApi`."""
 
-    def view_and_file_methods(self: WebApi) -> dict[str, Handler]:
+    ws: Workspace
+    hub: SocketHub
+    base_url: str
+    calls: list[CallRecord]
+    triggers: dict[str, tuple[str, float]]
+    trigger_ttl: float
+    response_urls: dict[str, dict[str, Any]]
+
+    def channel_or_raise(self, ref: Any) -> str:
+        channel = self.ws.resolve_channel(str(ref or ""))
+        if channel is None:
+            raise ApiError("channel_not_found")
+        return channel.id
+
+    def bot_message(self, text: str | None, blocks: list[Any] | None) -> Message:
+        message: Message = {"user": BOT_USER_ID, "bot_id": BOT_ID, "app_id": APP_ID, "text": text or ""}
+        message["bot_profile"] = BOT_PROFILE
+        if blocks is not None:
+            message["blocks"] = [
+                {**b, "block_id": b.get("block_id") or secrets.token_hex(3)} if isinstance(b, dict) else b
+                for b in blocks
+            ]
+        return message
+
+    def view_and_file_methods(self) -> dict[str, Handler]:
         return {
             "views.open": self.views_open,
             "views.push": self.views_push,
@@ -64,7 +101,7 @@ class ViewsFilesApi:
             "files.completeUploadExternal": self.files_complete_upload_external,
         }
 
-    def consume_trigger(self: WebApi, trigger_id: Any) -> str:
+    def consume_trigger(self, trigger_id: Any) -> str:
         """Triggers are single-use and expire after 3 s on Slack; return the user who caused it."""
         entry = self.triggers.get(str(trigger_id or ""))
         if entry is None:
@@ -78,19 +115,19 @@ class ViewsFilesApi:
         return user_id
 
     # views --------------------------------------------------------------------------------------
-    async def views_open(self: WebApi, p: dict[str, Any]) -> dict[str, Any]:
+    async def views_open(self, p: dict[str, Any]) -> dict[str, Any]:
         view = _view_param(p)
         user_id = self.consume_trigger(p.get("trigger_id"))
         stored = self.ws.store_view(user_id, view)
         self.ws.modal_stacks[user_id] = [stored["id"]]
         return {"view": copy.deepcopy(stored)}
 
-    async def views_push(self: WebApi, p: dict[str, Any]) -> dict[str, Any]:
+    async def views_push(self, p: dict[str, Any]) -> dict[str, Any]:
         view = _view_param(p)
         user_id = self.consume_trigger(p.get("trigger_id"))
         return {"view": copy.deepcopy(self.push_view(user_id, view))}
 
-    def push_view(self: WebApi, user_id: str, view: View) -> View:
+    def push_view(self, user_id: str, view: View) -> View:
         stack = self.ws.modal_stacks.setdefault(user_id, [])
         if len(stack) >= MAX_VIEW_STACK:
             raise ApiError("push_limit_reached")
@@ -100,7 +137,7 @@ class ViewsFilesApi:
         stack.append(stored["id"])
         return stored
 
-    async def views_update(self: WebApi, p: dict[str, Any]) -> dict[str, Any]:
+    async def views_update(self, p: dict[str, Any]) -> dict[str, Any]:
         view = _view_param(p)
         view_id = p.get("view_id")
         if not view_id and p.get("external_id"):
@@ -115,7 +152,7 @@ class ViewsFilesApi:
         stored = self.ws.store_view(self.ws.view_owner[current["id"]], view, current["id"])
         return {"view": copy.deepcopy(stored)}
 
-    async def views_publish(self: WebApi, p: dict[str, Any]) -> dict[str, Any]:
+    async def views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
         view = _view_param(p)
         user_id = str(p.get("user_id") or "")
         if user_id not in self.ws.users:
@@ -130,7 +167,7 @@ class ViewsFilesApi:
         return {"view": copy.deepcopy(stored)}
 
     # files (upload v2) --------------------------------------------------------------------------
-    async def files_get_upload_url_external(self: WebApi, p: dict[str, Any]) -> dict[str, Any]:
+    async def files_get_upload_url_external(self, p: dict[str, Any]) -> dict[str, Any]:
         filename = str(p.get("filename") or "")
         if not filename or p.get("length") in (None, ""):
             raise ApiError("invalid_arguments", ["[ERROR] filename and length are required"])
@@ -138,7 +175,7 @@ class ViewsFilesApi:
         self.ws.files[stored.id] = stored
         return {"upload_url": f"{self.base_url}/upload/v1/{stored.id}", "file_id": stored.id}
 
-    async def handle_upload(self: WebApi, request: web.Request) -> web.Response:
+    async def handle_upload(self, request: web.Request) -> web.Response:
         stored = self.ws.files.get(request.match_info["file_id"])
         status = 404 if stored is None else 200
         if stored is not None:
@@ -152,7 +189,7 @@ class ViewsFilesApi:
             return web.Response(status=404, text="file not found")
         return web.Response(text=f"OK - {len(stored.content)}")
 
-    async def files_complete_upload_external(self: WebApi, p: dict[str, Any]) -> dict[str, Any]:
+    async def files_complete_upload_external(self, p: dict[str, Any]) -> dict[str, Any]:
         raw = p.get("files")
         items = json.loads(raw) if isinstance(raw, str) else raw
         if not isinstance(items, list) or not items:
@@ -178,14 +215,15 @@ class ViewsFilesApi:
         return {"files": [f.to_api() for f in done]}
 
     # response_url -------------------------------------------------------------------------------
-    async def handle_response_url(self: WebApi, request: web.Request) -> web.Response:
+    async def handle_response_url(self, request: web.Request) -> web.Response:
         """Slack's response_url: reply ephemerally or in channel, replace or delete the original."""
         ctx = self.response_urls.get(request.match_info["rid"])
         try:
             body = await request.json()
         except (json.JSONDecodeError, ValueError):
             body = None
-        status, answer = 200, {"ok": True}
+        answer: dict[str, Any] = {"ok": True}
+        status = 200
         if ctx is None:
             status, answer = 404, {"ok": False, "error": "expired_url"}
         elif ctx["uses"] >= MAX_RESPONSE_URL_USES:
@@ -204,7 +242,7 @@ class ViewsFilesApi:
         )
         return web.json_response(answer, status=status)
 
-    def _apply_response(self: WebApi, ctx: dict[str, Any], body: dict[str, Any]) -> None:
+    def _apply_response(self, ctx: dict[str, Any], body: dict[str, Any]) -> None:
         channel, original_ts = ctx["channel"], ctx["message_ts"]
         if body.get("delete_original"):
             if ctx["is_ephemeral"]:

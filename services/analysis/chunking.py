@@ -118,14 +118,25 @@ def _close_in_time(a: str | None, b: str | None, seconds: int = 60) -> bool:
     return bool(a and b) and abs(timestamp_seconds(a or "") - timestamp_seconds(b or "")) <= seconds
 
 
-def same_action(a: ActionItemOut, b: ActionItemOut) -> bool:
-    """Two wordings of one commitment: near-identical text, or same owner said at the same moment."""
+def match_score(a: ActionItemOut, b: ActionItemOut) -> float:
+    """> 0 when two wordings name one commitment: near-identical text, or same owner at the same moment.
+
+    Higher is a better match, so an extracted item enriches the closest Fathom item, not the first.
+    """
     score = similarity(a.text, b.text)
     if score >= 0.6:
-        return True
-    if _same_person(a, b) and (score >= 0.3 or _close_in_time(a.source_timestamp, b.source_timestamp)):
-        return True
-    return False
+        return 1.0 + score
+    if not _same_person(a, b):
+        return 0.0
+    close = _close_in_time(a.source_timestamp, b.source_timestamp)
+    if score < 0.3 and not close:
+        return 0.0
+    gap = abs(timestamp_seconds(a.source_timestamp or "") - timestamp_seconds(b.source_timestamp or ""))
+    return score + (0.5 * (1 - gap / 60) if close else 0.0)
+
+
+def same_action(a: ActionItemOut, b: ActionItemOut) -> bool:
+    return match_score(a, b) > 0
 
 
 def _fill(into: ActionItemOut, other: ActionItemOut) -> ActionItemOut:
@@ -176,13 +187,13 @@ def merge_fathom_items(meeting: FathomMeeting, items: Sequence[ActionItemOut]) -
     fathom = fathom_action_items(meeting)
     rest: list[ActionItemOut] = []
     for item in items:
-        for i, f in enumerate(fathom):
-            if same_action(f, item):
-                enriched = _fill(f, item)
-                if item.priority != "important":
-                    enriched = enriched.model_copy(update={"priority": item.priority})
-                fathom[i] = enriched
-                break
+        scores = [match_score(f, item) for f in fathom]
+        best = max(range(len(fathom)), key=lambda i: scores[i], default=None)
+        if best is not None and scores[best] > 0:
+            enriched = _fill(fathom[best], item)
+            if item.priority != "important":
+                enriched = enriched.model_copy(update={"priority": item.priority})
+            fathom[best] = enriched
         else:
             rest.append(item.model_copy(update={"source": "analysis"}) if item.source == "fathom" else item)
     return fathom + dedupe_actions(rest)

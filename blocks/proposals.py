@@ -1,0 +1,195 @@
+"""OS update proposals for one meeting: what would change, a diff preview, and the decision buttons.
+
+A card stays under 50 blocks however many proposals a meeting yields: the first
+`MAX_SHOWN` are drawn, the rest collapse into "+N more proposals" (Approve all still covers them).
+Diff previews share one character budget so the message stays small; the full diff is attached
+to the thread by the publisher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    InputBlock,
+    InteractiveElement,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from blocks.common import Message, build, mrkdwn
+from blocks.ids import ProposalAction, ProposalField, ViewCallback, block_id
+from blocks.limits import HEADER_TEXT, INPUT_VALUE
+from blocks.text import code_block, esc_trunc, plain, slack_len
+from blocks.values import MeetingRef, ProposalRef, encode
+from services.models import Meeting, OSProposal
+
+MAX_SHOWN = 20  # header + context + 2 per proposal + more + approve all <= 50
+DIFF_BUDGET = 16_000  # characters of diff preview per card, shared by the proposals shown
+DIFF_MAX, DIFF_MIN = 2_400, 300
+STATUS = {
+    "proposed": ":large_yellow_circle: proposed",
+    "applied": ":white_check_mark: applied",
+    "rejected": ":x: rejected",
+    "conflicted": ":warning: conflicted",
+    "invalid": ":no_entry: invalid",
+    "reverted": ":leftwards_arrow_with_hook: reverted",
+}
+ACTIONS = {"create": "create", "append": "append to", "update_section": "update section"}
+
+
+def proposal_card(meeting: Meeting | None, proposals: Sequence[OSProposal], diffs: dict[int, str]) -> Message:
+    """`diffs` maps proposal id -> unified diff (missing: the proposed content is previewed)."""
+    meeting_id = meeting.id if meeting else None
+    title = f"OS updates: {meeting.title}" if meeting else "OS updates"
+    shown = list(proposals[:MAX_SHOWN])
+    preview = max(DIFF_MIN, min(DIFF_MAX, DIFF_BUDGET // max(1, len(shown))))
+    counts: dict[str, int] = {}
+    for proposal in proposals:
+        counts[proposal.status] = counts.get(proposal.status, 0) + 1
+    summary = " · ".join(f"{n} {status}" for status, n in counts.items()) or "no proposals"
+    blocks: list[Block] = [
+        HeaderBlock(block_id=block_id("proposals", meeting_id, "header"), text=plain(title, HEADER_TEXT)),
+        ContextBlock(
+            block_id=block_id("proposals", meeting_id, "summary"), elements=[mrkdwn(esc_trunc(summary, 500))]
+        ),
+    ]
+    for proposal in shown:
+        blocks.append(
+            SectionBlock(
+                block_id=block_id("proposal", proposal.id), text=mrkdwn(_describe(proposal, diffs, preview))
+            )
+        )
+        buttons = _buttons(proposal)
+        if buttons:
+            blocks.append(
+                ActionsBlock(block_id=block_id("proposal", proposal.id, "actions"), elements=buttons)
+            )
+    if len(proposals) > len(shown):
+        more = len(proposals) - len(shown)
+        blocks.append(
+            ContextBlock(
+                block_id=block_id("proposals", meeting_id, "more"),
+                elements=[mrkdwn(f"+{more} more proposal{'s' if more != 1 else ''} (in the attached diff)")],
+            )
+        )
+    pending = counts.get("proposed", 0)
+    if meeting_id is not None and pending > 1:
+        approve_all = ButtonElement(
+            text=f"Approve all ({pending})",
+            action_id=ProposalAction.APPROVE_ALL,
+            value=encode(MeetingRef(meeting_id=meeting_id)),
+            style="primary",
+            confirm=ConfirmObject(
+                title="Approve all?",
+                text=f"Commit {pending} proposed changes to the OS repository?",
+                confirm="Approve all",
+                deny="Cancel",
+            ),
+        )
+        blocks.append(
+            ActionsBlock(block_id=block_id("proposals", meeting_id, "approve_all"), elements=[approve_all])
+        )
+    return build(f"{title} — {summary}", blocks)
+
+
+def _describe(proposal: OSProposal, diffs: dict[int, str], preview: int) -> str:
+    action = ACTIONS.get(proposal.action, proposal.action)
+    if proposal.action == "update_section" and proposal.section:
+        action += f" “{esc_trunc(proposal.section, 100)}”"
+    status = STATUS.get(proposal.status, esc_trunc(proposal.status, 40))
+    if proposal.status == "applied" and proposal.commit_sha:
+        status += f" `{esc_trunc(proposal.commit_sha[:7], 7)}`"
+    if proposal.status in ("conflicted", "invalid", "rejected") and proposal.reason:
+        status += f": {esc_trunc(proposal.reason, 300)}"
+    head = f"*`{esc_trunc(proposal.path, 300)}`* — {action}\n{status}"
+    diff = diffs.get(proposal.id) if proposal.id is not None else None
+    source = diff if diff is not None else proposal.content
+    if not source:
+        return head
+    block = code_block(source, preview)
+    note = "\n_Preview truncated — full diff attached._" if slack_len(block) < slack_len(source) else ""
+    return f"{head}\n{block}{note}"
+
+
+def _buttons(proposal: OSProposal) -> list[InteractiveElement]:
+    ref = encode(ProposalRef(proposal_id=proposal.id or 0))
+    if proposal.status == "applied":
+        return [
+            ButtonElement(
+                text="Revert",
+                action_id=ProposalAction.REVERT,
+                value=ref,
+                style="danger",
+                confirm=ConfirmObject(
+                    title="Revert?", text="Add a commit undoing this change?", confirm="Revert", deny="Cancel"
+                ),
+            )
+        ]
+    if proposal.status in ("proposed", "conflicted", "invalid"):
+        buttons: list[InteractiveElement] = []
+        if proposal.status == "proposed":
+            buttons.append(
+                ButtonElement(text="Approve", action_id=ProposalAction.APPROVE, value=ref, style="primary")
+            )
+        buttons.append(
+            ButtonElement(text="Reject", action_id=ProposalAction.REJECT, value=ref, style="danger")
+        )
+        buttons.append(ButtonElement(text="Edit", action_id=ProposalAction.EDIT, value=ref))
+        return buttons
+    return []
+
+
+def proposal_edit_modal(proposal: OSProposal) -> dict[str, Any]:
+    """Edit the proposed content before approving. Slack inputs hold 3,000 characters: a longer
+    proposal is not offered for editing (saving a cut copy would silently lose the rest)."""
+    ref = encode(ProposalRef(proposal_id=proposal.id or 0))
+    where = (
+        f"`{esc_trunc(proposal.path, 300)}` — {ACTIONS.get(proposal.action, esc_trunc(proposal.action, 40))}"
+    )
+    context = ContextBlock(block_id="proposal_target", elements=[mrkdwn(where)])
+    if slack_len(proposal.content) > INPUT_VALUE:
+        size = slack_len(proposal.content)
+        text = (
+            f":warning: This proposal is {size:,} characters; a Slack text box holds {INPUT_VALUE:,}. "
+            "Edit it in the OS repository instead, or reject it and ask for a shorter one."
+        )
+        view = View(
+            type="modal",
+            callback_id=ViewCallback.PROPOSAL_EDIT,
+            title="Edit OS update",
+            close="Close",
+            private_metadata=ref,
+            blocks=[context, SectionBlock(block_id="proposal_too_long", text=mrkdwn(text))],
+        )
+        return view.to_dict()
+    view = View(
+        type="modal",
+        callback_id=ViewCallback.PROPOSAL_EDIT,
+        title="Edit OS update",
+        submit="Save",
+        close="Cancel",
+        private_metadata=ref,
+        blocks=[
+            context,
+            InputBlock(
+                block_id=ProposalField.CONTENT,
+                label="Content",
+                element=PlainTextInputElement(
+                    action_id=ProposalField.CONTENT,
+                    multiline=True,
+                    max_length=INPUT_VALUE,
+                    initial_value=proposal.content or None,
+                ),
+            ),
+        ],
+    )
+    return view.to_dict()

@@ -1,0 +1,211 @@
+"""`fathom-os` command line: run, ingest, db upgrade, check, jobs, reanalyze, os init, send."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logging import configure_logging
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fathom-os", description="Fathom meetings -> Slack -> your OS")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (webhook server, workers, Slack, scheduler)")
+    ingest = sub.add_parser("ingest", help="process a Fathom JSON payload from disk and print the result")
+    ingest.add_argument("path", type=Path)
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    sub.add_parser("check", help="validate configuration and connectivity")
+    jobs = sub.add_parser("jobs", help="list failed/dead jobs, or retry one")
+    jobs.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    jobs.add_argument("job_id", nargs="?", type=int)
+    re = sub.add_parser("reanalyze", help="queue a fresh analysis of a meeting")
+    re.add_argument("recording_id", type=int)
+    os_cmd = sub.add_parser("os", help="the OS git repository")
+    os_cmd.add_argument("action", choices=["init"])
+    send = sub.add_parser("send", help="sign a Fathom payload and POST it to a running bot's webhook")
+    send.add_argument("path", type=Path)
+    send.add_argument("--url", default=None, help="default: http://WEBHOOK_HOST:WEBHOOK_PORT/webhooks/fathom")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"Configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+    handler = COMMANDS[args.command]
+    try:
+        return asyncio.run(handler(settings, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.runtime import Runtime
+
+    return await Runtime(settings).serve()
+
+
+async def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import Runtime
+    from services.fathom import FathomPayloadError, parse_meeting
+
+    try:
+        meeting = parse_meeting(json.loads(args.path.read_text()))
+    except FileNotFoundError:
+        print(f"No such file: {args.path}", file=sys.stderr)
+        return 1
+    except (json.JSONDecodeError, FathomPayloadError) as exc:
+        print(f"{args.path} is not a Fathom meeting payload: {exc}", file=sys.stderr)
+        return 1
+    runtime = Runtime(settings)
+    await runtime.open()
+    try:
+        ingested = await runtime.pipeline.store.ingest(meeting)
+        outcome = await runtime.pipeline.run_analysis(ingested.meeting_id)
+        items = await runtime.pipeline.store.items(ingested.meeting_id)
+    finally:
+        await runtime.close()
+    print(json.dumps(_ingest_report(ingested.meeting_id, outcome, items), indent=2, default=str))
+    return 0
+
+
+def _ingest_report(meeting_id: int, outcome: Any, items: list[Any]) -> dict[str, Any]:
+    analysis = outcome.analysis
+    return {
+        "meeting_id": meeting_id,
+        "analyzer": outcome.analyzer,
+        "degraded": outcome.degraded,
+        "types": [t.model_dump() for t in analysis.types],
+        "summary_one_line": analysis.summary_one_line,
+        "action_items": [
+            {"text": i.text, "owner": i.owner_name or i.owner_email, "due": i.due_date, "priority": i.priority}
+            for i in items
+        ],
+        "decisions": [d.what for d in analysis.decisions],
+        "risks": [r.text for r in analysis.risks],
+        "requirements": [r.text for r in analysis.requirements],
+        "budget": [b.text for b in analysis.budget],
+        "timeline": [t.text for t in analysis.timeline],
+        "os_updates": [f"{u.action} {u.path}" for u in analysis.os_updates],
+    }
+
+
+async def cmd_db(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.db import create_database, current_revision, upgrade
+
+    db = create_database(settings)
+    try:
+        await upgrade(db)
+        print(f"database at revision {await current_revision(db)}")
+    finally:
+        await db.dispose()
+    return 0
+
+
+async def cmd_check(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.checks import run_checks
+
+    problems = 0
+    for check in await run_checks(settings):
+        mark = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[check.level]
+        print(f"[{mark}] {check.name}: {check.message}")
+        if check.fix:
+            print(f"       fix: {check.fix}")
+        problems += check.level == "fail"
+    return 1 if problems else 0
+
+
+async def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.db import create_database, upgrade
+    from services.jobs import JobQueue
+
+    db = create_database(settings)
+    try:
+        await upgrade(db)
+        queue = JobQueue(db)
+        if args.action == "retry":
+            if args.job_id is None:
+                print("usage: fathom-os jobs retry JOB_ID", file=sys.stderr)
+                return 2
+            if await queue.retry(args.job_id):
+                print(f"job {args.job_id} queued again")
+                return 0
+            print(f"job {args.job_id} is not a dead job", file=sys.stderr)
+            return 1
+        rows = await queue.failing()
+        if not rows:
+            print("no failed or dead jobs")
+        for job in rows:
+            print(f"{job.id:>6}  {job.status:<6}  {job.kind:<18} attempts={job.attempts}/{job.max_attempts}  "
+                  f"{(job.last_error or '')[:120]}")
+    finally:
+        await db.dispose()
+    return 0
+
+
+async def cmd_reanalyze(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import Runtime
+
+    runtime = Runtime(settings)
+    await runtime.open()
+    try:
+        meeting = await runtime.pipeline.store.by_recording(args.recording_id)
+        if meeting is None:
+            print(f"no meeting with recording_id {args.recording_id}", file=sys.stderr)
+            return 1
+        queued = await runtime.pipeline.request_reanalysis(meeting.id)
+        print("re-analysis queued; the running bot picks it up" if queued else "a re-analysis is already queued")
+    finally:
+        await runtime.close()
+    return 0
+
+
+async def cmd_os(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.runtime import init_os_repo
+
+    created = await init_os_repo(settings)
+    where = settings.os_repo_path.resolve()
+    print(f"created a new OS at {where}" if created else f"using the existing git repository at {where}")
+    return 0
+
+
+async def cmd_send(settings: Settings, args: argparse.Namespace) -> int:
+    import httpx
+
+    from services.webhook import sign_delivery
+
+    if not settings.webhook_secrets:
+        print("FATHOM_WEBHOOK_SECRET is not set; cannot sign", file=sys.stderr)
+        return 2
+    body = args.path.read_bytes()
+    url = args.url or f"http://{settings.webhook_host}:{settings.webhook_port}/webhooks/fathom"
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(url, content=body, headers=sign_delivery(settings.webhook_secrets[0], body))
+    print(response.status_code, response.text)
+    return 0 if response.status_code < 300 else 1
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "ingest": cmd_ingest,
+    "db": cmd_db,
+    "check": cmd_check,
+    "jobs": cmd_jobs,
+    "reanalyze": cmd_reanalyze,
+    "os": cmd_os,
+    "send": cmd_send,
+}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,387 @@
+"""Rule-based extraction from a transcript: commitments with due dates, decisions and mentions.
+
+Every finding is scored and the lists are capped, because real conversations say "I'll…" and
+"we need…" hundreds of times; the card should show the handful that are actual commitments.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from services.analysis.chunking import similarity
+from services.analysis.schema import ActionItemOut, DecisionOut, Mention
+from services.fathom import FathomMeeting, Invitee
+
+MAX_ACTIONS = 12
+MAX_DECISIONS = 8
+MAX_MENTIONS = 6
+MIN_COMMITMENT_SCORE = 3.0
+MIN_MENTION_SCORE = 2.0
+
+_STUTTER = re.compile(r"\b(\w+(?: \w+)?)(?: \1\b)+", re.IGNORECASE)
+_META = re.compile(r"\b(?:this meeting|the agenda|presentation|minutes|slides?|whiteboard)\b", re.I)
+
+
+def clean(text: str) -> str:
+    """Spoken text made readable: no 'uh/um', no 'we we', no stray spaces before punctuation."""
+    text = re.sub(r"\b(?:uh|um|mm|hmm)\b[,]?\s*", "", text, flags=re.I)
+    text = _STUTTER.sub(r"\1", text)
+    text = re.sub(r"\s+([,.!?;:])", r"\1", re.sub(r"\s{2,}", " ", text))
+    return text.strip(" ,")
+
+WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+ORDINALS = {
+    w: i + 1
+    for i, w in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
+        "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split()
+    )
+}
+ORDINALS.update({"twenty-first": 21, "twenty-second": 22, "twenty-third": 23, "thirtieth": 30})
+NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "a": 1, "a couple of": 2}
+
+_MONTH_RX = "|".join(sorted(MONTHS, key=len, reverse=True))
+_DAY_RX = "|".join(WEEKDAYS)
+_ORD_RX = "|".join(sorted(ORDINALS, key=len, reverse=True))
+_DATE_RX = re.compile(
+    rf"\b(?P<today>today|tonight|this afternoon|end of (?:the )?day|eod)\b"
+    rf"|\b(?P<tomorrow>tomorrow)\b"
+    rf"|\b(?P<next>next )?(?P<weekday>{_DAY_RX})\b"
+    rf"|\b(?P<eow>(?:end of |later )?this week|end of (?:the )?week)\b"
+    rf"|\b(?P<nextweek>next week)\b"
+    rf"|\bin (?P<n>\d+|{'|'.join(NUMBERS)}) (?P<unit>days?|weeks?)\b"
+    rf"|\b(?:end of |the end of )?(?P<month>{_MONTH_RX})\.? ?(?P<mday>\d{{1,2}})?(?:st|nd|rd|th)?\b"
+    rf"|\bthe (?P<ord>\d{{1,2}}(?:st|nd|rd|th)|{_ORD_RX})\b",
+    re.IGNORECASE,
+)
+
+_COMMIT_RX = re.compile(
+    r"\b(?:I will|I'll|I can|I'm going to|I am going to|I'll have|let me|we will|we'll|we're going to)\b",
+    re.IGNORECASE,
+)
+_ASK_RX = re.compile(r"\b(?:can you|could you|would you|will you|please)\b", re.IGNORECASE)
+_OWNS_RX = re.compile(r"\b([A-Z][a-z]+) (?:owns|will own|is on|takes|will take|will handle)\b")
+_ACTION_VERBS = frozenset(
+    "send email write draft prepare map export introduce chase follow review schedule share run take "
+    "book call check build fix update create plan deliver finish complete organise organize "
+    "investigate research ask circulate document test sort contact reach confirm "
+    "design present model summarise summarize compile log".split()
+)
+_WEAK_VERBS = frozenset("show start talk tell say explain go just try think see be have do mean guess".split())
+_REFERENTIAL_RX = re.compile(
+    r"^(?:agreed|that's decided|that is decided|we all agree on that|everyone agrees)\W*$", re.IGNORECASE
+)
+_DECISION_RX = re.compile(
+    r"\b(?:we(?:'ve| have)? decided\b|decided (?:to|not|that|on)\b|decision(?: for now)?:|agreed[,:]|we agree\b"
+    r"|let'?s go with\b|let us go with\b|we(?:'ll| will) go with\b|we go for\b|the decision is\b"
+    r"|as we agreed\b|everyone agrees\b|that's decided\b|we all agree on that\b)",
+    re.IGNORECASE,
+)
+_RULES: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
+    "risks": (
+        re.compile(r"\b(?:risks?|at risk|concerns?|concerned|worried|worry|blockers?|blocking|HIPAA|compliance)\b", re.I),
+        re.compile(r"\b(?:HIPAA|compliance|blocker|blocking|at risk|risk)\b", re.I),
+    ),
+    "requirements": (
+        re.compile(r"\b(?:need to|needs|must|has to|have to|requirements?|required|requires)\b", re.I),
+        re.compile(r"\b(?:HIPAA|BAA|requirement|required|must)\b", re.I),
+    ),
+    "budget": (
+        re.compile(r"\$\s?\d|\b(?:budget|\d+k per|cost(?:s|ing)?|thousand|dollars|euros?|price|pricing)\b", re.I),
+        re.compile(r"\$\s?\d|\bbudget\b|\bthousand\b", re.I),
+    ),
+    "timeline": (
+        re.compile(rf"\bby (?:the end of )?(?:{_MONTH_RX})\b|\bdeadline\b|\blive by\b|\bgo-?live\b|\bweeks\b|\blaunch\b", re.I),
+        re.compile(r"\blive by\b|\bdeadline\b|\bgo-?live\b|\bend of\b", re.I),
+    ),
+    "roadmap": (
+        re.compile(r"\broadmap\b|\bfeature idea\b|\bnice to have\b|\bin the future\b|\bP[0-3]\b", re.I),
+        re.compile(r"\broadmap\b", re.I),
+    ),
+}
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass
+class Findings:
+    actions: list[ActionItemOut] = field(default_factory=list)
+    decisions: list[DecisionOut] = field(default_factory=list)
+    risks: list[Mention] = field(default_factory=list)
+    requirements: list[Mention] = field(default_factory=list)
+    budget: list[Mention] = field(default_factory=list)
+    timeline: list[Mention] = field(default_factory=list)
+    roadmap: list[Mention] = field(default_factory=list)
+
+
+def resolve_date(text: str, day: date) -> tuple[date | None, int]:
+    """The first date expression in `text` resolved against the meeting day; (date, match start).
+
+    "Friday" is the next Friday strictly after the meeting; "next Friday" is the Friday of the
+    following week when the plain one still falls in the meeting's week. "By March" means its end.
+    """
+    for m in _DATE_RX.finditer(text):
+        g = m.groupdict()
+        if g["today"]:
+            return day, m.start()
+        if g["tomorrow"]:
+            return day + timedelta(days=1), m.start()
+        if g["weekday"]:
+            target = WEEKDAYS[g["weekday"].lower()]
+            ahead = (target - day.weekday()) % 7 or 7
+            due = day + timedelta(days=ahead)
+            if g["next"] and due.isocalendar()[1] == day.isocalendar()[1]:
+                due += timedelta(days=7)
+            return due, m.start()
+        if g["eow"]:
+            return max(day, day + timedelta(days=4 - day.weekday())), m.start()
+        if g["nextweek"]:
+            return day + timedelta(days=11 - day.weekday()), m.start()
+        if g["n"]:
+            count = int(g["n"]) if g["n"].isdigit() else NUMBERS[g["n"].lower()]
+            return day + timedelta(days=count * (7 if g["unit"].lower().startswith("week") else 1)), m.start()
+        if g["month"]:
+            if g["month"].lower() == "may" and not g["mday"]:
+                continue  # "may" is far more often a verb
+            if len(g["month"]) <= 4 and g["month"].lower() not in ("june", "july") and not g["mday"]:
+                continue  # "dec", "mar", "sat"... are words or stutters unless a day follows
+            month = MONTHS[g["month"].lower()]
+            year = day.year + (1 if month < day.month else 0)
+            mday = int(g["mday"]) if g["mday"] else calendar.monthrange(year, month)[1]
+            mday = min(mday, calendar.monthrange(year, month)[1])
+            return date(year, month, mday), m.start()
+        if g["ord"]:
+            raw = g["ord"].lower()
+            mday = int(raw[:-2]) if raw[:-2].isdigit() else ORDINALS.get(raw, 0)
+            if 1 <= mday <= 31:
+                year, month = day.year, day.month
+                if mday <= day.day:
+                    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+                return date(year, month, min(mday, calendar.monthrange(year, month)[1])), m.start()
+    return None, -1
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in (clean(p) for p in _SENTENCE.split(clean(text))) if s]
+
+
+def _turns(meeting: FathomMeeting) -> Iterator[tuple[int, str, str | None, str, str]]:
+    """(index, speaker, speaker email, timestamp, text) for every non-empty turn."""
+    for i, t in enumerate(meeting.transcript or []):
+        if t.text.strip():
+            yield i, t.speaker.display_name, t.speaker.matched_calendar_invitee_email, t.timestamp, t.text.strip()
+
+
+def _first_name(name: str) -> str:
+    parts = [p for p in name.replace(".", " ").split() if p.lower() not in {"dr", "mr", "ms", "mrs", "prof"}]
+    return parts[0] if parts else name
+
+
+def _person(meeting: FathomMeeting, first: str) -> tuple[str, str | None] | None:
+    for inv in meeting.calendar_invitees:
+        if inv.name and _first_name(inv.name).lower() == first.lower():
+            return inv.name, inv.email
+    return None
+
+
+def _verb_score(sentence: str, end: int) -> float:
+    words = re.findall(r"[a-z']+", sentence[end:].lower())[:4]
+    if words and words[0] in _WEAK_VERBS:
+        return -1.5
+    for i, w in enumerate(words[:2]):
+        if w in _ACTION_VERBS:
+            vague = i + 1 < len(words) and words[i + 1] in {"it", "that", "this", "them", "note"}
+            return 1.0 if vague else 2.0
+    return 0.0
+
+
+def _score_commitment(sentence: str, end: int, has_date: bool) -> float:
+    words = len(sentence.split())
+    score = 1.0 + _verb_score(sentence, end) + (2.5 if has_date else 0.0)
+    score += 0.5 if 6 <= words <= 40 else -1.0
+    if sentence.rstrip().endswith("?") and not _ASK_RX.search(sentence):
+        score -= 2.0
+    if re.search(r"\bwhat we(?:'ll| will)\b|\bif (?:I|we)\b", sentence, re.I):
+        score -= 2.0
+    return score
+
+
+def _priority(text: str, due: date | None, day: date) -> str:
+    if re.search(r"\burgent|asap|blocking|blocker|critical\b", text, re.I) or (due and (due - day).days <= 1):
+        return "urgent"
+    if re.search(r"\broadmap|strateg|long[- ]term|phase two\b", text, re.I):
+        return "strategic"
+    return "important"
+
+
+def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
+    turns = list(_turns(meeting))
+    speakers = {t[1] for t in turns}
+    scored: list[tuple[float, int, ActionItemOut]] = []
+    for pos, (idx, speaker, email, ts, text) in enumerate(turns):
+        best: tuple[float, str, str, str | None] | None = None
+        for sentence in _sentences(text):
+            owner, owner_email = speaker, email
+            m = _COMMIT_RX.search(sentence)
+            ask = _ASK_RX.search(sentence)
+            owns = _OWNS_RX.search(sentence)
+            if ask and not m:
+                addressee = _person(meeting, sentence[: ask.start()].strip(" ,").split(" ")[-1] or "x")
+                others = [s for s in speakers if s != speaker]
+                if addressee:
+                    owner, owner_email = addressee
+                elif len(others) == 1:
+                    owner, owner_email = others[0], None
+                elif pos + 1 < len(turns) and re.match(r"\s*(?:yes|sure|yeah|ok|I will|I can)", turns[pos + 1][4], re.I):
+                    owner, owner_email = turns[pos + 1][1], turns[pos + 1][2]
+                else:
+                    continue
+                m = ask
+            elif owns and (person := _person(meeting, owns.group(1))):
+                owner, owner_email = person
+                m = owns
+            if not m:
+                continue
+            due, _ = resolve_date(sentence, day)
+            score = _score_commitment(sentence, m.end(), due is not None)
+            if best is None or score > best[0]:
+                best = (score, sentence, owner, owner_email)
+        if best is None or best[0] < MIN_COMMITMENT_SCORE:
+            continue
+        score, sentence, owner, owner_email = best
+        due, _ = resolve_date(sentence, day)
+        if due is None:  # "I can export it. I will have it to you by Monday."
+            due, _ = resolve_date(text, day)
+        item = ActionItemOut(
+            text=sentence[:300],
+            owner_name=owner,
+            owner_email=owner_email,
+            due_date=due,
+            priority=_priority(text, due, day),  # type: ignore[arg-type]
+            source_timestamp=ts,
+        )
+        scored.append((score, idx, item))
+    top = sorted(scored, key=lambda s: (-s[0], s[1]))[:MAX_ACTIONS]
+    return [item for _, _, item in sorted(top, key=lambda s: s[1])]
+
+
+def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
+    scored: list[tuple[float, int, DecisionOut]] = []
+    sources = [(i, sp, ts, tx) for i, sp, _, ts, tx in _turns(meeting)]
+    summary_lines = [s for s in _sentences(meeting.summary_markdown.replace("\n", " ")) if s]
+    sources += [(100_000 + i, None, None, s) for i, s in enumerate(summary_lines)]
+    previous = ""
+    for idx, speaker, ts, text in sources:
+        for sentence in _sentences(text):
+            m = _DECISION_RX.search(sentence)
+            if not m:
+                continue
+            if _REFERENTIAL_RX.match(sentence) and len(previous.split()) >= 5:
+                sentence, m = previous, None  # "Alright, that's decided." confirms the previous turn
+            if m is None:
+                what = sentence
+            else:
+                rest = sentence[m.end() :]
+                while (again := _DECISION_RX.match(rest.strip(" ,:;-"))) is not None:
+                    rest = rest.strip(" ,:;-")[again.end() :]
+                what = rest.strip(" ,:;-")
+                if m.group(0).lower().startswith(("decided", "we decided", "we've decided", "we have decided")):
+                    what = sentence
+            what = re.sub(r"^(?:yeah|yes|okay|ok|so|well|alright)\b[ ,]*", "", what, flags=re.I)
+            hedged = re.match(r"I (?:guess|think|dunno)\b", what, re.I)
+            if len(what.split()) < 5 or what.endswith("?") or "'cause" in what or hedged:
+                continue
+            why = None
+            if " because " in what:
+                what, why = (p.strip(" .") for p in what.split(" because ", 1))
+            owns = _OWNS_RX.search(text)
+            person = _person(meeting, owns.group(1)) if owns else None
+            score = min(len(what.split()), 25) / 5 + (2 if speaker is None else 0)
+            decision = DecisionOut(
+                what=what[:300].rstrip("."),
+                why=why,
+                owner=person[0] if person else speaker,
+                source_timestamp=ts,
+            )
+            scored.append((score, idx, decision))
+        sentences = _sentences(text)
+        if sentences and speaker is not None and len(sentences[-1].split()) >= 5:
+            previous = sentences[-1]
+    unique: list[tuple[float, int, DecisionOut]] = []
+    for item in sorted(scored, key=lambda s: (-s[0], s[1])):
+        if not any(similarity(item[2].what, kept[2].what) >= 0.5 for kept in unique):
+            unique.append(item)
+    top = unique[:MAX_DECISIONS]
+    return [d for _, _, d in sorted(top, key=lambda s: s[1])]
+
+
+def _mentions(meeting: FathomMeeting, kind: str) -> list[Mention]:
+    rx, strong = _RULES[kind]
+    scored: list[tuple[float, int, Mention]] = []
+    summary = [
+        (100_000 + i, None, line.strip().lstrip("-*• "))
+        for i, line in enumerate(meeting.summary_markdown.splitlines())
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    sources = summary + [(i, ts, tx) for i, _, _, ts, tx in _turns(meeting)]
+    for idx, ts, text in sources:
+        sentences = _sentences(text)
+        for pos, sentence in enumerate(sentences):
+            if len(sentence.split()) < 5 or not rx.search(sentence):
+                continue
+            if kind == "roadmap" and pos and re.search(r"\b(?:that|this|it)\b", sentence, re.I):
+                sentence = f"{sentences[pos - 1]} {sentence}"  # "add that to the roadmap" names no idea
+            score = 1.0 + 2.0 * bool(strong and strong.search(sentence)) + min(len(sentence.split()), 30) / 15
+            score -= 1.5 if sentence.endswith("?") else 0.0
+            score -= 2.0 if _META.search(sentence) else 0.0
+            if score < MIN_MENTION_SCORE:
+                continue
+            scored.append((score, idx, Mention(text=sentence[:300], source_timestamp=ts)))
+    seen: set[str] = set()
+    top: list[tuple[float, int, Mention]] = []
+    for item in sorted(scored, key=lambda s: (-s[0], s[1])):
+        key = item[2].text.lower()
+        if key not in seen:
+            seen.add(key)
+            top.append(item)
+        if len(top) >= MAX_MENTIONS:
+            break
+    return [m for _, _, m in sorted(top, key=lambda s: s[1])]
+
+
+def spoken_roles(meeting: FathomMeeting) -> dict[str, str]:
+    """'I'm the office manager' -> {speaker: 'office manager'} (first self-description wins)."""
+    roles: dict[str, str] = {}
+    rx = re.compile(
+        r"\bI(?:'m| am) (?:the|a|an) ((?:[a-z]+ ){0,2}(?:manager|director|officer|owner|engineer|designer|"
+        r"founder|ceo|cto|coo|cfo|lead|head|partner|consultant|coach|marketing expert))\b",
+        re.I,
+    )
+    for _, speaker, _, _, text in _turns(meeting):
+        m = rx.search(text)
+        if m and speaker not in roles:
+            roles[speaker] = m.group(1)
+    return roles
+
+
+def same_owner(item: ActionItemOut, invitee: Invitee) -> bool:
+    if item.owner_email and invitee.email:
+        return item.owner_email.lower() == invitee.email.lower()
+    return bool(item.owner_name and invitee.name and item.owner_name.lower() == invitee.name.lower())
+
+
+def extract_all(meeting: FathomMeeting, day: date) -> Findings:
+    return Findings(
+        actions=_commitments(meeting, day),
+        decisions=_decisions(meeting),
+        risks=_mentions(meeting, "risks"),
+        requirements=_mentions(meeting, "requirements"),
+        budget=_mentions(meeting, "budget"),
+        timeline=_mentions(meeting, "timeline"),
+        roadmap=_mentions(meeting, "roadmap"),
+    )

@@ -1,0 +1,325 @@
+"""The one place that talks to the Slack Web API.
+
+Owns rate limits (a 429's Retry-After pauses every caller of that method, not just one request;
+total wait is bounded), records each post (entity -> channel, ts) the moment it succeeds so a
+retried job updates instead of posting twice, and caches email -> Slack user lookups (hits and
+misses) in the people table. Speaks plain dicts and `blocks.Message`; no Bolt types here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from blocks.common import Message
+from services.clock import as_utc, utcnow
+from services.db import Database
+from services.models import Person, SlackMessageRef
+
+log = logging.getLogger(__name__)
+
+HIT_TTL = timedelta(hours=24)
+MISS_TTL = timedelta(hours=1)
+
+
+class RateGate:
+    """Per-method pause shared by every request of this bot: Slack limits by method and workspace."""
+
+    def __init__(self, max_wait: float = 120.0) -> None:
+        self.max_wait = max_wait
+        self._until: dict[str, float] = {}
+
+    def block(self, method: str, seconds: float) -> None:
+        self._until[method] = max(self._until.get(method, 0.0), time.monotonic() + seconds)
+
+    async def wait(self, method: str) -> None:
+        delay = self._until.get(method, 0.0) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class GatedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, but the Retry-After window is shared and the total wait bounded."""
+
+    def __init__(self, gate: RateGate, max_retry_count: int = 8) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.gate = gate
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        waited = float(state.custom_values.get("waited", 0.0)) if state.custom_values else 0.0
+        return waited + _retry_after(response) <= self.gate.max_wait
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        assert response is not None
+        delay = _retry_after(response) + random.uniform(0, 0.25)
+        method = request.url.rstrip("/").rsplit("/", 1)[-1]
+        self.gate.block(method, delay)
+        if state.custom_values is None:
+            state.custom_values = {}
+        state.custom_values["waited"] = float(state.custom_values.get("waited", 0.0)) + delay
+        state.next_attempt_requested = True
+        await self.gate.wait(method)
+        state.increment_current_attempt()
+
+
+def _retry_after(response: HttpResponse) -> float:
+    for key, values in response.headers.items():
+        if key.lower() == "retry-after":
+            try:
+                return max(0.0, float(values[0] if isinstance(values, list) else values))
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+def retry_handlers(gate: RateGate) -> list[AsyncRetryHandler]:
+    from slack_sdk.http_retry.builtin_async_handlers import (
+        AsyncConnectionErrorRetryHandler,
+        AsyncServerErrorRetryHandler,
+    )
+
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=3),
+        GatedRateLimitHandler(gate),
+    ]
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    channel: str
+    ts: str
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    id: str
+    name: str
+    email: str | None
+    tz: str | None
+    is_bot: bool = False
+
+
+class SlackGateway:
+    def __init__(self, client: AsyncWebClient, db: Database, gate: RateGate | None = None) -> None:
+        self.client = client
+        self.db = db
+        self.gate = gate or RateGate()
+        self._dm_channels: dict[str, str] = {}
+        self.bot_user_id: str | None = None
+
+    async def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        """Call a Web API method through slack_sdk's named method (it knows each method's encoding)."""
+        await self.gate.wait(method)
+        response = await getattr(self.client, method.replace(".", "_"))(**_drop_none(kwargs))
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    async def auth_test(self) -> dict[str, Any]:
+        data = await self.call("auth.test")
+        self.bot_user_id = data.get("user_id")
+        return data
+
+    # -- messages --------------------------------------------------------------------------------
+    async def ref(self, entity: str) -> MessageRef | None:
+        async with self.db.session() as s:
+            row = await s.scalar(select(SlackMessageRef).where(SlackMessageRef.entity == entity))
+            return MessageRef(row.channel, row.ts, row.thread_ts) if row else None
+
+    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> MessageRef:
+        data = await self.call(
+            "chat.postMessage", channel=channel, thread_ts=thread_ts, **message.as_kwargs()
+        )
+        return MessageRef(str(data["channel"]), str(data["ts"]), thread_ts)
+
+    async def update(self, ref: MessageRef, message: Message) -> None:
+        await self.call("chat.update", channel=ref.channel, ts=ref.ts, **message.as_kwargs())
+
+    async def post_or_update(
+        self, entity: str, channel: str, message: Message, *, thread_ts: str | None = None
+    ) -> MessageRef:
+        """Idempotent publish: the first call posts and records the ref; later calls update it."""
+        existing = await self.ref(entity)
+        if existing is not None:
+            try:
+                await self.update(existing, message)
+                return existing
+            except SlackApiError as exc:
+                if exc.response.get("error") not in ("message_not_found", "channel_not_found"):
+                    raise
+                log.warning("message for %s vanished; posting again", entity)
+                await self._forget(entity)
+        ref = await self.post(channel, message, thread_ts=thread_ts)
+        await self._record(entity, ref)
+        return ref
+
+    async def _record(self, entity: str, ref: MessageRef) -> None:
+        try:
+            async with self.db.session() as s:
+                s.add(SlackMessageRef(entity=entity, channel=ref.channel, ts=ref.ts, thread_ts=ref.thread_ts))
+        except IntegrityError:
+            log.warning("a concurrent publisher already recorded %s", entity)
+
+    async def _forget(self, entity: str) -> None:
+        async with self.db.session() as s:
+            row = await s.scalar(select(SlackMessageRef).where(SlackMessageRef.entity == entity))
+            if row:
+                await s.delete(row)
+
+    async def post_ephemeral(
+        self, channel: str, user: str, message: Message, thread_ts: str | None = None
+    ) -> None:
+        await self.call(
+            "chat.postEphemeral", channel=channel, user=user, thread_ts=thread_ts, **message.as_kwargs()
+        )
+
+    async def dm_channel(self, user_id: str) -> str:
+        if user_id not in self._dm_channels:
+            data = await self.call("conversations.open", users=user_id)
+            self._dm_channels[user_id] = str(data["channel"]["id"])
+        return self._dm_channels[user_id]
+
+    async def send_dm(self, user_id: str, message: Message) -> MessageRef:
+        return await self.post(await self.dm_channel(user_id), message)
+
+    async def permalink(self, ref: MessageRef) -> str | None:
+        try:
+            data = await self.call("chat.getPermalink", channel=ref.channel, message_ts=ref.ts)
+        except SlackApiError:
+            return None
+        return data.get("permalink")
+
+    async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+        """POST to an interaction's response_url (replace_original / ephemeral replies)."""
+        import httpx
+
+        async with httpx.AsyncClient(timeout=10) as http:
+            await http.post(response_url, json=payload)
+
+    # -- views and files ---------------------------------------------------------------------------
+    async def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        await self.call("views.publish", user_id=user_id, view=view)
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        return (await self.call("views.open", trigger_id=trigger_id, view=view)).get("view", {})
+
+    async def update_view(self, view_id: str, view: dict[str, Any]) -> None:
+        await self.call("views.update", view_id=view_id, view=view)
+
+    async def upload_file(
+        self,
+        channel: str,
+        filename: str,
+        content: bytes,
+        *,
+        title: str,
+        thread_ts: str | None = None,
+        comment: str | None = None,
+    ) -> None:
+        await self.gate.wait("files.getUploadURLExternal")
+        await self.client.files_upload_v2(
+            channel=channel,
+            filename=filename,
+            content=content,
+            title=title,
+            thread_ts=thread_ts,
+            initial_comment=comment,
+        )
+
+    # -- people ------------------------------------------------------------------------------------
+    async def user_for_email(self, email: str | None, *, name: str | None = None) -> SlackUser | None:
+        """email -> Slack user, cached in `people` (misses too, for a shorter time)."""
+        if not email:
+            return None
+        email = email.strip().lower()
+        async with self.db.session() as s:
+            person = await s.scalar(select(Person).where(Person.email == email))
+            if person and person.looked_up_at:
+                ttl = HIT_TTL if person.slack_user_id else MISS_TTL
+                if utcnow() - as_utc(person.looked_up_at) < ttl:
+                    if person.slack_user_id is None:
+                        return None
+                    return SlackUser(person.slack_user_id, person.name or email, email, person.tz)
+        user: SlackUser | None = None
+        try:
+            data = await self.call("users.lookupByEmail", email=email)
+            user = _slack_user(data["user"])
+        except SlackApiError as exc:
+            if exc.response.get("error") != "users_not_found":
+                raise
+        await self._remember(email, user, name)
+        return user
+
+    async def _remember(self, email: str, user: SlackUser | None, name: str | None) -> None:
+        try:
+            async with self.db.session() as s:
+                person = await s.scalar(select(Person).where(Person.email == email))
+                if person is None:
+                    person = Person(email=email)
+                    s.add(person)
+                person.slack_user_id = user.id if user else None
+                person.name = (user.name if user else None) or person.name or name
+                person.tz = user.tz if user else person.tz
+                person.looked_up_at = utcnow()
+        except IntegrityError:
+            pass  # a concurrent lookup stored the same person
+
+    async def user_info(self, user_id: str) -> SlackUser:
+        data = await self.call("users.info", user=user_id)
+        return _slack_user(data["user"])
+
+    async def mentions_for(self, emails: list[str | None]) -> dict[str, str]:
+        """email -> Slack user id for the emails that map to a Slack user."""
+        out: dict[str, str] = {}
+        for email in {e.lower() for e in emails if e}:
+            user = await self.user_for_email(email)
+            if user:
+                out[email] = user.id
+        return out
+
+
+def _slack_user(data: dict[str, Any]) -> SlackUser:
+    profile = data.get("profile") or {}
+    name = data.get("real_name") or profile.get("real_name") or data.get("name") or data.get("id", "")
+    return SlackUser(
+        id=str(data["id"]),
+        name=str(name),
+        email=(profile.get("email") or None),
+        tz=data.get("tz"),
+        is_bot=bool(data.get("is_bot")),
+    )
+
+
+def _drop_none(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if v is not None}

@@ -1,0 +1,282 @@
+"""Durable job queue: retries with backoff, dead letters, leases, shutdown and kill -9 recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from services.clock import as_utc, utcnow
+from services.db import Database
+from services.errors import PermanentJobError
+from services.jobs import JobQueue, QueuePolicy, Worker
+from services.models import Job
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def job_status(db: Database, job_id: int) -> Job:
+    async with db.session() as s:
+        return await s.get_one(Job, job_id)
+
+
+async def test_job_runs_once_and_completes(any_db: Database) -> None:
+    queue = JobQueue(any_db)
+    seen: list[int] = []
+
+    async def handler(job: Job) -> None:
+        seen.append(job.payload["n"])
+
+    worker = Worker(queue, {"t": handler}, concurrency=2, poll_interval=0.05)
+    worker.start()
+    jobs = [await queue.submit("t", {"n": n}) for n in range(5)]
+    await wait_until(lambda: _all_done(any_db, [j.id for j in jobs if j]))
+    await worker.stop()
+    assert sorted(seen) == [0, 1, 2, 3, 4]
+
+
+async def _all_done(db: Database, ids: list[int]) -> bool:
+    statuses = [(await job_status(db, i)).status for i in ids]
+    return all(status == "done" for status in statuses)
+
+
+async def test_failures_retry_with_growing_backoff_then_dead_letter(db: Database) -> None:
+    queue = JobQueue(db, QueuePolicy(max_attempts=3, backoff_base=0.05, backoff_max=1))
+    attempts: list[float] = []
+
+    async def flaky(_job: Job) -> None:
+        attempts.append(time.monotonic())
+        raise RuntimeError("Slack is down")
+
+    worker = Worker(queue, {"t": flaky}, poll_interval=0.02)
+    worker.start()
+    job = await queue.submit("t", {})
+    assert job
+    await wait_until(lambda: _status_is(db, job.id, "dead"))
+    await worker.stop()
+    final = await job_status(db, job.id)
+    assert len(attempts) == 3 and final.attempts == 3
+    assert "Slack is down" in (final.last_error or "")
+    assert [j.id for j in await queue.failing()] == [job.id]
+
+
+async def _status_is(db: Database, job_id: int, status: str) -> bool:
+    return (await job_status(db, job_id)).status == status
+
+
+def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
+    queue = JobQueue.__new__(JobQueue)
+    queue.policy = QueuePolicy(backoff_base=2, backoff_max=60)
+    assert 1 <= queue.backoff(1) <= 2
+    assert 4 <= queue.backoff(3) <= 8
+    assert 30 <= queue.backoff(20) <= 60
+    assert len({round(queue.backoff(4), 6) for _ in range(20)}) > 1  # jitter
+
+
+async def test_permanent_error_goes_straight_to_dead_letters_and_can_be_retried(db: Database) -> None:
+    queue = JobQueue(db)
+    calls = 0
+
+    async def bad(_job: Job) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise PermanentJobError("payload is not a meeting")
+
+    worker = Worker(queue, {"t": bad}, poll_interval=0.02)
+    worker.start()
+    job = await queue.submit("t", {})
+    assert job
+    await wait_until(lambda: _status_is(db, job.id, "dead"))
+    assert await queue.retry(job.id) is True
+    await wait_until(lambda: _status_is(db, job.id, "done"))
+    await worker.stop()
+    assert calls == 2
+
+
+async def test_unknown_job_kind_is_dead_lettered(db: Database) -> None:
+    queue = JobQueue(db)
+    worker = Worker(queue, {}, poll_interval=0.02)
+    worker.start()
+    job = await queue.submit("nope", {})
+    assert job
+    await wait_until(lambda: _status_is(db, job.id, "dead"))
+    await worker.stop()
+
+
+async def test_keyed_job_is_not_enqueued_twice_while_active(db: Database) -> None:
+    queue = JobQueue(db)
+    assert await queue.submit("t", {}, key="meeting:1")
+    assert await queue.submit("t", {}, key="meeting:1") is None
+    assert await queue.submit("t", {}, key="meeting:2")
+
+
+async def test_concurrency_limit_is_respected(db: Database) -> None:
+    queue = JobQueue(db)
+    active = peak = 0
+
+    async def slow(_job: Job) -> None:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.05)
+        active -= 1
+
+    worker = Worker(queue, {"t": slow}, concurrency=3, poll_interval=0.01)
+    worker.start()
+    ids = [(await queue.submit("t", {})).id for _ in range(12)]  # type: ignore[union-attr]
+    await wait_until(lambda: _all_done(db, ids))
+    await worker.stop()
+    assert peak == 3
+
+
+async def test_two_queues_never_claim_the_same_job(any_db: Database) -> None:
+    a, b = JobQueue(any_db, worker_id="a"), JobQueue(any_db, worker_id="b")
+    for _ in range(30):
+        await a.submit("t", {})
+
+    async def drain(queue: JobQueue) -> list[int]:
+        got: list[int] = []
+        for _ in range(200):
+            batch = await queue.claim(1)
+            got += [job.id for job in batch]
+            if len(got) + 1 > 30:
+                break
+            await asyncio.sleep(0)
+        return got
+
+    results = await asyncio.gather(*[drain(q) for q in (a, b, a, b)])
+    ids = [i for batch in results for i in batch]
+    assert len(ids) == len(set(ids)) == 30
+
+
+async def test_expired_lease_is_claimed_again(db: Database) -> None:
+    queue = JobQueue(db, QueuePolicy(lease_seconds=60), worker_id="dead-worker")
+    job = await queue.submit("t", {})
+    assert job and await queue.claim(1)
+    other = JobQueue(db, worker_id="survivor")
+    assert await other.claim(1) == []
+    async with db.session() as s:
+        await s.execute(update(Job).values(leased_until=utcnow() - timedelta(seconds=1)))
+    again = await other.claim(1)
+    assert [j.id for j in again] == [job.id] and again[0].attempts == 2
+
+
+async def test_graceful_stop_releases_unfinished_job_for_another_worker(db: Database) -> None:
+    queue = JobQueue(db, worker_id="w1")
+    started = asyncio.Event()
+
+    async def forever(_job: Job) -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    worker = Worker(queue, {"t": forever}, poll_interval=0.02)
+    worker.start()
+    job = await queue.submit("t", {})
+    assert job
+    await asyncio.wait_for(started.wait(), 5)
+    await worker.stop(grace=0.1)
+    released = await job_status(db, job.id)
+    assert released.status == "queued" and released.attempts == 0 and released.leased_until is None
+
+
+async def test_heartbeat_keeps_a_long_job_leased(db: Database) -> None:
+    queue = JobQueue(db, QueuePolicy(lease_seconds=0.3))
+
+    async def long(_job: Job) -> None:
+        await asyncio.sleep(1.0)
+
+    worker = Worker(queue, {"t": long}, poll_interval=0.02)
+    worker.start()
+    job = await queue.submit("t", {})
+    assert job
+    await asyncio.sleep(0.7)
+    row = await job_status(db, job.id)
+    assert row.status == "running" and as_utc(row.leased_until) > utcnow()  # type: ignore[arg-type]
+    assert await JobQueue(db, worker_id="thief").claim(1) == []
+    await wait_until(lambda: _status_is(db, job.id, "done"))
+    await worker.stop()
+
+
+WORKER_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys
+    from pathlib import Path
+    from services.db import Database
+    from services.jobs import JobQueue, QueuePolicy, Worker
+
+    async def main():
+        db = Database(sys.argv[1])
+        queue = JobQueue(db, QueuePolicy(lease_seconds=1.0), worker_id=sys.argv[3])
+        async def handler(job):
+            Path(sys.argv[2]).write_text("started")
+            if sys.argv[3] == "victim":
+                await asyncio.sleep(3600)
+            Path(sys.argv[2] + ".done").write_text(str(job.attempts))
+        worker = Worker(queue, {"t": handler}, poll_interval=0.1)
+        worker.start()
+        await asyncio.sleep(3600)
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_job_of_a_worker_killed_with_sigkill_is_retried_after_its_lease(db: Database, tmp_path: Path) -> None:
+    queue = JobQueue(db)
+    job = await queue.submit("t", {})
+    assert job
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER_SCRIPT)
+    marker = tmp_path / "marker"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    victim = subprocess.Popen([sys.executable, str(script), db.url, str(marker), "victim"], env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while not marker.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert marker.exists(), "victim never started the job"
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(5)
+        assert (await job_status(db, job.id)).status == "running"
+        survivor = subprocess.Popen([sys.executable, str(script), db.url, str(marker), "survivor"], env=env)
+        try:
+            done = Path(str(marker) + ".done")
+            deadline = time.monotonic() + 20
+            while not done.exists() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert done.read_text() == "2"
+            await wait_until(lambda: _status_is(db, job.id, "done"))
+        finally:
+            survivor.kill()
+            survivor.wait(5)
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+
+
+@pytest.mark.parametrize("statuses", [("dead",), ()])
+async def test_list_jobs_by_status(db: Database, statuses: tuple[str, ...]) -> None:
+    queue = JobQueue(db)
+    await queue.submit("t", {})
+    listed = await queue.list(statuses)
+    assert len(listed) == (0 if statuses else 1)
+    assert (await queue.counts()) == {"queued": 1}
