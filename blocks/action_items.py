@@ -79,6 +79,7 @@ def action_item_list(
     now: datetime,
 ) -> Message:
     """One page of `/os-actions` (pages start at 1), with the same buttons as the thread cards."""
+    mentions = {email.lower(): user for email, user in mentions.items()}
     size = max(1, min(page_size, MAX_LIST_PAGE))
     pages = max(1, -(-len(items) // size))
     page = max(1, min(page, pages))

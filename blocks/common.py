@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from blocks.limits import MESSAGE_TEXT, SECTION_TEXT
-from blocks.text import esc_trunc, escape, truncate
+from blocks.text import esc_trunc, escape, fit_markdown, inline_code
 
 
 @dataclass(frozen=True)
@@ -28,16 +28,22 @@ class Message:
 
 
 def build(text: str, blocks: list[Block]) -> Message:
-    """Serialise at the boundary (slack_sdk validates lengths in to_dict) and cap the fallback."""
-    return Message(
-        text=truncate(" ".join(text.split()) or "Fathom OS", MESSAGE_TEXT),
-        blocks=[b.to_dict() for b in blocks],
-    )
+    """Serialise at the boundary (slack_sdk validates lengths in to_dict) and cap the fallback.
+
+    The fallback text is parsed as mrkdwn in notifications, so it is escaped like any block text:
+    a meeting titled `<!channel>` must not ping the channel.
+    """
+    fallback = esc_trunc(" ".join(text.split()) or "Fathom OS", MESSAGE_TEXT)
+    return Message(text=fallback, blocks=[b.to_dict() for b in blocks])
 
 
-def mrkdwn(text: str) -> MarkdownTextObject:
-    """mrkdwn object with verbatim off: the text is already escaped and formatted by us."""
-    return MarkdownTextObject(text=text)
+def mrkdwn(text: str, limit: int = SECTION_TEXT) -> MarkdownTextObject:
+    """mrkdwn from already-escaped text, cut to `limit` as a last line of defence.
+
+    Builders size their parts first; this guard only bites on inputs nobody planned for (a
+    2,900-character URL, say), where a cut card beats Slack rejecting the whole message.
+    """
+    return MarkdownTextObject(text=fit_markdown(text, limit))
 
 
 def error_message(text: str, correlation_id: str | None = None) -> Message:
@@ -46,8 +52,8 @@ def error_message(text: str, correlation_id: str | None = None) -> Message:
         SectionBlock(block_id="error", text=mrkdwn(f":warning: {esc_trunc(text, SECTION_TEXT - 20)}"))
     ]
     if correlation_id:
-        ref = esc_trunc(correlation_id, 100)
-        blocks.append(ContextBlock(block_id="error:ref", elements=[mrkdwn(f"Reference: `{ref}`")]))
+        ref = inline_code(correlation_id, 100)
+        blocks.append(ContextBlock(block_id="error:ref", elements=[mrkdwn(f"Reference: {ref}")]))
     return build(f"⚠ {text}", blocks)
 
 

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 from blocks.common import Message, build, mrkdwn
 from blocks.ids import block_id
 from blocks.limits import SECTION_TEXT
-from blocks.text import bullet_lines, esc_trunc
+from blocks.text import bullet_lines, esc_trunc, inline_code
 from services.analysis.schema import DecisionOut, MeetingAnalysis, Mention
 
 BULLET_TEXT = 600
@@ -49,7 +49,7 @@ def details_card(meeting_id: int | None, analysis: MeetingAnalysis) -> Message:
 
 
 def _when(timestamp: str | None) -> str:
-    return f" `{esc_trunc(timestamp, 12)}`" if timestamp else ""
+    return f" {inline_code(timestamp, 14)}" if timestamp else ""
 
 
 def _mention(item: Mention) -> str:

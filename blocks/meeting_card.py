@@ -16,8 +16,10 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     HeaderBlock,
+    InteractiveElement,
     LinkButtonElement,
     SectionBlock,
+    TextObject,
 )
 
 from blocks.common import Message, build, mrkdwn
@@ -81,6 +83,7 @@ def meeting_card(
     `thread_count` is how many item cards sit in the thread (defaults to `len(items)`).
     """
     fathom = parse_payload(meeting)
+    mentions = {email.lower(): user for email, user in mentions.items()}
     status = meeting.status or "received"  # unsaved ORM objects have no column defaults yet
     analysis = parse_analysis(meeting) if status == "analysed" or meeting.needs_reanalysis else None
     url = meeting.share_url or meeting.url or (fathom.share_url or fathom.url if fathom else None)
@@ -159,10 +162,10 @@ def _people_field(label: str, names: list[str]) -> str:
     return fit_markdown(f"*{label}*\n" + ", ".join(shown) + more, FIELD_TEXT)
 
 
-def _attendees(fathom: FathomMeeting | None, mentions: dict[str, str]) -> list:
+def _attendees(fathom: FathomMeeting | None, mentions: dict[str, str]) -> list[TextObject]:
     if not fathom or not fathom.calendar_invitees:
         return []
-    fields = []
+    fields: list[TextObject] = []
     internal = [_person(i, mentions) for i in fathom.internal_invitees]
     if internal:
         fields.append(mrkdwn(_people_field("Team", internal)))
@@ -187,9 +190,11 @@ def _summary(fathom: FathomMeeting | None, analysis: MeetingAnalysis | None, url
     return fit_markdown(text, SECTION_TEXT, tail)
 
 
-def _buttons(meeting: Meeting, status: str, analysis: MeetingAnalysis | None, url: str | None) -> list:
+def _buttons(
+    meeting: Meeting, status: str, analysis: MeetingAnalysis | None, url: str | None
+) -> list[InteractiveElement]:
     ref = encode(MeetingRef(meeting_id=meeting.id or 0))
-    buttons: list = []
+    buttons: list[InteractiveElement] = []
     target = safe_url(url)
     if target:
         buttons.append(

@@ -27,8 +27,8 @@ from slack_sdk.models.views import View
 
 from blocks.common import Message, build, mrkdwn
 from blocks.ids import ProposalAction, ProposalField, ViewCallback, block_id
-from blocks.limits import HEADER_TEXT, INPUT_VALUE
-from blocks.text import code_block, esc_trunc, plain, slack_len
+from blocks.limits import HEADER_TEXT, INPUT_VALUE, SECTION_TEXT
+from blocks.text import code_block, esc_trunc, inline_code, plain, slack_len
 from blocks.values import MeetingRef, ProposalRef, encode
 from services.models import Meeting, OSProposal
 
@@ -107,15 +107,15 @@ def _describe(proposal: OSProposal, diffs: dict[int, str], preview: int) -> str:
         action += f" “{esc_trunc(proposal.section, 100)}”"
     status = STATUS.get(proposal.status, esc_trunc(proposal.status, 40))
     if proposal.status == "applied" and proposal.commit_sha:
-        status += f" `{esc_trunc(proposal.commit_sha[:7], 7)}`"
+        status += f" {inline_code(proposal.commit_sha[:7], 9)}"
     if proposal.status in ("conflicted", "invalid", "rejected") and proposal.reason:
         status += f": {esc_trunc(proposal.reason, 300)}"
-    head = f"*`{esc_trunc(proposal.path, 300)}`* — {action}\n{status}"
+    head = f"*{inline_code(proposal.path, 300)}* — {action}\n{status}"
     diff = diffs.get(proposal.id) if proposal.id is not None else None
     source = diff if diff is not None else proposal.content
     if not source:
         return head
-    block = code_block(source, preview)
+    block = code_block(source, min(preview, SECTION_TEXT - slack_len(head) - 60))
     note = "\n_Preview truncated — full diff attached._" if slack_len(block) < slack_len(source) else ""
     return f"{head}\n{block}{note}"
 
@@ -153,7 +153,7 @@ def proposal_edit_modal(proposal: OSProposal) -> dict[str, Any]:
     proposal is not offered for editing (saving a cut copy would silently lose the rest)."""
     ref = encode(ProposalRef(proposal_id=proposal.id or 0))
     where = (
-        f"`{esc_trunc(proposal.path, 300)}` — {ACTIONS.get(proposal.action, esc_trunc(proposal.action, 40))}"
+        f"{inline_code(proposal.path, 300)} — {ACTIONS.get(proposal.action, esc_trunc(proposal.action, 40))}"
     )
     context = ContextBlock(block_id="proposal_target", elements=[mrkdwn(where)])
     if slack_len(proposal.content) > INPUT_VALUE:

@@ -12,7 +12,9 @@ import re
 from urllib.parse import quote, urlsplit
 
 ELLIPSIS = "…"
+MAX_INLINE_URL = 1000
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+_FENCE = re.compile(r"`(?=``)")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
 
@@ -47,15 +49,25 @@ def truncate(text: str, limit: int, suffix: str = ELLIPSIS) -> str:
 
 
 def escape(text: str | None) -> str:
-    """Escape mrkdwn control characters so user text stays text (no mentions, no links)."""
+    """Escape mrkdwn control characters so user text stays text (no mentions, no links).
+
+    A triple backtick in user text would open a code block that swallows the rest of the card,
+    so it gets an invisible zero-width space.
+    """
     if not text:
         return ""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _FENCE.sub("`\u200b", text)
 
 
 def esc_trunc(text: str | None, limit: int, suffix: str = ELLIPSIS) -> str:
     """Escape then truncate without leaving half an `&amp;` behind."""
     return truncate(escape(text), limit, suffix)
+
+
+def inline_code(text: str | None, limit: int) -> str:
+    """`text` as inline code; backticks inside would end it early, so they become look-alikes."""
+    return f"`{esc_trunc((text or '').replace('`', 'ˋ'), limit - 2)}`"
 
 
 def plain(text: str | None, limit: int, fallback: str = "(untitled)") -> str:
@@ -64,8 +76,8 @@ def plain(text: str | None, limit: int, fallback: str = "(untitled)") -> str:
     return truncate(cleaned or fallback, limit)
 
 
-def safe_url(url: str | None) -> str | None:
-    """An http(s) URL safe to put inside `<url|label>`, or None when it is not one."""
+def safe_url(url: str | None, max_length: int = 3000) -> str | None:
+    """An http(s) URL safe to put inside `<url|label>` (or a link button), else None."""
     if not url:
         return None
     url = url.strip()
@@ -76,12 +88,15 @@ def safe_url(url: str | None) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     safe = quote(url, safe=":/?#[]@!$&'()*+,;=%~")
-    return safe if len(safe) <= 3000 else None
+    return safe if len(safe) <= max_length else None
 
 
 def link(url: str | None, label: str) -> str:
-    """A mrkdwn link whose label is escaped; just the label when the URL is unusable."""
-    target = safe_url(url)
+    """A mrkdwn link whose label is escaped; just the label when the URL is unusable.
+
+    Inline URLs are capped at 1,000 characters so one absurd link cannot eat a section's budget.
+    """
+    target = safe_url(url, MAX_INLINE_URL)
     label = escape(label).replace("|", "¦")
     return f"<{target}|{label}>" if target else label
 
@@ -158,7 +173,7 @@ def fit_markdown(mrkdwn: str, limit: int, tail: str = "") -> str:
 
 def code_block(text: str, limit: int) -> str:
     """A ``` block that fits `limit`, with escaped content and no premature fence."""
-    body = escape(text).replace("```", "`\u200b``")
+    body = escape(text)
     fence = "```"
     room = limit - 2 * slack_len(fence) - 2
     if slack_len(body) > room:

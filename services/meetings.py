@@ -119,6 +119,18 @@ class MeetingStore:
             )
             return list(rows.all())
 
+    async def link_owners(self, meeting_id: int, mentions: dict[str, str]) -> list[ActionItem]:
+        """Store the Slack user of internal owners whose email maps to one; returns fresh items."""
+        async with self.db.session() as s:
+            rows = (await s.scalars(
+                select(ActionItem).where(ActionItem.meeting_id == meeting_id).order_by(ActionItem.position)
+            )).all()
+            for item in rows:
+                slack_id = mentions.get((item.owner_email or "").lower())
+                if slack_id and not item.owner_external and item.owner_slack_id is None:
+                    item.owner_slack_id = slack_id
+            return list(rows)
+
     async def set_status(self, meeting_id: int, status: str, error: str | None = None) -> None:
         async with self.db.session() as s:
             meeting = await s.get_one(Meeting, meeting_id)

@@ -10,12 +10,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from services import audit_log
 from services.analysis.schema import AnalysisOutcome
 from services.db import Database
 from services.fathom import FathomMeeting
 from services.jobs import JobHandler, JobQueue
 from services.meetings import MeetingStore
-from services.models import Job
+from services.models import Job, Meeting
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +79,26 @@ class MeetingPipeline:
     async def handle_analyze(self, job: Job) -> None:
         await self.run_analysis(int(job.payload["meeting_id"]))
 
-    async def request_reanalysis(self, meeting_id: int) -> bool:
+    async def request_reanalysis(self, meeting_id: int, actor: str = "cli") -> bool:
         """Queue a fresh analysis (Retry button, `fathom-os reanalyze`); False if one is already queued."""
-        await self.store.set_status(meeting_id, "analysing")
-        job = await self.queue.submit(ANALYZE_JOB, {"meeting_id": meeting_id}, key=f"analyze:{meeting_id}")
+        meeting = await self.store.get(meeting_id)
+        async with self.db.session() as s:
+            job = await self.queue.enqueue(
+                s, ANALYZE_JOB, {"meeting_id": meeting_id}, key=f"analyze:{meeting_id}"
+            )
+            if job is not None:
+                row = await s.get_one(Meeting, meeting_id)
+                row.status = "analysing"
+                audit_log.record(
+                    s,
+                    actor,
+                    "meeting.reanalyze",
+                    f"meeting:{meeting_id}",
+                    {"status": meeting.status},
+                    {"status": "analysing"},
+                )
+        if job is not None:
+            self.queue.notify()
         return job is not None
 
     async def run_analysis(self, meeting_id: int) -> AnalysisOutcome:

@@ -67,7 +67,9 @@ def make_meeting(payload: dict[str, Any], *, id: int = 7, **overrides: Any) -> M
     return Meeting(**fields)
 
 
-def make_items(payload: dict[str, Any], meeting_id: int = 7, mentions: dict[str, str] | None = None) -> list[ActionItem]:
+def make_items(
+    payload: dict[str, Any], meeting_id: int = 7, mentions: dict[str, str] | None = None
+) -> list[ActionItem]:
     """What ingest would store from Fathom's own action items."""
     fathom = FathomMeeting.model_validate(payload)
     external = {(i.email or "").lower() for i in fathom.external_invitees}
@@ -192,7 +194,9 @@ def test_first_card_shows_fathom_summary_then_analysis_summary_once_analysed() -
     first = meeting_card(make_meeting(payload), [], mentions={})
     assert "Front desk overloaded" in all_text(first.blocks)
     assert "*Key Takeaways*" in all_text(first.blocks)  # markdown heading drawn as bold
-    done = make_meeting(payload, status="analysed", primary_type="ai_audit", analysis=analysis().model_dump(mode="json"))
+    done = make_meeting(
+        payload, status="analysed", primary_type="ai_audit", analysis=analysis().model_dump(mode="json")
+    )
     second = meeting_card(done, [], mentions={})
     text = all_text(second.blocks)
     assert "Brightline wants phone automation" in text and "*No-shows*" in text
@@ -219,7 +223,10 @@ def test_failed_analysis_shows_warning_and_retry_button() -> None:
 
 def test_degraded_analysis_offers_retry_too() -> None:
     meeting = make_meeting(
-        load("partner_sync.json"), status="analysed", needs_reanalysis=True, analysis=analysis().model_dump(mode="json")
+        load("partner_sync.json"),
+        status="analysed",
+        needs_reanalysis=True,
+        analysis=analysis().model_dump(mode="json"),
     )
     assert MeetingAction.RETRY_ANALYSIS in action_ids(meeting_card(meeting, [], mentions={}).blocks)
 
@@ -289,14 +296,18 @@ def test_item_card_has_done_snooze_reassign_edit_and_recording_link() -> None:
 
 
 def test_item_without_owner_offers_assign_select() -> None:
-    message = action_item_card(item(owner_name=None, owner_email=None), owner_mention=None, meeting_url=None, now=NOW)
+    message = action_item_card(
+        item(owner_name=None, owner_email=None), owner_mention=None, meeting_url=None, now=NOW
+    )
     ids = action_ids(message.blocks)
     assert ActionItemAction.ASSIGN in ids and ActionItemAction.REASSIGN not in ids
     assert "unassigned" in all_text(message.blocks)
 
 
 def test_overdue_marker_relative_to_now() -> None:
-    overdue = action_item_card(item(due_date=date(2026, 11, 19)), owner_mention=None, meeting_url=None, now=NOW)
+    overdue = action_item_card(
+        item(due_date=date(2026, 11, 19)), owner_mention=None, meeting_url=None, now=NOW
+    )
     assert "*overdue*" in all_text(overdue.blocks)
     today = action_item_card(item(due_date=date(2026, 11, 20)), owner_mention=None, meeting_url=None, now=NOW)
     assert "due *today*" in all_text(today.blocks) and "overdue" not in all_text(today.blocks)
@@ -310,16 +321,24 @@ def test_done_item_shows_check_who_and_when_and_offers_reopen() -> None:
     text = all_text(message.blocks)
     assert ":white_check_mark:" in text and "Done by <@UJONAS1>" in text and "19 Nov 2026" in text
     ids = action_ids(message.blocks)
-    assert ActionItemAction.REOPEN in ids and ActionItemAction.DONE not in ids and ActionItemAction.SNOOZE not in ids
+    assert (
+        ActionItemAction.REOPEN in ids
+        and ActionItemAction.DONE not in ids
+        and ActionItemAction.SNOOZE not in ids
+    )
 
 
 def test_done_item_is_never_overdue() -> None:
     done = item(status="done", due_date=date(2026, 1, 1))
-    assert "overdue" not in all_text(action_item_card(done, owner_mention=None, meeting_url=None, now=NOW).blocks)
+    assert "overdue" not in all_text(
+        action_item_card(done, owner_mention=None, meeting_url=None, now=NOW).blocks
+    )
 
 
 def test_user_text_cannot_ping_or_link() -> None:
-    evil = item(text="<!channel> see <https://evil.example|bank> & <@U999>", owner_name="<!here>", owner_email=None)
+    evil = item(
+        text="<!channel> see <https://evil.example|bank> & <@U999>", owner_name="<!here>", owner_email=None
+    )
     message = action_item_card(evil, owner_mention="not-an-id", meeting_url=None, now=NOW)
     text = all_text(message.blocks)
     assert "<!channel>" not in text and "<!here>" not in text and "<@U999>" not in text
@@ -357,7 +376,10 @@ def test_reminder_dm_lists_items_each_with_done_and_snooze() -> None:
     assert "Hi Maya, 2 action items need you" in text and "*overdue*" in text
     for it in items:
         actions = next(b for b in message.blocks if b["block_id"] == f"action_item:{it.id}:actions")
-        assert [e["action_id"] for e in actions["elements"]] == [ActionItemAction.DONE, ActionItemAction.SNOOZE]
+        assert [e["action_id"] for e in actions["elements"]] == [
+            ActionItemAction.DONE,
+            ActionItemAction.SNOOZE,
+        ]
 
 
 def test_digest_groups_overdue_today_and_completed() -> None:
@@ -488,10 +510,22 @@ def test_every_drawn_action_id_is_registered() -> None:
     items = make_items(payload)
     drawn = action_ids(meeting_card(meeting, items, mentions={}).blocks)
     drawn |= action_ids(action_item_card(items[0], owner_mention=None, meeting_url=None, now=NOW).blocks)
-    drawn |= action_ids(action_item_card(item(owner_name=None, owner_email=None), owner_mention=None, meeting_url=None, now=NOW).blocks)
-    drawn |= action_ids(action_item_card(item(status="done"), owner_mention=None, meeting_url=None, now=NOW).blocks)
-    drawn |= action_ids(action_item_list([item(id=i) for i in range(40)], title="t", page=2, page_size=10, mentions={}, now=NOW).blocks)
-    drawn |= action_ids(proposal_card(meeting, [proposal(1), proposal(2), proposal(3, status="applied")], {}).blocks)
+    drawn |= action_ids(
+        action_item_card(
+            item(owner_name=None, owner_email=None), owner_mention=None, meeting_url=None, now=NOW
+        ).blocks
+    )
+    drawn |= action_ids(
+        action_item_card(item(status="done"), owner_mention=None, meeting_url=None, now=NOW).blocks
+    )
+    drawn |= action_ids(
+        action_item_list(
+            [item(id=i) for i in range(40)], title="t", page=2, page_size=10, mentions={}, now=NOW
+        ).blocks
+    )
+    drawn |= action_ids(
+        proposal_card(meeting, [proposal(1), proposal(2), proposal(3, status="applied")], {}).blocks
+    )
     assert drawn <= all_action_ids()
     assert drawn == all_action_ids()  # and no registered id is dead
 
@@ -516,3 +550,20 @@ def test_markdown_becomes_mrkdwn_without_raw_markup() -> None:
     out = markdown_to_mrkdwn("## Plan\n- **bold** <b>\n* [docs](https://x.example/a) [bad](javascript:alert)")
     assert out == "*Plan*\n• *bold* &lt;b&gt;\n• <https://x.example/a|docs> [bad](javascript:alert)"
     assert escape("a & <b>") == "a &amp; &lt;b&gt;"
+
+
+def test_fallback_text_cannot_ping_either() -> None:
+    payload = load("partner_sync.json")
+    meeting = make_meeting(payload, title="<!channel> standup & <@U999>")
+    message = meeting_card(meeting, [], mentions={})
+    assert "<!channel>" not in message.text and "&lt;!channel&gt; standup &amp;" in message.text
+    assert (
+        message.blocks[0]["text"]["text"] == "<!channel> standup & <@U999>"
+    )  # plain_text shows it literally
+
+
+def test_mentions_match_emails_case_insensitively() -> None:
+    message = meeting_card(
+        make_meeting(load("partner_sync.json")), [], mentions={"Maya@Agency.Example": "UMAYA01"}
+    )
+    assert "<@UMAYA01>" in all_text(message.blocks)

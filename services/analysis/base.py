@@ -76,6 +76,8 @@ async def analyze_with_fallback(
     except Exception as exc:  # the safety net must hold whatever the primary does
         log.exception("analysis failed unexpectedly", extra={"recording_id": meeting.recording_id})
         error = f"{primary.name} failed ({type(exc).__name__})"
-    log.warning("analysis degraded to heuristic", extra={"recording_id": meeting.recording_id, "reason": error})
+    log.warning(
+        "analysis degraded to heuristic", extra={"recording_id": meeting.recording_id, "reason": error}
+    )
     outcome = await heuristic.analyze(meeting, os_context=os_context)
     return outcome.model_copy(update={"degraded": True, "error": error})

@@ -88,8 +88,7 @@ def split_lines(lines: Sequence[str], max_tokens: int, overlap: int = OVERLAP_LI
 # --- merging -----------------------------------------------------------------------------------
 
 _STOP = frozenset(
-    "a an the and or of to for with on in at by from we i you our your it is be will can would "
-    "should this that these those their them they he she his her my me us".split()
+    ["a", "an", "the", "and", "or", "of", "to", "for", "with", "on", "in", "at", "by", "from", "we", "i", "you", "our", "your", "it", "is", "be", "will", "can", "would", "should", "this", "that", "these", "those", "their", "them", "they", "he", "she", "his", "her", "my", "me", "us"]
 )
 
 

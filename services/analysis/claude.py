@@ -92,6 +92,14 @@ class ClaudeAnalyzer:
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._max_output_tokens = max_output_tokens
 
+    @property
+    def client(self) -> AsyncAnthropic:
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool (call on shutdown, from the event loop that used it)."""
+        await self._client.close()
+
     async def analyze(self, meeting: FathomMeeting, *, os_context: str = "") -> AnalysisOutcome:
         chunks = split_lines(render_transcript(meeting), self._chunk_tokens)
         system = system_blocks(os_context)
@@ -101,7 +109,9 @@ class ClaudeAnalyzer:
             async with asyncio.TaskGroup() as group:
                 tasks = [
                     group.create_task(
-                        self._analyze_part(system, user_message(meeting, lines, i + 1, len(chunks)), usage, models_used)
+                        self._analyze_part(
+                            system, user_message(meeting, lines, i + 1, len(chunks)), usage, models_used
+                        )
                     )
                     for i, lines in enumerate(chunks)
                 ]
@@ -122,7 +132,10 @@ class ClaudeAnalyzer:
                     result = await self._call_with_repair(model, system, prompt, usage)
                 except _Transient as exc:
                     reasons.append(f"{model}: {exc}")
-                    log.warning("claude model unavailable, trying fallback", extra={"model": model, "reason": str(exc)})
+                    log.warning(
+                        "claude model unavailable, trying fallback",
+                        extra={"model": model, "reason": str(exc)},
+                    )
                     continue
                 models_used.append(model)
                 return result
@@ -138,7 +151,9 @@ class ClaudeAnalyzer:
                 return await self._call(model, system, prompt, usage)
             except _Malformed as exc:
                 problem = str(exc)
-                log.warning("claude output invalid", extra={"model": model, "attempt": attempt, "reason": problem})
+                log.warning(
+                    "claude output invalid", extra={"model": model, "attempt": attempt, "reason": problem}
+                )
         raise AnalysisFailed(f"Claude returned invalid output twice ({problem})")
 
     async def _call(

@@ -33,14 +33,14 @@ def clean(text: str) -> str:
     text = re.sub(r"\s+([,.!?;:])", r"\1", re.sub(r"\s{2,}", " ", text))
     return text.strip(" ,")
 
+
 WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 ORDINALS = {
     w: i + 1
     for i, w in enumerate(
-        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
-        "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split()
+        ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth"]
     )
 }
 ORDINALS.update({"twenty-first": 21, "twenty-second": 22, "twenty-third": 23, "thirtieth": 30})
@@ -68,12 +68,11 @@ _COMMIT_RX = re.compile(
 _ASK_RX = re.compile(r"\b(?:can you|could you|would you|will you|please)\b", re.IGNORECASE)
 _OWNS_RX = re.compile(r"\b([A-Z][a-z]+) (?:owns|will own|is on|takes|will take|will handle)\b")
 _ACTION_VERBS = frozenset(
-    "send email write draft prepare map export introduce chase follow review schedule share run take "
-    "book call check build fix update create plan deliver finish complete organise organize "
-    "investigate research ask circulate document test sort contact reach confirm "
-    "design present model summarise summarize compile log".split()
+    ["send", "email", "write", "draft", "prepare", "map", "export", "introduce", "chase", "follow", "review", "schedule", "share", "run", "take", "book", "call", "check", "build", "fix", "update", "create", "plan", "deliver", "finish", "complete", "organise", "organize", "investigate", "research", "ask", "circulate", "document", "test", "sort", "contact", "reach", "confirm", "design", "present", "model", "summarise", "summarize", "compile", "log"]
 )
-_WEAK_VERBS = frozenset("show start talk tell say explain go just try think see be have do mean guess".split())
+_WEAK_VERBS = frozenset(
+    ["show", "start", "talk", "tell", "say", "explain", "go", "just", "try", "think", "see", "be", "have", "do", "mean", "guess"]
+)
 _REFERENTIAL_RX = re.compile(
     r"^(?:agreed|that's decided|that is decided|we all agree on that|everyone agrees)\W*$", re.IGNORECASE
 )
@@ -85,7 +84,10 @@ _DECISION_RX = re.compile(
 )
 _RULES: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "risks": (
-        re.compile(r"\b(?:risks?|at risk|concerns?|concerned|worried|worry|blockers?|blocking|HIPAA|compliance)\b", re.I),
+        re.compile(
+            r"\b(?:risks?|at risk|concerns?|concerned|worried|worry|blockers?|blocking|HIPAA|compliance)\b",
+            re.I,
+        ),
         re.compile(r"\b(?:HIPAA|compliance|blocker|blocking|at risk|risk)\b", re.I),
     ),
     "requirements": (
@@ -93,11 +95,16 @@ _RULES: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
         re.compile(r"\b(?:HIPAA|BAA|requirement|required|must)\b", re.I),
     ),
     "budget": (
-        re.compile(r"\$\s?\d|\b(?:budget|\d+k per|cost(?:s|ing)?|thousand|dollars|euros?|price|pricing)\b", re.I),
+        re.compile(
+            r"\$\s?\d|\b(?:budget|\d+k per|cost(?:s|ing)?|thousand|dollars|euros?|price|pricing)\b", re.I
+        ),
         re.compile(r"\$\s?\d|\bbudget\b|\bthousand\b", re.I),
     ),
     "timeline": (
-        re.compile(rf"\bby (?:the end of )?(?:{_MONTH_RX})\b|\bdeadline\b|\blive by\b|\bgo-?live\b|\bweeks\b|\blaunch\b", re.I),
+        re.compile(
+            rf"\bby (?:the end of )?(?:{_MONTH_RX})\b|\bdeadline\b|\blive by\b|\bgo-?live\b|\bweeks\b|\blaunch\b",
+            re.I,
+        ),
         re.compile(r"\blive by\b|\bdeadline\b|\bgo-?live\b|\bend of\b", re.I),
     ),
     "roadmap": (
@@ -174,7 +181,13 @@ def _turns(meeting: FathomMeeting) -> Iterator[tuple[int, str, str | None, str, 
     """(index, speaker, speaker email, timestamp, text) for every non-empty turn."""
     for i, t in enumerate(meeting.transcript or []):
         if t.text.strip():
-            yield i, t.speaker.display_name, t.speaker.matched_calendar_invitee_email, t.timestamp, t.text.strip()
+            yield (
+                i,
+                t.speaker.display_name,
+                t.speaker.matched_calendar_invitee_email,
+                t.timestamp,
+                t.text.strip(),
+            )
 
 
 def _first_name(name: str) -> str:
@@ -237,7 +250,9 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
                     owner, owner_email = addressee
                 elif len(others) == 1:
                     owner, owner_email = others[0], None
-                elif pos + 1 < len(turns) and re.match(r"\s*(?:yes|sure|yeah|ok|I will|I can)", turns[pos + 1][4], re.I):
+                elif pos + 1 < len(turns) and re.match(
+                    r"\s*(?:yes|sure|yeah|ok|I will|I can)", turns[pos + 1][4], re.I
+                ):
                     owner, owner_email = turns[pos + 1][1], turns[pos + 1][2]
                 else:
                     continue
@@ -290,7 +305,11 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
                 while (again := _DECISION_RX.match(rest.strip(" ,:;-"))) is not None:
                     rest = rest.strip(" ,:;-")[again.end() :]
                 what = rest.strip(" ,:;-")
-                if m.group(0).lower().startswith(("decided", "we decided", "we've decided", "we have decided")):
+                if (
+                    m.group(0)
+                    .lower()
+                    .startswith(("decided", "we decided", "we've decided", "we have decided"))
+                ):
                     what = sentence
             what = re.sub(r"^(?:yeah|yes|okay|ok|so|well|alright)\b[ ,]*", "", what, flags=re.I)
             hedged = re.match(r"I (?:guess|think|dunno)\b", what, re.I)

@@ -168,11 +168,17 @@ def propose_os_updates(meeting: FathomMeeting, analysis: MeetingAnalysis, day: d
             mine = [_action_line(a) for a in analysis.action_items if extract.same_owner(a, inv)]
             body = f"{entry_head}{_bullets(mine) if mine else '- attended'}\n"
             updates.append(
-                OSUpdate(path=f"team/{slugify(name)}.md", action="append", content=body, reason="partner sync")
+                OSUpdate(
+                    path=f"team/{slugify(name)}.md", action="append", content=body, reason="partner sync"
+                )
             )
     if "coaching" in kinds:
         coach = next(iter(meeting.external_invitees), None) or next(
-            (i for i in meeting.internal_invitees if meeting.recorded_by and i.email != meeting.recorded_by.email),
+            (
+                i
+                for i in meeting.internal_invitees
+                if meeting.recorded_by and i.email != meeting.recorded_by.email
+            ),
             None,
         )
         if coach:
@@ -182,7 +188,9 @@ def propose_os_updates(meeting: FathomMeeting, analysis: MeetingAnalysis, day: d
     slug = client_slug(meeting)
     if slug and kinds & set(CLIENT_TYPES):
         body = f"{entry_head}{analysis.summary_one_line}\n\n### Next steps\n{_bullets(actions)}\n"
-        updates.append(OSUpdate(path=f"clients/{slug}/log.md", action="append", content=body, reason="client log"))
+        updates.append(
+            OSUpdate(path=f"clients/{slug}/log.md", action="append", content=body, reason="client log")
+        )
     if "networking" in kinds:
         for inv in meeting.external_invitees:
             name = inv.name or inv.email or ""
@@ -191,10 +199,14 @@ def propose_os_updates(meeting: FathomMeeting, analysis: MeetingAnalysis, day: d
                 updates.append(OSUpdate(path=f"contacts/{slugify(name)}.md", action="append", content=body))
     if analysis.decisions:
         lines = [f"{d.what}" + (f" (owner: {d.owner})" if d.owner else "") for d in analysis.decisions]
-        updates.append(OSUpdate(path="decisions/log.md", action="append", content=f"{entry_head}{_bullets(lines)}\n"))
+        updates.append(
+            OSUpdate(path="decisions/log.md", action="append", content=f"{entry_head}{_bullets(lines)}\n")
+        )
     if analysis.roadmap_ideas:
         ideas = [m.text for m in analysis.roadmap_ideas]
-        updates.append(OSUpdate(path="roadmap.md", action="append", content=f"{entry_head}{_bullets(ideas)}\n"))
+        updates.append(
+            OSUpdate(path="roadmap.md", action="append", content=f"{entry_head}{_bullets(ideas)}\n")
+        )
     return updates
 
 

@@ -1,0 +1,232 @@
+"""Composition root: builds every client and service, runs them in one event loop, shuts down cleanly.
+
+`fathom-os run` = webhook HTTP server + job workers + Slack (Socket Mode) + scheduler. Without Slack
+tokens the built-in local Slack-compatible server stands in (the sandbox), so the bot still works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.db import create_database, upgrade
+from bot.http import create_http_app, start_site
+from bot.services import Services
+from services.analysis.base import analyze_with_fallback, build_analyzer
+from services.analysis.heuristic import HeuristicAnalyzer
+from services.fathom import FathomMeeting
+from services.jobs import JobQueue, QueuePolicy, Worker
+from services.os_config import OSConfigError, load_os_config
+from services.os_context import build_context
+from services.os_repo import OSRepo
+from services.pipeline import MeetingPipeline
+from services.slack_gateway import RateGate, SlackGateway, retry_handlers
+from services.webhook import WebhookIntake
+
+log = logging.getLogger(__name__)
+
+
+async def init_os_repo(settings: Settings) -> bool:
+    repo = OSRepo(settings.os_repo_path)
+    return await repo.init(
+        context={"agency_name": "Our Agency", "default_channel": settings.slack_default_channel or ""}
+    )
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, sandbox_slack: Any = None) -> None:
+        self.settings = settings
+        self.sandbox_slack = sandbox_slack  # a running LocalSlack to use instead of real Slack
+        self.db = create_database(settings)
+        self.queue = JobQueue(
+            self.db,
+            QueuePolicy(lease_seconds=settings.job_lease_seconds, max_attempts=settings.job_max_attempts),
+        )
+        self.os_repo = OSRepo(settings.os_repo_path)
+        self.gateway: SlackGateway | None = None
+        self.worker: Worker | None = None
+        self.http_runner: web.AppRunner | None = None
+        self.http_port: int | None = None
+        self.socket_handler: Any = None
+        self.bolt_app: Any = None
+        self.owned_sandbox: Any = None
+        self._stop = asyncio.Event()
+        self._slack_state: dict[str, Any] = {"ok": False, "mode": "off"}
+        self._liveness: asyncio.Task[None] | None = None
+        primary = build_analyzer(settings)
+        heuristic = HeuristicAnalyzer()
+        self.analyzer_name = primary.name
+        self.pipeline = MeetingPipeline(
+            self.db, self.queue, partial(_analyze, primary, heuristic), context_for=self._context_for
+        )
+        self.services = Services(
+            settings=settings,
+            db=self.db,
+            queue=self.queue,
+            store=self.pipeline.store,
+            pipeline=self.pipeline,
+            os_repo=self.os_repo,
+        )
+
+    async def _context_for(self, meeting: FathomMeeting) -> str:
+        try:
+            config = load_os_config(self.os_repo.path)
+            return (await build_context(self.os_repo, config, meeting.external_domains)).text
+        except (OSConfigError, OSError, Exception) as exc:  # context is an enrichment, never a blocker
+            log.warning("OS context unavailable: %s", type(exc).__name__)
+            return ""
+
+    async def open(self) -> None:
+        """Database and OS ready; enough for CLI commands that do not serve."""
+        await upgrade(self.db)
+        if await init_os_repo(self.settings):
+            log.info("created a new OS repository at %s", self.settings.os_repo_path)
+
+    async def start(self) -> None:
+        await self.open()
+        await self._start_slack()
+        self.worker = Worker(
+            self.queue,
+            self.pipeline.handlers() | self.extra_job_handlers(),
+            concurrency=self.settings.job_workers,
+        )
+        self.worker.start()
+        intake = WebhookIntake(self.db, self.queue)
+        app = create_http_app(
+            db=self.db,
+            intake=intake,
+            secrets=self.settings.webhook_secrets,
+            max_bytes=self.settings.webhook_max_bytes,
+            probes={"slack": self._slack_probe, "jobs": self._jobs_probe},
+        )
+        self.http_runner, self.http_port = await start_site(
+            app, self.settings.webhook_host, self.settings.webhook_port
+        )
+        log.info(
+            "webhook server on http://%s:%s/webhooks/fathom (analyzer: %s)",
+            self.settings.webhook_host,
+            self.http_port,
+            self.analyzer_name,
+        )
+        if not self.settings.webhook_secrets:
+            log.warning("FATHOM_WEBHOOK_SECRET is not set: every webhook will be refused with 401")
+
+    def extra_job_handlers(self) -> dict[str, Any]:
+        return {}
+
+    async def _start_slack(self) -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        from bot.slack_app import create_app
+        from services.publisher import SlackPublisher
+
+        if self.settings.slack_enabled:
+            assert self.settings.slack_bot_token and self.settings.slack_app_token
+            bot_token = self.settings.slack_bot_token.get_secret_value()
+            app_token = self.settings.slack_app_token.get_secret_value()
+            api_url, mode = self.settings.slack_api_url, "slack"
+        else:
+            local = self.sandbox_slack
+            if local is None:
+                from bot.sandbox import LocalSlack
+
+                local = self.owned_sandbox = await LocalSlack.start(port=self.settings.sandbox_port)
+            bot_token, app_token, api_url, mode = local.bot_token, local.app_token, local.api_url, "sandbox"
+            log.info("no Slack tokens: using the local Slack sandbox at %s", local.base_url)
+        gate = RateGate()
+        client = AsyncWebClient(token=bot_token, base_url=api_url, retry_handlers=retry_handlers(gate))
+        self.gateway = SlackGateway(client, self.db, gate)
+        default_channel = self.settings.slack_default_channel or (
+            "C02MEETINGS" if mode == "sandbox" else None
+        )
+        publisher = SlackPublisher(
+            self.pipeline.store, self.gateway, self.services.os_config, default_channel
+        )
+        self.pipeline.publisher = publisher
+        self.services.gateway, self.services.publisher = self.gateway, publisher
+        self.bolt_app = create_app(self.services, client)
+        self.socket_handler = AsyncSocketModeHandler(self.bolt_app, app_token)
+        await self.gateway.auth_test()
+        await self.socket_handler.connect_async()
+        self._slack_state = {"ok": True, "mode": mode, "checked_at": time.time()}
+        self._liveness = asyncio.create_task(self._liveness_loop())
+
+    async def _liveness_loop(self, interval: float = 60.0) -> None:
+        """Socket Mode can go silent after a reconnect: a periodic auth.test shows in /healthz."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                assert self.gateway
+                await self.gateway.auth_test()
+                connected = bool(self.socket_handler and await self.socket_handler.client.is_connected())
+                self._slack_state = {
+                    "ok": True,
+                    "socket_connected": connected,
+                    "mode": self._slack_state["mode"],
+                    "checked_at": time.time(),
+                }
+            except Exception as exc:
+                self._slack_state = {**self._slack_state, "ok": False, "error": type(exc).__name__}
+
+    async def _slack_probe(self) -> dict[str, Any]:
+        state = dict(self._slack_state)
+        if self.socket_handler is not None:
+            state["socket_connected"] = bool(await self.socket_handler.client.is_connected())
+        return state
+
+    async def _jobs_probe(self) -> dict[str, Any]:
+        counts = await self.queue.counts()
+        return {"ok": True, **counts}
+
+    async def stop(self) -> None:
+        if self._liveness:
+            self._liveness.cancel()
+        if self.http_runner:
+            await self.http_runner.cleanup()
+        if self.worker:
+            await self.worker.stop(grace=10)
+        if self.socket_handler:
+            with contextlib.suppress(Exception):
+                await self.socket_handler.close_async()
+        if self.owned_sandbox:
+            await self.owned_sandbox.stop()
+        await self.close()
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def serve(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self.request_stop)
+        await self.start()
+        print(
+            f"Fathom OS running. Webhook: http://{self.settings.webhook_host}:{self.http_port}/webhooks/fathom"
+            f"  Health: http://{self.settings.webhook_host}:{self.http_port}/healthz",
+            flush=True,
+        )
+        await self._stop.wait()
+        log.info("shutting down")
+        await self.stop()
+        return 0
+
+
+async def _analyze(primary: Any, heuristic: Any, meeting: FathomMeeting, *, os_context: str = "") -> Any:
+    return await analyze_with_fallback(primary, heuristic, meeting, os_context)
+
+
+__all__ = ["Runtime", "init_os_repo", "Path"]

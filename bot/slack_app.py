@@ -1,0 +1,79 @@
+"""Bolt app factory: a fresh AsyncApp per call, services injected through context, one error handler."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.common import error_message
+from bot.services import Services
+from services.errors import UserFacingError
+
+log = logging.getLogger(__name__)
+
+# Every handler module exposes register(app). Order matters only for overlapping matchers.
+HANDLER_MODULES = (
+    "handlers.actions.meetings",
+    "handlers.events.home",
+    "handlers.events.messages",
+)
+
+
+def create_app(
+    services: Services, client: AsyncWebClient, *, extra_modules: tuple[str, ...] = ()
+) -> AsyncApp:
+    import importlib
+
+    app = AsyncApp(
+        client=client,
+        process_before_response=False,
+        ignoring_self_events_enabled=True,
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.middleware
+    async def inject_services(context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:  # noqa: A002
+        context["services"] = services
+        await next()
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any], respond: Any, logger: logging.Logger) -> None:
+        if isinstance(error, UserFacingError):
+            message = error_message(str(error))
+        else:
+            correlation = uuid.uuid4().hex[:12]
+            log.error(
+                "unhandled error in Slack listener (ref %s): %s",
+                correlation,
+                type(error).__name__,
+                exc_info=error,
+                extra={"correlation_id": correlation},
+            )
+            message = error_message("Something went wrong on our side.", correlation)
+        await _tell_user(services, body, message, respond)
+
+    for name in HANDLER_MODULES + extra_modules:
+        importlib.import_module(name).register(app)
+    return app
+
+
+async def _tell_user(services: Services, body: dict[str, Any], message: Any, respond: Any) -> None:
+    try:
+        if body.get("response_url") and respond is not None:
+            await respond(
+                text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False
+            )
+            return
+        user = (body.get("user") or {}).get("id") or body.get("user_id")
+        channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
+        if user and channel and services.gateway:
+            await services.gateway.post_ephemeral(channel, user, message)
+        elif user and services.gateway:
+            await services.gateway.send_dm(user, message)
+    except Exception:
+        log.warning("could not tell the user about an error")

@@ -1,0 +1,35 @@
+"""Meeting card buttons: Retry analysis, and the View-in-Fathom link (Slack still sends an action)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks.common import notice
+from blocks.ids import MeetingAction
+from blocks.values import MeetingRef, decode
+from handlers.context import action_value, actor_id, services_of
+
+
+async def retry_analysis(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
+    await ack()
+    services = services_of(context)
+    ref = decode(MeetingRef, action_value(body))
+    queued = await services.pipeline.request_reanalysis(ref.meeting_id, actor=actor_id(body))
+    await services.pipeline.publisher.publish_meeting(ref.meeting_id)
+    text = (
+        "Re-analysis queued; the card updates when it finishes."
+        if queued
+        else "A re-analysis is already queued."
+    )
+    await respond(**notice(text).as_kwargs(), response_type="ephemeral", replace_original=False)
+
+
+async def open_fathom(ack: Any) -> None:
+    await ack()
+
+
+def register(app: AsyncApp) -> None:
+    app.action(MeetingAction.RETRY_ANALYSIS.value)(retry_analysis)
+    app.action(MeetingAction.OPEN_FATHOM.value)(open_fathom)

@@ -1,0 +1,107 @@
+"""Meeting cards in Slack: parent message first (from what Fathom sent), then one reply per action
+item and a details reply, all updated in place on later runs (refs recorded by the gateway)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from blocks.action_items import action_item_card
+from blocks.details import details_card
+from blocks.meeting_card import meeting_card
+from services.analysis.schema import MeetingAnalysis
+from services.clock import utcnow
+from services.fathom import FathomMeeting
+from services.meetings import MeetingStore
+from services.models import ActionItem, Meeting
+from services.os_config import OSConfig
+from services.slack_gateway import MessageRef, SlackGateway
+
+log = logging.getLogger(__name__)
+
+
+class NoChannel(Exception):
+    """No routing rule matched and SLACK_DEFAULT_CHANNEL is not set."""
+
+
+class SlackPublisher:
+    def __init__(
+        self,
+        store: MeetingStore,
+        gateway: SlackGateway,
+        os_config: Callable[[], OSConfig],
+        default_channel: str | None,
+    ) -> None:
+        self.store = store
+        self.gateway = gateway
+        self.os_config = os_config
+        self.default_channel = default_channel
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def channel_for(self, meeting: Meeting) -> str:
+        fathom = FathomMeeting.model_validate(meeting.payload)
+        analysis = MeetingAnalysis.model_validate(meeting.analysis) if meeting.analysis else None
+        types = [t.type for t in analysis.types] if analysis else []
+        channel = self.os_config().route(types, fathom.external_domains) or self.default_channel
+        if not channel:
+            raise NoChannel("no routing rule matched and SLACK_DEFAULT_CHANNEL is not set")
+        return channel
+
+    async def publish_meeting(self, meeting_id: int) -> None:
+        lock = self._locks.setdefault(meeting_id, asyncio.Lock())
+        async with lock:
+            meeting = await self.store.get(meeting_id)
+            items = await self.store.items(meeting_id)
+            mentions = await self.gateway.mentions_for(
+                [i.owner_email for i in items] + _invitee_emails(meeting)
+            )
+            items = await self.store.link_owners(meeting_id, mentions)
+            existing = await self.gateway.ref(f"meeting:{meeting_id}")
+            channel = existing.channel if existing else self.channel_for(meeting)
+            parent = await self.gateway.post_or_update(
+                f"meeting:{meeting_id}", channel, meeting_card(meeting, items, mentions=mentions)
+            )
+            for item in items:
+                await self.publish_item(item, parent=parent, meeting=meeting, mentions=mentions)
+            if meeting.analysis:
+                analysis = MeetingAnalysis.model_validate(meeting.analysis)
+                await self.gateway.post_or_update(
+                    f"meeting_details:{meeting_id}",
+                    parent.channel,
+                    details_card(meeting_id, analysis),
+                    thread_ts=parent.ts,
+                )
+
+    async def publish_item(
+        self,
+        item: ActionItem,
+        *,
+        parent: MessageRef | None = None,
+        meeting: Meeting | None = None,
+        mentions: dict[str, str] | None = None,
+    ) -> MessageRef | None:
+        """Post or refresh one item's card in its meeting thread."""
+        parent = parent or await self.gateway.ref(f"meeting:{item.meeting_id}")
+        if parent is None:
+            return None
+        meeting = meeting or await self.store.get(item.meeting_id)
+        owner = None
+        if item.owner_slack_id:
+            owner = item.owner_slack_id
+        elif mentions is not None and item.owner_email:
+            owner = mentions.get(item.owner_email.lower())
+        elif item.owner_email and not item.owner_external:
+            user = await self.gateway.user_for_email(item.owner_email)
+            owner = user.id if user else None
+        card = action_item_card(
+            item, owner_mention=owner, meeting_url=meeting.share_url or meeting.url, now=utcnow()
+        )
+        return await self.gateway.post_or_update(
+            f"action_item:{item.id}", parent.channel, card, thread_ts=parent.ts
+        )
+
+
+def _invitee_emails(meeting: Meeting) -> list[str | None]:
+    fathom = FathomMeeting.model_validate(meeting.payload)
+    return [i.email for i in fathom.internal_invitees]

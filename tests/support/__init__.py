@@ -1,0 +1,1 @@
+"""Local stand-ins for external services (Anthropic Messages API) used by the tests."""

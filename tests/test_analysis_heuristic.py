@@ -1,0 +1,141 @@
+"""The offline analyzer on every Fathom fixture: concrete content, never a crash, deterministic."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.analysis.extract import resolve_date
+from services.analysis.heuristic import HeuristicAnalyzer
+from services.analysis.schema import MeetingAnalysis
+from services.fathom import parse_meeting
+from tests.helpers import FIXTURE_NAMES, load_fixture
+
+
+def analyse(name: str) -> MeetingAnalysis:
+    return HeuristicAnalyzer().analyze_sync(parse_meeting(load_fixture(name)))
+
+
+def items_by_owner(analysis: MeetingAnalysis) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for item in analysis.action_items:
+        out.setdefault(item.owner_name or "", []).append(item)
+    return out
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+async def test_every_fixture_gives_a_valid_bounded_deterministic_analysis(name: str) -> None:
+    meeting = parse_meeting(load_fixture(name))
+    first = await HeuristicAnalyzer().analyze(meeting)
+    second = await HeuristicAnalyzer().analyze(meeting)
+    assert first.analyzer == "heuristic" and not first.degraded
+    assert first.model_dump() == second.model_dump()
+    analysis = MeetingAnalysis.model_validate(first.analysis.model_dump())
+    assert analysis.summary_one_line.strip() and analysis.types
+    assert len(analysis.action_items) <= 12 + len(meeting.action_items or [])
+    assert len(analysis.decisions) <= 8 and len(analysis.requirements) <= 6 and len(analysis.risks) <= 6
+    assert analysis.os_updates[0].action == "create" and analysis.os_updates[0].path.startswith(
+        "meetings/2026/11/"
+    )
+
+
+def test_ai_audit_discovery_is_an_ai_audit_with_budget_compliance_and_dated_commitments() -> None:
+    a = analyse("ai_audit_discovery")
+    assert a.primary_type == "ai_audit"
+    assert {"discovery", "client"} <= {t.type for t in a.types}
+    assert a.summary_one_line == "AI audit discovery call with Brightline Dental."
+    assert any("40k" in m.text or "forty thousand" in m.text for m in a.budget)
+    assert any("HIPAA" in m.text and "BAA" in m.text for m in a.requirements)
+    assert any("staff adoption" in m.text for m in a.risks)
+    assert any("live by end of March" in m.text or "end of March" in m.text for m in a.timeline)
+    # Meeting on Monday 2026-11-16: "next Friday", "by Wednesday", "by Monday", "this week".
+    owners = items_by_owner(a)
+    assert owners["Maya Chen"][0].due_date == date(2026, 11, 27)
+    assert owners["Jonas Reed"][0].due_date == date(2026, 11, 18)
+    assert owners["Tom Becker"][0].due_date == date(2026, 11, 23)
+    assert owners["Dr. Rosa Alvarez"][0].due_date == date(2026, 11, 20)
+    assert any(d.what.startswith("phase one focuses on two-way appointment reminders") for d in a.decisions)
+
+
+def test_fathom_action_items_are_kept_with_their_assignees_and_not_duplicated() -> None:
+    a = analyse("ai_audit_discovery")
+    fathom = [i for i in a.action_items if i.source == "fathom"]
+    assert [i.text for i in fathom] == [
+        item["description"] for item in load_fixture("ai_audit_discovery")["action_items"]
+    ]
+    assert fathom[2].owner_email == "tom@brightline-dental.example"
+    assert len(a.action_items) == 4  # the spoken commitments enriched them instead of repeating them
+
+
+def test_ai_audit_proposes_the_meeting_note_and_the_client_log() -> None:
+    a = analyse("ai_audit_discovery")
+    paths = {u.path: u for u in a.os_updates}
+    note = paths["meetings/2026/11/2026-11-16-brightline-dental-ai-audit-discovery.md"]
+    assert (
+        note.action == "create" and "Dr. Rosa Alvarez" in note.content and "## Action items" in note.content
+    )
+    assert paths["clients/brightline-dental/log.md"].action == "append"
+    assert "decisions/log.md" in paths
+    stakeholder = next(s for s in a.stakeholders if s.name == "Tom Becker")
+    assert stakeholder.organisation == "Brightline Dental"
+
+
+def test_partner_sync_is_internal_with_decision_roadmap_idea_and_addressee_owner() -> None:
+    a = analyse("partner_sync")
+    assert a.primary_type == "internal_partner"
+    assert any("onboarding checklist directive" in d.what and d.owner == "Jonas Reed" for d in a.decisions)
+    assert any("proposal turnaround time" in m.text for m in a.roadmap_ideas)
+    owners = items_by_owner(a)
+    # Tuesday 2026-11-17: "can you follow up ... today" (said to Omar), "tomorrow", "on Thursday".
+    assert owners["Omar Haddad"][0].due_date == date(2026, 11, 17)
+    token = owners["Priya Nair"][0]
+    assert token.due_date == date(2026, 11, 18) and token.priority == "urgent"
+    assert {i.due_date for i in owners["Jonas Reed"]} == {date(2026, 11, 24), date(2026, 11, 19)}
+    assert any("Zendesk API token" in m.text for m in a.risks)
+    paths = {u.path for u in a.os_updates}
+    assert {"team/maya-chen.md", "team/omar-haddad.md", "roadmap.md", "decisions/log.md"} <= paths
+    assert not any(p.startswith("clients/") for p in paths)
+
+
+def test_meeting_without_transcript_summary_or_items_still_gets_a_useful_result() -> None:
+    a = analyse("minimal_no_content")
+    assert a.action_items == [] and a.decisions == []
+    assert "Quick call" in a.summary_one_line and "Maya Chen" in a.summary_one_line
+    assert len(a.stakeholders) == 4
+
+
+@pytest.mark.parametrize("name", ["ami_ES2006a_kickoff", "ami_ES2006d_decision", "ami_TS3009c_long"])
+def test_long_chatty_transcripts_give_few_ranked_findings_not_hundreds(name: str) -> None:
+    a = analyse(name)
+    extracted = [i for i in a.action_items if i.source == "analysis"]
+    assert len(extracted) <= 4
+    assert all(" uh " not in f" {i.text} " for i in extracted)
+    assert 1 <= len(a.decisions) <= 8 or name == "ami_ES2006a_kickoff"
+
+
+def test_ami_decision_meeting_finds_the_cost_decision_with_its_reason() -> None:
+    a = analyse("ami_ES2006d_decision")
+    decision = next(d for d in a.decisions if "sample sensor" in d.what)
+    assert decision.why and "12.5 Euros" in decision.why
+    assert any("twelve point five" in m.text for m in a.budget)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("by Friday", date(2026, 11, 20)),
+        ("by next Friday", date(2026, 11, 27)),
+        ("on Monday", date(2026, 11, 23)),
+        ("tomorrow", date(2026, 11, 17)),
+        ("next week", date(2026, 11, 27)),
+        ("by end of March", date(2027, 3, 31)),
+        ("by the 5th", date(2026, 12, 5)),
+        ("on the twentieth", date(2026, 11, 20)),
+        ("in two weeks", date(2026, 11, 30)),
+        ("by March 3", date(2027, 3, 3)),
+        ("we may need it", None),
+    ],
+)
+def test_due_dates_resolve_against_the_meeting_day(phrase: str, expected: date | None) -> None:
+    assert resolve_date(f"I will send it {phrase}.", date(2026, 11, 16))[0] == expected

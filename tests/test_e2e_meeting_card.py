@@ -1,0 +1,25 @@
+"""A signed Fathom webhook becomes a threaded meeting card in (local) Slack, first fast then enriched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.harness import MEETINGS_CHANNEL, running_bot
+
+
+async def test_webhook_becomes_parent_card_with_one_reply_per_action_item(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        status, _ = await bot.send("ai_audit_discovery")
+        assert status == 202
+        await bot.wait_for(lambda: len(bot.parents()) == 1)
+        parent = bot.parents()[0]
+        await bot.wait_for(lambda: "Generate client OS" in str(bot.slack.message(MEETINGS_CHANNEL, parent["ts"])["blocks"]))
+        card = bot.slack.message(MEETINGS_CHANNEL, parent["ts"])
+        text = str(card["blocks"])
+        assert "Brightline Dental" in text and "View in Fathom" in text
+        replies = bot.slack.thread(MEETINGS_CHANNEL, parent["ts"])
+        item_replies = [r for r in replies if "action_item" in str(r["blocks"])]
+        assert len(item_replies) >= 4  # Fathom's four items, plus any the analysis found
+        assert any("<@U01MAYA>" in str(r["blocks"]) for r in item_replies)  # owner mapped by email
+        assert len(bot.parents()) == 1
+        assert bot.slack.calls_to("chat.update"), "the parent was enriched in place"
