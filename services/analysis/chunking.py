@@ -15,6 +15,7 @@ from services.analysis.schema import (
     ActionItemOut,
     DecisionOut,
     MeetingAnalysis,
+    MeetingType,
     Mention,
     OSUpdate,
     Stakeholder,
@@ -88,7 +89,48 @@ def split_lines(lines: Sequence[str], max_tokens: int, overlap: int = OVERLAP_LI
 # --- merging -----------------------------------------------------------------------------------
 
 _STOP = frozenset(
-    ["a", "an", "the", "and", "or", "of", "to", "for", "with", "on", "in", "at", "by", "from", "we", "i", "you", "our", "your", "it", "is", "be", "will", "can", "would", "should", "this", "that", "these", "those", "their", "them", "they", "he", "she", "his", "her", "my", "me", "us"]
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "to",
+        "for",
+        "with",
+        "on",
+        "in",
+        "at",
+        "by",
+        "from",
+        "we",
+        "i",
+        "you",
+        "our",
+        "your",
+        "it",
+        "is",
+        "be",
+        "will",
+        "can",
+        "would",
+        "should",
+        "this",
+        "that",
+        "these",
+        "those",
+        "their",
+        "them",
+        "they",
+        "he",
+        "she",
+        "his",
+        "her",
+        "my",
+        "me",
+        "us",
+    ]
 )
 
 
@@ -217,7 +259,7 @@ def merge_analyses(parts: Sequence[MeetingAnalysis]) -> MeetingAnalysis:
     """
     if len(parts) == 1:
         return parts[0]
-    best: dict[str, float] = {}
+    best: dict[MeetingType, float] = {}
     for part in parts:
         for score in part.types:
             best[score.type] = max(best.get(score.type, 0.0), score.confidence)

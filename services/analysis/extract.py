@@ -40,7 +40,28 @@ MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if 
 ORDINALS = {
     w: i + 1
     for i, w in enumerate(
-        ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth"]
+        [
+            "first",
+            "second",
+            "third",
+            "fourth",
+            "fifth",
+            "sixth",
+            "seventh",
+            "eighth",
+            "ninth",
+            "tenth",
+            "eleventh",
+            "twelfth",
+            "thirteenth",
+            "fourteenth",
+            "fifteenth",
+            "sixteenth",
+            "seventeenth",
+            "eighteenth",
+            "nineteenth",
+            "twentieth",
+        ]
     )
 }
 ORDINALS.update({"twenty-first": 21, "twenty-second": 22, "twenty-third": 23, "thirtieth": 30})
@@ -68,10 +89,73 @@ _COMMIT_RX = re.compile(
 _ASK_RX = re.compile(r"\b(?:can you|could you|would you|will you|please)\b", re.IGNORECASE)
 _OWNS_RX = re.compile(r"\b([A-Z][a-z]+) (?:owns|will own|is on|takes|will take|will handle)\b")
 _ACTION_VERBS = frozenset(
-    ["send", "email", "write", "draft", "prepare", "map", "export", "introduce", "chase", "follow", "review", "schedule", "share", "run", "take", "book", "call", "check", "build", "fix", "update", "create", "plan", "deliver", "finish", "complete", "organise", "organize", "investigate", "research", "ask", "circulate", "document", "test", "sort", "contact", "reach", "confirm", "design", "present", "model", "summarise", "summarize", "compile", "log"]
+    [
+        "send",
+        "email",
+        "write",
+        "draft",
+        "prepare",
+        "map",
+        "export",
+        "introduce",
+        "chase",
+        "follow",
+        "review",
+        "schedule",
+        "share",
+        "run",
+        "take",
+        "book",
+        "call",
+        "check",
+        "build",
+        "fix",
+        "update",
+        "create",
+        "plan",
+        "deliver",
+        "finish",
+        "complete",
+        "organise",
+        "organize",
+        "investigate",
+        "research",
+        "ask",
+        "circulate",
+        "document",
+        "test",
+        "sort",
+        "contact",
+        "reach",
+        "confirm",
+        "design",
+        "present",
+        "model",
+        "summarise",
+        "summarize",
+        "compile",
+        "log",
+    ]
 )
 _WEAK_VERBS = frozenset(
-    ["show", "start", "talk", "tell", "say", "explain", "go", "just", "try", "think", "see", "be", "have", "do", "mean", "guess"]
+    [
+        "show",
+        "start",
+        "talk",
+        "tell",
+        "say",
+        "explain",
+        "go",
+        "just",
+        "try",
+        "think",
+        "see",
+        "be",
+        "have",
+        "do",
+        "mean",
+        "guess",
+    ]
 )
 _REFERENTIAL_RX = re.compile(
     r"^(?:agreed|that's decided|that is decided|we all agree on that|everyone agrees)\W*$", re.IGNORECASE
@@ -287,7 +371,9 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
 
 def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
     scored: list[tuple[float, int, DecisionOut]] = []
-    sources = [(i, sp, ts, tx) for i, sp, _, ts, tx in _turns(meeting)]
+    sources: list[tuple[int, str | None, str | None, str]] = [
+        (i, sp, ts, tx) for i, sp, _, ts, tx in _turns(meeting)
+    ]
     summary_lines = [s for s in _sentences(meeting.summary_markdown.replace("\n", " ")) if s]
     sources += [(100_000 + i, None, None, s) for i, s in enumerate(summary_lines)]
     previous = ""

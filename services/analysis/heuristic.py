@@ -16,9 +16,7 @@ from services.analysis.chunking import merge_fathom_items
 from services.analysis.schema import (
     ActionItemOut,
     AnalysisOutcome,
-    DecisionOut,
     MeetingAnalysis,
-    Mention,
     OSUpdate,
     Stakeholder,
     TypeScore,
@@ -242,4 +240,4 @@ class HeuristicAnalyzer:
         return analysis.model_copy(update={"os_updates": propose_os_updates(meeting, analysis, day)})
 
 
-__all__ = ["HeuristicAnalyzer", "classify", "client_slug", "propose_os_updates", "DecisionOut", "Mention"]
+__all__ = ["HeuristicAnalyzer", "classify", "client_slug", "propose_os_updates"]

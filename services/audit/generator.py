@@ -23,7 +23,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from services.audit.plan import BuildItem, Plan, build_plan, money
-from services.audit.schema import AuditExtraction, Opportunity, PainPoint, Workflow
+from services.audit.schema import KPI, AuditExtraction, Opportunity, PainPoint, Workflow
 from services.os_paths import slugify
 
 TEMPLATES_ROOT = Path(__file__).resolve().parents[2] / "os_templates"
@@ -62,6 +62,7 @@ class Automation:
     env_vars: tuple[tuple[str, str], ...]
     workflow: Workflow | None
     pain: PainPoint | None
+    kpis: tuple[KPI, ...]
 
 
 @dataclass
@@ -146,6 +147,10 @@ def generate_client_os(
         "plan": plan,
         "summary_line": summary,
         "budget_text": money(extraction.budget.amount_usd) if extraction.budget.amount_usd else None,
+        "env_vars": _env_vars(automations),
+        "tool_users": {
+            tool: sorted({a.opp.title for a in automations if tool in a.opp.tools}) for tool in extraction.client.tools
+        },
     }
     files: dict[str, str] = {}
     for out, name in sorted(names.items()):
@@ -205,7 +210,9 @@ def _template_names(roots: list[Path]) -> dict[str, str]:
             rel = file.relative_to(root)
             if not file.is_file() or file.is_symlink() or any(p.startswith(("_", ".")) for p in rel.parts[:-1]):
                 continue
-            if rel.name.startswith(("_", ".")):
+            if rel.name.startswith(".") or (
+                rel.name.startswith("_") and not rel.name.startswith((PER_OPPORTUNITY, PER_AUTOMATION))
+            ):
                 continue
             out = rel.as_posix().removesuffix(".j2")
             names.setdefault(out, rel.as_posix())
@@ -229,6 +236,9 @@ def _automations(extraction: AuditExtraction, reserved: set[str]) -> list[Automa
             env_vars[f"{envname(tool)}_API_URL"] = f"Base URL of the {tool} API or export location"
             env_vars[f"{envname(tool)}_API_KEY"] = f"Credential for {tool} (store in a secret manager)"
         env_vars["ALERT_WEBHOOK_URL"] = "Where failures and items needing review are posted"
+        pain = pains.get(opp.workflow or "")
+        stated = {f.text for f in pain.figures} if pain else set()
+        topic = (opp.workflow or opp.title).lower()
         out.append(
             Automation(
                 opp=opp,
@@ -237,10 +247,20 @@ def _automations(extraction: AuditExtraction, reserved: set[str]) -> list[Automa
                 module=slug.replace("-", "_") if not slug[0].isdigit() else pyident(slug),
                 env_vars=tuple(sorted(env_vars.items())),
                 workflow=workflows.get(opp.workflow or ""),
-                pain=pains.get(opp.workflow or ""),
+                pain=pain,
+                kpis=tuple(k for k in extraction.kpis if k.baseline_text in stated or topic in k.name.lower()),
             )
         )
     return out
+
+
+def _env_vars(automations: list[Automation]) -> dict[str, tuple[str, list[str]]]:
+    """Every variable once, with the scripts that read it, for `config/env.example`."""
+    merged: dict[str, tuple[str, list[str]]] = {}
+    for a in automations:
+        for name, description in a.env_vars:
+            merged.setdefault(name, (description, []))[1].append(f"{a.module}.py")
+    return dict(sorted(merged.items()))
 
 
 def _summary_line(x: AuditExtraction, plan: Plan, phase_one: int) -> str:

@@ -59,6 +59,7 @@ _PAIN = re.compile(
 )
 _RISK = re.compile(r"\brisks?\b|concern\w*|worr(?:y|ied)|adoption|drags?\b|slip\w*|blocker|blocked|push ?back", re.I)
 _MITIGATION = re.compile(r"\bwe(?:'ll| will)\b|\bplan\b|mitigat\w*|\bnoted\b", re.I)
+_NOT_A_STEP = re.compile(r"\b(?:I|we)(?: will|'ll| can)\b|^(?:if|so|and)\b", re.I)
 _BUDGET = re.compile(r"\bbudget\w*|set aside|allocated|\binvest\w*|\bspend\b", re.I)
 _DEADLINE_CONTEXT = re.compile(r"\blive\b|launch\w*|go-live|deadline|timeline|ready|roll ?out|deliver\w*", re.I)
 _PHASE = re.compile(r"phase (?:one|1|two|2|three|3)|first phase|second phase|(?:in )?later phases?", re.I)
@@ -203,7 +204,8 @@ def _requirements(sentences: list[_Sentence]) -> tuple[list[Requirement], list[s
             requirements.append(Requirement(text=text, kind="compliance", source_timestamp=hit.timestamp))
     for s in sentences:
         if _REVIEW.search(s.text):
-            requirements.append(Requirement(text=short(s.text), kind="compliance", source_timestamp=s.timestamp))
+            text = f'Compliance sign-off before any automation touches live records ("{short(s.text, 120)}")'
+            requirements.append(Requirement(text=text, kind="compliance", source_timestamp=s.timestamp))
             break
     return requirements, compliance
 
@@ -223,7 +225,8 @@ def _topics(sentences: list[_Sentence]) -> tuple[list[Workflow], list[PainPoint]
         if not said:
             continue
         # The client's own statements describe the workflow; our questions and recaps do not.
-        told = [s for s in said if s.speaker and not s.text.endswith("?")]
+        told = [s for s in said if s.speaker and not s.text.endswith("?") and not _NOT_A_STEP.search(s.text)]
+        told = [s for s in told if len(s.text.split()) >= 4]
         told = [s for s in told if s.external] or told or said
         tools = list(
             dict.fromkeys(

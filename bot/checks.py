@@ -1,0 +1,137 @@
+"""`fathom-os check`: what is configured, what is reachable, and exactly how to fix what is not."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.config import Settings
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    level: Literal["ok", "warn", "fail"]
+    message: str
+    fix: str | None = None
+
+
+async def run_checks(settings: Settings) -> list[Check]:
+    checks = [await _database(settings), _webhook(settings), _claude(settings), await _slack(settings)]
+    checks.append(await _os_repo(settings))
+    return checks
+
+
+async def _database(settings: Settings) -> Check:
+    from sqlalchemy import text
+
+    from bot.db import create_database, current_revision
+
+    db = create_database(settings)
+    try:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        revision = await current_revision(db)
+    except Exception as exc:
+        return Check(
+            "database",
+            "fail",
+            f"cannot connect ({type(exc).__name__})",
+            "check DATABASE_URL, e.g. sqlite+aiosqlite:///./data/fathom_os.sqlite3",
+        )
+    finally:
+        await db.dispose()
+    if revision is None:
+        return Check("database", "warn", "reachable, schema not created yet", "run `fathom-os db upgrade`")
+    return Check("database", "ok", f"{db.engine.dialect.name}, schema revision {revision}")
+
+
+def _webhook(settings: Settings) -> Check:
+    if not settings.webhook_secrets:
+        return Check(
+            "fathom webhook",
+            "fail",
+            "FATHOM_WEBHOOK_SECRET is not set: every delivery gets 401",
+            "copy the signing secret (whsec_…) from Fathom's webhook settings into FATHOM_WEBHOOK_SECRET",
+        )
+    return Check(
+        "fathom webhook",
+        "ok",
+        f"{len(settings.webhook_secrets)} signing secret(s); "
+        f"POST http://{settings.webhook_host}:{settings.webhook_port}/webhooks/fathom",
+    )
+
+
+def _claude(settings: Settings) -> Check:
+    if not settings.claude_enabled:
+        return Check(
+            "claude",
+            "warn",
+            "ANTHROPIC_API_KEY not set: the offline heuristic analyzer is used",
+            "set ANTHROPIC_API_KEY for Claude analysis",
+        )
+    return Check("claude", "ok", f"model {settings.claude_model}, fallback {settings.claude_fallback_model}")
+
+
+async def _slack(settings: Settings) -> Check:
+    if not settings.slack_enabled:
+        return Check(
+            "slack",
+            "warn",
+            "no Slack tokens: `fathom-os run` starts the local Slack sandbox",
+            "create the app from manifest.yml, then set SLACK_BOT_TOKEN (xoxb-) and SLACK_APP_TOKEN (xapp-)",
+        )
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    assert settings.slack_bot_token is not None
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
+    try:
+        auth = await client.auth_test()
+    except Exception as exc:
+        error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
+        return Check(
+            "slack",
+            "fail",
+            f"auth.test failed: {error}",
+            "reinstall the app and copy a fresh Bot User OAuth Token into SLACK_BOT_TOKEN",
+        )
+    if not settings.slack_default_channel:
+        return Check(
+            "slack",
+            "warn",
+            f"connected as {auth.get('user')} in {auth.get('team')}; SLACK_DEFAULT_CHANNEL not set",
+            "set SLACK_DEFAULT_CHANNEL to a channel id the bot is in",
+        )
+    return Check("slack", "ok", f"connected as {auth.get('user')} in {auth.get('team')}")
+
+
+async def _os_repo(settings: Settings) -> Check:
+    path = settings.os_repo_path
+    if shutil.which("git") is None:
+        return Check("os repository", "fail", "git is not installed", "install git (apt-get install git)")
+    if not (path / ".git").exists():
+        return Check(
+            "os repository",
+            "warn",
+            f"{path} is not a git repository yet",
+            "run `fathom-os os init` (or `make run`, which creates it)",
+        )
+    from services.os_config import OSConfigError, load_os_config
+
+    try:
+        config = load_os_config(path)
+    except OSConfigError as exc:
+        return Check("os repository", "fail", f"fathom-os.yml is invalid: {exc}", "fix the key named above")
+    if not config.approvers:
+        return Check(
+            "os repository",
+            "warn",
+            f"{path}: no approvers in fathom-os.yml",
+            "list approvers' emails under `approvers:` so OS changes can be approved",
+        )
+    return Check(
+        "os repository", "ok", f"{path}, {len(config.team)} team members, {len(config.approvers)} approvers"
+    )
