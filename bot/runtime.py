@@ -44,8 +44,9 @@ async def init_os_repo(settings: Settings) -> bool:
 
 
 class Runtime:
-    def __init__(self, settings: Settings, *, sandbox_slack: Any = None) -> None:
+    def __init__(self, settings: Settings, *, sandbox_slack: Any = None, socket_ping_interval: float = 10.0) -> None:
         self.settings = settings
+        self.socket_ping_interval = socket_ping_interval
         self.sandbox_slack = sandbox_slack  # a running LocalSlack to use instead of real Slack
         self.db = create_database(settings)
         self.queue = JobQueue(
@@ -102,24 +103,43 @@ class Runtime:
         )
         self.worker.start()
         intake = WebhookIntake(self.db, self.queue)
+        webhook_secrets = self.settings.webhook_secrets or self._sandbox_secret()
         app = create_http_app(
             db=self.db,
             intake=intake,
-            secrets=self.settings.webhook_secrets,
+            secrets=webhook_secrets,
             max_bytes=self.settings.webhook_max_bytes,
             probes={"slack": self._slack_probe, "jobs": self._jobs_probe},
         )
         self.http_runner, self.http_port = await start_site(
             app, self.settings.webhook_host, self.settings.webhook_port
         )
+        self._connect_sandbox_page(webhook_secrets)
         log.info(
             "webhook server on http://%s:%s/webhooks/fathom (analyzer: %s)",
             self.settings.webhook_host,
             self.http_port,
             self.analyzer_name,
         )
-        if not self.settings.webhook_secrets:
+        if not webhook_secrets:
             log.warning("FATHOM_WEBHOOK_SECRET is not set: every webhook will be refused with 401")
+
+    def _sandbox_secret(self) -> list[str]:
+        """Sandbox without FATHOM_WEBHOOK_SECRET: a per-session secret so the page can sign samples."""
+        import base64
+        import secrets
+
+        if self._slack_state.get("mode") != "sandbox":
+            return []
+        return ["whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()]
+
+    def _connect_sandbox_page(self, webhook_secrets: list[str]) -> None:
+        ui = getattr(self.owned_sandbox or self.sandbox_slack, "web_ui", None)
+        if ui is not None:
+            host = self.settings.webhook_host
+            host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+            secret = webhook_secrets[0] if webhook_secrets else None
+            ui.configure_webhook(f"http://{host}:{self.http_port}/webhooks/fathom", secret)
 
     def extra_job_handlers(self) -> dict[str, Any]:
         return {}
@@ -140,7 +160,9 @@ class Runtime:
             if local is None:
                 from bot.sandbox import LocalSlack
 
-                local = self.owned_sandbox = await LocalSlack.start(port=self.settings.sandbox_port)
+                local = self.owned_sandbox = await LocalSlack.start(
+                    port=self.settings.sandbox_port, web_ui=True
+                )
             bot_token, app_token, api_url, mode = local.bot_token, local.app_token, local.api_url, "sandbox"
             log.info("no Slack tokens: using the local Slack sandbox at %s", local.base_url)
         gate = RateGate()
@@ -155,7 +177,7 @@ class Runtime:
         self.pipeline.publisher = publisher
         self.services.gateway, self.services.publisher = self.gateway, publisher
         self.bolt_app = create_app(self.services, client)
-        self.socket_handler = AsyncSocketModeHandler(self.bolt_app, app_token)
+        self.socket_handler = AsyncSocketModeHandler(self.bolt_app, app_token, ping_interval=self.socket_ping_interval)
         await self.gateway.auth_test()
         await self.socket_handler.connect_async()
         self._slack_state = {"ok": True, "mode": mode, "checked_at": time.time()}
@@ -219,6 +241,8 @@ class Runtime:
             f"  Health: http://{self.settings.webhook_host}:{self.http_port}/healthz",
             flush=True,
         )
+        if self.owned_sandbox is not None:
+            print(f"No Slack tokens: local Slack sandbox at {self.owned_sandbox.base_url}/", flush=True)
         await self._stop.wait()
         log.info("shutting down")
         await self.stop()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.common import error_message
@@ -24,6 +26,22 @@ HANDLER_MODULES = (
 )
 
 
+class RecentIds:
+    """Event ids seen lately: Slack re-delivers an event it thinks we missed (retry_attempt > 0)."""
+
+    def __init__(self, size: int = 5000) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def seen(self, event_id: str) -> bool:
+        if event_id in self._ids:
+            return True
+        self._ids[event_id] = None
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return False
+
+
 def create_app(
     services: Services, client: AsyncWebClient, *, extra_modules: tuple[str, ...] = ()
 ) -> AsyncApp:
@@ -36,10 +54,19 @@ def create_app(
         raise_error_for_unhandled_request=False,
     )
 
+    seen_events = RecentIds()
+
     @app.middleware
-    async def inject_services(context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:  # noqa: A002
+    async def inject_services(
+        body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[None]]  # noqa: A002
+    ) -> Any:
+        event_id = body.get("event_id")
+        if event_id and seen_events.seen(str(event_id)):
+            log.info("ignoring a re-delivered event %s", event_id)
+            return BoltResponse(status=200, body="")
         context["services"] = services
         await next()
+        return None
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: Any, logger: logging.Logger) -> None:

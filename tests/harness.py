@@ -68,7 +68,7 @@ async def running_bot(tmp_path: Path, **env: Any) -> AsyncIterator[Bot]:
         SLACK_DEFAULT_CHANNEL=MEETINGS_CHANNEL,
         **env,
     )
-    runtime = Runtime(settings, sandbox_slack=slack)
+    runtime = Runtime(settings, sandbox_slack=slack, socket_ping_interval=0.2)
     await runtime.start()
     try:
         yield Bot(runtime, slack)

@@ -32,7 +32,9 @@ def test_client_profile_comes_from_title_transcript_and_invitees(brightline: Aud
     assert brightline.client.name == "Brightline Dental"
     assert brightline.client.industry == "healthcare"
     assert brightline.client.size == "3 clinics, 40 staff"
-    assert {"Dentrix", "Open Dental", "Slack", "RingCentral", "Google Workspace"} <= set(brightline.client.tools)
+    assert {"Dentrix", "Open Dental", "Slack", "RingCentral", "Google Workspace"} <= set(
+        brightline.client.tools
+    )
 
 
 def test_spoken_figures_become_numbers_with_units(brightline: AuditExtraction) -> None:
@@ -161,4 +163,6 @@ async def test_claude_failure_on_both_models_raises_a_domain_error(
     url, _, _ = messages_api
     client = anthropic.AsyncAnthropic(api_key="test-key", base_url=url, max_retries=0)
     with pytest.raises(AuditExtractionError):
-        await extract_with_claude(client, load("minimal_no_content"), model="primary-model", fallback_model="primary-model")
+        await extract_with_claude(
+            client, load("minimal_no_content"), model="primary-model", fallback_model="primary-model"
+        )

@@ -33,7 +33,10 @@ def pack_for(fixture: str, **kwargs: object) -> GeneratedPack:
     meeting = parse_meeting(json.loads((FIXTURES / f"{fixture}.json").read_text()))
     extraction = extract_heuristic(meeting)
     return generate_client_os(
-        extraction, meeting_title=meeting.title, meeting_date=meeting_date(meeting), **kwargs  # type: ignore[arg-type]
+        extraction,
+        meeting_title=meeting.title,
+        meeting_date=meeting_date(meeting),
+        **kwargs,  # type: ignore[arg-type]
     )
 
 
@@ -56,7 +59,11 @@ def test_proposal_uses_stated_budget_and_deadline(brightline: GeneratedPack) -> 
     assert "March 31, 2027" in sow
     timeline = brightline.files["proposal/timeline.md"]
     assert "2027-03-31" in timeline and "Go-live" in timeline
-    assert "2027-04" not in timeline.split("## Milestones")[1].split("Hypercare")[0]  # nothing after the deadline
+    assert brightline.plan is not None
+    assert max(m.due for m in brightline.plan.milestones) == date(
+        2027, 3, 31
+    )  # every milestone by the deadline
+    assert brightline.plan.weeks[-1].end == date(2027, 3, 31)
     assert brightline.summary.startswith("Budget $40,000 (phase one) · go-live 2027-03-31")
 
 
@@ -84,10 +91,14 @@ def test_one_directive_script_and_agent_per_automation(brightline: GeneratedPack
 
 
 def test_healthcare_pack_adds_compliance_files(brightline: GeneratedPack) -> None:
-    assert {"compliance/hipaa.md", "compliance/baa-tracker.md", "compliance/phi-handling.md"} <= set(brightline.files)
+    assert {"compliance/hipaa.md", "compliance/baa-tracker.md", "compliance/phi-handling.md"} <= set(
+        brightline.files
+    )
     assert "directives/patient-communications.md" in brightline.files
     assert "| Dentrix |" in brightline.files["compliance/baa-tracker.md"]
-    assert "compliance/phi-handling.md" in brightline.files["CLAUDE.md"]  # pack partial overrides the base rules
+    assert (
+        "compliance/phi-handling.md" in brightline.files["CLAUDE.md"]
+    )  # pack partial overrides the base rules
 
 
 @pytest.mark.parametrize("fixture", ["ai_audit_discovery", "partner_sync", "minimal_no_content"])
@@ -100,11 +111,15 @@ def test_generated_scripts_compile_show_help_and_dry_run(fixture: str, tmp_path:
         script = tmp_path / Path(path).name
         script.write_text(text)
         for args in (["--help"], ["--dry-run", "--limit", "2"]):
-            done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=30)
+            done = subprocess.run(
+                [sys.executable, str(script), *args], capture_output=True, text=True, timeout=30
+            )
             assert done.returncode == 0, (path, args, done.stderr)
         assert '"dry_run": true' in done.stdout
         # Without credentials the real run refuses instead of pretending.
-        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30, env={})
+        done = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=30, env={}
+        )
         assert done.returncode == 2 and "missing environment variables" in done.stderr
 
 
@@ -121,7 +136,9 @@ def test_markdown_has_no_jinja_left_and_no_empty_sections(fixture: str) -> None:
         lines = [line for line in text.splitlines() if line.strip()]
         for here, following in zip(lines, [*lines[1:], None], strict=True):
             if here.startswith("#"):
-                assert following is not None and not following.startswith("#"), f"{path}: empty section {here!r}"
+                assert following is not None and not following.startswith("#"), (
+                    f"{path}: empty section {here!r}"
+                )
 
 
 def test_pack_without_budget_or_deadline_uses_placeholders() -> None:
@@ -162,10 +179,12 @@ def test_os_repository_template_overrides_one_file_and_keeps_the_rest(tmp_path: 
 
 def test_hostile_text_never_escapes_paths_or_breaks_scripts(tmp_path: Path) -> None:
     extraction = AuditExtraction(
-        client=ClientProfile(name="../../etc/passwd", industry="../healthcare"),
+        client=ClientProfile(name="../../etc/passwd", industry="../../os_templates"),
         summary="x",
         opportunities=[
-            Opportunity(title='../../evil"; import os; os.system("x") #', description="a\n# b", tools=["$(rm -rf)"]),
+            Opportunity(
+                title='../../evil"; import os; os.system("x") #', description="a\n# b", tools=["$(rm -rf)"]
+            ),
             Opportunity(title="import", description="keyword title"),
         ],
     )
@@ -179,25 +198,45 @@ def test_hostile_text_never_escapes_paths_or_breaks_scripts(tmp_path: Path) -> N
             ast.parse(text)
             script = tmp_path / Path(path).name
             script.write_text(text)
-            assert subprocess.run([sys.executable, str(script), "--dry-run"], capture_output=True, timeout=30).returncode == 0
+            assert (
+                subprocess.run(
+                    [sys.executable, str(script), "--dry-run"], capture_output=True, timeout=30
+                ).returncode
+                == 0
+            )
 
 
 def test_professional_services_pack_works_with_a_synthetic_extraction() -> None:
     extraction = AuditExtraction(
-        client=ClientProfile(name="Keller & Moss LLP", industry="professional_services", tools=["Clio", "QuickBooks"]),
+        client=ClientProfile(
+            name="Keller & Moss LLP", industry="professional_services", tools=["Clio", "QuickBooks"]
+        ),
         summary="A 25-attorney law firm losing billable time.",
         opportunities=[
-            Opportunity(title="Billable time capture assistant", description="Draft time entries.", value="high",
-                        effort="medium", tools=["Clio"], steps=["Collect activity", "Draft entries"]),
-            Opportunity(title="Engagement letter drafting", description="Draft letters.", value="medium",
-                        effort="low", phase=2),
+            Opportunity(
+                title="Billable time capture assistant",
+                description="Draft time entries.",
+                value="high",
+                effort="medium",
+                tools=["Clio"],
+                steps=["Collect activity", "Draft entries"],
+            ),
+            Opportunity(
+                title="Engagement letter drafting",
+                description="Draft letters.",
+                value="medium",
+                effort="low",
+                phase=2,
+            ),
         ],  # fmt: skip
         requirements=[Requirement(text="Client confidentiality and privilege", kind="compliance")],
         compliance=["Confidentiality"],
         budget=Budget(amount_usd=25_000, scope="Phase one"),
         timeline=Timeline(deadline=date(2026, 6, 30)),
     )
-    pack = generate_client_os(extraction, meeting_title="Keller & Moss - AI audit", meeting_date=date(2026, 3, 2))
+    pack = generate_client_os(
+        extraction, meeting_title="Keller & Moss - AI audit", meeting_date=date(2026, 3, 2)
+    )
     assert pack.industry == "professional_services"
     assert {"compliance/confidentiality.md", "directives/client-intake.md", "playbooks/engagement-letter.md",
             "playbooks/billable-hours.md"} <= set(pack.files)  # fmt: skip

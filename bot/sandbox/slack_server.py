@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -43,6 +43,9 @@ from bot.sandbox.slack_state import (
 )
 from bot.sandbox.slack_web import WebApi
 
+if TYPE_CHECKING:
+    from bot.sandbox.web import SandboxWeb
+
 DEFAULT_BOT_TOKEN = "xoxb-local-sandbox"  # noqa: S105 - not a secret: only this local server accepts it
 DEFAULT_APP_TOKEN = "xapp-local-sandbox"  # noqa: S105
 
@@ -56,6 +59,7 @@ class LocalSlack(Interactions):
         channels: list[SlackChannel] | None = None,
         bot_token: str = DEFAULT_BOT_TOKEN,
         app_token: str = DEFAULT_APP_TOKEN,
+        web_ui: bool = False,
     ) -> None:
         self.workspace = Workspace(users, channels)
         self.hub = SocketHub(APP_ID)
@@ -66,6 +70,11 @@ class LocalSlack(Interactions):
         self.socket_wait = 10.0
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self.web_ui: SandboxWeb | None = None
+        if web_ui:  # the browser page of `fathom-os run` without tokens (bot/sandbox/web.py)
+            from bot.sandbox.web import SandboxWeb
+
+            self.web_ui = SandboxWeb(self)
 
     # lifecycle ----------------------------------------------------------------------------------
     @classmethod
@@ -77,6 +86,8 @@ class LocalSlack(Interactions):
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = web.Application()
         self.web.add_routes(app)
+        if self.web_ui is not None:
+            self.web_ui.add_routes(app)
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()

@@ -39,7 +39,13 @@ PATTERNS: tuple[Pattern, ...] = (
         workflow="Appointment confirmations and reminders",
         title="Two-way appointment reminders",
         description="Confirm, remind and reschedule by two-way SMS/email, writing answers back to the schedule.",
-        keywords=(r"no[- ]shows?", r"reminders?", r"confirm(?:ing|ation)?s?\b", r"reschedul\w*", r"appointments?"),
+        keywords=(
+            r"no[- ]shows?",
+            r"reminders?",
+            r"confirm(?:ing|ation)?s?\b",
+            r"reschedul\w*",
+            r"appointments?",
+        ),
         value="high",
         effort="medium",
         steps=(
@@ -64,7 +70,13 @@ PATTERNS: tuple[Pattern, ...] = (
         workflow="Insurance verification",
         title="Automated insurance eligibility checks",
         description="Check eligibility and benefits before each visit and flag only the exceptions for staff.",
-        keywords=(r"insurance verification", r"eligibility", r"payer portals?", r"insurance checks?", r"benefits check"),
+        keywords=(
+            r"insurance verification",
+            r"eligibility",
+            r"payer portals?",
+            r"insurance checks?",
+            r"benefits check",
+        ),
         value="high",
         effort="high",
         steps=(
@@ -107,7 +119,12 @@ PATTERNS: tuple[Pattern, ...] = (
         workflow="New client intake",
         title="Digital intake forms with validation",
         description="Replace paper or emailed forms with a validated digital form that feeds the system of record.",
-        keywords=(r"intake", r"paper forms?", r"clipboard", r"new (?:patient|client)s? (?:forms?|onboarding)"),
+        keywords=(
+            r"intake",
+            r"paper forms?",
+            r"clipboard",
+            r"new (?:patient|client)s? (?:forms?|onboarding)",
+        ),
         value="medium",
         effort="medium",
         steps=(
@@ -202,7 +219,13 @@ PATTERNS: tuple[Pattern, ...] = (
         workflow="Manual data entry",
         title="Data entry automation",
         description="Remove re-keying between systems with validated, logged transfers.",
-        keywords=(r"data entry", r"typ(?:e|es|ed|ing) (?:them |it )?in", r"re-?key\w*", r"copy[- ]?past\w*", r"by hand"),
+        keywords=(
+            r"data entry",
+            r"typ(?:e|es|ed|ing) (?:them |it )?in",
+            r"re-?key\w*",
+            r"copy[- ]?past\w*",
+            r"by hand",
+        ),
         value="medium",
         effort="medium",
         steps=(

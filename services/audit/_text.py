@@ -116,7 +116,9 @@ def find_figures(sentence: str) -> list[RawFigure]:
                 continue
             period = _PERIOD.get((m.group("period") or "").lower())
             found.append(
-                RawFigure(_number(m["num"], m["scale"]), f"USD/{period}" if period else "USD", m[0], m.start())
+                RawFigure(
+                    _number(m["num"], m["scale"]), f"USD/{period}" if period else "USD", m[0], m.start()
+                )
             )
             taken.append(m.span())
     for m in _PERCENT.finditer(text):

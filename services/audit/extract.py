@@ -144,7 +144,9 @@ async def extract_with_claude(
     raise AuditExtractionError(f"audit extraction failed: {type(last_error).__name__}") from last_error
 
 
-def _finalise(extraction: AuditExtraction, *, client_name: str | None, industry: str | None) -> AuditExtraction:
+def _finalise(
+    extraction: AuditExtraction, *, client_name: str | None, industry: str | None
+) -> AuditExtraction:
     """What the user typed in the modal beats what the model heard."""
     if client_name and client_name.strip():
         extraction.client.name = client_name.strip()
@@ -160,7 +162,12 @@ def _usage(model: str, usage: object) -> UsageRecord:
     cache_write = int(getattr(usage, "cache_creation_input_tokens", 0) or 0)
     cache_read = int(getattr(usage, "cache_read_input_tokens", 0) or 0)
     price_in, price_out = next(((i, o) for key, i, o in _PRICES if key in model), (3.0, 15.0))
-    cost = (tokens_in * price_in + cache_write * price_in * 1.25 + cache_read * price_in * 0.1 + tokens_out * price_out) / 1e6
+    cost = (
+        tokens_in * price_in
+        + cache_write * price_in * 1.25
+        + cache_read * price_in * 0.1
+        + tokens_out * price_out
+    ) / 1e6
     return UsageRecord(
         purpose=PURPOSE,
         model=model,

@@ -123,7 +123,9 @@ def generate_client_os(
     roots = [r for r in (override_dir, PACKS_DIR / pack if pack else None, BASE_DIR) if r and r.is_dir()]
     env = _environment(roots)
     names = _template_names(roots)
-    reserved = {PurePosixPath(out).stem for out in names if PER_OPPORTUNITY not in out and PER_AUTOMATION not in out}
+    reserved = {
+        PurePosixPath(out).stem for out in names if PER_OPPORTUNITY not in out and PER_AUTOMATION not in out
+    }
     automations = _automations(extraction, reserved)
     phase_one = [a for a in automations if a.opp.phase <= 1] or automations[:1]
     plan = build_plan(
@@ -149,7 +151,8 @@ def generate_client_os(
         "budget_text": money(extraction.budget.amount_usd) if extraction.budget.amount_usd else None,
         "env_vars": _env_vars(automations),
         "tool_users": {
-            tool: sorted({a.opp.title for a in automations if tool in a.opp.tools}) for tool in extraction.client.tools
+            tool: sorted({a.opp.title for a in automations if tool in a.opp.tools})
+            for tool in extraction.client.tools
         },
     }
     files: dict[str, str] = {}
@@ -208,7 +211,11 @@ def _template_names(roots: list[Path]) -> dict[str, str]:
     for root in roots:
         for file in sorted(root.rglob("*")):
             rel = file.relative_to(root)
-            if not file.is_file() or file.is_symlink() or any(p.startswith(("_", ".")) for p in rel.parts[:-1]):
+            if (
+                not file.is_file()
+                or file.is_symlink()
+                or any(p.startswith(("_", ".")) for p in rel.parts[:-1])
+            ):
                 continue
             if rel.name.startswith(".") or (
                 rel.name.startswith("_") and not rel.name.startswith((PER_OPPORTUNITY, PER_AUTOMATION))
@@ -248,7 +255,9 @@ def _automations(extraction: AuditExtraction, reserved: set[str]) -> list[Automa
                 env_vars=tuple(sorted(env_vars.items())),
                 workflow=workflows.get(opp.workflow or ""),
                 pain=pain,
-                kpis=tuple(k for k in extraction.kpis if k.baseline_text in stated or topic in k.name.lower()),
+                kpis=tuple(
+                    k for k in extraction.kpis if k.baseline_text in stated or topic in k.name.lower()
+                ),
             )
         )
     return out
@@ -268,8 +277,9 @@ def _summary_line(x: AuditExtraction, plan: Plan, phase_one: int) -> str:
     if x.budget.amount_usd and x.budget.scope:
         budget += f" ({x.budget.scope.lower()})"
     live = "go-live" if plan.deadline_stated else "proposed go-live"
-    return f"{budget} · {live} {plan.go_live.isoformat()} ({plan.week_count} weeks) · {phase_one} phase-one automation" + (
-        "s" if phase_one != 1 else ""
+    return (
+        f"{budget} · {live} {plan.go_live.isoformat()} ({plan.week_count} weeks) · {phase_one} phase-one automation"
+        + ("s" if phase_one != 1 else "")
     )
 
 

@@ -40,7 +40,6 @@ from services.audit.schema import (
 from services.fathom import FathomMeeting
 
 
-
 @dataclass(frozen=True)
 class _Sentence:
     text: str
@@ -57,22 +56,41 @@ _PAIN = re.compile(
     r"slow|frustrat\w*|waste\w*|behind|backlog|mistakes?|chas\w+",
     re.I,
 )
-_RISK = re.compile(r"\brisks?\b|concern\w*|worr(?:y|ied)|adoption|drags?\b|slip\w*|blocker|blocked|push ?back", re.I)
+_RISK = re.compile(
+    r"\brisks?\b|concern\w*|worr(?:y|ied)|adoption|drags?\b|slip\w*|blocker|blocked|push ?back", re.I
+)
 _MITIGATION = re.compile(r"\bwe(?:'ll| will)\b|\bplan\b|mitigat\w*|\bnoted\b", re.I)
 _NOT_A_STEP = re.compile(r"\b(?:I|we)(?: will|'ll| can)\b|^(?:if|so|and)\b", re.I)
 _BUDGET = re.compile(r"\bbudget\w*|set aside|allocated|\binvest\w*|\bspend\b", re.I)
-_DEADLINE_CONTEXT = re.compile(r"\blive\b|launch\w*|go-live|deadline|timeline|ready|roll ?out|deliver\w*", re.I)
+_DEADLINE_CONTEXT = re.compile(
+    r"\blive\b|launch\w*|go-live|deadline|timeline|ready|roll ?out|deliver\w*", re.I
+)
 _PHASE = re.compile(r"phase (?:one|1|two|2|three|3)|first phase|second phase|(?:in )?later phases?", re.I)
 _COMPLIANCE: tuple[tuple[str, str, str], ...] = (
     (r"\bhipaa\b", "HIPAA", "HIPAA-compliant handling of protected health information (PHI)"),
-    (r"\bbaas?\b|business associate", "BAA", "A signed Business Associate Agreement (BAA) with every vendor touching PHI"),
-    (r"audit logs?|audit trail", "Audit logging", "Audit logs of every access to and change of sensitive records"),
+    (
+        r"\bbaas?\b|business associate",
+        "BAA",
+        "A signed Business Associate Agreement (BAA) with every vendor touching PHI",
+    ),
+    (
+        r"audit logs?|audit trail",
+        "Audit logging",
+        "Audit logs of every access to and change of sensitive records",
+    ),
     (r"\bgdpr\b", "GDPR", "GDPR-compliant processing of personal data (DPA with every processor)"),
     (r"soc ?2", "SOC 2", "Vendors and hosting aligned with SOC 2 controls"),
     (r"\bpci\b", "PCI DSS", "No storage of card data outside PCI-compliant processors"),
-    (r"privilege|confidential\w*", "Confidentiality", "Client confidentiality and privilege preserved in every tool"),
+    (
+        r"privilege|confidential\w*",
+        "Confidentiality",
+        "Client confidentiality and privilege preserved in every tool",
+    ),
 )
-_REVIEW = re.compile(r"(?:compliance|legal|security)\W+(?:\w+\W+){0,4}?review|review\w*\W+(?:\w+\W+){0,6}?(?:patient|client) (?:records|data)", re.I)
+_REVIEW = re.compile(
+    r"(?:compliance|legal|security)\W+(?:\w+\W+){0,4}?review|review\w*\W+(?:\w+\W+){0,6}?(?:patient|client) (?:records|data)",
+    re.I,
+)
 _NAMED_ROLE = re.compile(
     r"\bour ((?:[a-z]+ )?(?:officer|manager|director|administrator|partner|accountant|attorney|lead|owner|ceo|cfo|coo|cto)),? ([A-Z][a-z]+)\b"
 )
@@ -86,7 +104,9 @@ _INDUSTRIES: dict[str, tuple[str, ...]] = {
         r"\bcpa\b", r"bookkeep\w*", r"\btax\b", r"consulting firm", r"billable", r"engagement letters?", r"\bmatters?\b",
     ),
 }  # fmt: skip
-_SIZE_UNITS = re.compile(r"(\d+)\s+(?:[a-z]+\s+)?(clinics|locations|offices|practices|sites|branches|stores)\b", re.I)
+_SIZE_UNITS = re.compile(
+    r"(\d+)\s+(?:[a-z]+\s+)?(clinics|locations|offices|practices|sites|branches|stores)\b", re.I
+)
 _SIZE_PEOPLE = re.compile(
     r"(\d+)\s+(staff|employees|attorneys|lawyers|accountants|consultants|providers|dentists|partners)\b", re.I
 )
@@ -388,7 +408,9 @@ def format_value(value: float, unit: str) -> str:
 def _costs(figures: list[Figure]) -> tuple[float | None, float | None]:
     per_period = {"USD/month": 1.0, "USD/year": 1 / 12, "USD/week": 52 / 12, "USD/day": 21.0}
     monthly = next((f.value * per_period[f.unit] for f in figures if f.unit in per_period), None)
-    minutes = next((f.value * (60 if f.unit == "hours" else 1) for f in figures if f.unit in {"minutes", "hours"}), None)
+    minutes = next(
+        (f.value * (60 if f.unit == "hours" else 1) for f in figures if f.unit in {"minutes", "hours"}), None
+    )
     daily = next((f.value for f in figures if f.unit == "per day"), None)
     weekly = round(daily * minutes * 5 / 60, 1) if daily and minutes else None
     return (round(monthly, 2) if monthly else None), weekly
@@ -485,7 +507,9 @@ def _open_questions(extraction: AuditExtraction, sentences: list[_Sentence]) -> 
         if opp.workflow and opp.workflow not in figures:
             questions.append(f"How much volume and staff time does {opp.workflow.lower()} take today?")
     for tool in dict.fromkeys(t for o in extraction.ranked_opportunities()[:3] for t in o.tools):
-        questions.append(f"Is API access available for {tool} on the current plan, or do we work from exports?")
+        questions.append(
+            f"Is API access available for {tool} on the current plan, or do we work from exports?"
+        )
     if "BAA" in extraction.compliance or "HIPAA" in extraction.compliance:
         questions.append("Who reviews and signs BAAs, and how long does that review usually take?")
     return list(dict.fromkeys(questions))
@@ -528,7 +552,11 @@ def _kpis(pains: list[PainPoint]) -> list[KPI]:
 
 
 def _summary(x: AuditExtraction) -> str:
-    who = x.client.name + (f" ({', '.join(filter(None, [x.client.industry_detail, x.client.size]))})" if x.client.industry_detail or x.client.size else "")
+    who = x.client.name + (
+        f" ({', '.join(filter(None, [x.client.industry_detail, x.client.size]))})"
+        if x.client.industry_detail or x.client.size
+        else ""
+    )
     parts = [f"{who} held an AI audit discovery call."]
     if x.pain_points:
         parts.append("Main pain points: " + ", ".join(p.title.lower() for p in x.pain_points[:4]) + ".")

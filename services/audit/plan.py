@@ -100,7 +100,11 @@ def build_plan(
     week_rows = []
     for index in range(weeks):
         week_start = start + timedelta(weeks=index)
-        week_end = min(week_start + timedelta(days=4), go_live) if index == weeks - 1 else week_start + timedelta(days=4)
+        week_end = (
+            min(week_start + timedelta(days=4), go_live)
+            if index == weeks - 1
+            else week_start + timedelta(days=4)
+        )
         week_rows.append(Week(index + 1, week_start, week_end, tuple(activities[index])))
     milestones = _milestones(week_rows, phase_one, compliance, go_live)
     lines = _price_lines(budget, phase_one)
@@ -143,12 +147,20 @@ def _activities(weeks: int, items: list[BuildItem], compliance: bool) -> list[li
     return rows
 
 
-def _milestones(weeks: list[Week], items: list[BuildItem], compliance: bool, go_live: date) -> list[Milestone]:
+def _milestones(
+    weeks: list[Week], items: list[BuildItem], compliance: bool, go_live: date
+) -> list[Milestone]:
     out = [Milestone(1, weeks[0].end, "Kick-off done, system access granted")]
     if compliance:
-        out.append(Milestone(min(2, len(weeks)), weeks[min(2, len(weeks)) - 1].end, "Compliance paperwork signed"))
+        out.append(
+            Milestone(min(2, len(weeks)), weeks[min(2, len(weeks)) - 1].end, "Compliance paperwork signed")
+        )
     for item in items:
-        last = max((w for w in weeks if f"Build and test: {item.title}" in w.activities), key=lambda w: w.number, default=None)
+        last = max(
+            (w for w in weeks if f"Build and test: {item.title}" in w.activities),
+            key=lambda w: w.number,
+            default=None,
+        )
         if last:
             out.append(Milestone(last.number, last.end, f"{item.title} ready for pilot"))
     pilots = [w for w in weeks if any(a.startswith("Pilot") for a in w.activities)]
@@ -166,6 +178,6 @@ def _price_lines(budget: float | None, items: list[BuildItem]) -> list[PriceLine
     shares += [("Pilot, training and go-live", 0.15), (f"Hypercare ({HYPERCARE_WEEKS} weeks)", 0.10)]
     if budget is None:
         return [PriceLine(name, None) for name, _ in shares]
-    amounts = [round(budget * share / 100) * 100 for _, share in shares]
+    amounts: list[float] = [round(budget * share / 100) * 100.0 for _, share in shares]
     amounts[-1] += budget - sum(amounts)  # rounding never changes the total the client named
     return [PriceLine(name, amount) for (name, _), amount in zip(shares, amounts, strict=True)]

@@ -1,0 +1,297 @@
+"""Browser UI of the local Slack sandbox: a Slack-like page served next to the fake Web API.
+
+The page never talks to the bot directly. It reads the workspace through `/sandbox/api/state`, and
+every click, selection, submission or slash command is replayed through LocalSlack's interaction
+helpers, so the bot receives exactly the Socket Mode envelopes real Slack would send. Changes reach
+the page as server-sent events: a middleware bumps a version after every Web API / response_url call
+(the only ways the bot changes what users see) and after each sandbox action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import random
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.sandbox.slack_socket import AckTimeoutError, NoSocketError
+from bot.sandbox.slack_state import BOT_USER_ID, TEAM_NAME
+
+if TYPE_CHECKING:
+    from bot.sandbox.slack_server import LocalSlack
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).with_name("static")
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "fathom"
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
+_SPEAKER_LINE = re.compile(r"^\s*([A-Z][\w .'-]{0,40}):\s+(.+)$")
+
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class BadRequest(Exception):
+    """A page request the sandbox cannot act on; shown to the person as a toast."""
+
+
+def transcript_payload(text: str, title: str = "", recording_id: int | None = None) -> dict[str, Any]:
+    """Wrap pasted text as a minimal Fathom payload; `Name: words` lines keep their speaker."""
+    entries = []
+    for n, line in enumerate(line for line in text.splitlines() if line.strip()):
+        match = _SPEAKER_LINE.match(line)
+        speaker, words = (match.group(1).strip(), match.group(2)) if match else ("Maya Chen", line.strip())
+        stamp = f"00:{n // 6:02d}:{(n * 10) % 60:02d}"
+        entries.append({"speaker": {"display_name": speaker}, "text": words.strip(), "timestamp": stamp})
+    rid = recording_id or random.randint(100_000_000, 999_999_999)  # noqa: S311 - an id, not a secret
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    maya = {"name": "Maya Chen", "email": "maya@agency.example", "email_domain": "agency.example"}
+    return {
+        "title": title.strip() or "Pasted transcript",
+        "meeting_title": title.strip() or "Pasted transcript",
+        "recording_id": rid,
+        "url": f"https://fathom.video/calls/{rid}",
+        "share_url": f"https://fathom.video/share/sandbox-{rid}",
+        "created_at": now,
+        "recording_start_time": now,
+        "recording_end_time": now,
+        "transcript_language": "en",
+        "calendar_invitees": [{**maya, "is_external": False, "matched_speaker_display_name": "Maya Chen"}],
+        "recorded_by": {**maya, "team": "Sandbox"},
+        "transcript": entries,
+    }
+
+
+def sample_names() -> list[str]:
+    return sorted(p.stem for p in SAMPLES_DIR.glob("*.json"))
+
+
+class SandboxWeb:
+    """Routes and live-update plumbing of the sandbox page for one LocalSlack."""
+
+    def __init__(self, slack: LocalSlack) -> None:
+        self.slack = slack
+        self.webhook_url: str | None = None
+        self._webhook_secret: str | None = None
+        self.version = 0
+        self._changed = asyncio.Condition()
+
+    def configure_webhook(self, url: str, secret: str | None) -> None:
+        """Where "Send a sample meeting" posts, and the secret it signs with (kept out of every page)."""
+        self.webhook_url, self._webhook_secret = url, secret
+
+    # live updates -------------------------------------------------------------------------------
+    def notify(self) -> None:
+        """Tell every open page to refetch; cheap, so it is called after anything that may change state."""
+        self.version += 1
+        asyncio.get_running_loop().create_task(self._wake())
+
+    async def _wake(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    @web.middleware
+    async def _watch(self, request: web.Request, handler: Route) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        finally:
+            if request.path.startswith(("/api/", "/response/")):
+                self.notify()
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        seen = -1
+        try:
+            while True:
+                if seen != self.version:
+                    seen = self.version
+                    await response.write(f"data: {json.dumps({'version': seen})}\n\n".encode())
+                async with self._changed:
+                    try:
+                        await asyncio.wait_for(self._changed.wait(), timeout=15.0)
+                    except TimeoutError:
+                        await response.write(b": keep-alive\n\n")
+        except ConnectionResetError:
+            pass  # the tab was closed
+        return response
+
+    # wiring -------------------------------------------------------------------------------------
+    def add_routes(self, app: web.Application) -> None:
+        app.middlewares.append(self._watch)
+        app.router.add_get("/", self.index)
+        app.router.add_get("/sandbox/static/{name}", self.static)
+        app.router.add_get("/sandbox/api/state", self.state)
+        app.router.add_get("/sandbox/api/events", self.events)
+        posts: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
+            "action": self.action,
+            "submit": self.submit,
+            "close": self.close,
+            "command": self.command,
+            "message": self.message,
+            "home": self.home,
+            "sample": self.sample,
+        }
+        for name, method in posts.items():
+            app.router.add_post(f"/sandbox/api/{name}", self._json_route(method))
+
+    def _json_route(self, method: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]) -> Route:
+        async def route(request: web.Request) -> web.StreamResponse:
+            try:
+                body = await request.json()
+                if not isinstance(body, dict):
+                    raise BadRequest("expected a JSON object")
+                result = await method(body)
+            except (BadRequest, LookupError, ValueError) as exc:
+                return web.json_response({"ok": False, "error": str(exc)}, status=400)
+            except AckTimeoutError:
+                error = "The app did not acknowledge within 3 seconds (Slack would show an error)."
+                return web.json_response({"ok": False, "error": error}, status=504)
+            except NoSocketError:
+                return web.json_response({"ok": False, "error": "The bot is not connected."}, status=503)
+            finally:
+                self.notify()
+            return web.json_response({"ok": True, **result})
+
+        return route
+
+    async def index(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def static(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        path = STATIC_DIR / name
+        if "/" in name or name.startswith(".") or not path.is_file() or path.suffix not in STATIC_TYPES:
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+    # reading ------------------------------------------------------------------------------------
+    def _user_id(self, body: dict[str, Any] | Any) -> str:
+        user_id = str(body.get("user") or "")
+        if user_id not in self.slack.users or user_id == BOT_USER_ID:
+            raise BadRequest(f"unknown user {user_id!r}")
+        return user_id
+
+    async def state(self, request: web.Request) -> web.StreamResponse:
+        """Everything one person can see: channels, their DM with the app, ephemerals, home, modals."""
+        ws = self.slack.workspace
+        user_id = request.query.get("user") or "U01MAYA"
+        if user_id not in ws.users:
+            raise web.HTTPBadRequest(text="unknown user")
+        dm = ws.open_dm(user_id)
+        channels = [c for c in ws.channels.values() if not c.is_im]
+        home = self.slack.home_view(user_id)
+        body = {
+            "version": self.version,
+            "team": TEAM_NAME,
+            "me": user_id,
+            "bot_user_id": BOT_USER_ID,
+            "users": [
+                {"id": u.id, "name": u.name, "real_name": u.real_name, "is_bot": u.is_bot}
+                for u in ws.users.values()
+            ],
+            "channels": [{"id": c.id, "name": c.name, "is_private": c.is_private} for c in channels],
+            "dm": {"id": dm.id, "name": "Fathom OS"},
+            "messages": {c.id: copy.deepcopy(ws.posts.get(c.id, [])) for c in [*channels, dm]},
+            "ephemerals": [copy.deepcopy(e) for e in ws.ephemerals if e.get("user") == user_id],
+            "home": home,
+            "modals": self.slack.modal_stack(user_id),
+            "samples": sample_names(),
+            "webhook_ready": bool(self.webhook_url and self._webhook_secret),
+        }
+        return web.json_response(body, dumps=lambda o: json.dumps(o, default=str))
+
+    # acting -------------------------------------------------------------------------------------
+    async def action(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One element interaction in a message (channel + ts) or a view (view_id), as block_actions."""
+        user_id = self._user_id(body)
+        kind, action_id = str(body.get("kind") or "button"), str(body.get("action_id") or "")
+        if not action_id:
+            raise BadRequest("action_id is required")
+        where: dict[str, Any] = {"block_id": body.get("block_id"), "view_id": body.get("view_id")}
+        channel, ts = body.get("channel"), body.get("ts")
+        value = body.get("value")
+        s = self.slack
+        if kind == "button":
+            ack = await s.click_button(user_id, channel, ts, action_id, value, **where)
+        elif kind in ("static_select", "overflow", "radio_buttons"):
+            ack = await s.select_option(
+                user_id, channel, ts, action_id, str(value), body.get("text"), **where
+            )
+        elif kind == "users_select":
+            ack = await s.select_user(user_id, channel, ts, action_id, str(value), **where)
+        elif kind == "datepicker":
+            ack = await s.pick_date(user_id, channel, ts, action_id, str(value), **where)
+        else:
+            raise BadRequest(f"the sandbox cannot send {kind!r} actions yet")
+        return {"ack": ack}
+
+    async def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        user_id = self._user_id(body)
+        values = body.get("values") or {}
+        if not isinstance(values, dict):
+            raise BadRequest("values must be {block_id: {action_id: value}}")
+        ack = await self.slack.submit_view(user_id, str(body.get("view_id") or ""), values)
+        return {"ack": ack}
+
+    async def close(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Cancel/X on a modal. Our views do not ask for notify_on_close, so no event is sent."""
+        self.slack.workspace.close_modal(str(body.get("view_id") or ""))
+        return {}
+
+    async def command(self, body: dict[str, Any]) -> dict[str, Any]:
+        user_id = self._user_id(body)
+        command, _, text = str(body.get("text") or "").strip().partition(" ")
+        if not command.startswith("/") or len(command) < 2:
+            raise BadRequest("a slash command starts with /, e.g. /os-actions")
+        ack = await self.slack.send_command(user_id, str(body.get("channel")), command, text.strip())
+        return {"ack": ack}
+
+    async def message(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A typed message; mentioning the app (`@fathom`) also delivers app_mention, like Slack."""
+        user_id = self._user_id(body)
+        text, channel = str(body.get("text") or "").strip(), str(body.get("channel"))
+        thread_ts = body.get("thread_ts") or None
+        if not text:
+            raise BadRequest("nothing to send")
+        if "@fathom" in text.lower() or f"<@{BOT_USER_ID}>" in text:
+            text = re.sub(r"@fathom\b", f"<@{BOT_USER_ID}>", text, flags=re.IGNORECASE)
+            return {"ack": await self.slack.mention(user_id, channel, text, thread_ts)}
+        self.slack.post_as_user(user_id, channel, text, thread_ts)
+        return {}
+
+    async def home(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"ack": await self.slack.open_home(self._user_id(body))}
+
+    async def sample(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Sign and post a bundled fixture (fresh recording_id, so each send is a new meeting) or text."""
+        if not (self.webhook_url and self._webhook_secret):
+            raise BadRequest("the webhook endpoint is not configured for this sandbox")
+        name, transcript = body.get("name"), str(body.get("transcript") or "")
+        if transcript.strip():
+            payload = transcript_payload(transcript, str(body.get("title") or ""))
+        elif name in sample_names():
+            payload = json.loads((SAMPLES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+            payload["recording_id"] = random.randint(100_000_000, 999_999_999)  # noqa: S311
+        else:
+            raise BadRequest(f"no sample named {name!r}; choose one of {sample_names()}")
+        from services.webhook import sign_delivery
+
+        data = json.dumps(payload).encode()
+        headers = sign_delivery(self._webhook_secret, data)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(self.webhook_url, data=data, headers=headers) as response,
+        ):
+            answer = await response.text()
+        return {"status": response.status, "response": answer[:500], "recording_id": payload["recording_id"]}

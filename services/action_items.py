@@ -1,0 +1,382 @@
+"""Action items changed from Slack: who may change them, the state machine, the audit trail.
+
+Every change reloads the item, checks the actor and the transition against the *current* state (a
+button value carries only ids, so a stale card cannot overwrite newer state), bumps `version` and
+records the audit entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import audit_log
+from services.clock import as_utc, utcnow
+from services.db import Database
+from services.errors import NotAllowed, NotFound, StaleState, UserFacingError
+from services.fathom import FathomMeeting
+from services.models import ActionItem, Meeting, Person
+from services.os_config import OSConfig
+
+PRIORITIES = ("urgent", "important", "strategic")
+MAX_TEXT = 2000
+SNOOZE_HOUR = 9
+
+
+class SnoozeKind:
+    """The values of `blocks.ids.SnoozeOption`, repeated so services never import blocks."""
+
+    ONE_HOUR = "1h"
+    TOMORROW = "tomorrow_9"
+    NEXT_MONDAY = "next_monday_9"
+    PICK_DATE = "pick_date"
+
+
+class ValidationFailed(UserFacingError):
+    """Edit input the item cannot take; `errors` maps a field name to a message for that field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class Directory(Protocol):
+    """What the service needs from Slack: the gateway satisfies it, with its people cache."""
+
+    async def user_for_email(self, email: str | None, *, name: str | None = None) -> Any: ...
+
+    async def user_info(self, user_id: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Change:
+    """A committed change: the fresh item, and who must be told (a new owner)."""
+
+    item: ActionItem
+    notify: str | None = None
+
+
+def snapshot(item: ActionItem) -> dict[str, Any]:
+    """The audited fields, JSON-ready."""
+    return {
+        "text": item.text,
+        "status": item.status,
+        "owner_slack_id": item.owner_slack_id,
+        "owner_name": item.owner_name,
+        "owner_email": item.owner_email,
+        "due_date": item.due_date.isoformat() if item.due_date else None,
+        "priority": item.priority,
+        "snoozed_until": as_utc(item.snoozed_until).isoformat() if item.snoozed_until else None,
+        "version": item.version,
+    }
+
+
+def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
+    for candidate in (name, fallback, "UTC"):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def at_local(day: date, hour: int, tz: ZoneInfo) -> datetime:
+    """`hour`:00 on `day` in `tz`, as an aware UTC datetime (DST resolved by zoneinfo, fold=0)."""
+    return datetime.combine(day, time(hour), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+
+def snooze_until(choice: str, now: datetime, tz: ZoneInfo, picked: date | None = None) -> datetime:
+    """When a snooze choice ends, read in the owner's own time zone."""
+    local = as_utc(now).astimezone(tz)
+    if choice == SnoozeKind.ONE_HOUR:
+        return as_utc(now) + timedelta(hours=1)
+    if choice == SnoozeKind.TOMORROW:
+        return at_local(local.date() + timedelta(days=1), SNOOZE_HOUR, tz)
+    if choice == SnoozeKind.NEXT_MONDAY:
+        return at_local(local.date() + timedelta(days=7 - local.weekday()), SNOOZE_HOUR, tz)
+    if choice == SnoozeKind.PICK_DATE and picked is not None:
+        if at_local(picked, SNOOZE_HOUR, tz) <= as_utc(now):
+            raise ValidationFailed({"date": "Pick a day in the future."})
+        return at_local(picked, SNOOZE_HOUR, tz)
+    raise ValidationFailed({"date": "Unknown snooze choice."})
+
+
+def sort_for_list(items: Sequence[ActionItem], today: date) -> list[ActionItem]:
+    """Overdue first (oldest due first), then by due date, undated last."""
+
+    def key(item: ActionItem) -> tuple[int, date, int]:
+        overdue = item.due_date is not None and item.due_date < today
+        return (0 if overdue else 1, item.due_date or date.max, item.id)
+
+    return sorted(items, key=key)
+
+
+class ActionItemService:
+    def __init__(
+        self,
+        db: Database,
+        os_config: Callable[[], OSConfig],
+        directory: Directory | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.os_config = os_config
+        self.directory = directory
+        self.clock = clock
+
+    # -- reads -------------------------------------------------------------------------------------
+    async def get(self, item_id: int) -> ActionItem:
+        async with self.db.session() as s:
+            return await self._load(s, item_id)
+
+    async def meeting(self, meeting_id: int) -> Meeting:
+        async with self.db.session() as s:
+            meeting = await s.get(Meeting, meeting_id)
+            if meeting is None:
+                raise NotFound("That meeting no longer exists.")
+            return meeting
+
+    async def open_items_for(
+        self, slack_user_id: str, overdue_only: bool = False, today: date | None = None
+    ) -> list[ActionItem]:
+        """Every open item the person owns, overdue first; the list builder pages it."""
+        today = today or self.clock().date()
+        async with self.db.session() as s:
+            stmt = select(ActionItem).where(
+                ActionItem.owner_slack_id == slack_user_id, ActionItem.status == "open"
+            )
+            if overdue_only:
+                stmt = stmt.where(ActionItem.due_date < today)
+            items = list((await s.scalars(stmt)).all())
+        return sort_for_list(items, today)
+
+    async def timezone_for(self, slack_user_id: str | None) -> ZoneInfo:
+        """The person's Slack time zone (people cache, then users.info), else the OS default."""
+        fallback = self.os_config().reminders.timezone
+        if not slack_user_id:
+            return zone(None, fallback)
+        async with self.db.session() as s:
+            tz = await s.scalar(
+                select(Person.tz).where(Person.slack_user_id == slack_user_id, Person.tz.is_not(None))
+            )
+        if tz is None and self.directory is not None:
+            try:
+                tz = (await self.directory.user_info(slack_user_id)).tz
+            except Exception:  # a missing tz only means the default zone
+                tz = None
+        return zone(tz, fallback)
+
+    # -- authorisation -----------------------------------------------------------------------------
+    async def ensure_can_change(self, item_id: int, actor: str) -> ActionItem:
+        async with self.db.session() as s:
+            item = await self._load(s, item_id)
+            await self._authorise(s, item, actor)
+            return item
+
+    async def _authorise(self, s: AsyncSession, item: ActionItem, actor: str) -> None:
+        if actor and item.owner_slack_id == actor:
+            return
+        config = self.os_config()
+        actor_email = await s.scalar(select(Person.email).where(Person.slack_user_id == actor))
+        if config.is_admin(actor) or (actor_email and config.is_admin(actor_email)):
+            return
+        if actor in await self._attendee_ids(s, item.meeting_id):
+            return
+        raise NotAllowed(
+            "Only the item's owner, the meeting's attendees from the team and admins can change it."
+        )
+
+    async def _attendee_ids(self, s: AsyncSession, meeting_id: int) -> set[str]:
+        meeting = await s.get(Meeting, meeting_id)
+        if meeting is None:
+            return set()
+        emails = [
+            i.email.lower() for i in FathomMeeting.model_validate(meeting.payload).internal_invitees if i.email
+        ]
+        if not emails:
+            return set()
+        known = dict(
+            (await s.execute(select(Person.email, Person.slack_user_id).where(Person.email.in_(emails)))).all()
+        )
+        ids = {uid for uid in known.values() if uid}
+        if self.directory is not None:
+            for email in (e for e in emails if e not in known):
+                user = await self.directory.user_for_email(email)
+                if user is not None:
+                    ids.add(user.id)
+        return ids
+
+    # -- changes -----------------------------------------------------------------------------------
+    async def complete(self, item_id: int, actor: str) -> ActionItem:
+        def apply(item: ActionItem) -> None:
+            if item.status == "done":
+                by = f" by <@{item.completed_by}>" if item.completed_by else ""
+                raise StaleState(f"This item was already marked done{by}.")
+            item.status, item.completed_at, item.completed_by = "done", self.clock(), actor
+            item.snoozed_until = None
+
+        return (await self._change(item_id, actor, "action_item.done", apply)).item
+
+    async def reopen(self, item_id: int, actor: str) -> ActionItem:
+        def apply(item: ActionItem) -> None:
+            if item.status != "done":
+                raise StaleState("This item is already open.")
+            item.status, item.completed_at, item.completed_by = "open", None, None
+
+        return (await self._change(item_id, actor, "action_item.reopen", apply)).item
+
+    async def snooze(
+        self,
+        item_id: int,
+        choice: str,
+        actor: str,
+        now: datetime | None = None,
+        tz: ZoneInfo | None = None,
+        picked: date | None = None,
+    ) -> ActionItem:
+        """Snooze in the owner's time zone (`tz`; looked up when not given)."""
+        now = now or self.clock()
+        if tz is None:
+            tz = await self.timezone_for((await self.get(item_id)).owner_slack_id)
+        until = snooze_until(choice, now, tz, picked)
+
+        def apply(item: ActionItem) -> None:
+            if item.status == "done":
+                raise StaleState("This item is already done; reopen it before snoozing.")
+            item.snoozed_until = until
+
+        return (await self._change(item_id, actor, "action_item.snooze", apply)).item
+
+    async def reassign(self, item_id: int, new_owner: str, actor: str) -> Change:
+        """Give the item to a Slack user; the change names them so the caller can DM them."""
+        if not new_owner:
+            raise ValidationFailed({"owner": "Pick a person."})
+
+        def apply(item: ActionItem) -> None:
+            if item.status == "done":
+                raise StaleState("This item is already done; reopen it before reassigning.")
+            if item.owner_slack_id == new_owner:
+                raise StaleState(f"<@{new_owner}> already owns this item.")
+            self._set_owner(item, new_owner)
+
+        return await self._change(
+            item_id, actor, "action_item.reassign", apply, notify=new_owner, owner_key=new_owner
+        )
+
+    async def assign(self, item_id: int, new_owner: str, actor: str) -> Change:
+        return await self.reassign(item_id, new_owner, actor)
+
+    async def edit(
+        self,
+        item_id: int,
+        actor: str,
+        *,
+        version: int,
+        text: str | None,
+        owner_slack_id: str | None,
+        due_date: date | str | None,
+        priority: str | None,
+    ) -> Change:
+        """Apply the edit modal; field errors come back together so the modal can show them all."""
+        errors: dict[str, str] = {}
+        clean = " ".join((text or "").split())
+        if not clean:
+            errors["text"] = "Say what needs doing."
+        elif len(clean) > MAX_TEXT:
+            errors["text"] = f"Keep it under {MAX_TEXT} characters."
+        if priority not in PRIORITIES:
+            errors["priority"] = "Pick a priority."
+        due: date | None = None
+        if isinstance(due_date, str) and due_date:
+            try:
+                due = date.fromisoformat(due_date)
+            except ValueError:
+                errors["due_date"] = "That is not a date."
+        elif isinstance(due_date, date):
+            due = due_date
+        if errors:
+            raise ValidationFailed(errors)
+        changed_owner: list[str] = []
+
+        def apply(item: ActionItem) -> None:
+            if item.version != version:
+                raise StaleState("Someone changed this item since you opened the form. Reopen it to edit.")
+            if due is not None and due != item.due_date and due < self.clock().date() - timedelta(days=1):
+                raise ValidationFailed({"due_date": "The due date cannot be in the past."})
+            item.text, item.priority, item.due_date = clean, str(priority), due
+            if owner_slack_id and owner_slack_id != item.owner_slack_id:
+                self._set_owner(item, owner_slack_id)
+                changed_owner.append(owner_slack_id)
+
+        change = await self._change(
+            item_id, actor, "action_item.edit", apply, owner_key=owner_slack_id
+        )
+        return Change(change.item, changed_owner[0] if changed_owner else None)
+
+    # -- internals ---------------------------------------------------------------------------------
+    @staticmethod
+    def _set_owner(item: ActionItem, slack_id: str) -> None:
+        item.owner_slack_id, item.owner_external = slack_id, False
+        item.owner_email = item.owner_name = None
+
+    async def _change(
+        self,
+        item_id: int,
+        actor: str,
+        action: str,
+        apply: Callable[[ActionItem], None],
+        *,
+        notify: str | None = None,
+        owner_key: str | None = None,
+    ) -> Change:
+        owner = await self._owner_details(owner_key) if owner_key else None
+        async with self.db.session() as s:
+            item = await self._load(s, item_id, for_update=True)
+            await self._authorise(s, item, actor)
+            before = snapshot(item)
+            apply(item)
+            if owner and item.owner_slack_id == owner_key:
+                item.owner_name, item.owner_email = owner
+            item.version += 1
+            item.updated_at = self.clock()
+            audit_log.record(s, actor, action, f"action_item:{item.id}", before, snapshot(item))
+            await s.flush()
+            return Change(item, notify)
+
+    async def _owner_details(self, slack_id: str) -> tuple[str | None, str | None] | None:
+        async with self.db.session() as s:
+            person = await s.scalar(select(Person).where(Person.slack_user_id == slack_id))
+            if person:
+                return person.name, person.email
+        if self.directory is None:
+            return None
+        try:
+            user = await self.directory.user_info(slack_id)
+        except Exception:  # the name is decoration; the id is what matters
+            return None
+        return user.name, (user.email or None)
+
+    @staticmethod
+    async def _load(s: AsyncSession, item_id: int, *, for_update: bool = False) -> ActionItem:
+        stmt = select(ActionItem).where(ActionItem.id == item_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        item = await s.scalar(stmt)
+        if item is None:
+            raise NotFound("That action item no longer exists.")
+        return item
+
+
+def due_filter(today: date) -> Any:
+    """Open items due today or earlier, or with a snooze to check: the reminder candidates."""
+    return and_(
+        ActionItem.status == "open",
+        or_(ActionItem.due_date <= today, ActionItem.snoozed_until.is_not(None)),
+    )

@@ -1,0 +1,116 @@
+"""The approval card: one message per meeting in the meeting's thread, updated in place.
+
+The card shows truncated diff previews (Slack caps a message at 50 blocks and 3,000 characters per
+section); when anything was cut, the full diff of every proposal is attached to the thread as a
+file. A file is uploaded once per distinct content, remembered in the message-ref table, so
+re-publishing the card after each click does not flood the thread with copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from blocks.common import Message
+from blocks.proposals import MAX_SHOWN, proposal_card
+from services.analysis.schema import AnalysisOutcome
+from services.meetings import MeetingStore
+from services.models import OSProposal, SlackMessageRef
+from services.proposals import ProposalService
+from services.slack_gateway import MessageRef, SlackGateway
+
+log = logging.getLogger(__name__)
+
+TRUNCATION_MARK = "Preview truncated"
+
+
+class ProposalPublisher:
+    def __init__(self, proposals: ProposalService, store: MeetingStore, gateway: SlackGateway) -> None:
+        self.proposals = proposals
+        self.store = store
+        self.gateway = gateway
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def publish(self, meeting_id: int) -> MessageRef | None:
+        """Post or update the card under the meeting's parent message; None if there is nothing to show."""
+        lock = self._locks.setdefault(meeting_id, asyncio.Lock())
+        async with lock:  # two approvals finishing together must not both post a first card
+            parent = await self.gateway.ref(f"meeting:{meeting_id}")
+            if parent is None:
+                log.warning("meeting %s has no card yet; approval card not posted", meeting_id)
+                return None
+            proposals = await self.proposals.for_meeting(meeting_id)
+            if not proposals:
+                return None
+            meeting = await self.store.get(meeting_id)
+            diffs = await self.proposals.diffs_for(proposals)
+            message = proposal_card(meeting, proposals, diffs)
+            ref = await self.gateway.post_or_update(
+                f"proposals:{meeting_id}", parent.channel, message, thread_ts=parent.ts
+            )
+            if _truncated(message, proposals):
+                await self._attach_full_diff(meeting_id, meeting.title, proposals, diffs, parent)
+            return ref
+
+    async def after_analysis(self, meeting_id: int, outcome: AnalysisOutcome) -> None:
+        """Pipeline hook; a Slack failure here must not make the job re-run the analysis."""
+        try:
+            await self.publish(meeting_id)
+        except Exception as exc:
+            log.warning("could not publish the approval card for meeting %s: %s", meeting_id, type(exc).__name__)
+
+    async def _attach_full_diff(
+        self,
+        meeting_id: int,
+        title: str,
+        proposals: Sequence[OSProposal],
+        diffs: dict[int, str],
+        parent: MessageRef,
+    ) -> None:
+        content = full_diff(proposals, diffs).encode("utf-8")
+        entity = f"proposals_diff:{meeting_id}:{hashlib.sha256(content).hexdigest()[:32]}"
+        if await self.gateway.ref(entity) is not None:
+            return
+        await self.gateway.upload_file(
+            parent.channel,
+            f"os-proposals-meeting-{meeting_id}.diff",
+            content,
+            title=f"Full diff of the proposed OS updates: {title}"[:250],
+            thread_ts=parent.ts,
+        )
+        try:
+            async with self.proposals.db.session() as s:
+                s.add(SlackMessageRef(entity=entity, channel=parent.channel, ts="file", thread_ts=parent.ts))
+        except IntegrityError:
+            pass  # a concurrent publish uploaded the same content
+
+    async def uploaded(self, meeting_id: int) -> int:
+        """How many distinct full diffs were attached for a meeting (for tests and diagnostics)."""
+        async with self.proposals.db.session() as s:
+            rows = await s.scalars(
+                select(SlackMessageRef).where(SlackMessageRef.entity.startswith(f"proposals_diff:{meeting_id}:"))
+            )
+            return len(rows.all())
+
+
+def _truncated(message: Message, proposals: Sequence[OSProposal]) -> bool:
+    return len(proposals) > MAX_SHOWN or TRUNCATION_MARK in str(message.blocks)
+
+
+def full_diff(proposals: Sequence[OSProposal], diffs: dict[int, str]) -> str:
+    """Every proposal of the meeting, its status and its whole diff (or content), as one text file."""
+    parts = []
+    for p in proposals:
+        head = f"### Proposal {p.id}: {p.action} {p.path}" + (f" [{p.section}]" if p.section else "")
+        body = diffs.get(p.id) or p.content or ""
+        note = f"\n(reason: {p.reason})" if p.reason and p.status in ("invalid", "rejected") else ""
+        parts.append(f"{head}\nstatus: {p.status}{note}\n\n{body.rstrip()}\n")
+    return "\n".join(parts)
+
+
+__all__ = ["ProposalPublisher", "full_diff"]
