@@ -1,12 +1,34 @@
-"""Home tab view (the full dashboard builds on this)."""
+"""Home tab: the user's open items, proposals awaiting them, recent meetings, and a team panel.
+
+Each list shows its first few rows and collapses the rest into an "N more" button that opens a
+modal list, so the view stays far inside 100 blocks whatever the user's backlog.
+Items reuse the thread cards' Done / Snooze controls and block ids (`action_item:<id>`).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
-from slack_sdk.models.blocks import ContextBlock, HeaderBlock, PlainTextObject, SectionBlock
+from pydantic import BaseModel, ConfigDict
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    PlainTextObject,
+    SectionBlock,
+)
 
+from blocks.action_items import _done_snooze, _headline, _links, _schedule
 from blocks.common import mrkdwn
+from blocks.limits import MAX_VIEW_BLOCKS
+from blocks.text import esc_trunc, link
+from blocks.values import encode
+from services.home import HomeData, RecentMeeting, TeamPanel
+from services.models import ActionItem, OSProposal
 
 WELCOME = (
     "*Fathom OS* turns every recorded meeting into a threaded card with action items, decisions and "
@@ -15,14 +37,160 @@ WELCOME = (
     'for "new meeting content ready" (include transcript, summary and action items) and put the '
     "signing secret in `FATHOM_WEBHOOK_SECRET`."
 )
+Section = Literal["items", "proposals", "meetings"]
 
 
-def home_view() -> dict[str, Any]:
-    blocks = [
-        HeaderBlock(block_id="home:header", text=PlainTextObject(text="Fathom OS")),
-        SectionBlock(block_id="home:welcome", text=mrkdwn(WELCOME)),
+class HomeAction(StrEnum):
+    SHOW_MORE = "home.show_more"  # value = MoreRef
+
+
+class MoreRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    section: Section
+
+
+def home_view(data: HomeData, thread_urls: dict[int, str] | None = None) -> dict[str, Any]:
+    urls = thread_urls or {}
+    blocks: list[Block] = [HeaderBlock(block_id="home:header", text=PlainTextObject(text="Fathom OS"))]
+    if data.is_new:
+        blocks.append(SectionBlock(block_id="home:welcome", text=mrkdwn(WELCOME)))
+    blocks += _items(data)
+    if data.is_approver:
+        blocks += _proposals(data, urls)
+    blocks += _meetings(data, urls)
+    blocks += _team(data.team)
+    blocks.append(
         ContextBlock(
-            block_id="home:help", elements=[mrkdwn("Try `/os-actions` for your open action items.")]
-        ),
-    ]
+            block_id="home:help",
+            elements=[mrkdwn("`/os-actions` your items · `/os-meetings` search · `/os-help` everything")],
+        )
+    )
+    assert len(blocks) <= MAX_VIEW_BLOCKS
     return {"type": "home", "blocks": [b.to_dict() for b in blocks]}
+
+
+def _title(key: str, text: str) -> list[Block]:
+    return [
+        DividerBlock(block_id=f"home:{key}:divider"),
+        SectionBlock(block_id=f"home:{key}", text=mrkdwn(text)),
+    ]
+
+
+def _more(section: Section, hidden: int) -> list[Block]:
+    if hidden <= 0:
+        return []
+    button = ButtonElement(
+        text=f"{hidden} more", action_id=HomeAction.SHOW_MORE, value=encode(MoreRef(section=section))
+    )
+    return [ActionsBlock(block_id=f"home:{section}:more", elements=[button])]
+
+
+def item_line(item: ActionItem, data: HomeData) -> str:
+    meta = [*_schedule(item, data.now), *_links(item, None)]
+    title = data.meeting_titles.get(item.meeting_id)
+    if title:
+        meta.append(f"from _{esc_trunc(title, 120)}_")
+    return _headline(item, limit=600) + (f"\n{' · '.join(meta)}" if meta else "")
+
+
+def _items(data: HomeData) -> list[Block]:
+    if not data.open_total:
+        return _title("items", "*Your open action items*\nNothing open. :tada:")
+    blocks = _title("items", f"*Your open action items ({data.open_total})* — overdue first")
+    for item in data.open_items:
+        blocks.append(SectionBlock(block_id=f"action_item:{item.id}", text=mrkdwn(item_line(item, data))))
+        blocks.append(ActionsBlock(block_id=f"action_item:{item.id}:actions", elements=_done_snooze(item)))
+    return blocks + _more("items", data.open_total - len(data.open_items))
+
+
+def proposal_line(p: OSProposal, titles: dict[int, str], urls: dict[int, str]) -> str:
+    where = f"`{esc_trunc(p.path, 200)}` ({p.action})"
+    source = titles.get(p.meeting_id or 0)
+    thread = urls.get(p.meeting_id or 0)
+    tail = f" · from {link(thread, source) if thread else esc_trunc(source, 120)}" if source else ""
+    return f"{where}{tail}\n{esc_trunc(' '.join((p.reason or p.content).split()), 200)}"
+
+
+def _proposals(data: HomeData, urls: dict[int, str]) -> list[Block]:
+    if not data.proposals_total:
+        return _title("proposals", "*OS changes awaiting approval*\nNone right now.")
+    blocks = _title("proposals", f"*OS changes awaiting your approval ({data.proposals_total})*")
+    for p in data.proposals:
+        text = proposal_line(p, data.meeting_titles, urls)
+        blocks.append(SectionBlock(block_id=f"home:proposal:{p.id}", text=mrkdwn(text)))
+    return blocks + _more("proposals", data.proposals_total - len(data.proposals))
+
+
+def meeting_line(m: RecentMeeting, urls: dict[int, str]) -> str:
+    parts = [f"*{esc_trunc(m.title, 200)}*"]
+    if m.started_at:
+        parts.append(m.started_at.strftime("%a %d %b"))
+    if urls.get(m.id):
+        parts.append(link(urls[m.id], "thread"))
+    if m.url:
+        parts.append(link(m.url, "recording"))
+    return "• " + " · ".join(parts)
+
+
+def _meetings(data: HomeData, urls: dict[int, str]) -> list[Block]:
+    if not data.meetings:
+        return _title("meetings", "*Your recent meetings*\nNone recorded yet.")
+    lines = "\n".join(meeting_line(m, urls) for m in data.meetings)
+    blocks = _title("meetings", f"*Your recent meetings*\n{lines}")
+    return blocks + _more("meetings", data.meetings_total - len(data.meetings))
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _team(team: TeamPanel) -> list[Block]:
+    types = ", ".join(f"{t.replace('_', ' ')} {n}" for t, n in team.meetings_by_type_week.items()) or "none"
+    hours = (
+        ", ".join(f"{esc_trunc(c, 60)} {h:.1f} h" for c, h in list(team.hours_by_client_month.items())[:8])
+        or "none"
+    )
+    fields = [
+        mrkdwn(f"*Completion*\n7 days {_pct(team.completion_7d)} · 30 days {_pct(team.completion_30d)}"),
+        mrkdwn(f"*Claude cost this month*\n${team.claude_cost_month:.2f}"),
+        mrkdwn(f"*Meetings this week*\n{types}", 2000),
+        mrkdwn(f"*Hours in meetings this month*\n{hours}", 2000),
+    ]
+    return [*_title("team", "*Team*"), SectionBlock(block_id="home:team:stats", fields=fields)]
+
+
+def compact_item_line(item: ActionItem, data: HomeData) -> str:
+    meta = " · ".join([*_schedule(item, data.now), *_links(item, None)])
+    return _headline(item, limit=140) + (f" — {meta}" if meta else "")
+
+
+def more_modal(section: Section, data: HomeData, urls: dict[int, str] | None = None) -> dict[str, Any]:
+    """The full list behind an "N more" button: text rows, 10 to a section, within view limits."""
+    urls = urls or {}
+    titles = {"items": "Your open items", "proposals": "Awaiting approval", "meetings": "Your meetings"}
+    if section == "items":
+        lines, total = [compact_item_line(i, data) for i in data.open_items], data.open_total
+    elif section == "proposals":
+        lines = [proposal_line(p, data.meeting_titles, urls) for p in data.proposals]
+        total = data.proposals_total
+    else:
+        lines, total = [meeting_line(m, urls) for m in data.meetings], data.meetings_total
+    per = 10 if section == "items" else 5
+    blocks: list[Block] = [
+        SectionBlock(block_id=f"more:{start}", text=mrkdwn("\n".join(lines[start : start + per])))
+        for start in range(0, len(lines), per)
+    ][: MAX_VIEW_BLOCKS - 1]
+    shown = min(len(lines), len(blocks) * per)
+    if total > shown:
+        note = f"Showing {shown} of {total}." + (
+            " `/os-actions` pages through all." if section == "items" else ""
+        )
+        blocks.append(ContextBlock(block_id="more:note", elements=[mrkdwn(note)]))
+    if not blocks:
+        blocks.append(SectionBlock(block_id="more:empty", text=mrkdwn("Nothing here any more.")))
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": titles[section]},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [b.to_dict() for b in blocks],
+    }

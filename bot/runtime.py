@@ -21,7 +21,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.db import create_database, upgrade
 from bot.http import create_http_app, start_site
+from bot.scheduler import Scheduler
 from bot.services import Services
+from services.action_items import ActionItemService
 from services.analysis.base import analyze_with_fallback, build_analyzer
 from services.analysis.heuristic import HeuristicAnalyzer
 from services.fathom import FathomMeeting
@@ -30,6 +32,9 @@ from services.os_config import OSConfigError, load_os_config
 from services.os_context import build_context
 from services.os_repo import OSRepo
 from services.pipeline import MeetingPipeline
+from services.reminders import ReminderService
+from services.proposal_publisher import ProposalPublisher
+from services.proposals import ProposalService
 from services.slack_gateway import RateGate, SlackGateway, retry_handlers
 from services.webhook import WebhookIntake
 
@@ -59,6 +64,7 @@ class Runtime:
         self.http_runner: web.AppRunner | None = None
         self.http_port: int | None = None
         self.socket_handler: Any = None
+        self.scheduler: Scheduler | None = None
         self.bolt_app: Any = None
         self.owned_sandbox: Any = None
         self._stop = asyncio.Event()
@@ -77,6 +83,25 @@ class Runtime:
             store=self.pipeline.store,
             pipeline=self.pipeline,
             os_repo=self.os_repo,
+        )
+        self.proposals = ProposalService(
+            self.db, self.os_repo, self.services.os_config, remote=settings.os_remote
+        )
+        self.services.proposals = self.proposals
+        self.pipeline.after_analysis.append(self.proposals.propose_from_analysis)
+        from services.home import HomeService
+        from services.qa import QAService
+        from services.search import SearchIndex
+
+        search = SearchIndex(self.db)  # indexes every (re-)analysed meeting for /os-meetings and Q&A
+        self.pipeline.after_analysis.append(search.after_analysis)
+        qa_client = getattr(primary, "client", None)  # Claude's client when on; None = offline Q&A
+        self.services.extras.update(
+            search=search,
+            home=HomeService(self.db),
+            qa=QAService(
+                self.db, search, qa_client, model=settings.claude_model, prices=settings.claude_prices
+            ),
         )
 
     async def _context_for(self, meeting: FathomMeeting) -> str:
@@ -176,12 +201,19 @@ class Runtime:
         )
         self.pipeline.publisher = publisher
         self.services.gateway, self.services.publisher = self.gateway, publisher
+        self.services.action_items = ActionItemService(self.db, self.services.os_config, self.gateway)
+        self.services.reminders = ReminderService(self.db, self.services.os_config, self.gateway)
+        self.proposals.people = self.gateway
+        self.proposals.publisher = ProposalPublisher(self.proposals, self.pipeline.store, self.gateway)
+        self.pipeline.after_analysis.append(self.proposals.publisher.after_analysis)
         self.bolt_app = create_app(self.services, client)
         self.socket_handler = AsyncSocketModeHandler(self.bolt_app, app_token, ping_interval=self.socket_ping_interval)
         await self.gateway.auth_test()
         await self.socket_handler.connect_async()
         self._slack_state = {"ok": True, "mode": mode, "checked_at": time.time()}
         self._liveness = asyncio.create_task(self._liveness_loop())
+        self.scheduler = Scheduler(self.services.reminders)
+        self.scheduler.start()
 
     async def _liveness_loop(self, interval: float = 60.0) -> None:
         """Socket Mode can go silent after a reconnect: a periodic auth.test shows in /healthz."""
@@ -211,6 +243,8 @@ class Runtime:
         return {"ok": True, **counts}
 
     async def stop(self) -> None:
+        if self.scheduler:
+            self.scheduler.stop()
         if self._liveness:
             self._liveness.cancel()
         if self.http_runner:

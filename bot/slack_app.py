@@ -23,6 +23,15 @@ HANDLER_MODULES = (
     "handlers.actions.meetings",
     "handlers.events.home",
     "handlers.events.messages",
+    "handlers.actions.proposals",
+    "handlers.views.proposals",
+    "handlers.commands.os",
+    "handlers.actions.action_items",
+    "handlers.views.action_items",
+    "handlers.commands.actions",
+    "handlers.actions.home",
+    "handlers.commands.meetings",
+    "handlers.commands.help",
 )
 
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit_log
@@ -198,12 +198,16 @@ class ActionItemService:
         if meeting is None:
             return set()
         emails = [
-            i.email.lower() for i in FathomMeeting.model_validate(meeting.payload).internal_invitees if i.email
+            i.email.lower()
+            for i in FathomMeeting.model_validate(meeting.payload).internal_invitees
+            if i.email
         ]
         if not emails:
             return set()
         known = dict(
-            (await s.execute(select(Person.email, Person.slack_user_id).where(Person.email.in_(emails)))).all()
+            (
+                await s.execute(select(Person.email, Person.slack_user_id).where(Person.email.in_(emails)))
+            ).all()
         )
         ids = {uid for uid in known.values() if uid}
         if self.directory is not None:
@@ -215,10 +219,14 @@ class ActionItemService:
 
     # -- changes -----------------------------------------------------------------------------------
     async def complete(self, item_id: int, actor: str) -> ActionItem:
+        current = await self.ensure_can_change(item_id, actor)
+        if current.status == "done":
+            by = await self._name_of(current.completed_by)
+            raise StaleState(f"This item was already marked done{f' by {by}' if by else ''}.")
+
         def apply(item: ActionItem) -> None:
             if item.status == "done":
-                by = f" by <@{item.completed_by}>" if item.completed_by else ""
-                raise StaleState(f"This item was already marked done{by}.")
+                raise StaleState("This item was already marked done.")
             item.status, item.completed_at, item.completed_by = "done", self.clock(), actor
             item.snoozed_until = None
 
@@ -244,7 +252,7 @@ class ActionItemService:
         """Snooze in the owner's time zone (`tz`; looked up when not given)."""
         now = now or self.clock()
         if tz is None:
-            tz = await self.timezone_for((await self.get(item_id)).owner_slack_id)
+            tz = await self.timezone_for((await self.get(item_id)).owner_slack_id or actor)
         until = snooze_until(choice, now, tz, picked)
 
         def apply(item: ActionItem) -> None:
@@ -315,9 +323,7 @@ class ActionItemService:
                 self._set_owner(item, owner_slack_id)
                 changed_owner.append(owner_slack_id)
 
-        change = await self._change(
-            item_id, actor, "action_item.edit", apply, owner_key=owner_slack_id
-        )
+        change = await self._change(item_id, actor, "action_item.edit", apply, owner_key=owner_slack_id)
         return Change(change.item, changed_owner[0] if changed_owner else None)
 
     # -- internals ---------------------------------------------------------------------------------
@@ -350,6 +356,12 @@ class ActionItemService:
             await s.flush()
             return Change(item, notify)
 
+    async def _name_of(self, slack_id: str | None) -> str | None:
+        if not slack_id:
+            return None
+        details = await self._owner_details(slack_id)
+        return (details[0] if details else None) or slack_id
+
     async def _owner_details(self, slack_id: str) -> tuple[str | None, str | None] | None:
         async with self.db.session() as s:
             person = await s.scalar(select(Person).where(Person.slack_user_id == slack_id))
@@ -372,11 +384,3 @@ class ActionItemService:
         if item is None:
             raise NotFound("That action item no longer exists.")
         return item
-
-
-def due_filter(today: date) -> Any:
-    """Open items due today or earlier, or with a snooze to check: the reminder candidates."""
-    return and_(
-        ActionItem.status == "open",
-        or_(ActionItem.due_date <= today, ActionItem.snoozed_until.is_not(None)),
-    )

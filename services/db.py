@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,6 +24,7 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -33,6 +35,22 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def write_session(self) -> AsyncIterator[AsyncSession]:
+        """A short write transaction on the hot path (webhook intake, job claims).
+
+        SQLite has one writer: letting many connections race for its lock means busy-wait sleeps of up
+        to 100 ms each, which is what a webhook sender sees as tail latency. Queueing the writers of
+        this process on an asyncio lock keeps every transaction a few milliseconds long instead.
+        On PostgreSQL this is a plain session.
+        """
+        if not self.is_sqlite:
+            async with self.session() as session:
+                yield session
+            return
+        async with self._write_lock, self.session() as session:
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

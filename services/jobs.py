@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import utcnow
@@ -88,8 +88,54 @@ class JobQueue:
         await session.flush()
         return job
 
+    async def enqueue_many(
+        self,
+        session: AsyncSession,
+        kind: str,
+        items: list[tuple[dict[str, Any], str | None]],
+        *,
+        check_keys: bool = True,
+    ) -> dict[int, int | None]:
+        """Bulk enqueue (payload, key) pairs in one statement; returns index -> job id (None: key active)."""
+        keys = [key for _, key in items if key is not None]
+        active: set[str] = set()
+        if keys and check_keys:
+            active = set(
+                (
+                    await session.scalars(select(Job.key).where(Job.key.in_(keys), Job.status.in_(ACTIVE)))
+                ).all()
+            )
+        now = utcnow()
+        rows: list[dict[str, Any]] = []
+        index: list[int] = []
+        for i, (payload, key) in enumerate(items):
+            if key is not None and key in active:
+                continue
+            if key is not None:
+                active.add(key)
+            index.append(i)
+            rows.append(
+                {
+                    "kind": kind,
+                    "payload": payload,
+                    "key": key,
+                    "status": "queued",
+                    "attempts": 0,
+                    "max_attempts": self.policy.max_attempts,
+                    "run_after": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        out: dict[int, int | None] = {i: None for i in range(len(items))}
+        if rows:
+            result = await session.execute(insert(Job).returning(Job.id, sort_by_parameter_order=True), rows)
+            for i, job_id in zip(index, result.scalars().all(), strict=True):
+                out[i] = job_id
+        return out
+
     async def submit(self, kind: str, payload: dict[str, Any], *, key: str | None = None) -> Job | None:
-        async with self.db.session() as s:
+        async with self.db.write_session() as s:
             job = await self.enqueue(s, kind, payload, key=key)
         if job is not None:
             self.notify()
@@ -104,7 +150,7 @@ class JobQueue:
     async def claim(self, limit: int = 1) -> list[Job]:
         now = utcnow()
         claimed: list[Job] = []
-        async with self.db.session() as s:
+        async with self.db.write_session() as s:
             stmt = select(Job.id).where(self._claimable(now)).order_by(Job.run_after, Job.id).limit(limit * 4)
             if not self.db.is_sqlite:
                 stmt = stmt.with_for_update(skip_locked=True)
@@ -139,7 +185,7 @@ class JobQueue:
             return result.rowcount == 1  # type: ignore[attr-defined]
 
     async def complete(self, job_id: int) -> None:
-        async with self.db.session() as s:
+        async with self.db.write_session() as s:
             await s.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.leased_by == self.worker_id)

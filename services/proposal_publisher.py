@@ -62,7 +62,9 @@ class ProposalPublisher:
         try:
             await self.publish(meeting_id)
         except Exception as exc:
-            log.warning("could not publish the approval card for meeting %s: %s", meeting_id, type(exc).__name__)
+            log.warning(
+                "could not publish the approval card for meeting %s: %s", meeting_id, type(exc).__name__
+            )
 
     async def _attach_full_diff(
         self,
@@ -93,7 +95,9 @@ class ProposalPublisher:
         """How many distinct full diffs were attached for a meeting (for tests and diagnostics)."""
         async with self.proposals.db.session() as s:
             rows = await s.scalars(
-                select(SlackMessageRef).where(SlackMessageRef.entity.startswith(f"proposals_diff:{meeting_id}:"))
+                select(SlackMessageRef).where(
+                    SlackMessageRef.entity.startswith(f"proposals_diff:{meeting_id}:")
+                )
             )
             return len(rows.all())
 

@@ -279,11 +279,17 @@ class ProposalService:
             result = await self.repo.apply(change, author, message, trailers)
         except MergeConflict as exc:
             reason = f"{exc}; edit the proposal to resolve.\n{exc.conflict_text}".rstrip()
-            return Decided(await self._set(p.id, actor, "proposal.conflicted", status="conflicted", reason=reason))
+            return Decided(
+                await self._set(p.id, actor, "proposal.conflicted", status="conflicted", reason=reason)
+            )
         except ChangeError as exc:
-            return Decided(await self._set(p.id, actor, "proposal.conflicted", status="conflicted", reason=str(exc)))
+            return Decided(
+                await self._set(p.id, actor, "proposal.conflicted", status="conflicted", reason=str(exc))
+            )
         except UnsafePath as exc:
-            return Decided(await self._set(p.id, actor, "proposal.invalid", status="invalid", reason=exc.reason))
+            return Decided(
+                await self._set(p.id, actor, "proposal.invalid", status="invalid", reason=exc.reason)
+            )
         except OSRepoError as exc:
             raise UserFacingError(f"The OS repository refused the change: {exc}") from exc
         async with self.db.session() as s:
@@ -291,7 +297,9 @@ class ProposalService:
             before = _snapshot(row)
             row.status, row.reason, row.commit_sha = "applied", None, result.sha
             row.decided_by, row.decided_at = actor, utcnow()
-            audit_log.record(s, actor, "proposal.approved", f"proposal:{p.id}", before, {"status": "approved"})
+            audit_log.record(
+                s, actor, "proposal.approved", f"proposal:{p.id}", before, {"status": "approved"}
+            )
             after = {**_snapshot(row), "merged": result.merged, "author": author.email}
             audit_log.record(s, actor, "proposal.applied", f"proposal:{p.id}", before, after)
         return Decided(row, merged=result.merged, push_error=await self._push(actor))
@@ -302,6 +310,14 @@ class ProposalService:
         if p.status not in PENDING:
             raise StaleState(_why_not(p, "rejected"))
         return await self._set(p.id, actor, "proposal.rejected", status="rejected", decided=True)
+
+    async def for_editing(self, proposal_id: int, actor: str) -> OSProposal:
+        """The proposal to show in the Edit modal, if this actor may edit it in its current state."""
+        await self.authorise(actor)
+        p = await self.get(proposal_id)
+        if p.status not in ("proposed", "conflicted"):
+            raise StaleState(_why_not(p, "edited"))
+        return p
 
     async def edit(self, proposal_id: int, content: str, actor: str) -> OSProposal:
         """New content for a pending change; a conflicted one is re-based on the file as it is now."""
@@ -334,7 +350,9 @@ class ProposalService:
         else:
             sha = target.strip().lower()
             if not _SHA.match(sha):
-                raise UserFacingError(f"'{_one_line(target, 50)}' is not a commit id (7 to 40 hex characters).")
+                raise UserFacingError(
+                    f"'{_one_line(target, 50)}' is not a commit id (7 to 40 hex characters)."
+                )
         try:
             new_sha = await self.repo.revert(sha, author)
         except MergeConflict as exc:

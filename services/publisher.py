@@ -80,6 +80,7 @@ class SlackPublisher:
         parent: MessageRef | None = None,
         meeting: Meeting | None = None,
         mentions: dict[str, str] | None = None,
+        known: dict[str, MessageRef] | None = None,
     ) -> MessageRef | None:
         """Post or refresh one item's card in its meeting thread."""
         parent = parent or await self.gateway.ref(f"meeting:{item.meeting_id}")
@@ -98,7 +99,7 @@ class SlackPublisher:
             item, owner_mention=owner, meeting_url=meeting.share_url or meeting.url, now=utcnow()
         )
         return await self.gateway.post_or_update(
-            f"action_item:{item.id}", parent.channel, card, thread_ts=parent.ts
+            f"action_item:{item.id}", parent.channel, card, thread_ts=parent.ts, known=known
         )
 
 

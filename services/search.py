@@ -8,11 +8,11 @@ and runs as a pipeline `after_analysis` hook, so the index follows every (re-)an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timezone
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, select, text
+from sqlalchemy import DateTime, bindparam, column, select, table, text
 
 from services.analysis.schema import MEETING_TYPES, AnalysisOutcome
 from services.db import Database
@@ -23,11 +23,13 @@ ROWS_PER_MEETING = 100_000  # SQLite rowid = meeting_id * this + n
 PASSAGE_CHARS = 320  # consecutive transcript lines are merged up to about this length
 HIT_OPEN, HIT_CLOSE = "\u27e6", "\u27e7"  # marks matched words in snippets; blocks turn them bold
 KIND_WEIGHTS = {"title": 8.0, "summary": 3.0, "decision": 5.0, "line": 1.0}
-STOPWORDS = frozenset(
+_STOP = (
     "a about after all also an and any are as at be been but by can could did do does for from had has"
     " have how i if in into is it its me my of on or our so than that the their them then there these"
-    " they this to us was we were what when where which who why will with would you your".split()
+    " they this to us was we were what when where which who why will with would you your"
 )
+STOPWORDS = frozenset(_STOP.split())
+ATTENDEES = table("search_attendees", column("email"), column("meeting_id"))  # from migration 0002
 _FILTER = re.compile(r"\b(client|type|after|with):(\S+)", re.I)
 
 
@@ -287,7 +289,7 @@ def _values(query: SearchQuery) -> dict[str, Any]:
     if query.type:
         values["type"] = query.type
     if query.after:
-        values["after"] = datetime.combine(query.after, time.min, tzinfo=timezone.utc)
+        values["after"] = datetime.combine(query.after, time.min, tzinfo=UTC)
     if query.with_user is not None or query.with_email is not None:
         values["email"] = (query.with_email or "").lower()
     return values
@@ -308,4 +310,4 @@ def _hit(meeting: Meeting, kind: str, ts: str | None, snip: str, score: float) -
     )
 
 
-__all__ = ["Hit", "SearchIndex", "SearchQuery", "match_expression", "parse_query", "replace"]
+__all__ = ["ATTENDEES", "Hit", "SearchIndex", "SearchQuery", "match_expression", "parse_query"]

@@ -138,6 +138,7 @@ class SlackGateway:
         self.db = db
         self.gate = gate or RateGate()
         self._dm_channels: dict[str, str] = {}
+        self._sent: dict[str, int] = {}  # entity -> hash of the content last sent by this process
         self.bot_user_id: str | None = None
 
     async def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
@@ -166,14 +167,36 @@ class SlackGateway:
     async def update(self, ref: MessageRef, message: Message) -> None:
         await self.call("chat.update", channel=ref.channel, ts=ref.ts, **message.as_kwargs())
 
+    async def refs(self, entities: list[str]) -> dict[str, MessageRef]:
+        """Several refs in one query (a meeting's parent, items and details)."""
+        if not entities:
+            return {}
+        async with self.db.session() as s:
+            rows = await s.scalars(select(SlackMessageRef).where(SlackMessageRef.entity.in_(entities)))
+            return {r.entity: MessageRef(r.channel, r.ts, r.thread_ts) for r in rows}
+
     async def post_or_update(
-        self, entity: str, channel: str, message: Message, *, thread_ts: str | None = None
+        self,
+        entity: str,
+        channel: str,
+        message: Message,
+        *,
+        thread_ts: str | None = None,
+        known: dict[str, MessageRef] | None = None,
     ) -> MessageRef:
-        """Idempotent publish: the first call posts and records the ref; later calls update it."""
-        existing = await self.ref(entity)
+        """Idempotent publish: the first call posts and records the ref; later calls update it.
+
+        `known` is a pre-fetched ref map (see `refs`); an update whose content this process already
+        sent is skipped, so re-publishing an unchanged card costs no Slack call.
+        """
+        existing = known.get(entity) if known is not None else await self.ref(entity)
+        digest = hash((message.text, repr(message.blocks)))
         if existing is not None:
+            if self._sent.get(entity) == digest:
+                return existing
             try:
                 await self.update(existing, message)
+                self._sent[entity] = digest
                 return existing
             except SlackApiError as exc:
                 if exc.response.get("error") not in ("message_not_found", "channel_not_found"):
@@ -182,6 +205,7 @@ class SlackGateway:
                 await self._forget(entity)
         ref = await self.post(channel, message, thread_ts=thread_ts)
         await self._record(entity, ref)
+        self._sent[entity] = digest
         return ref
 
     async def _record(self, entity: str, ref: MessageRef) -> None:
@@ -300,9 +324,19 @@ class SlackGateway:
         return _slack_user(data["user"])
 
     async def mentions_for(self, emails: list[str | None]) -> dict[str, str]:
-        """email -> Slack user id for the emails that map to a Slack user."""
+        """email -> Slack user id for the emails that map to a Slack user (one query when cached)."""
+        wanted = {e.strip().lower() for e in emails if e}
         out: dict[str, str] = {}
-        for email in {e.lower() for e in emails if e}:
+        fresh: set[str] = set()
+        if wanted:
+            async with self.db.session() as s:
+                for person in await s.scalars(select(Person).where(Person.email.in_(wanted))):
+                    ttl = HIT_TTL if person.slack_user_id else MISS_TTL
+                    if person.looked_up_at and utcnow() - as_utc(person.looked_up_at) < ttl:
+                        fresh.add(person.email)
+                        if person.slack_user_id:
+                            out[person.email] = person.slack_user_id
+        for email in sorted(wanted - fresh):
             user = await self.user_for_email(email)
             if user:
                 out[email] = user.id

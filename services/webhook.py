@@ -5,15 +5,17 @@ The HTTP layer (bot/http.py) only maps `Receipt` to a status code; every rule li
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from standardwebhooks.webhooks import Webhook
 
+from services.clock import utcnow
 from services.db import Database
 from services.fathom import FathomPayloadError, parse_meeting
 from services.jobs import JobQueue
@@ -21,7 +23,6 @@ from services.models import WebhookDelivery
 from services.pipeline import INGEST_JOB
 
 log = logging.getLogger(__name__)
-
 
 
 class SignatureError(Exception):
@@ -58,10 +59,30 @@ class Receipt:
     recording_id: int | None = None
 
 
+@dataclass
+class _Pending:
+    webhook_id: str
+    recording_id: int
+    body: bytes
+    done: asyncio.Future[Receipt] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
 class WebhookIntake:
+    """Group commit: concurrent deliveries are stored together in one short transaction.
+
+    SQLite has a single writer, so one transaction per request makes 20 concurrent senders queue
+    behind each other; batching whatever arrived meanwhile keeps every acknowledgement fast, and
+    each delivery is still durable (committed) before its 2xx.
+    """
+
+    MAX_BATCH = 200
+
     def __init__(self, db: Database, queue: JobQueue) -> None:
         self.db = db
         self.queue = queue
+        self._pending: list[_Pending] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
 
     async def receive(self, webhook_id: str, body: bytes) -> Receipt:
         """Store a verified delivery. Duplicates (same webhook-id or recording_id) are acknowledged only."""
@@ -71,42 +92,119 @@ class WebhookIntake:
             return await self._reject(webhook_id, body, "body is not valid JSON")
         except FathomPayloadError as exc:
             return await self._reject(webhook_id, body, str(exc))
-        recording_id = meeting.recording_id
+        pending = _Pending(webhook_id, meeting.recording_id, body)
+        self._pending.append(pending)
+        self._wake.set()
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_loop(), name="webhook-writer")
+        receipt = await asyncio.shield(pending.done)
+        log.info(
+            "webhook %s recording_id=%s",
+            receipt.status,
+            receipt.recording_id,
+            extra={"delivery_id": receipt.delivery_id},
+        )
+        return receipt
+
+    async def _write_loop(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self.MAX_BATCH], self._pending[self.MAX_BATCH :]
+            try:
+                receipts = await self._store(batch)
+            except IntegrityError:
+                # another process stored one of these meanwhile: fall back to one at a time
+                receipts = [await self._store_one(p) for p in batch]
+            except Exception as exc:
+                for p in batch:
+                    if not p.done.done():
+                        p.done.set_exception(exc)
+                continue
+            if any(r.job_id for r in receipts):
+                self.queue.notify()
+            for p, r in zip(batch, receipts, strict=True):
+                if not p.done.done():
+                    p.done.set_result(r)
+
+    async def _store_one(self, pending: _Pending) -> Receipt:
         try:
-            async with self.db.session() as s:
-                seen = await s.scalar(
-                    select(WebhookDelivery.id).where(WebhookDelivery.webhook_id == webhook_id)
-                )
-                if seen is not None:
-                    return Receipt("duplicate", "webhook-id already received", seen, None, recording_id)
-                earlier = await s.scalar(
-                    select(WebhookDelivery.id).where(
-                        WebhookDelivery.recording_id == recording_id, WebhookDelivery.status == "accepted"
-                    )
-                )
-                status = "duplicate" if earlier is not None else "accepted"
-                delivery = WebhookDelivery(
-                    webhook_id=webhook_id,
-                    status=status,
-                    reason="recording_id already received" if earlier else None,
-                    recording_id=recording_id,
-                    body=body,
-                )
-                s.add(delivery)
-                await s.flush()
-                job_id = None
-                if status == "accepted":
-                    job = await self.queue.enqueue(
-                        s, INGEST_JOB, {"delivery_id": delivery.id}, key=f"recording:{recording_id}"
-                    )
-                    job_id = job.id if job else None
+            return (await self._store([pending]))[0]
         except IntegrityError:
-            # A concurrent delivery with the same webhook-id won the race: that one is stored.
-            return Receipt("duplicate", "webhook-id already received", None, None, recording_id)
-        if job_id is not None:
-            self.queue.notify()
-        log.info("webhook %s recording_id=%s", status, recording_id, extra={"delivery_id": delivery.id})
-        return Receipt(status, delivery.reason, delivery.id, job_id, recording_id)
+            return Receipt("duplicate", "webhook-id already received", None, None, pending.recording_id)
+
+    async def _store(self, batch: list[_Pending]) -> list[Receipt]:
+        """One transaction for the whole batch: three reads, two bulk inserts."""
+        async with self.db.write_session() as s:
+            ids = {p.webhook_id for p in batch}
+            recordings = {p.recording_id for p in batch}
+            known = (
+                await s.execute(
+                    select(
+                        WebhookDelivery.webhook_id, WebhookDelivery.recording_id, WebhookDelivery.status
+                    ).where(
+                        or_(
+                            WebhookDelivery.webhook_id.in_(ids),
+                            and_(
+                                WebhookDelivery.recording_id.in_(recordings),
+                                WebhookDelivery.status == "accepted",
+                            ),
+                        )
+                    )
+                )
+            ).all()
+            seen = {row.webhook_id for row in known}
+            accepted = {row.recording_id for row in known if row.status == "accepted"}
+            rows: list[dict[str, Any]] = []
+            stored: list[_Pending] = []
+            now = utcnow()
+            for p in batch:
+                if p.webhook_id in seen:
+                    continue
+                duplicate = p.recording_id in accepted
+                rows.append(
+                    {
+                        "webhook_id": p.webhook_id,
+                        "received_at": now,
+                        "recording_id": p.recording_id,
+                        "body": p.body,
+                        "status": "duplicate" if duplicate else "accepted",
+                        "reason": "recording_id already received" if duplicate else None,
+                    }
+                )
+                stored.append(p)
+                seen.add(p.webhook_id)
+                accepted.add(p.recording_id)
+            ids: list[int] = []
+            if rows:
+                result = await s.execute(
+                    insert(WebhookDelivery).returning(WebhookDelivery.id, sort_by_parameter_order=True), rows
+                )
+                ids = list(result.scalars().all())
+            fresh = [
+                (row, delivery_id)
+                for row, delivery_id in zip(rows, ids, strict=True)
+                if row["status"] == "accepted"
+            ]
+            # a recording seen for the first time cannot have an active job: no key lookup needed
+            jobs = await self.queue.enqueue_many(
+                s,
+                INGEST_JOB,
+                [({"delivery_id": d}, f"recording:{row['recording_id']}") for row, d in fresh],
+                check_keys=False,
+            )
+        by_id = {p.webhook_id: (row, d) for p, row, d in zip(stored, rows, ids, strict=True)}
+        job_for = {d: jobs[i] for i, (_row, d) in enumerate(fresh)}
+        receipts: list[Receipt] = []
+        for p in batch:
+            if p.webhook_id not in by_id or by_id[p.webhook_id][0]["webhook_id"] is not p.webhook_id:
+                receipts.append(
+                    Receipt("duplicate", "webhook-id already received", None, None, p.recording_id)
+                )
+                continue
+            row, delivery_id = by_id[p.webhook_id]
+            receipts.append(
+                Receipt(row["status"], row["reason"], delivery_id, job_for.get(delivery_id), p.recording_id)
+            )
+        return receipts
 
     async def _reject(self, webhook_id: str, body: bytes, reason: str) -> Receipt:
         try:

@@ -7,6 +7,7 @@ transcripts otherwise drown the card in false "commitments").
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -214,7 +215,9 @@ class HeuristicAnalyzer:
     name = "heuristic"
 
     async def analyze(self, meeting: FathomMeeting, *, os_context: str = "") -> AnalysisOutcome:
-        return AnalysisOutcome(analysis=self.analyze_sync(meeting), analyzer="heuristic")
+        # CPU-bound on long transcripts: off the event loop so webhook acks and Slack acks stay fast
+        analysis = await asyncio.to_thread(self.analyze_sync, meeting)
+        return AnalysisOutcome(analysis=analysis, analyzer="heuristic")
 
     def analyze_sync(self, meeting: FathomMeeting) -> MeetingAnalysis:
         day = _meeting_day(meeting)

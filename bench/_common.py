@@ -1,0 +1,57 @@
+"""Shared bench setup: a real Runtime against the local Slack server in a temp folder."""
+
+from __future__ import annotations
+
+import base64
+import json
+import statistics
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.config import load_settings  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from bot.sandbox import LocalSlack  # noqa: E402
+
+SECRET = "whsec_" + base64.b64encode(b"bench-secret-fathom-os-000000").decode()
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "fathom"
+if not FIXTURES.exists():
+    FIXTURES = ROOT / "examples" / "fathom"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def summary(label: str, ms: list[float]) -> str:
+    return (f"{label}: n={len(ms)} p50={statistics.median(ms):.1f} ms p95={pct(ms, 95):.1f} ms "
+            f"p99={pct(ms, 99):.1f} ms max={max(ms):.1f} ms")
+
+
+@asynccontextmanager
+async def bench_runtime(**env: Any) -> AsyncIterator[tuple[Runtime, LocalSlack]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        slack = await LocalSlack.start()
+        settings = load_settings(
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3", OS_REPO_PATH=f"{tmp}/os",
+            FATHOM_WEBHOOK_SECRET=SECRET, WEBHOOK_PORT=0, SLACK_DEFAULT_CHANNEL="C02MEETINGS",
+            LOG_LEVEL="WARNING", **env,
+        )
+        runtime = Runtime(settings, sandbox_slack=slack)
+        await runtime.start()
+        try:
+            yield runtime, slack
+        finally:
+            await runtime.stop()
+            await slack.stop()

@@ -1,0 +1,59 @@
+"""APScheduler in the bot's own event loop: the reminder tick every minute.
+
+The tick's state lives in the database (claimed reminders), so the scheduler itself keeps nothing:
+a restart simply resumes, and two instances on one PostgreSQL database share the work safely.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from services.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, reminders: Any, interval_seconds: float = 60.0) -> None:
+        self.reminders = reminders
+        self.interval = interval_seconds
+        self._scheduler: AsyncIOScheduler | None = None
+
+    def start(self, first_run: datetime | None = None) -> None:
+        """Call from inside the running loop; the first tick waits one interval unless told."""
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.interval,
+            id="reminders.tick",
+            max_instances=1,  # a slow run (rate limits) is never overlapped by the next
+            coalesce=True,
+            misfire_grace_time=int(self.interval),
+            next_run_time=first_run or utcnow() + timedelta(seconds=self.interval),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def _tick(self) -> None:
+        try:
+            report = await self.reminders.tick()
+            if report.dms or report.digests or report.notes:
+                log.info(
+                    "reminders: %d DMs (%d items), %d digests, %d thread notes",
+                    report.dms,
+                    report.reminded_items,
+                    report.digests,
+                    report.notes,
+                )
+        except Exception:  # one bad run must not stop the schedule
+            log.exception("reminder run failed")
+
+    def stop(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None

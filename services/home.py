@@ -1,0 +1,219 @@
+"""What the Home tab shows one user: their open items, proposals awaiting them, their recent
+meetings and a team panel. Bounded queries only (counts + the first few rows), so a user with
+thousands of items and a database of thousands of meetings still renders within Slack's budget.
+
+The team numbers are computed here with small aggregate queries (services/metrics.py did not
+exist when this was written; swap in its functions once it lands).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import case, func, or_, select
+
+from services.clock import as_utc
+from services.db import Database
+from services.models import ActionItem, LLMUsage, Meeting, OSProposal, Person
+from services.search import ATTENDEES
+from services.slack_gateway import SlackGateway
+
+SHOW_ITEMS = 10
+SHOW_PROPOSALS = 5
+SHOW_MEETINGS = 5
+MODAL_ROWS = 300  # the "N more" modal lists at most this many
+
+
+@dataclass(frozen=True)
+class RecentMeeting:
+    id: int
+    title: str
+    started_at: datetime | None
+    url: str | None
+    thread_url: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamPanel:
+    completion_7d: float | None  # share of items created in the window that are done
+    completion_30d: float | None
+    meetings_by_type_week: dict[str, int]
+    hours_by_client_month: dict[str, float]
+    claude_cost_month: Decimal
+
+
+@dataclass
+class HomeData:
+    user_id: str
+    open_items: list[ActionItem]
+    open_total: int
+    proposals: list[OSProposal]
+    proposals_total: int
+    is_approver: bool
+    meetings: list[RecentMeeting]
+    meetings_total: int
+    team: TeamPanel
+    now: datetime
+    meeting_titles: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def is_new(self) -> bool:
+        """Nothing of theirs yet: the tab leads with the welcome and how to connect Fathom."""
+        return not (self.open_total or self.meetings_total or self.proposals_total)
+
+
+async def thread_urls(gateway: SlackGateway | None, meeting_ids: set[int]) -> dict[int, str]:
+    """Permalinks of the meetings' cards (fetched concurrently; a missing card is just no link)."""
+    if gateway is None or not meeting_ids:
+        return {}
+
+    async def one(meeting_id: int) -> tuple[int, str | None]:
+        ref = await gateway.ref(f"meeting:{meeting_id}")
+        return meeting_id, (await gateway.permalink(ref) if ref else None)
+
+    pairs = await asyncio.gather(*(one(i) for i in sorted(meeting_ids)))
+    return {i: url for i, url in pairs if url}
+
+
+async def email_for_user(db: Database, gateway: SlackGateway | None, token: str) -> str | None:
+    """`<@U123|name>`, `U123`, `@handle` or an email -> the person's email, if we can tell."""
+    token = token.strip().strip("<>").split("|")[0]
+    if "@" in token and not token.startswith("@"):
+        return token.lower()
+    handle = token.lstrip("@")
+    if handle[:1] in ("U", "W") and handle.isupper():
+        email = await HomeService(db).email_of(handle)
+        if email is None and gateway is not None:
+            try:
+                email = (await gateway.user_info(handle)).email
+            except Exception:  # unknown user: the filter then matches nothing
+                email = None
+        return email.lower() if email else None
+    async with db.session() as s:
+        found = await s.scalar(
+            select(ATTENDEES.c.email).where(ATTENDEES.c.email.like(f"{handle.lower()}@%")).limit(1)
+        )
+    return str(found) if found else None
+
+
+class HomeService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def email_of(self, user_id: str) -> str | None:
+        """From the people cache the gateway fills; the handler falls back to users.info."""
+        async with self.db.session() as s:
+            return await s.scalar(select(Person.email).where(Person.slack_user_id == user_id).limit(1))
+
+    async def load(
+        self, user_id: str, *, email: str | None, is_approver: bool, now: datetime, limit: int | None = None
+    ) -> HomeData:
+        """`limit` None: the tab's few rows per section; a number: that many (the "N more" modal)."""
+        items, items_total = await self.open_items(user_id, email, now, limit or SHOW_ITEMS)
+        proposals, proposals_total = (
+            await self.pending_proposals(limit or SHOW_PROPOSALS) if is_approver else ([], 0)
+        )
+        meetings, meetings_total = await self.recent_meetings(email, limit or SHOW_MEETINGS)
+        titles = await self._titles({i.meeting_id for i in items} | {p.meeting_id or 0 for p in proposals})
+        return HomeData(
+            user_id=user_id,
+            open_items=items,
+            open_total=items_total,
+            proposals=proposals,
+            proposals_total=proposals_total,
+            is_approver=is_approver,
+            meetings=meetings,
+            meetings_total=meetings_total,
+            team=await self.team_panel(now),
+            now=now,
+            meeting_titles=titles,
+        )
+
+    async def open_items(
+        self, user_id: str, email: str | None, now: datetime, limit: int
+    ) -> tuple[list[ActionItem], int]:
+        """Overdue first, then by due date (undated last), then newest."""
+        mine = or_(ActionItem.owner_slack_id == user_id, ActionItem.owner_email == (email or "").lower())
+        where = (ActionItem.status == "open", mine if email else ActionItem.owner_slack_id == user_id)
+        overdue = case((ActionItem.due_date < now.date(), 0), else_=1)
+        undated = case((ActionItem.due_date.is_(None), 1), else_=0)
+        async with self.db.session() as s:
+            total = await s.scalar(select(func.count()).select_from(ActionItem).where(*where)) or 0
+            rows = await s.scalars(
+                select(ActionItem)
+                .where(*where)
+                .order_by(overdue, undated, ActionItem.due_date, ActionItem.id.desc())
+                .limit(limit)
+            )
+            return list(rows.all()), int(total)
+
+    async def pending_proposals(self, limit: int) -> tuple[list[OSProposal], int]:
+        where = OSProposal.status == "proposed"
+        async with self.db.session() as s:
+            total = await s.scalar(select(func.count()).select_from(OSProposal).where(where)) or 0
+            rows = await s.scalars(select(OSProposal).where(where).order_by(OSProposal.id).limit(limit))
+            return list(rows.all()), int(total)
+
+    async def recent_meetings(self, email: str | None, limit: int) -> tuple[list[RecentMeeting], int]:
+        """Meetings the user was invited to (attendees come from the search index)."""
+        if not email:
+            return [], 0
+        theirs = select(ATTENDEES.c.meeting_id).where(ATTENDEES.c.email == email.lower())
+        async with self.db.session() as s:
+            total = await s.scalar(select(func.count()).select_from(theirs.subquery()))
+            rows = await s.scalars(
+                select(Meeting).where(Meeting.id.in_(theirs)).order_by(Meeting.started_at.desc()).limit(limit)
+            )
+            return [RecentMeeting(m.id, m.title, m.started_at, m.url) for m in rows], int(total or 0)
+
+    async def team_panel(self, now: datetime) -> TeamPanel:
+        week_start = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        async with self.db.session() as s:
+            rates = []
+            for days in (7, 30):
+                row = (
+                    await s.execute(
+                        select(func.count(), func.sum(case((ActionItem.status == "done", 1), else_=0))).where(
+                            ActionItem.created_at >= now - timedelta(days=days)
+                        )
+                    )
+                ).one()
+                rates.append((row[1] or 0) / row[0] if row[0] else None)
+            by_type = await s.execute(
+                select(Meeting.primary_type, func.count())
+                .where(Meeting.started_at >= week_start)
+                .group_by(Meeting.primary_type)
+            )
+            hours: dict[str, float] = defaultdict(float)
+            for client, start, end in await s.execute(
+                select(Meeting.client_slug, Meeting.started_at, Meeting.ended_at).where(
+                    Meeting.started_at >= month_start
+                )
+            ):
+                if start and end:
+                    hours[client or "internal"] += (as_utc(end) - as_utc(start)).total_seconds() / 3600
+            cost = await s.scalar(
+                select(func.coalesce(func.sum(LLMUsage.cost_usd), 0)).where(
+                    LLMUsage.created_at >= month_start
+                )
+            )
+        types: Counter[str] = Counter({(t or "unanalysed"): n for t, n in by_type})
+        return TeamPanel(
+            completion_7d=rates[0],
+            completion_30d=rates[1],
+            meetings_by_type_week=dict(types.most_common()),
+            hours_by_client_month=dict(sorted(hours.items(), key=lambda kv: -kv[1])),
+            claude_cost_month=Decimal(str(cost or 0)),
+        )
+
+    async def _titles(self, ids: set[int]) -> dict[int, str]:
+        ids.discard(0)
+        if not ids:
+            return {}
+        async with self.db.session() as s:
+            return dict((await s.execute(select(Meeting.id, Meeting.title).where(Meeting.id.in_(ids)))).all())

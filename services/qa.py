@@ -1,0 +1,117 @@
+"""Questions about past meetings: retrieve the best passages and decisions, then let Claude answer
+from them only, citing passages by number. Without Claude the passages themselves are the answer.
+
+Retrieval is the search index (any-word matching, several passages per meeting, decisions weigh
+more than transcript lines), so answers stay grounded and the prompt stays small (< 4k tokens).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from services.db import Database
+from services.models import LLMUsage
+from services.search import HIT_CLOSE, HIT_OPEN, Hit, SearchIndex, parse_query
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+log = logging.getLogger(__name__)
+
+MAX_PASSAGES = 8
+MAX_TOKENS = 700
+SYSTEM = (
+    "You answer questions about an agency's past meetings using only the numbered passages given. "
+    "Cite every claim with the passage number in square brackets, like [2]. If the passages do not "
+    "answer the question, say so in one sentence. Be brief: at most 5 sentences or bullets. "
+    "Plain text, no headings."
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str | None  # Claude's answer; None offline or when Claude failed
+    sources: list[Hit] = field(default_factory=list)
+    model: str | None = None
+    error: str | None = None  # short reason Claude was not used (never shown raw to users)
+
+
+def numbered_passages(hits: list[Hit]) -> str:
+    lines = []
+    for n, hit in enumerate(hits, start=1):
+        when = hit.started_at.date().isoformat() if hit.started_at else "undated"
+        at = f" at {hit.ts}" if hit.ts else ""
+        body = hit.snippet.replace(HIT_OPEN, "").replace(HIT_CLOSE, "")
+        lines.append(f"[{n}] {hit.title} ({when}{at}, {hit.kind}):\n{body}")
+    return "\n\n".join(lines)
+
+
+class QAService:
+    def __init__(
+        self,
+        db: Database,
+        index: SearchIndex,
+        client: AsyncAnthropic | None = None,
+        *,
+        model: str = "claude-sonnet-4-6",
+        prices: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] | None = None,
+    ) -> None:
+        self.db = db
+        self.index = index
+        self.client = client
+        self.model = model
+        self.prices = prices or {}
+
+    async def retrieve(self, question: str) -> list[Hit]:
+        """Filters work in questions too (`client:brightline`); up to 3 passages per meeting."""
+        return await self.index.search(
+            parse_query(question), limit=MAX_PASSAGES, per_meeting=3, any_word=True
+        )
+
+    async def answer(self, question: str) -> Answer:
+        hits = await self.retrieve(question)
+        if not hits or self.client is None:
+            return Answer(question, None, hits)
+        prompt = f"Passages:\n\n{numbered_passages(hits)}\n\nQuestion: {question}"
+        try:
+            message = await self.client.messages.create(
+                model=self.model,
+                max_tokens=MAX_TOKENS,
+                system=SYSTEM,
+                messages=[{"role": "user", "content": prompt}],
+            )
+        except Exception as exc:  # any API failure: the passages are still a useful answer
+            log.warning("Q&A call failed: %s", type(exc).__name__)
+            return Answer(question, None, hits, error=type(exc).__name__)
+        text = "".join(getattr(block, "text", "") for block in message.content).strip()
+        await self._record_usage(message.model, message.usage)
+        return Answer(question, text or None, hits, model=message.model)
+
+    async def _record_usage(self, model: str, usage: object) -> None:
+        from services.analysis.claude import cost_usd
+        from services.analysis.schema import UsageRecord
+
+        record = UsageRecord(
+            purpose="qa",
+            model=model,
+            input_tokens=getattr(usage, "input_tokens", 0) or 0,
+            output_tokens=getattr(usage, "output_tokens", 0) or 0,
+            cache_creation_tokens=getattr(usage, "cache_creation_input_tokens", 0) or 0,
+            cache_read_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0,
+        )
+        async with self.db.session() as s:
+            s.add(
+                LLMUsage(
+                    purpose=record.purpose,
+                    model=record.model,
+                    input_tokens=record.input_tokens,
+                    output_tokens=record.output_tokens,
+                    cache_creation_tokens=record.cache_creation_tokens,
+                    cache_read_tokens=record.cache_read_tokens,
+                    cost_usd=Decimal(str(cost_usd(self.prices, record))),
+                )
+            )

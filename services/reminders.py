@@ -1,0 +1,371 @@
+"""Reminder runs: due-date DMs, overdue nudges, snooze wake-ups, the daily digest, thread notes.
+
+A run is a pure function of the database and the clock, so a scheduler calls `tick()` every minute
+and tests call it with any `now`. Each reminder is claimed by INSERTing a `ReminderSent` row (unique
+kind + subject + day) *before* anything is sent: a unique-key violation means another run (a second
+instance, or this one before a restart) owns it. That makes every reminder at-most-once; a claim
+whose send Slack definitely refused is released so a later run may try again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import SectionBlock
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from blocks.action_items import digest_dm, reminder_dm
+from blocks.common import build, mrkdwn
+from blocks.text import esc_trunc, user_mention
+from services.action_items import sort_for_list, zone
+from services.clock import as_utc, utcnow
+from services.db import Database
+from services.models import ActionItem, Person, ReminderSent
+from services.os_config import OSConfig, QuietHours, Reminders
+from services.slack_gateway import SlackGateway
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str, date]  # kind, subject, day
+NOTE_DAY = date(2000, 1, 1)  # thread notes are once per item ever, not once per day
+CHUNK = 400
+SEND_CONCURRENCY = 8
+
+
+@dataclass
+class RunReport:
+    dms: int = 0
+    reminded_items: int = 0
+    digests: int = 0
+    notes: int = 0
+    lost_claims: int = 0  # claimed by someone else: another instance or an earlier run
+    failed: int = 0
+
+
+@dataclass
+class _Person:
+    slack_id: str
+    tz: ZoneInfo
+    name: str
+    items: list[ActionItem] = field(default_factory=list)
+    completed: list[ActionItem] = field(default_factory=list)
+
+
+def in_quiet_hours(local: datetime, quiet: QuietHours) -> bool:
+    start, end, now = time.fromisoformat(quiet.start), time.fromisoformat(quiet.end), local.time()
+    if start == end:
+        return False
+    if start < end:
+        return start <= now < end
+    return now >= start or now < end
+
+
+def _snoozed(item: ActionItem, now: datetime) -> bool:
+    return item.snoozed_until is not None and as_utc(item.snoozed_until) > now
+
+
+def _snooze_key(item: ActionItem) -> Key:
+    assert item.snoozed_until is not None
+    until = as_utc(item.snoozed_until)
+    return ("snooze", f"item:{item.id}@{int(until.timestamp())}", until.date())
+
+
+class ReminderService:
+    def __init__(
+        self,
+        db: Database,
+        os_config: Callable[[], OSConfig],
+        gateway: SlackGateway,
+        clock: Callable[[], datetime] = utcnow,
+        concurrency: int = SEND_CONCURRENCY,
+    ) -> None:
+        self.db = db
+        self.os_config = os_config
+        self.gateway = gateway
+        self.clock = clock
+        self.concurrency = concurrency
+        self._profiles: dict[str, tuple[str | None, str]] = {}  # slack id -> (tz, name)
+
+    async def tick(self, now: datetime | None = None) -> RunReport:
+        now = as_utc(now or self.clock())
+        policy = self.os_config().reminders
+        report = RunReport()
+        people = await self._people(now, policy)
+        if not people:
+            return report
+        claimed = await self._existing_keys(people)
+        nudges = Counter(subject for kind, subject, _ in claimed if kind == "overdue")
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(person: _Person) -> None:
+            async with gate:
+                await self._remind(person, now, policy, claimed, nudges, report)
+
+        await asyncio.gather(*(one(p) for p in people.values()))
+        return report
+
+    # -- planning ----------------------------------------------------------------------------------
+    async def _people(self, now: datetime, policy: Reminders) -> dict[str, _Person]:
+        """Internal owners with a Slack id and something that might need them today."""
+        horizon = (now + timedelta(days=1)).date()  # "today" somewhere on Earth
+        recent = now - timedelta(days=1)
+        async with self.db.session() as s:
+            rows = (
+                await s.scalars(
+                    select(ActionItem).where(
+                        ActionItem.owner_slack_id.is_not(None),
+                        ActionItem.owner_external.is_(False),
+                        or_(
+                            and_(
+                                ActionItem.status == "open",
+                                or_(ActionItem.due_date <= horizon, ActionItem.snoozed_until <= now),
+                            ),
+                            and_(ActionItem.status == "done", ActionItem.completed_at >= recent),
+                        ),
+                    )
+                )
+            ).all()
+            ids = {i.owner_slack_id for i in rows if i.owner_slack_id}
+            known: dict[str, tuple[str | None, str]] = {}
+            for chunk in _chunks(sorted(ids)):
+                for uid, tz, name in (
+                    await s.execute(
+                        select(Person.slack_user_id, Person.tz, Person.name).where(
+                            Person.slack_user_id.in_(chunk)
+                        )
+                    )
+                ).all():
+                    known[uid] = (tz, name or "")
+        people: dict[str, _Person] = {}
+        for uid in ids:
+            tz, name = known.get(uid) or await self._profile(uid)
+            people[uid] = _Person(uid, zone(tz, policy.timezone), name)
+        for item in rows:
+            person = people[item.owner_slack_id or ""]
+            (person.completed if item.status == "done" else person.items).append(item)
+        return people
+
+    async def _profile(self, uid: str) -> tuple[str | None, str]:
+        if uid not in self._profiles:
+            try:
+                user = await self.gateway.user_info(uid)
+                self._profiles[uid] = (user.tz, user.name)
+            except Exception:  # unknown user: default zone, no name
+                self._profiles[uid] = (None, "")
+        return self._profiles[uid]
+
+    async def _existing_keys(self, people: dict[str, _Person]) -> set[Key]:
+        """Claims already made, read once per run so a run does not re-try every old claim."""
+        subjects: set[str] = set()
+        for p in people.values():
+            subjects.add(f"user:{p.slack_id}")
+            for item in p.items:
+                subjects.add(f"item:{item.id}")
+                if item.snoozed_until is not None:
+                    subjects.add(_snooze_key(item)[1])
+        keys: set[Key] = set()
+        async with self.db.session() as s:
+            for chunk in _chunks(sorted(subjects)):
+                rows = await s.execute(
+                    select(ReminderSent.kind, ReminderSent.subject, ReminderSent.day).where(
+                        ReminderSent.subject.in_(chunk)
+                    )
+                )
+                keys.update((k, sub, d) for k, sub, d in rows.all())
+        return keys
+
+    def _plan(
+        self,
+        person: _Person,
+        now: datetime,
+        policy: Reminders,
+        existing: set[Key],
+        nudge_counts: Counter[str],
+    ) -> tuple[dict[Key, ActionItem], list[tuple[Key, ActionItem, int]]]:
+        """What this person should hear about now: DM claims per item, and thread notes."""
+        local = now.astimezone(person.tz)
+        today = local.date()
+        working = local.weekday() in policy.working_weekdays
+        due_time = local.hour >= policy.due_hour
+        dm: dict[Key, ActionItem] = {}
+        notes: list[tuple[Key, ActionItem, int]] = []
+        for item in person.items:
+            if _snoozed(item, now):
+                continue
+            if item.snoozed_until is not None and (key := _snooze_key(item)) not in existing:
+                dm[key] = item
+            if not (working and due_time) or item.due_date is None or item.due_date > today:
+                continue
+            if item.due_date == today:
+                dm[("due", f"item:{item.id}", today)] = item
+                continue
+            nudges = nudge_counts.get(f"item:{item.id}", 0)
+            if nudges < policy.max_overdue_nudges:
+                dm[("overdue", f"item:{item.id}", today)] = item
+            else:
+                notes.append((("thread_note", f"item:{item.id}", NOTE_DAY), item, nudges))
+        dm = {k: v for k, v in dm.items() if k not in existing}
+        notes = [n for n in notes if n[0] not in existing]
+        return dm, notes
+
+    # -- sending -----------------------------------------------------------------------------------
+    async def _remind(
+        self,
+        person: _Person,
+        now: datetime,
+        policy: Reminders,
+        existing: set[Key],
+        nudge_counts: Counter[str],
+        report: RunReport,
+    ) -> None:
+        local = now.astimezone(person.tz)
+        if in_quiet_hours(local, policy.quiet_hours):
+            return
+        dm, notes = self._plan(person, now, policy, existing, nudge_counts)
+        if dm:
+            won = await self._claim(list(dm), person.slack_id)
+            report.lost_claims += len(dm) - len(won)
+            items = sort_for_list({dm[k].id: dm[k] for k in won}.values(), local.date())
+            if items:
+                message = reminder_dm(person.name, items, now)
+                if await self._send(won, person.slack_id, message, report):
+                    report.dms += 1
+                    report.reminded_items += len(items)
+        for key, item, nudges in notes:
+            if await self._claim([key], person.slack_id) and await self._note(key, item, nudges, report):
+                report.notes += 1
+        await self._digest(person, now, local, policy, existing, report)
+
+    async def _digest(
+        self,
+        person: _Person,
+        now: datetime,
+        local: datetime,
+        policy: Reminders,
+        existing: set[Key],
+        report: RunReport,
+    ) -> None:
+        if local.hour < policy.digest_hour or (policy.digest_weekdays_only and local.weekday() >= 5):
+            return
+        key: Key = ("digest", f"user:{person.slack_id}", local.date())
+        if key in existing:
+            return
+        today = local.date()
+        open_items = [i for i in person.items if i.due_date is not None]
+        due_today = [i for i in open_items if i.due_date == today]
+        overdue = sort_for_list([i for i in open_items if i.due_date and i.due_date < today], today)
+        if not (due_today or overdue or person.completed):
+            return  # an empty digest is noise
+        if await self._claim([key], person.slack_id):
+            message = digest_dm(due_today, overdue, person.completed, now)
+            if await self._send([key], person.slack_id, message, report):
+                report.digests += 1
+
+    async def _send(self, keys: list[Key], user: str, message: object, report: RunReport) -> bool:
+        try:
+            await self.gateway.send_dm(user, message)  # type: ignore[arg-type]
+        except SlackApiError as exc:
+            log.warning(
+                "reminder DM refused by Slack (%s); released for a later run", exc.response.get("error")
+            )
+            await self._release(keys)
+            report.failed += 1
+            return False
+        await self._mark_sent(keys)
+        return True
+
+    async def _note(self, key: Key, item: ActionItem, nudges: int, report: RunReport) -> bool:
+        """After the last nudge the meeting's thread hears about it, once."""
+        parent = await self.gateway.ref(f"meeting:{item.meeting_id}")
+        if parent is None:
+            await self._mark([key], "skipped")
+            return False
+        owner = user_mention(item.owner_slack_id) or "its owner"
+        due = item.due_date.strftime("%a %d %b") if item.due_date else "no date"
+        text = (
+            f":hourglass: Still open after {nudges} reminder{'s' if nudges != 1 else ''} to {owner}"
+            f" (due {due}): *{esc_trunc(item.text, 1500)}*"
+        )
+        message = build(
+            f"Still open: {item.text}", [SectionBlock(block_id=f"reminder_note:{item.id}", text=mrkdwn(text))]
+        )
+        try:
+            await self.gateway.post(parent.channel, message, thread_ts=parent.ts)
+        except SlackApiError:
+            await self._release([key])
+            report.failed += 1
+            return False
+        await self._mark_sent([key])
+        return True
+
+    # -- claims ------------------------------------------------------------------------------------
+    async def _claim(self, keys: list[Key], recipient: str) -> list[Key]:
+        """Claim keys before sending; returns the ones this run owns.
+
+        All at once in one transaction (the common case, one round trip); if any was taken, one
+        by one so the others are still ours.
+        """
+        rows = [
+            {"kind": k, "subject": s, "day": d, "recipient": recipient, "status": "claimed"}
+            for k, s, d in keys
+        ]
+        try:
+            async with self.db.session() as s:
+                await s.execute(insert(ReminderSent), rows)
+            return keys
+        except IntegrityError:
+            pass
+        won: list[Key] = []
+        for key, row in zip(keys, rows, strict=True):
+            try:
+                async with self.db.session() as s:
+                    await s.execute(insert(ReminderSent), [row])
+                won.append(key)
+            except IntegrityError:
+                continue
+        return won
+
+    async def _mark_sent(self, keys: Iterable[Key]) -> None:
+        await self._mark(keys, "sent")
+
+    async def _mark(self, keys: Iterable[Key], status: str) -> None:
+        async with self.db.session() as s:
+            for kind, subject, day in keys:
+                await s.execute(
+                    update(ReminderSent)
+                    .where(
+                        ReminderSent.kind == kind, ReminderSent.subject == subject, ReminderSent.day == day
+                    )
+                    .values(status=status, sent_at=utcnow())
+                )
+
+    async def _release(self, keys: Iterable[Key]) -> None:
+        async with self.db.session() as s:
+            for kind, subject, day in keys:
+                await s.execute(
+                    delete(ReminderSent).where(
+                        ReminderSent.kind == kind, ReminderSent.subject == subject, ReminderSent.day == day
+                    )
+                )
+
+    async def sent_count(self, kind: str | None = None) -> int:
+        async with self.db.session() as s:
+            stmt = select(func.count()).select_from(ReminderSent).where(ReminderSent.status == "sent")
+            if kind:
+                stmt = stmt.where(ReminderSent.kind == kind)
+            return int(await s.scalar(stmt) or 0)
+
+
+def _chunks(values: list[str]) -> Iterable[list[str]]:
+    grouped: dict[int, list[str]] = defaultdict(list)
+    for i, value in enumerate(values):
+        grouped[i // CHUNK].append(value)
+    return grouped.values()

@@ -1,0 +1,100 @@
+"""Search over the Fathom fixtures: ranking, filters, passages with playback links."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.analysis.heuristic import HeuristicAnalyzer
+from services.db import Database
+from services.fathom import parse_meeting
+from services.meetings import MeetingStore
+from services.search import SearchIndex, parse_query
+from tests.helpers import FIXTURE_NAMES, load_fixture
+
+
+async def ingest_fixtures(db: Database) -> dict[str, int]:
+    """Every fixture ingested, analysed by the heuristic and indexed; name -> meeting id."""
+    store, index, ids = MeetingStore(db), SearchIndex(db), {}
+    for name in FIXTURE_NAMES:
+        data = load_fixture(name)
+        if name == "minimal_no_content":
+            data["recording_id"] = data["recording_id"] + 777  # shares an id with partner_sync
+        fathom = parse_meeting(data)
+        meeting_id = (await store.ingest(fathom)).meeting_id
+        await store.store_analysis(meeting_id, await HeuristicAnalyzer().analyze(fathom))
+        await index.index_meeting(meeting_id)
+        ids[name] = meeting_id
+    return ids
+
+
+def test_query_filters_are_parsed_out_of_the_words() -> None:
+    q = parse_query(
+        "pricing client:Brightline-Dental.example type:ai-audit after:2026-11-01 with:<@U01MAYA|maya>"
+    )
+    assert q.text == "pricing"
+    assert (q.client, q.type, q.after, q.with_user) == (
+        "brightline-dental",
+        "ai_audit",
+        date(2026, 11, 1),
+        "<@U01MAYA|maya>",
+    )
+    assert parse_query("x after:yesterday type:party").problems
+
+
+async def test_title_match_ranks_the_brightline_meeting_first(db: Database) -> None:
+    ids = await ingest_fixtures(db)
+    hits = await SearchIndex(db).search(parse_query("brightline dental"))
+    assert hits and hits[0].meeting_id == ids["ai_audit_discovery"]
+    assert len({h.meeting_id for h in hits}) == len(hits), "one passage per meeting"
+
+
+async def test_transcript_hit_links_to_the_moment_in_the_recording(db: Database) -> None:
+    ids = await ingest_fixtures(db)
+    hits = await SearchIndex(db).search(parse_query("remote control buttons"))
+    lines = [h for h in hits if h.kind == "line"]
+    assert lines, hits
+    hit = lines[0]
+    assert hit.meeting_id in {
+        ids["ami_ES2006a_kickoff"],
+        ids["ami_ES2006d_decision"],
+        ids["ami_TS3009c_long"],
+    }
+    assert hit.recording_url and "?timestamp=" in hit.recording_url
+    assert "\u27e6" in hit.snippet  # matched words are marked for bolding
+
+
+async def test_filters_narrow_results_by_client_type_date_and_attendee(db: Database) -> None:
+    ids = await ingest_fixtures(db)
+    index = SearchIndex(db)
+    everything = {h.meeting_id for h in await index.search(parse_query("the"), limit=20)}
+    assert len(everything) >= 4
+    client = await index.search(parse_query("the client:brightline"), limit=20)
+    assert {h.meeting_id for h in client} == {ids["ai_audit_discovery"]}
+    late = await index.search(parse_query("the after:2026-11-19"), limit=20)
+    assert {h.meeting_id for h in late} == {ids["ami_ES2006d_decision"], ids["ami_TS3009c_long"]}
+    q = parse_query("the with:@rosa")
+    rosa = await index.search(q.__class__(**{**q.__dict__, "with_email": "rosa@brightline-dental.example"}))
+    assert {h.meeting_id for h in rosa} == {ids["ai_audit_discovery"]}
+    nobody = await index.search(parse_query("the with:@nobody"))
+    assert nobody == []
+    meeting_type = (await index.search(parse_query("brightline")))[0].meeting_type
+    typed = await index.search(parse_query(f"the type:{meeting_type}"), limit=20)
+    assert ids["ai_audit_discovery"] in {h.meeting_id for h in typed}
+
+
+async def test_filters_alone_list_recent_meetings_and_reindexing_does_not_duplicate(db: Database) -> None:
+    ids = await ingest_fixtures(db)
+    index = SearchIndex(db)
+    assert await index.index_meeting(ids["ai_audit_discovery"]) == await index.index_meeting(
+        ids["ai_audit_discovery"]
+    )
+    recent = await index.search(parse_query("after:2026-11-18"))
+    assert [h.meeting_id for h in recent][0] == ids["ami_TS3009c_long"]
+    hits = await index.search(parse_query("brightline"), limit=50, per_meeting=50)
+    assert len([h for h in hits if h.kind == "title"]) == 1
+
+
+async def test_question_words_fall_back_to_any_word_matching(db: Database) -> None:
+    ids = await ingest_fixtures(db)
+    hits = await SearchIndex(db).search(parse_query("what did we decide about brightline zzzunknownword"))
+    assert hits and hits[0].meeting_id == ids["ai_audit_discovery"]
