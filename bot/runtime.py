@@ -32,9 +32,9 @@ from services.os_config import OSConfigError, load_os_config
 from services.os_context import build_context
 from services.os_repo import OSRepo
 from services.pipeline import MeetingPipeline
-from services.reminders import ReminderService
 from services.proposal_publisher import ProposalPublisher
 from services.proposals import ProposalService
+from services.reminders import ReminderService
 from services.slack_gateway import RateGate, SlackGateway, retry_handlers
 from services.webhook import WebhookIntake
 
