@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import logging
 import uuid
 from collections import OrderedDict
@@ -54,7 +56,6 @@ class RecentIds:
 def create_app(
     services: Services, client: AsyncWebClient, *, extra_modules: tuple[str, ...] = ()
 ) -> AsyncApp:
-    import importlib
 
     app = AsyncApp(
         client=client,
@@ -67,7 +68,9 @@ def create_app(
 
     @app.middleware
     async def inject_services(
-        body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[None]]  # noqa: A002
+        body: dict[str, Any],
+        context: dict[str, Any],
+        next: Callable[[], Awaitable[None]],  # noqa: A002
     ) -> Any:
         event_id = body.get("event_id")
         if event_id and seen_events.seen(str(event_id)):
@@ -78,24 +81,82 @@ def create_app(
         return None
 
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any], respond: Any, logger: logging.Logger) -> None:
-        if isinstance(error, UserFacingError):
-            message = error_message(str(error))
-        else:
-            correlation = uuid.uuid4().hex[:12]
-            log.error(
-                "unhandled error in Slack listener (ref %s): %s",
-                correlation,
-                type(error).__name__,
-                exc_info=error,
-                extra={"correlation_id": correlation},
-            )
-            message = error_message("Something went wrong on our side.", correlation)
-        await _tell_user(services, body, message, respond)
+    async def on_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
+        # Only reached for errors outside our listeners (middleware); listeners are wrapped below.
+        await report_error(services, error, body, respond)
 
+    registrar = SafeRegistrar(app, services)
     for name in HANDLER_MODULES + extra_modules:
-        importlib.import_module(name).register(app)
+        importlib.import_module(name).register(registrar)
     return app
+
+
+LISTENER_KINDS = ("action", "command", "view", "event", "options", "shortcut", "message", "view_submission")
+
+
+class SafeRegistrar:
+    """What handler modules' `register(app)` receives: AsyncApp, but every listener is wrapped.
+
+    Why: when a listener raises just after `ack()`, Bolt's asyncio runner resets the ack it already
+    has (`ack.response = None`), so Slack may get no acknowledgement at all and the user sees a
+    generic failure. Wrapped listeners never raise into Bolt: errors become a friendly ephemeral
+    (`UserFacingError`) or a logged correlation id, and an un-acked request is still acked.
+    """
+
+    def __init__(self, app: AsyncApp, services: Services) -> None:
+        self._app = app
+        self._services = services
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._app, name)
+        if name not in LISTENER_KINDS:
+            return attr
+
+        def register(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+            def decorate(fn: Callable[..., Awaitable[Any]]) -> Any:
+                return attr(*args, **kwargs)(safe_listener(fn, self._services))
+
+            return decorate
+
+        return register
+
+
+def safe_listener(fn: Callable[..., Awaitable[Any]], services: Services) -> Callable[..., Awaitable[Any]]:
+    wanted = list(inspect.signature(fn).parameters)
+    names = wanted + [n for n in ("ack", "body", "respond") if n not in wanted]
+
+    async def listener(**kwargs: Any) -> Any:
+        try:
+            return await fn(**{k: kwargs[k] for k in wanted if k in kwargs})
+        except Exception as error:
+            ack = kwargs.get("ack")
+            if ack is not None and getattr(ack, "response", None) is None:
+                await ack()
+            await report_error(services, error, kwargs.get("body") or {}, kwargs.get("respond"))
+            return None
+
+    listener.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+    )
+    listener.__name__ = getattr(fn, "__name__", "listener")
+    listener.__qualname__ = getattr(fn, "__qualname__", listener.__name__)
+    return listener
+
+
+async def report_error(services: Services, error: Exception, body: dict[str, Any], respond: Any) -> None:
+    if isinstance(error, UserFacingError):
+        message = error_message(str(error))
+    else:
+        correlation = uuid.uuid4().hex[:12]
+        log.error(
+            "unhandled error in Slack listener (ref %s): %s",
+            correlation,
+            type(error).__name__,
+            exc_info=error,
+            extra={"correlation_id": correlation},
+        )
+        message = error_message("Something went wrong on our side.", correlation)
+    await _tell_user(services, body, message, respond)
 
 
 async def _tell_user(services: Services, body: dict[str, Any], message: Any, respond: Any) -> None:

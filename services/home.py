@@ -9,6 +9,7 @@ exist when this was written; swap in its functions once it lands).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,7 +26,8 @@ from services.slack_gateway import SlackGateway
 SHOW_ITEMS = 10
 SHOW_PROPOSALS = 5
 SHOW_MEETINGS = 5
-MODAL_ROWS = 300  # the "N more" modal lists at most this many
+MODAL_ROWS = 300
+TEAM_TTL = 60.0  # seconds  # the "N more" modal lists at most this many
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ async def email_for_user(db: Database, gateway: SlackGateway | None, token: str)
 class HomeService:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._team: tuple[float, TeamPanel] | None = None
 
     async def email_of(self, user_id: str) -> str | None:
         """From the people cache the gateway fills; the handler falls back to users.info."""
@@ -162,15 +165,30 @@ class HomeService:
         """Meetings the user was invited to (attendees come from the search index)."""
         if not email:
             return [], 0
-        theirs = select(ATTENDEES.c.meeting_id).where(ATTENDEES.c.email == email.lower())
+        email = email.lower()
         async with self.db.session() as s:
-            total = await s.scalar(select(func.count()).select_from(theirs.subquery()))
-            rows = await s.scalars(
-                select(Meeting).where(Meeting.id.in_(theirs)).order_by(Meeting.started_at.desc()).limit(limit)
+            total = await s.scalar(
+                select(func.count()).select_from(ATTENDEES).where(ATTENDEES.c.email == email)
             )
-            return [RecentMeeting(m.id, m.title, m.started_at, m.url) for m in rows], int(total or 0)
+            rows = await s.execute(
+                select(Meeting.id, Meeting.title, Meeting.started_at, Meeting.url)
+                .join(ATTENDEES, ATTENDEES.c.meeting_id == Meeting.id)
+                .where(ATTENDEES.c.email == email)
+                .order_by(Meeting.started_at.desc())
+                .limit(limit)
+            )
+            return [RecentMeeting(*row) for row in rows], int(total or 0)
 
     async def team_panel(self, now: datetime) -> TeamPanel:
+        """Shared by every user and slow to change: cached for TEAM_TTL seconds."""
+        cached = self._team
+        if cached and time.monotonic() - cached[0] < TEAM_TTL:
+            return cached[1]
+        panel = await self._team_panel(now)
+        self._team = (time.monotonic(), panel)
+        return panel
+
+    async def _team_panel(self, now: datetime) -> TeamPanel:
         week_start = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         async with self.db.session() as s:

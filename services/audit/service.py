@@ -1,0 +1,400 @@
+"""/os-audit as a service: pick a meeting, preview its client OS pack, deliver it (zip and/or OS proposals).
+
+Extraction uses Claude when a client is configured and falls back to the offline heuristic, so a
+preview always arrives. The extraction behind a preview is kept in memory per (meeting, inputs),
+so the Generate click delivers exactly what the card showed without a second model call; a
+Regenerate (or a restart) extracts again. Only files the OS accepts (markdown, YAML, CSV) are
+proposed into it; code and config stay in the zip. Proposals still need an approver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import PurePosixPath
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from services import audit_log
+from services.audit.extract import AuditExtractionError, extract_heuristic, extract_with_claude
+from services.audit.generator import GeneratedPack, generate_client_os
+from services.audit.heuristic import meeting_date
+from services.audit.schema import AuditExtraction
+from services.db import Database
+from services.errors import NotAllowed, UserFacingError
+from services.fathom import FathomMeeting
+from services.meetings import MeetingStore
+from services.models import LLMUsage, Meeting, OSProposal
+from services.os_paths import ALLOWED_EXTENSIONS, UnsafePath, slugify, validate_os_path
+from services.os_repo import OSRepo
+
+log = logging.getLogger(__name__)
+
+OS_PREFIX = "clients/{client}/claude-code-os"
+NO_INDUSTRY = "general"  # matches no pack: base templates only
+CLIENT_NAME_MAX = 80
+ACTOR = "audit:{user}"
+
+
+class Output(StrEnum):
+    ZIP = "zip"
+    OS = "os"
+    BOTH = "both"
+
+
+class Stage(StrEnum):
+    ANALYSING = "analysing"
+    READY = "ready"
+    GENERATING = "generating"
+    UPLOADING = "uploading"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    meeting_id: int
+    client_name: str | None = None
+    industry: str | None = None  # a pack name, NO_INDUSTRY, or None to detect
+    output: Output = Output.ZIP
+
+    @property
+    def wants_zip(self) -> bool:
+        return self.output in (Output.ZIP, Output.BOTH)
+
+    @property
+    def wants_os(self) -> bool:
+        return self.output in (Output.OS, Output.BOTH)
+
+
+@dataclass(frozen=True)
+class MeetingChoice:
+    id: int
+    title: str
+    client_slug: str | None
+    started_at: datetime | None
+    primary_type: str | None
+
+
+@dataclass
+class Preview:
+    options: AuditOptions
+    meeting_title: str
+    extraction: AuditExtraction
+    pack: GeneratedPack
+    source: str  # "claude" | "heuristic"
+
+
+@dataclass
+class Delivery:
+    preview: Preview
+    zip_name: str | None = None
+    zip_bytes: int = 0
+    proposals: list[OSProposal] = field(default_factory=list)
+    zip_only: list[str] = field(default_factory=list)  # files the OS does not hold (code, config)
+    already_in_os: list[str] = field(default_factory=list)  # exist there already: not proposed again
+
+
+Progress = Callable[[Stage], Awaitable[None]]
+
+
+class AuditService:
+    def __init__(
+        self,
+        db: Database,
+        store: MeetingStore,
+        os_repo: OSRepo,
+        *,
+        client: Any = None,
+        model: str = "claude-sonnet-4-6",
+        fallback_model: str = "claude-haiku-4-5",
+        gateway: Any = None,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.os_repo = os_repo
+        self.client = client  # anthropic.AsyncAnthropic, or None for the offline heuristic
+        self.model = model
+        self.fallback_model = fallback_model
+        self.gateway = gateway  # SlackGateway, set once Slack is up
+        self._previews: dict[tuple[int, str | None, str | None], Preview] = {}
+        self._busy: set[int] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- choosing ---------------------------------------------------------------------------------
+
+    async def recent_meetings(self, query: str = "", limit: int = 25) -> list[MeetingChoice]:
+        """Newest first; `query` matches the title or the client (slug or words of it)."""
+        stmt = select(Meeting).order_by(Meeting.started_at.desc().nulls_last(), Meeting.id.desc())
+        words = query.strip()
+        if words:
+            like = f"%{words.lower()}%"
+            slug = f"%{slugify(words)}%"
+            stmt = stmt.where(
+                or_(Meeting.title.ilike(like), Meeting.client_slug.ilike(slug), Meeting.title.ilike(slug))
+            )
+        async with self.db.session() as s:
+            rows = (await s.scalars(stmt.limit(limit))).all()
+        return [MeetingChoice(m.id, m.title, m.client_slug, m.started_at, m.primary_type) for m in rows]
+
+    async def ensure_can_generate(self, actor: str) -> None:
+        """Internal members may generate; guests (restricted accounts) and bots may not.
+
+        Putting files into the OS still goes through approvers, so generation itself is not gated
+        on the approver list: it only drafts.
+        """
+        if self.gateway is None or not actor:
+            return
+        try:
+            user = (await self.gateway.call("users.info", user=actor)).get("user") or {}
+        except Exception:
+            log.warning("could not look up Slack user %s; refusing audit generation", actor)
+            raise NotAllowed("Could not confirm you are a member of this workspace.") from None
+        if (
+            user.get("is_restricted")
+            or user.get("is_ultra_restricted")
+            or user.get("is_bot")
+            or user.get("deleted")
+        ):
+            raise NotAllowed("Only members of this workspace can generate a client OS (guests cannot).")
+
+    # -- background work ---------------------------------------------------------------------------
+
+    def start(self, meeting_id: int, work: Coroutine[Any, Any, None]) -> None:
+        """Run slow work after the ack; one run per meeting at a time, a reference kept until done."""
+        if meeting_id in self._busy:
+            work.close()
+            raise UserFacingError("A client OS is already being prepared for this meeting; watch its card.")
+        self._busy.add(meeting_id)
+        task = asyncio.create_task(work, name=f"audit:{meeting_id}")
+        self._tasks.add(task)
+
+        def finished(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            self._busy.discard(meeting_id)
+
+        task.add_done_callback(finished)
+
+    def busy(self, meeting_id: int) -> bool:
+        return meeting_id in self._busy
+
+    async def drain(self) -> None:
+        """Wait for running work (tests, graceful shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- preview and delivery ----------------------------------------------------------------------
+
+    async def meeting_title(self, meeting_id: int) -> str:
+        return (await self.store.get(meeting_id)).title
+
+    async def preview(self, options: AuditOptions, actor: str, *, fresh: bool = False) -> Preview:
+        key = (options.meeting_id, options.client_name, options.industry)
+        if not fresh and key in self._previews:
+            cached = self._previews[key]
+            return Preview(options, cached.meeting_title, cached.extraction, cached.pack, cached.source)
+        meeting = await self.store.get(options.meeting_id)
+        fathom = FathomMeeting.model_validate(meeting.payload)
+        extraction, source = await self._extract(meeting.id, fathom, options)
+        pack = generate_client_os(
+            extraction,
+            meeting_title=meeting.title,
+            meeting_date=meeting_date(fathom),
+            industry=options.industry,
+            override_dir=self._override_dir(),
+        )
+        preview = Preview(options, meeting.title, extraction, pack, source)
+        self._previews[key] = preview
+        async with self.db.session() as s:
+            audit_log.record(s, actor, "audit.previewed", f"meeting:{meeting.id}", None, _summary(preview))
+        return preview
+
+    async def generate(
+        self,
+        options: AuditOptions,
+        actor: str,
+        *,
+        channel: str,
+        thread_ts: str | None = None,
+        progress: Progress | None = None,
+    ) -> Delivery:
+        """Zip to the thread and/or proposals into the OS, reporting each stage as it starts."""
+        report = progress or _silent
+        await report(Stage.GENERATING)
+        delivery = Delivery(await self.preview(options, actor))
+        pack = delivery.preview.pack
+        if options.wants_zip:
+            await report(Stage.UPLOADING)
+            content = await asyncio.to_thread(pack.to_zip)
+            delivery.zip_name, delivery.zip_bytes = f"{pack.root}.zip", len(content)
+            if self.gateway is None:
+                raise UserFacingError("Slack is not configured, so the zip cannot be uploaded.")
+            await self.gateway.upload_file(
+                channel,
+                delivery.zip_name,
+                content,
+                title=f"{pack.client_name} — Claude Code OS",
+                thread_ts=thread_ts,
+            )
+        if options.wants_os:
+            proposed = await self._propose(options.meeting_id, pack, actor)
+            delivery.proposals, delivery.zip_only, delivery.already_in_os = proposed
+        async with self.db.session() as s:
+            after = {
+                **_summary(delivery.preview),
+                "output": options.output.value,
+                "zip_bytes": delivery.zip_bytes,
+                "proposals": [p.id for p in delivery.proposals],
+            }
+            audit_log.record(s, actor, "audit.generated", f"meeting:{options.meeting_id}", None, after)
+        await report(Stage.DONE)
+        return delivery
+
+    # -- internals --------------------------------------------------------------------------------
+
+    async def _extract(
+        self, meeting_id: int, fathom: FathomMeeting, options: AuditOptions
+    ) -> tuple[AuditExtraction, str]:
+        if self.client is not None:
+            try:
+                extraction, usage = await extract_with_claude(
+                    self.client,
+                    fathom,
+                    model=self.model,
+                    fallback_model=self.fallback_model,
+                    client_name=options.client_name,
+                    industry=options.industry,
+                )
+                await self._record_usage(meeting_id, usage)
+                return extraction, "claude"
+            except AuditExtractionError as exc:
+                log.warning("audit extraction for meeting %s fell back to rules: %s", meeting_id, exc)
+        extraction = await asyncio.to_thread(
+            extract_heuristic, fathom, client_name=options.client_name, industry=options.industry
+        )
+        return extraction, "heuristic"
+
+    async def _record_usage(self, meeting_id: int, usage: list[Any]) -> None:
+        from decimal import Decimal
+
+        async with self.db.session() as s:
+            for u in usage:
+                s.add(
+                    LLMUsage(
+                        meeting_id=meeting_id,
+                        purpose=u.purpose,
+                        model=u.model,
+                        input_tokens=u.input_tokens,
+                        output_tokens=u.output_tokens,
+                        cache_creation_tokens=u.cache_creation_tokens,
+                        cache_read_tokens=u.cache_read_tokens,
+                        cost_usd=Decimal(str(u.cost_usd)),
+                    )
+                )
+
+    def _override_dir(self) -> Any:
+        folder = self.os_repo.path / "templates" / "client_os"
+        return folder if folder.is_dir() else None
+
+    async def _propose(
+        self, meeting_id: int, pack: GeneratedPack, actor: str
+    ) -> tuple[list[OSProposal], list[str], list[str]]:
+        """One `create` proposal per OS-safe file; identical pending ones are kept, stale ones superseded.
+
+        Written here because ProposalService has no public single-change entry point yet; rows,
+        validation and audit records follow its conventions so the approval card treats them alike.
+        """
+        prefix = OS_PREFIX.format(client=slugify(pack.client_name))
+        wanted: dict[str, str] = {}
+        zip_only: list[str] = []
+        for rel, content in pack.files.items():
+            if PurePosixPath(rel).suffix.lower() in ALLOWED_EXTENSIONS:
+                wanted[f"{prefix}/{rel}"] = content
+            else:
+                zip_only.append(rel)
+        fresh: list[OSProposal] = []
+        kept: list[str] = []
+
+        def rel_of(path: str) -> str:
+            return path[len(prefix) + 1 :]
+
+        for path, content in wanted.items():
+            p = OSProposal(
+                meeting_id=meeting_id, path=path, action="create", content=content, status="proposed"
+            )
+            try:
+                p.path = validate_os_path(self.os_repo.path, path, content=content)
+                current, p.base_blob = await self.os_repo.read(p.path)
+            except UnsafePath as exc:
+                p.status, p.reason = "invalid", exc.reason
+                current = None
+            if current is not None:  # the OS has no "replace" action: regenerate into it by hand
+                kept.append(rel_of(path))
+                continue
+            fresh.append(p)
+        who = ACTOR.format(user=actor or "unknown")
+        async with self.db.session() as s:
+            existing = list(
+                (
+                    await s.scalars(
+                        select(OSProposal).where(
+                            OSProposal.meeting_id == meeting_id,
+                            OSProposal.path.startswith(prefix + "/"),
+                            OSProposal.status.in_(("proposed", "conflicted", "invalid")),
+                        )
+                    )
+                ).all()
+            )
+            keep = {(p.path, p.content) for p in fresh}
+            same = {(p.path, p.content): p for p in existing}
+            for old in existing:
+                if (old.path, old.content) not in keep:
+                    audit_log.record(
+                        s, who, "proposal.superseded", f"proposal:{old.id}", {"status": old.status}
+                    )
+                    old.status = "superseded"
+            added = [p for p in fresh if (p.path, p.content) not in same]
+            s.add_all(added)
+            await s.flush()
+            for p in added:
+                snapshot = {
+                    "path": p.path,
+                    "action": p.action,
+                    "status": p.status,
+                    "content_chars": len(p.content),
+                }
+                audit_log.record(s, who, "proposal.proposed", f"proposal:{p.id}", None, snapshot)
+            result = [same.get((p.path, p.content)) or p for p in fresh]
+        return result, zip_only, kept
+
+
+async def _silent(stage: Stage) -> None:
+    return None
+
+
+def _summary(preview: Preview) -> dict[str, Any]:
+    pack = preview.pack
+    return {
+        "client": pack.client_name,
+        "industry": pack.industry,
+        "source": preview.source,
+        "files": len(pack.files),
+        "root": pack.root,
+    }
+
+
+__all__ = [
+    "AuditOptions",
+    "AuditService",
+    "Delivery",
+    "MeetingChoice",
+    "NO_INDUSTRY",
+    "Output",
+    "Preview",
+    "Stage",
+]
