@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 from blocks.action_items import _done_snooze, _headline, _links, _schedule
 from blocks.common import mrkdwn
 from blocks.limits import MAX_VIEW_BLOCKS
-from blocks.text import esc_trunc, link
+from blocks.text import esc_trunc, link, user_mention
 from blocks.values import encode
 from services.home import HomeData, RecentMeeting, TeamPanel
 from services.models import ActionItem, OSProposal
@@ -150,8 +150,19 @@ def _team(team: TeamPanel) -> list[Block]:
         ", ".join(f"{esc_trunc(c, 60)} {h:.1f} h" for c, h in list(team.hours_by_client_month.items())[:8])
         or "none"
     )
+    median = team.median_time_to_done
+    done_in = f"{median.total_seconds() / 86400:.1f} days" if median is not None else "—"
+    overdue = (
+        ", ".join(
+            f"{user_mention(who) or esc_trunc(who, 60)} {n}"
+            for who, n in list(team.overdue_by_person.items())[:8]
+        )
+        or "nobody"
+    )
     fields = [
         mrkdwn(f"*Completion*\n7 days {_pct(team.completion_7d)} · 30 days {_pct(team.completion_30d)}"),
+        mrkdwn(f"*Median time to done*\n{done_in}"),
+        mrkdwn(f"*Overdue by person*\n{overdue}", 2000),
         mrkdwn(f"*Claude cost this month*\n${team.claude_cost_month:.2f}"),
         mrkdwn(f"*Meetings this week*\n{types}", 2000),
         mrkdwn(f"*Hours in meetings this month*\n{hours}", 2000),

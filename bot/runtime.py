@@ -103,6 +103,16 @@ class Runtime:
                 self.db, search, qa_client, model=settings.claude_model, prices=settings.claude_prices
             ),
         )
+        from services.audit.service import AuditService
+
+        self.services.audit = AuditService(
+            self.db,
+            self.pipeline.store,
+            self.os_repo,
+            client=qa_client,
+            model=settings.claude_model,
+            fallback_model=settings.claude_fallback_model,
+        )
 
     async def _context_for(self, meeting: FathomMeeting) -> str:
         try:
@@ -205,6 +215,7 @@ class Runtime:
         self.services.reminders = ReminderService(self.db, self.services.os_config, self.gateway)
         self.proposals.people = self.gateway
         self.proposals.publisher = ProposalPublisher(self.proposals, self.pipeline.store, self.gateway)
+        self.services.audit.gateway = self.gateway
         self.pipeline.after_analysis.append(self.proposals.publisher.after_analysis)
         self.bolt_app = create_app(self.services, client)
         self.socket_handler = AsyncSocketModeHandler(self.bolt_app, app_token, ping_interval=self.socket_ping_interval)

@@ -34,6 +34,9 @@ HANDLER_MODULES = (
     "handlers.actions.home",
     "handlers.commands.meetings",
     "handlers.commands.help",
+    "handlers.actions.audit",
+    "handlers.views.audit",
+    "handlers.commands.audit",
 )
 
 

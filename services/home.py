@@ -2,8 +2,8 @@
 meetings and a team panel. Bounded queries only (counts + the first few rows), so a user with
 thousands of items and a database of thousands of meetings still renders within Slack's budget.
 
-The team numbers are computed here with small aggregate queries (services/metrics.py did not
-exist when this was written; swap in its functions once it lands).
+Action-item numbers come from services.metrics; meeting hours, types and Claude cost are small
+aggregate queries here.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import case, func, or_, select
 
 from services.clock import as_utc
 from services.db import Database
+from services.metrics import MetricsService
 from services.models import ActionItem, LLMUsage, Meeting, OSProposal, Person
 from services.search import ATTENDEES
 from services.slack_gateway import SlackGateway
@@ -43,6 +44,8 @@ class RecentMeeting:
 class TeamPanel:
     completion_7d: float | None  # share of items created in the window that are done
     completion_30d: float | None
+    median_time_to_done: timedelta | None
+    overdue_by_person: dict[str, int]  # Slack id (or name/email) -> overdue items
     meetings_by_type_week: dict[str, int]
     hours_by_client_month: dict[str, float]
     claude_cost_month: Decimal
@@ -191,17 +194,8 @@ class HomeService:
     async def _team_panel(self, now: datetime) -> TeamPanel:
         week_start = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        metrics = await MetricsService(self.db, clock=lambda: now).action_items()
         async with self.db.session() as s:
-            rates = []
-            for days in (7, 30):
-                row = (
-                    await s.execute(
-                        select(func.count(), func.sum(case((ActionItem.status == "done", 1), else_=0))).where(
-                            ActionItem.created_at >= now - timedelta(days=days)
-                        )
-                    )
-                ).one()
-                rates.append((row[1] or 0) / row[0] if row[0] else None)
             by_type = await s.execute(
                 select(Meeting.primary_type, func.count())
                 .where(Meeting.started_at >= week_start)
@@ -222,8 +216,10 @@ class HomeService:
             )
         types: Counter[str] = Counter({(t or "unanalysed"): n for t, n in by_type})
         return TeamPanel(
-            completion_7d=rates[0],
-            completion_30d=rates[1],
+            completion_7d=metrics.last_7_days.rate,
+            completion_30d=metrics.last_30_days.rate,
+            median_time_to_done=metrics.median_time_to_done,
+            overdue_by_person=metrics.overdue_by_person,
             meetings_by_type_week=dict(types.most_common()),
             hours_by_client_month=dict(sorted(hours.items(), key=lambda kv: -kv[1])),
             claude_cost_month=Decimal(str(cost or 0)),

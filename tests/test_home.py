@@ -94,8 +94,9 @@ async def test_approver_sees_pending_proposals_and_others_do_not(db: Database) -
     assert check_view(approver) == [] and check_view(other) == []
 
 
-async def test_team_panel_counts_meetings_hours_and_claude_cost(db: Database) -> None:
-    await ingest_fixtures(db)
+async def test_team_panel_counts_meetings_hours_overdue_and_claude_cost(db: Database) -> None:
+    ids = await ingest_fixtures(db)
+    await add_items(db, ids["partner_sync"], 20)
     team = await HomeService(db).team_panel(utcnow())
     view_text = texts(
         home_view(await HomeService(db).load(MAYA, email=None, is_approver=False, now=utcnow()))
@@ -103,6 +104,8 @@ async def test_team_panel_counts_meetings_hours_and_claude_cost(db: Database) ->
     assert "Completion" in view_text and "Claude cost this month" in view_text
     assert team.claude_cost_month == 0  # heuristic analysis costs nothing
     assert team.completion_30d is not None
+    assert team.overdue_by_person[MAYA] == 5  # due dates run from 5 days ago
+    assert "Overdue by person" in view_text and "<@U01MAYA> 5" in view_text
 
 
 async def test_home_tab_and_more_modal_through_local_slack(tmp_path: Path) -> None:

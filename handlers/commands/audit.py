@@ -1,0 +1,28 @@
+"""`/os-audit [meeting or client]`: open the options modal, newest meetings first, pre-filtered by the text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers.actions.audit import audit_service, open_options
+from handlers.context import services_of
+
+AUDIT = "/os-audit"
+
+
+async def audit(ack: Any, command: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
+    await ack()
+    services = services_of(context)
+    await audit_service(services).ensure_can_generate(str(command.get("user_id") or ""))
+    await open_options(
+        services,
+        str(command["trigger_id"]),
+        query=str(command.get("text") or "").strip(),
+        channel=command.get("channel_id"),
+    )
+
+
+def register(app: AsyncApp) -> None:
+    app.command(AUDIT)(audit)
