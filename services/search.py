@@ -201,7 +201,8 @@ class SearchIndex:
         """Best passages first, at most `per_meeting` from one meeting; all words must match
         unless `any_word` (questions), and an all-words search that finds nothing retries with any."""
         expression = match_expression(query.text, any_word=any_word)
-        if expression is None:
+        words = set(re.findall(r"\w+", query.text.lower()))
+        if expression is None or words <= STOPWORDS:  # nothing to rank by (PostgreSQL drops stopwords)
             return await self._recent(query, limit)
         rows = await self._match(expression, query, limit * per_meeting * 8)
         if not rows and not any_word:

@@ -41,7 +41,8 @@ def texts(view: dict) -> str:
     return json.dumps(view["blocks"])
 
 
-async def test_new_user_sees_welcome_and_how_to_connect_fathom(db: Database) -> None:
+async def test_new_user_sees_welcome_and_how_to_connect_fathom(any_db: Database) -> None:
+    db = any_db
     data = await HomeService(db).load("U09NEW", email=None, is_approver=False, now=utcnow())
     view = home_view(data)
     assert data.is_new
@@ -50,7 +51,8 @@ async def test_new_user_sees_welcome_and_how_to_connect_fathom(db: Database) -> 
     assert check_view(view) == []
 
 
-async def test_busy_user_sees_overdue_first_and_the_rest_behind_n_more(db: Database) -> None:
+async def test_busy_user_sees_overdue_first_and_the_rest_behind_n_more(any_db: Database) -> None:
+    db = any_db
     ids = await ingest_fixtures(db)
     await add_items(db, ids["ai_audit_discovery"], 500)
     now = utcnow()
@@ -71,7 +73,8 @@ async def test_busy_user_sees_overdue_first_and_the_rest_behind_n_more(db: Datab
     assert "Showing 300 of" in texts(modal)
 
 
-async def test_approver_sees_pending_proposals_and_others_do_not(db: Database) -> None:
+async def test_approver_sees_pending_proposals_and_others_do_not(any_db: Database) -> None:
+    db = any_db
     ids = await ingest_fixtures(db)
     async with db.session() as s:
         for n in range(8):
@@ -94,7 +97,8 @@ async def test_approver_sees_pending_proposals_and_others_do_not(db: Database) -
     assert check_view(approver) == [] and check_view(other) == []
 
 
-async def test_team_panel_counts_meetings_hours_overdue_and_claude_cost(db: Database) -> None:
+async def test_team_panel_counts_meetings_hours_overdue_and_claude_cost(any_db: Database) -> None:
+    db = any_db
     ids = await ingest_fixtures(db)
     await add_items(db, ids["partner_sync"], 20)
     team = await HomeService(db).team_panel(utcnow())

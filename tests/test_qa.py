@@ -22,7 +22,8 @@ from tests.test_search import ingest_fixtures
 QUESTION = "what did we discuss about the remote control buttons?"
 
 
-async def test_offline_answer_is_the_best_passages_with_links(db: Database) -> None:
+async def test_offline_answer_is_the_best_passages_with_links(any_db: Database) -> None:
+    db = any_db
     ids = await ingest_fixtures(db)
     answer = await QAService(db, SearchIndex(db)).answer("what did we hear from Brightline Dental?")
     assert answer.text is None and answer.sources
@@ -32,7 +33,8 @@ async def test_offline_answer_is_the_best_passages_with_links(db: Database) -> N
     assert "Claude is off" in shown and "https://slack.example/thread" in shown
 
 
-async def test_claude_answers_from_numbered_passages_and_usage_is_recorded(db: Database) -> None:
+async def test_claude_answers_from_numbered_passages_and_usage_is_recorded(any_db: Database) -> None:
+    db = any_db
     await ingest_fixtures(db)
     async with FakeAnthropic() as fake:
         fake.enqueue(message_reply("They agreed the buttons should be few and large [1]."))
@@ -54,7 +56,8 @@ async def test_claude_answers_from_numbered_passages_and_usage_is_recorded(db: D
     assert usage.input_tokens == 1200 and usage.cost_usd > 0
 
 
-async def test_claude_failure_falls_back_to_passages(db: Database) -> None:
+async def test_claude_failure_falls_back_to_passages(any_db: Database) -> None:
+    db = any_db
     await ingest_fixtures(db)
     async with FakeAnthropic() as fake:
         from tests.support.fake_anthropic import server_error

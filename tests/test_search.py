@@ -41,14 +41,16 @@ def test_query_filters_are_parsed_out_of_the_words() -> None:
     assert parse_query("x after:yesterday type:party").problems
 
 
-async def test_title_match_ranks_the_brightline_meeting_first(db: Database) -> None:
+async def test_title_match_ranks_the_brightline_meeting_first(any_db: Database) -> None:
+    db = any_db
     ids = await ingest_fixtures(db)
     hits = await SearchIndex(db).search(parse_query("brightline dental"))
     assert hits and hits[0].meeting_id == ids["ai_audit_discovery"]
     assert len({h.meeting_id for h in hits}) == len(hits), "one passage per meeting"
 
 
-async def test_transcript_hit_links_to_the_moment_in_the_recording(db: Database) -> None:
+async def test_transcript_hit_links_to_the_moment_in_the_recording(any_db: Database) -> None:
+    db = any_db
     ids = await ingest_fixtures(db)
     hits = await SearchIndex(db).search(parse_query("remote control buttons"))
     lines = [h for h in hits if h.kind == "line"]
@@ -63,7 +65,8 @@ async def test_transcript_hit_links_to_the_moment_in_the_recording(db: Database)
     assert "\u27e6" in hit.snippet  # matched words are marked for bolding
 
 
-async def test_filters_narrow_results_by_client_type_date_and_attendee(db: Database) -> None:
+async def test_filters_narrow_results_by_client_type_date_and_attendee(any_db: Database) -> None:
+    db = any_db
     ids = await ingest_fixtures(db)
     index = SearchIndex(db)
     everything = {h.meeting_id for h in await index.search(parse_query("the"), limit=20)}
@@ -82,7 +85,8 @@ async def test_filters_narrow_results_by_client_type_date_and_attendee(db: Datab
     assert ids["ai_audit_discovery"] in {h.meeting_id for h in typed}
 
 
-async def test_filters_alone_list_recent_meetings_and_reindexing_does_not_duplicate(db: Database) -> None:
+async def test_filters_alone_list_recent_meetings_and_reindexing_does_not_duplicate(any_db: Database) -> None:
+    db = any_db
     ids = await ingest_fixtures(db)
     index = SearchIndex(db)
     assert await index.index_meeting(ids["ai_audit_discovery"]) == await index.index_meeting(
@@ -94,7 +98,8 @@ async def test_filters_alone_list_recent_meetings_and_reindexing_does_not_duplic
     assert len([h for h in hits if h.kind == "title"]) == 1
 
 
-async def test_question_words_fall_back_to_any_word_matching(db: Database) -> None:
+async def test_question_words_fall_back_to_any_word_matching(any_db: Database) -> None:
+    db = any_db
     ids = await ingest_fixtures(db)
     hits = await SearchIndex(db).search(parse_query("what did we decide about brightline zzzunknownword"))
     assert hits and hits[0].meeting_id == ids["ai_audit_discovery"]
