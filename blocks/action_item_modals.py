@@ -25,7 +25,7 @@ from slack_sdk.models.views import View
 from blocks.ids import ItemField, SnoozeField, ViewCallback
 from blocks.limits import INPUT_VALUE
 from blocks.text import esc_trunc, truncate, user_mention
-from blocks.values import ItemRef, encode
+from blocks.values import ItemRef, ItemVersionRef, encode
 from services.models import ActionItem
 
 PRIORITIES = (("urgent", "Urgent"), ("important", "Important"), ("strategic", "Strategic"))
@@ -89,7 +89,7 @@ def edit_item_modal(item: ActionItem, *, owner_slack_id: str | None) -> dict[str
         title="Edit action item",
         submit="Save",
         close="Cancel",
-        private_metadata=encode(ItemRef(item_id=item.id or 0)),
+        private_metadata=encode(ItemVersionRef(item_id=item.id or 0, version=item.version or 1)),
         blocks=blocks,
     )
     return view.to_dict()

@@ -60,9 +60,9 @@ def action_item_card(
 ) -> Message:
     """One thread reply. `owner_mention` is the owner's Slack user id (or `<@U…>`) when known."""
     owner = _owner(item, owner_mention)
-    meta = [owner, *_schedule(item, now), *_links(item, meeting_url)]
+    meta = [owner, *schedule(item, now), *links(item, meeting_url)]
     blocks: list[Block] = [
-        SectionBlock(block_id=block_id("action_item", item.id), text=mrkdwn(_headline(item))),
+        SectionBlock(block_id=block_id("action_item", item.id), text=mrkdwn(headline(item))),
         ContextBlock(block_id=block_id("action_item", item.id, "meta"), elements=[mrkdwn(" · ".join(meta))]),
         _actions(item, owner_mention),
     ]
@@ -77,8 +77,12 @@ def action_item_list(
     page_size: int,
     mentions: dict[str, str],
     now: datetime,
+    for_user: str | None = None,
+    overdue: bool = False,
 ) -> Message:
-    """One page of `/os-actions` (pages start at 1), with the same buttons as the thread cards."""
+    """One page of `/os-actions` (pages start at 1), with the same buttons as the thread cards.
+
+    `for_user` / `overdue` ride along in the paging buttons so the next page shows the same list."""
     mentions = {email.lower(): user for email, user in mentions.items()}
     size = max(1, min(page_size, MAX_LIST_PAGE))
     pages = max(1, -(-len(items) // size))
@@ -95,8 +99,8 @@ def action_item_list(
         blocks.append(SectionBlock(block_id="action_items:empty", text=mrkdwn("Nothing here. :tada:")))
     for item in shown:
         mention = _mention_for(item, mentions)
-        meta = " · ".join([_owner(item, mention), *_schedule(item, now), *_links(item, None)])
-        text = f"{_headline(item)}\n{meta}"
+        meta = " · ".join([_owner(item, mention), *schedule(item, now), *links(item, None)])
+        text = f"{headline(item)}\n{meta}"
         blocks.append(SectionBlock(block_id=block_id("action_item", item.id), text=mrkdwn(text)))
         blocks.append(_actions(item, mention))
     nav: list[InteractiveElement] = []
@@ -105,13 +109,15 @@ def action_item_list(
             ButtonElement(
                 text="Previous page",
                 action_id=ActionItemAction.PREV_PAGE,
-                value=encode(PageRef(page=page - 1)),
+                value=encode(PageRef(page=page - 1, user=for_user, overdue=overdue)),
             )
         )
     if page < pages:
         nav.append(
             ButtonElement(
-                text="Next page", action_id=ActionItemAction.NEXT_PAGE, value=encode(PageRef(page=page + 1))
+                text="Next page",
+                action_id=ActionItemAction.NEXT_PAGE,
+                value=encode(PageRef(page=page + 1, user=for_user, overdue=overdue)),
             )
         )
     if nav:
@@ -128,11 +134,13 @@ def reminder_dm(person_name: str, items: Sequence[ActionItem], now: datetime) ->
         SectionBlock(block_id="reminder:intro", text=mrkdwn(f"Hi {first}, {count} {noun} you:"))
     ]
     for item in items[:MAX_REMINDER_ITEMS]:
-        meta = " · ".join([*_schedule(item, now), *_links(item, None)])
-        text = _headline(item) + (f"\n{meta}" if meta else "")
+        meta = " · ".join([*schedule(item, now), *links(item, None)])
+        text = headline(item) + (f"\n{meta}" if meta else "")
         blocks.append(SectionBlock(block_id=block_id("action_item", item.id), text=mrkdwn(text)))
         blocks.append(
-            ActionsBlock(block_id=block_id("action_item", item.id, "actions"), elements=_done_snooze(item))
+            ActionsBlock(
+                block_id=block_id("action_item", item.id, "actions"), elements=done_snooze_buttons(item)
+            )
         )
     if count > MAX_REMINDER_ITEMS:
         rest = count - MAX_REMINDER_ITEMS
@@ -162,7 +170,7 @@ def digest_dm(
         if not group:
             continue
         lines = [
-            f"• {_headline(i, limit=300)} — {' · '.join(_schedule(i, now)) or 'no due date'}" for i in group
+            f"• {headline(i, limit=300)} — {' · '.join(schedule(i, now)) or 'no due date'}" for i in group
         ]
         body = bullet_lines(lines, SECTION_TEXT - 100)
         blocks.append(
@@ -180,7 +188,7 @@ def _mention_for(item: ActionItem, mentions: dict[str, str]) -> str | None:
     return item.owner_slack_id or (mentions.get(item.owner_email.lower()) if item.owner_email else None)
 
 
-def _headline(item: ActionItem, limit: int = ITEM_TEXT) -> str:
+def headline(item: ActionItem, limit: int = ITEM_TEXT) -> str:
     text = esc_trunc(" ".join(item.text.split()) or "(no text)", limit)
     if item.status == "done":
         return f":white_check_mark: ~{text}~"
@@ -201,7 +209,7 @@ def _day(value: date) -> str:
     return value.strftime("%a %d %b %Y")
 
 
-def _schedule(item: ActionItem, now: datetime) -> list[str]:
+def schedule(item: ActionItem, now: datetime) -> list[str]:
     parts: list[str] = []
     if item.status == "done":
         by = user_mention(item.completed_by)
@@ -229,7 +237,7 @@ def _schedule(item: ActionItem, now: datetime) -> list[str]:
     return parts
 
 
-def _links(item: ActionItem, meeting_url: str | None) -> list[str]:
+def links(item: ActionItem, meeting_url: str | None) -> list[str]:
     if item.playback_url:
         label = f"▶ {item.source_timestamp}" if item.source_timestamp else "▶ recording"
         return [link(item.playback_url, label)]
@@ -246,7 +254,7 @@ def _snooze_select(item: ActionItem) -> StaticSelectElement:
     return StaticSelectElement(action_id=ActionItemAction.SNOOZE, placeholder="Snooze", options=options)
 
 
-def _done_snooze(item: ActionItem) -> list[InteractiveElement]:
+def done_snooze_buttons(item: ActionItem) -> list[InteractiveElement]:
     ref = encode(ItemRef(item_id=item.id or 0))
     if item.status == "done":
         return [ButtonElement(text="Reopen", action_id=ActionItemAction.REOPEN, value=ref)]
@@ -258,7 +266,7 @@ def _done_snooze(item: ActionItem) -> list[InteractiveElement]:
 
 def _actions(item: ActionItem, owner_mention: str | None) -> ActionsBlock:
     """Done/Reopen, Snooze, Reassign (or Assign when nobody owns it), Edit."""
-    elements = _done_snooze(item)
+    elements = done_snooze_buttons(item)
     if item.status != "done":
         known = user_mention(owner_mention) or user_mention(item.owner_slack_id)
         if known:

@@ -28,6 +28,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from blocks.common import Message, build, mrkdwn
+from blocks.ids import AuditAction, AuditView
 from blocks.limits import OPTION_TEXT
 from blocks.text import bullet_lines, code_block, esc_trunc, plain
 from blocks.values import _Ref, encode
@@ -36,16 +37,6 @@ from services.audit.service import NO_INDUSTRY, Delivery, MeetingChoice, Output,
 CLIENT_NAME_MAX = 80
 TREE_LIMIT = 2800
 AUTO = "auto"
-
-
-class AuditAction(StrEnum):
-    BUILD = "audit.build"  # Generate on the preview card; value = AuditRequest
-    REGENERATE = "audit.regenerate"  # extract again with the same inputs
-    EDIT_INPUTS = "audit.edit_inputs"  # reopen the options modal, pre-filled
-
-
-class AuditView(StrEnum):
-    OPTIONS = "audit.options_submit"
 
 
 class AuditField(StrEnum):

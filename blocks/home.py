@@ -7,7 +7,6 @@ Items reuse the thread cards' Done / Snooze controls and block ids (`action_item
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -22,8 +21,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from blocks.action_items import _done_snooze, _headline, _links, _schedule
+from blocks.action_items import done_snooze_buttons, headline, links, schedule
 from blocks.common import mrkdwn
+from blocks.ids import HomeAction
 from blocks.limits import MAX_VIEW_BLOCKS
 from blocks.text import esc_trunc, link, user_mention
 from blocks.values import encode
@@ -38,10 +38,6 @@ WELCOME = (
     "signing secret in `FATHOM_WEBHOOK_SECRET`."
 )
 Section = Literal["items", "proposals", "meetings"]
-
-
-class HomeAction(StrEnum):
-    SHOW_MORE = "home.show_more"  # value = MoreRef
 
 
 class MoreRef(BaseModel):
@@ -86,11 +82,11 @@ def _more(section: Section, hidden: int) -> list[Block]:
 
 
 def item_line(item: ActionItem, data: HomeData) -> str:
-    meta = [*_schedule(item, data.now), *_links(item, None)]
+    meta = [*schedule(item, data.now), *links(item, None)]
     title = data.meeting_titles.get(item.meeting_id)
     if title:
         meta.append(f"from _{esc_trunc(title, 120)}_")
-    return _headline(item, limit=600) + (f"\n{' · '.join(meta)}" if meta else "")
+    return headline(item, limit=600) + (f"\n{' · '.join(meta)}" if meta else "")
 
 
 def _items(data: HomeData) -> list[Block]:
@@ -99,7 +95,9 @@ def _items(data: HomeData) -> list[Block]:
     blocks = _title("items", f"*Your open action items ({data.open_total})* — overdue first")
     for item in data.open_items:
         blocks.append(SectionBlock(block_id=f"action_item:{item.id}", text=mrkdwn(item_line(item, data))))
-        blocks.append(ActionsBlock(block_id=f"action_item:{item.id}:actions", elements=_done_snooze(item)))
+        blocks.append(
+            ActionsBlock(block_id=f"action_item:{item.id}:actions", elements=done_snooze_buttons(item))
+        )
     return blocks + _more("items", data.open_total - len(data.open_items))
 
 
@@ -171,8 +169,8 @@ def _team(team: TeamPanel) -> list[Block]:
 
 
 def compact_item_line(item: ActionItem, data: HomeData) -> str:
-    meta = " · ".join([*_schedule(item, data.now), *_links(item, None)])
-    return _headline(item, limit=140) + (f" — {meta}" if meta else "")
+    meta = " · ".join([*schedule(item, data.now), *links(item, None)])
+    return headline(item, limit=140) + (f" — {meta}" if meta else "")
 
 
 def more_modal(section: Section, data: HomeData, urls: dict[int, str] | None = None) -> dict[str, Any]:

@@ -68,7 +68,28 @@ class SnoozeOption(StrEnum):
     PICK_DATE = "pick_date"  # opens snooze_date_modal
 
 
-ACTION_ENUMS: tuple[type[StrEnum], ...] = (ActionItemAction, MeetingAction, ProposalAction)
+class HomeAction(StrEnum):
+    SHOW_MORE = "home.show_more"  # value = MoreRef
+
+
+class AuditAction(StrEnum):
+    BUILD = "audit.build"  # Generate on the preview card; value = AuditRequest
+    REGENERATE = "audit.regenerate"  # extract again with the same inputs
+    EDIT_INPUTS = "audit.edit_inputs"  # reopen the options modal, pre-filled
+
+
+class AuditView(StrEnum):
+    OPTIONS = "audit.options_submit"
+
+
+ACTION_ENUMS: tuple[type[StrEnum], ...] = (
+    ActionItemAction,
+    MeetingAction,
+    ProposalAction,
+    HomeAction,
+    AuditAction,
+)
+VIEW_ENUMS: tuple[type[StrEnum], ...] = (ViewCallback, AuditView)
 
 
 def all_action_ids() -> set[str]:
@@ -77,7 +98,7 @@ def all_action_ids() -> set[str]:
 
 
 def all_callback_ids() -> set[str]:
-    return {member.value for member in ViewCallback}
+    return {member.value for enum in VIEW_ENUMS for member in enum}
 
 
 def block_id(domain: str, entity_id: int | None, part: str | None = None) -> str:

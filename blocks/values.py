@@ -36,9 +36,18 @@ class SnoozeChoice(_Ref):
 
 
 class PageRef(_Ref):
-    """Which page of `/os-actions` to show; the handler knows whose list from the acting user."""
+    """Which page of `/os-actions` to show, and of whose list (None: the clicker's own)."""
 
     page: int = Field(ge=1)
+    user: str | None = Field(default=None, max_length=32)
+    overdue: bool = False
+
+
+class ItemVersionRef(_Ref):
+    """An edit modal's private_metadata: the item and the version the form was opened at."""
+
+    item_id: int
+    version: int
 
 
 RefT = TypeVar("RefT", bound=BaseModel)

@@ -167,3 +167,39 @@ async def test_os_actions_lists_open_items_and_its_buttons_work(tmp_path: Path) 
 
 async def _done(bot: Bot, item_id: int) -> bool:
     return (await bot.runtime.services.action_items.get(item_id)).status == "done"
+
+
+async def test_os_actions_paging_keeps_whose_list_it_is(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        await bot.send("ai_audit_discovery")
+        await _card(bot, "U02JONAS")
+        from services.models import ActionItem
+
+        async with bot.runtime.db.session() as s:  # give Jonas a long list
+            for n in range(25):
+                s.add(
+                    ActionItem(
+                        meeting_id=1,
+                        position=100 + n,
+                        dedupe_key=f"k{n}",
+                        source="manual",
+                        text=f"Extra task {n}",
+                        owner_slack_id="U02JONAS",
+                        owner_email="jonas@agency.example",
+                    )
+                )
+        await bot.slack.send_command("U01MAYA", "C01GENERAL", "/os-actions", "<@U02JONAS|jonas>")
+        await bot.wait_for(lambda: any("page 1 of" in _text(e) for e in bot.slack.ephemerals))
+        listing = next(e for e in bot.slack.ephemerals if "page 1 of" in _text(e))
+        nav = next(b for b in listing["blocks"] if b.get("block_id") == "action_items:nav")
+        value = nav["elements"][-1]["value"]
+        await bot.slack.click_button(
+            "U01MAYA", "C01GENERAL", listing["ts"], ActionItemAction.NEXT_PAGE, value
+        )
+        await bot.wait_for(
+            lambda: any("page 2 of" in str(c.params) for c in bot.slack.calls_to("response_url"))
+        )
+        page_two = next(
+            str(c.params) for c in bot.slack.calls_to("response_url") if "page 2 of" in str(c.params)
+        )
+        assert "Jonas Reed's open action items" in page_two and "Extra task" in page_two

@@ -15,10 +15,9 @@ from blocks.action_item_modals import edit_item_modal
 from blocks.action_items import action_item_list, reminder_dm, snooze_date_modal
 from blocks.common import Message
 from blocks.ids import ActionItemAction, SnoozeOption, entity_id_from_block_id
-from blocks.values import ItemRef, PageRef, SnoozeChoice, decode, encode
+from blocks.values import ItemRef, PageRef, SnoozeChoice, decode
 from bot.services import Services
 from handlers.context import action_value, actor_id, channel_id, services_of
-from handlers.views.action_items import ItemVersionRef
 from services.action_items import ActionItemService, Change
 from services.clock import utcnow
 from services.errors import StaleState
@@ -37,10 +36,22 @@ def _action(body: dict[str, Any]) -> dict[str, Any]:
     return (body.get("actions") or [{}])[0]  # type: ignore[no-any-return]
 
 
+async def list_title(services: Services, user: str, caller: str, overdue: bool) -> str:
+    kind = "overdue" if overdue else "open"
+    if user == caller:
+        return f"Your {kind} action items"
+    return f"{(await services.slack.user_info(user)).name}'s {kind} action items"
+
+
 async def refresh(services: Services, item: ActionItem, body: dict[str, Any] | None, respond: Any) -> None:
-    """Redraw the thread card; when the click came from a DM, redraw that item in the DM too."""
+    """Redraw the thread card; when the click came from a DM or the Home tab, redraw that too."""
     if services.publisher is not None:
         await services.publisher.publish_item(item)
+    if body and (body.get("view") or {}).get("type") == "home":
+        from handlers.events.home import publish_home
+
+        await publish_home(services, actor_id(body))
+        return
     if not body or respond is None:
         return
     message = body.get("message")
@@ -137,7 +148,6 @@ async def edit(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
     ref = decode(ItemRef, action_value(body))
     item = await item_service(services).ensure_can_change(ref.item_id, actor_id(body))
     view = edit_item_modal(item, owner_slack_id=item.owner_slack_id)
-    view["private_metadata"] = encode(ItemVersionRef(item_id=item.id, version=item.version))
     await services.slack.open_view(body["trigger_id"], view)
 
 
@@ -145,15 +155,18 @@ async def page(ack: Any, body: dict[str, Any], context: dict[str, Any], respond:
     await ack()
     services = services_of(context)
     wanted = decode(PageRef, action_value(body))
-    user = actor_id(body)
-    items = await item_service(services).open_items_for(user)
+    caller = actor_id(body)
+    user = wanted.user or caller
+    items = await item_service(services).open_items_for(user, overdue_only=wanted.overdue)
     message = action_item_list(
         items,
-        title="Your open action items",
+        title=await list_title(services, user, caller, wanted.overdue),
         page=wanted.page,
         page_size=PAGE_SIZE,
         mentions={},
         now=utcnow(),
+        for_user=None if user == caller else user,
+        overdue=wanted.overdue,
     )
     await respond(**message.as_kwargs(), replace_original=True)
 

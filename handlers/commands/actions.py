@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks.action_items import action_item_list
-from handlers.actions.action_items import PAGE_SIZE, item_service
+from handlers.actions.action_items import PAGE_SIZE, item_service, list_title
 from handlers.context import services_of
 from services.clock import utcnow
 
@@ -29,12 +29,17 @@ async def os_actions(ack: Any, command: dict[str, Any], context: dict[str, Any],
     caller = str(command.get("user_id") or "")
     user, overdue = parse(str(command.get("text") or ""), caller)
     items = await item_service(services).open_items_for(user, overdue_only=overdue)
-    kind = "overdue" if overdue else "open"
-    if user == caller:
-        title = f"Your {kind} action items"
-    else:
-        title = f"{(await services.slack.user_info(user)).name}'s {kind} action items"
-    message = action_item_list(items, title=title, page=1, page_size=PAGE_SIZE, mentions={}, now=utcnow())
+    title = await list_title(services, user, caller, overdue)
+    message = action_item_list(
+        items,
+        title=title,
+        page=1,
+        page_size=PAGE_SIZE,
+        mentions={},
+        now=utcnow(),
+        for_user=None if user == caller else user,
+        overdue=overdue,
+    )
     await respond(**message.as_kwargs(), response_type="ephemeral")
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from slack_bolt.async_app import AsyncApp
 
 from blocks.ids import ItemField, SnoozeField, ViewCallback
-from blocks.values import ItemRef, decode
+from blocks.values import ItemRef, ItemVersionRef, decode
 from handlers.context import actor_id, services_of
 from services.action_items import SnoozeKind, ValidationFailed
 from services.errors import NotAllowed, NotFound, StaleState
@@ -24,14 +23,6 @@ FIELD_BLOCKS = {
     "due_date": ItemField.DUE_DATE.value,
     "priority": ItemField.PRIORITY.value,
 }
-
-
-class ItemVersionRef(BaseModel):
-    """Edit modal metadata: the item and the version the form was drawn from (ids only)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    item_id: int
-    version: int
 
 
 def _value(view: dict[str, Any], field: str, key: str) -> Any:
