@@ -112,6 +112,7 @@ class Runtime:
             client=qa_client,
             model=settings.claude_model,
             fallback_model=settings.claude_fallback_model,
+            proposals=self.proposals,
         )
 
     async def _context_for(self, meeting: FathomMeeting) -> str:

@@ -150,6 +150,7 @@ class OSProposal(Base, TimestampMixin):
     content: Mapped[str] = mapped_column(Text)
     base_blob: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default="proposed")
+    origin: Mapped[str] = mapped_column(String(20), default="analysis", server_default="analysis")
     reason: Mapped[str | None] = mapped_column(Text)
     commit_sha: Mapped[str | None] = mapped_column(String(64))
     decided_by: Mapped[str | None] = mapped_column(String(64))

@@ -178,7 +178,7 @@ class ProposalService:
     # -- proposing ----------------------------------------------------------------------------
 
     async def propose_from_analysis(self, meeting_id: int, outcome: AnalysisOutcome) -> list[OSProposal]:
-        """Pipeline hook: store one proposal per suggested change (re-analysis replaces pending ones)."""
+        """Pipeline hook: one proposal per suggested change (a re-analysis replaces its pending ones)."""
         async with self.db.session() as s:
             meeting = await s.get(Meeting, meeting_id)
         if meeting is None:
@@ -186,25 +186,43 @@ class ProposalService:
         updates = list(outcome.analysis.os_updates)
         if not any(u.path.startswith("meetings/") for u in updates):
             updates.insert(0, _meeting_note(meeting, outcome.analysis))
-        fresh = [await self._new_proposal(meeting_id, u) for u in updates]
-        actor = f"analysis:{outcome.analyzer}"
+        _current, added = await self.propose(
+            meeting_id, updates, f"analysis:{outcome.analyzer}", origin="analysis"
+        )
+        return added
+
+    async def propose(
+        self, meeting_id: int, updates: Sequence[OSUpdate], actor: str, *, origin: str
+    ) -> tuple[list[OSProposal], list[OSProposal]]:
+        """Store changes as proposals. Pending proposals of the same origin that are not proposed
+        again are superseded; identical ones are kept. Returns (one per update, newly added)."""
+        fresh = [await self._new_proposal(meeting_id, u, origin) for u in updates]
         async with self.db.session() as s:
             existing = list(
-                (await s.scalars(select(OSProposal).where(OSProposal.meeting_id == meeting_id))).all()
+                (
+                    await s.scalars(
+                        select(OSProposal).where(
+                            OSProposal.meeting_id == meeting_id, OSProposal.origin == origin
+                        )
+                    )
+                ).all()
             )
-            seen = {_key(p) for p in existing if p.status != "superseded"}
+            live = {_key(p): p for p in existing if p.status != "superseded"}
             keep = {_key(p) for p in fresh}
             for old in existing:
                 if old.status in PENDING and _key(old) not in keep:
                     audit_log.record(s, actor, "proposal.superseded", f"proposal:{old.id}", _snapshot(old))
                     old.status = "superseded"
-            added = []
+            added: list[OSProposal] = []
+            current: list[OSProposal] = []
             for p in fresh:
-                if _key(p) in seen:
+                if _key(p) in live:
+                    current.append(live[_key(p)])
                     continue
-                seen.add(_key(p))
+                live[_key(p)] = p
                 s.add(p)
                 added.append(p)
+                current.append(p)
             await s.flush()
             for p in added:
                 audit_log.record(s, actor, "proposal.proposed", f"proposal:{p.id}", None, _snapshot(p))
@@ -212,11 +230,12 @@ class ProposalService:
                     audit_log.record(
                         s, actor, "proposal.invalid", f"proposal:{p.id}", None, {"reason": p.reason}
                     )
-        return added
+        return current, added
 
-    async def _new_proposal(self, meeting_id: int, update: OSUpdate) -> OSProposal:
+    async def _new_proposal(self, meeting_id: int, update: OSUpdate, origin: str) -> OSProposal:
         p = OSProposal(
             meeting_id=meeting_id,
+            origin=origin,
             path=update.path[:1000],
             action=update.action,
             section=(update.section or None) and update.section[:255],

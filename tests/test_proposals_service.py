@@ -300,3 +300,18 @@ async def test_unknown_proposal_is_not_found(env) -> None:
         await service.get(9999)
     async with service.db.session() as s:
         assert await s.scalar(select(OSProposal)) is None
+
+
+async def test_reanalysis_supersedes_only_its_own_pending_proposals(env) -> None:
+    service, _repo, meeting_id = env
+    pack_file = OSUpdate(path="clients/brightline/claude-code-os/CLAUDE.md", action="create", content="# OS\n")
+    [from_audit], _ = await service.propose(meeting_id, [pack_file], "audit:U01MAYA", origin="audit")
+    first = await service.propose_from_analysis(
+        meeting_id, outcome(OSUpdate(path="clients/brightline/log.md", action="append", content="one\n"))
+    )
+    await service.propose_from_analysis(
+        meeting_id, outcome(OSUpdate(path="clients/brightline/log.md", action="append", content="two\n"))
+    )
+    current = {p.id: p.status for p in await service.for_meeting(meeting_id)}
+    assert current[from_audit.id] == "proposed"  # the client-OS pack survives a re-analysis
+    assert all(p.id not in current for p in first if p.path == "clients/brightline/log.md")

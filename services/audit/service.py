@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from services import audit_log
+from services.analysis.schema import OSUpdate
 from services.audit.extract import AuditExtractionError, extract_heuristic, extract_with_claude
 from services.audit.generator import GeneratedPack, generate_client_os
 from services.audit.heuristic import meeting_date
@@ -114,8 +115,10 @@ class AuditService:
         model: str = "claude-sonnet-4-6",
         fallback_model: str = "claude-haiku-4-5",
         gateway: Any = None,
+        proposals: Any = None,
     ) -> None:
         self.db = db
+        self.proposals = proposals  # services.proposals.ProposalService: the one way into the OS
         self.store = store
         self.os_repo = os_repo
         self.client = client  # anthropic.AsyncAnthropic, or None for the offline heuristic
@@ -317,59 +320,24 @@ class AuditService:
                 wanted[f"{prefix}/{rel}"] = content
             else:
                 zip_only.append(rel)
-        fresh: list[OSProposal] = []
         kept: list[str] = []
-
-        def rel_of(path: str) -> str:
-            return path[len(prefix) + 1 :]
-
+        updates: list[OSUpdate] = []
         for path, content in wanted.items():
-            p = OSProposal(
-                meeting_id=meeting_id, path=path, action="create", content=content, status="proposed"
-            )
             try:
-                p.path = validate_os_path(self.os_repo.path, path, content=content)
-                current, p.base_blob = await self.os_repo.read(p.path)
-            except UnsafePath as exc:
-                p.status, p.reason = "invalid", exc.reason
-                current = None
+                current, _blob = await self.os_repo.read(
+                    validate_os_path(self.os_repo.path, path, content=content)
+                )
+            except UnsafePath:
+                current = None  # stored as invalid by the proposal service, with the reason
             if current is not None:  # the OS has no "replace" action: regenerate into it by hand
-                kept.append(rel_of(path))
+                kept.append(path[len(prefix) + 1 :])
                 continue
-            fresh.append(p)
-        who = ACTOR.format(user=actor or "unknown")
-        async with self.db.session() as s:
-            existing = list(
-                (
-                    await s.scalars(
-                        select(OSProposal).where(
-                            OSProposal.meeting_id == meeting_id,
-                            OSProposal.path.startswith(prefix + "/"),
-                            OSProposal.status.in_(("proposed", "conflicted", "invalid")),
-                        )
-                    )
-                ).all()
-            )
-            keep = {(p.path, p.content) for p in fresh}
-            same = {(p.path, p.content): p for p in existing}
-            for old in existing:
-                if (old.path, old.content) not in keep:
-                    audit_log.record(
-                        s, who, "proposal.superseded", f"proposal:{old.id}", {"status": old.status}
-                    )
-                    old.status = "superseded"
-            added = [p for p in fresh if (p.path, p.content) not in same]
-            s.add_all(added)
-            await s.flush()
-            for p in added:
-                snapshot = {
-                    "path": p.path,
-                    "action": p.action,
-                    "status": p.status,
-                    "content_chars": len(p.content),
-                }
-                audit_log.record(s, who, "proposal.proposed", f"proposal:{p.id}", None, snapshot)
-            result = [same.get((p.path, p.content)) or p for p in fresh]
+            updates.append(OSUpdate(path=path, action="create", content=content))
+        if self.proposals is None:
+            raise RuntimeError("the proposal service is not wired")
+        result, _added = await self.proposals.propose(
+            meeting_id, updates, ACTOR.format(user=actor or "unknown"), origin="audit"
+        )
         return result, zip_only, kept
 
 
