@@ -89,7 +89,12 @@ def _ingest_report(meeting_id: int, outcome: Any, items: list[Any]) -> dict[str,
         "types": [t.model_dump() for t in analysis.types],
         "summary_one_line": analysis.summary_one_line,
         "action_items": [
-            {"text": i.text, "owner": i.owner_name or i.owner_email, "due": i.due_date, "priority": i.priority}
+            {
+                "text": i.text,
+                "owner": i.owner_name or i.owner_email,
+                "due": i.due_date,
+                "priority": i.priority,
+            }
             for i in items
         ],
         "decisions": [d.what for d in analysis.decisions],
@@ -147,8 +152,10 @@ async def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
         if not rows:
             print("no failed or dead jobs")
         for job in rows:
-            print(f"{job.id:>6}  {job.status:<6}  {job.kind:<18} attempts={job.attempts}/{job.max_attempts}  "
-                  f"{(job.last_error or '')[:120]}")
+            print(
+                f"{job.id:>6}  {job.status:<6}  {job.kind:<18} attempts={job.attempts}/{job.max_attempts}  "
+                f"{(job.last_error or '')[:120]}"
+            )
     finally:
         await db.dispose()
     return 0
@@ -165,7 +172,9 @@ async def cmd_reanalyze(settings: Settings, args: argparse.Namespace) -> int:
             print(f"no meeting with recording_id {args.recording_id}", file=sys.stderr)
             return 1
         queued = await runtime.pipeline.request_reanalysis(meeting.id)
-        print("re-analysis queued; the running bot picks it up" if queued else "a re-analysis is already queued")
+        print(
+            "re-analysis queued; the running bot picks it up" if queued else "a re-analysis is already queued"
+        )
     finally:
         await runtime.close()
     return 0
@@ -191,7 +200,9 @@ async def cmd_send(settings: Settings, args: argparse.Namespace) -> int:
     body = args.path.read_bytes()
     url = args.url or f"http://{settings.webhook_host}:{settings.webhook_port}/webhooks/fathom"
     async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.post(url, content=body, headers=sign_delivery(settings.webhook_secrets[0], body))
+        response = await http.post(
+            url, content=body, headers=sign_delivery(settings.webhook_secrets[0], body)
+        )
     print(response.status_code, response.text)
     return 0 if response.status_code < 300 else 1
 

@@ -12,12 +12,11 @@ import logging
 import signal
 import time
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.clients import build_claude_client, build_slack_client
 from bot.config import Settings
 from bot.db import create_database, upgrade
 from bot.http import create_http_app, start_site
@@ -26,30 +25,56 @@ from bot.services import Services
 from services.action_items import ActionItemService
 from services.analysis.base import analyze_with_fallback, build_analyzer
 from services.analysis.heuristic import HeuristicAnalyzer
+from services.audit.service import AuditService
 from services.fathom import FathomMeeting
+from services.home import HomeService
 from services.jobs import JobQueue, QueuePolicy, Worker
-from services.os_config import OSConfigError, load_os_config
+from services.os_config import OSConfig, load_or_default, load_os_config
 from services.os_context import build_context
 from services.os_repo import OSRepo
 from services.pipeline import MeetingPipeline
 from services.proposal_publisher import ProposalPublisher
 from services.proposals import ProposalService
+from services.qa import QAService
 from services.reminders import ReminderService
-from services.slack_gateway import RateGate, SlackGateway, retry_handlers
+from services.search import SearchIndex
+from services.slack_gateway import RateGate, SlackGateway
 from services.webhook import WebhookIntake
 
 log = logging.getLogger(__name__)
 
+SANDBOX_CHANNEL = "C02MEETINGS"  # #meetings in the local sandbox workspace
 
-async def init_os_repo(settings: Settings) -> bool:
-    repo = OSRepo(settings.os_repo_path)
-    return await repo.init(
-        context={"agency_name": "Our Agency", "default_channel": settings.slack_default_channel or ""}
-    )
+
+# A new OS made while running the sandbox gets the sandbox's demo team, so approvals can be tried.
+SANDBOX_TEAM = {
+    "admin_email": "maya@agency.example",
+    "admin_name": "Maya Chen",
+    "admin_slack_id": "U01MAYA",
+    "internal_domain": "agency.example",
+}
+
+
+async def init_os_repo(settings: Settings, *, sandbox: bool = False) -> bool:
+    """Create the OS from the skeleton unless a git repository is already there (used as it is)."""
+    context: dict[str, Any] = {
+        "agency_name": "Our Agency",
+        "default_channel": settings.slack_default_channel or "",
+    }
+    if sandbox:
+        context.update(SANDBOX_TEAM)
+    return await OSRepo(settings.os_repo_path).init(context=context)
 
 
 class Runtime:
-    def __init__(self, settings: Settings, *, sandbox_slack: Any = None, socket_ping_interval: float = 10.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sandbox_slack: Any = None,
+        socket_ping_interval: float = 10.0,
+        claude_client: Any = None,
+    ) -> None:
         self.settings = settings
         self.socket_ping_interval = socket_ping_interval
         self.sandbox_slack = sandbox_slack  # a running LocalSlack to use instead of real Slack
@@ -59,6 +84,7 @@ class Runtime:
             QueuePolicy(lease_seconds=settings.job_lease_seconds, max_attempts=settings.job_max_attempts),
         )
         self.os_repo = OSRepo(settings.os_repo_path)
+        self.claude = claude_client or build_claude_client(settings)
         self.gateway: SlackGateway | None = None
         self.worker: Worker | None = None
         self.http_runner: web.AppRunner | None = None
@@ -70,67 +96,68 @@ class Runtime:
         self._stop = asyncio.Event()
         self._slack_state: dict[str, Any] = {"ok": False, "mode": "off"}
         self._liveness: asyncio.Task[None] | None = None
-        primary = build_analyzer(settings)
-        heuristic = HeuristicAnalyzer()
-        self.analyzer_name = primary.name
-        self.pipeline = MeetingPipeline(
-            self.db, self.queue, partial(_analyze, primary, heuristic), context_for=self._context_for
+        self.services = self._build_services()
+        self.pipeline = self.services.pipeline
+        self.proposals = self.services.proposals
+
+    def _build_services(self) -> Services:
+        """The domain services; the Slack-facing ones are attached by `_start_slack`."""
+        settings = self.settings
+        self.analyzer = build_analyzer(settings, self.claude)
+        pipeline = MeetingPipeline(
+            self.db,
+            self.queue,
+            partial(_analyze, self.analyzer, HeuristicAnalyzer()),
+            context_for=self._context_for,
         )
-        self.services = Services(
+        store = pipeline.store
+        proposals = ProposalService(self.db, self.os_repo, self._os_config, remote=settings.os_remote)
+        search = SearchIndex(self.db)
+        # after each (re-)analysis: OS proposals, then the search index (publishing is added with Slack)
+        pipeline.after_analysis += [proposals.propose_from_analysis, search.after_analysis]
+        return Services(
             settings=settings,
             db=self.db,
             queue=self.queue,
-            store=self.pipeline.store,
-            pipeline=self.pipeline,
+            store=store,
+            pipeline=pipeline,
             os_repo=self.os_repo,
-        )
-        self.proposals = ProposalService(
-            self.db, self.os_repo, self.services.os_config, remote=settings.os_remote
-        )
-        self.services.proposals = self.proposals
-        self.pipeline.after_analysis.append(self.proposals.propose_from_analysis)
-        from services.home import HomeService
-        from services.qa import QAService
-        from services.search import SearchIndex
-
-        search = SearchIndex(self.db)  # indexes every (re-)analysed meeting for /os-meetings and Q&A
-        self.pipeline.after_analysis.append(search.after_analysis)
-        qa_client = getattr(primary, "client", None)  # Claude's client when on; None = offline Q&A
-        self.services.extras.update(
+            proposals=proposals,
             search=search,
             home=HomeService(self.db),
             qa=QAService(
-                self.db, search, qa_client, model=settings.claude_model, prices=settings.claude_prices
+                self.db, search, self.claude, model=settings.claude_model, prices=settings.claude_prices
+            ),
+            audit=AuditService(
+                self.db,
+                store,
+                self.os_repo,
+                client=self.claude,
+                model=settings.claude_model,
+                fallback_model=settings.claude_fallback_model,
+                proposals=proposals,
             ),
         )
-        from services.audit.service import AuditService
 
-        self.services.audit = AuditService(
-            self.db,
-            self.pipeline.store,
-            self.os_repo,
-            client=qa_client,
-            model=settings.claude_model,
-            fallback_model=settings.claude_fallback_model,
-            proposals=self.proposals,
-        )
+    def _os_config(self) -> OSConfig:
+        return load_or_default(self.os_repo.path)
 
     async def _context_for(self, meeting: FathomMeeting) -> str:
         try:
             config = load_os_config(self.os_repo.path)
             return (await build_context(self.os_repo, config, meeting.external_domains)).text
-        except (OSConfigError, OSError, Exception) as exc:  # context is an enrichment, never a blocker
+        except Exception as exc:  # context is an enrichment, never a blocker
             log.warning("OS context unavailable: %s", type(exc).__name__)
             return ""
 
-    async def open(self) -> None:
+    async def open(self, *, sandbox: bool = False) -> None:
         """Database and OS ready; enough for CLI commands that do not serve."""
         await upgrade(self.db)
-        if await init_os_repo(self.settings):
+        if await init_os_repo(self.settings, sandbox=sandbox):
             log.info("created a new OS repository at %s", self.settings.os_repo_path)
 
     async def start(self) -> None:
-        await self.open()
+        await self.open(sandbox=not self.settings.slack_enabled)
         await self._start_slack()
         self.worker = Worker(
             self.queue,
@@ -155,7 +182,7 @@ class Runtime:
             "webhook server on http://%s:%s/webhooks/fathom (analyzer: %s)",
             self.settings.webhook_host,
             self.http_port,
-            self.analyzer_name,
+            self.analyzer.name,
         )
         if not webhook_secrets:
             log.warning("FATHOM_WEBHOOK_SECRET is not set: every webhook will be refused with 401")
@@ -202,24 +229,25 @@ class Runtime:
             bot_token, app_token, api_url, mode = local.bot_token, local.app_token, local.api_url, "sandbox"
             log.info("no Slack tokens: using the local Slack sandbox at %s", local.base_url)
         gate = RateGate()
-        client = AsyncWebClient(token=bot_token, base_url=api_url, retry_handlers=retry_handlers(gate))
-        self.gateway = SlackGateway(client, self.db, gate)
+        client = build_slack_client(bot_token, api_url, gate)
+        self.gateway = gateway = SlackGateway(client, self.db, gate)
         default_channel = self.settings.slack_default_channel or (
-            "C02MEETINGS" if mode == "sandbox" else None
+            SANDBOX_CHANNEL if mode == "sandbox" else None
         )
-        publisher = SlackPublisher(
-            self.pipeline.store, self.gateway, self.services.os_config, default_channel
-        )
+        services = self.services
+        publisher = SlackPublisher(services.store, gateway, services.os_config, default_channel)
         self.pipeline.publisher = publisher
-        self.services.gateway, self.services.publisher = self.gateway, publisher
-        self.services.action_items = ActionItemService(self.db, self.services.os_config, self.gateway)
-        self.services.reminders = ReminderService(self.db, self.services.os_config, self.gateway)
-        self.proposals.people = self.gateway
-        self.proposals.publisher = ProposalPublisher(self.proposals, self.pipeline.store, self.gateway)
-        self.services.audit.gateway = self.gateway
+        services.gateway, services.publisher = gateway, publisher
+        services.action_items = ActionItemService(self.db, services.os_config, gateway)
+        services.reminders = ReminderService(self.db, services.os_config, gateway)
+        services.audit.gateway = gateway
+        self.proposals.people = gateway
+        self.proposals.publisher = ProposalPublisher(self.proposals, services.store, gateway)
         self.pipeline.after_analysis.append(self.proposals.publisher.after_analysis)
         self.bolt_app = create_app(self.services, client)
-        self.socket_handler = AsyncSocketModeHandler(self.bolt_app, app_token, ping_interval=self.socket_ping_interval)
+        self.socket_handler = AsyncSocketModeHandler(
+            self.bolt_app, app_token, ping_interval=self.socket_ping_interval
+        )
         await self.gateway.auth_test()
         await self.socket_handler.connect_async()
         self._slack_state = {"ok": True, "mode": mode, "checked_at": time.time()}
@@ -255,6 +283,7 @@ class Runtime:
         return {"ok": True, **counts}
 
     async def stop(self) -> None:
+        """Stop taking work first (HTTP, scheduler), then let running work finish, then close clients."""
         if self.scheduler:
             self.scheduler.stop()
         if self._liveness:
@@ -263,6 +292,7 @@ class Runtime:
             await self.http_runner.cleanup()
         if self.worker:
             await self.worker.stop(grace=10)
+        await self.services.audit.drain()
         if self.socket_handler:
             with contextlib.suppress(Exception):
                 await self.socket_handler.close_async()
@@ -271,6 +301,8 @@ class Runtime:
         await self.close()
 
     async def close(self) -> None:
+        if self.claude is not None:
+            await self.claude.close()
         await self.db.dispose()
 
     def request_stop(self) -> None:
@@ -297,6 +329,3 @@ class Runtime:
 
 async def _analyze(primary: Any, heuristic: Any, meeting: FathomMeeting, *, os_context: str = "") -> Any:
     return await analyze_with_fallback(primary, heuristic, meeting, os_context)
-
-
-__all__ = ["Runtime", "init_os_repo", "Path"]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Settings
 from services.db import Database
 from services.jobs import JobQueue
 from services.meetings import MeetingStore
-from services.os_config import OSConfig, OSConfigError, load_os_config
+from services.os_config import OSConfig, load_or_default
 from services.os_repo import OSRepo
 from services.pipeline import MeetingPipeline
 from services.slack_gateway import SlackGateway
@@ -23,20 +23,20 @@ class Services:
     store: MeetingStore
     pipeline: MeetingPipeline
     os_repo: OSRepo
+    proposals: Any  # services.proposals.ProposalService
+    search: Any  # services.search.SearchIndex
+    home: Any  # services.home.HomeService
+    qa: Any  # services.qa.QAService
+    audit: Any  # services.audit.service.AuditService
+    # set once Slack (real or sandbox) is connected
     gateway: SlackGateway | None = None
-    publisher: Any = None  # services.publisher.SlackPublisher when Slack is on
+    publisher: Any = None  # services.publisher.SlackPublisher
     action_items: Any = None  # services.action_items.ActionItemService
     reminders: Any = None  # services.reminders.ReminderService
-    proposals: Any = None  # services.proposals.ProposalService
-    audit: Any = None  # services.audit.AuditService (/os-audit)
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def os_config(self) -> OSConfig:
         """Read fresh each time: `fathom-os.yml` changes through approved commits."""
-        try:
-            return load_os_config(self.os_repo.path)
-        except OSConfigError:
-            return OSConfig()
+        return load_or_default(self.os_repo.path)
 
     @property
     def slack(self) -> SlackGateway:

@@ -249,6 +249,14 @@ def parse_os_config(text: str, source: str = CONFIG_FILENAME) -> OSConfig:
         raise OSConfigError(f"{source}: '{key}': {first['msg']}{more}", key=key) from exc
 
 
+def load_or_default(root: Path) -> OSConfig:
+    """For readers that must keep working: an unreadable file means defaults (`fathom-os check` reports it)."""
+    try:
+        return load_os_config(root)
+    except OSConfigError:
+        return OSConfig()
+
+
 def load_os_config(root: Path) -> OSConfig:
     """Read `fathom-os.yml` from the OS working tree; a missing file means all defaults."""
     path = Path(root) / CONFIG_FILENAME

@@ -205,7 +205,10 @@ def test_without_a_key_the_factory_builds_the_heuristic() -> None:
 
 
 async def test_factory_client_talks_to_the_configured_base_url(server: FakeAnthropic) -> None:
-    built = build_analyzer(settings(server))
+    from bot.clients import build_claude_client
+
+    configured = settings(server)
+    built = build_analyzer(configured, build_claude_client(configured))
     assert isinstance(built, ClaudeAnalyzer)
     server.clients.append(built.client)
     outcome = await built.analyze(meeting("partner_sync"))

@@ -23,7 +23,7 @@ async def os_meetings(ack: Any, command: dict[str, Any], context: dict[str, Any]
         query = replace(
             query, with_email=await email_for_user(services.db, services.gateway, query.with_user)
         )
-    index: SearchIndex = services.extras["search"]
+    index: SearchIndex = services.search
     hits = await index.search(query)
     urls = await thread_urls(services.gateway, {h.meeting_id for h in hits})
     message = search_results(query.text, hits, urls, query.problems)

@@ -15,7 +15,7 @@ from services.home import HomeData, HomeService, email_for_user, thread_urls
 
 async def load_home(services: Services, user_id: str, *, limit: int | None = None) -> HomeData:
     """Everything the tab (or an "N more" modal, with a bigger `limit`) shows this user."""
-    home: HomeService = services.extras["home"]
+    home: HomeService = services.home
     email = await email_for_user(services.db, services.gateway, user_id)
     config = services.os_config()
     approver = config.is_approver(user_id) or bool(email and config.is_approver(email))

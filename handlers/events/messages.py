@@ -24,7 +24,7 @@ async def app_mention(event: dict[str, Any], context: dict[str, Any]) -> None:
         text = "Ask me about past meetings, e.g. _what did we decide about pricing with Brightline?_ · `/os-help`"
         await services.slack.post(event["channel"], notice(text), thread_ts=thread_ts)
         return
-    qa: QAService = services.extras["qa"]
+    qa: QAService = services.qa
     answer = await qa.answer(question)
     urls = await thread_urls(services.gateway, {h.meeting_id for h in answer.sources})
     await services.slack.post(event["channel"], qa_answer(answer, urls), thread_ts=thread_ts)

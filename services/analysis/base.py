@@ -20,10 +20,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SDK_MAX_RETRIES = 1
-SDK_TIMEOUT_SECONDS = 120.0
-
-
 class AnalysisFailed(Exception):
     """Claude produced no usable analysis; the message is short and safe to store or show."""
 
@@ -36,23 +32,13 @@ class Analyzer(Protocol):
 
 
 def build_analyzer(settings: Settings, client: AsyncAnthropic | None = None) -> Analyzer:
-    """Claude when a key (or a ready client) is given, otherwise the offline heuristic."""
+    """Claude when a client is given (bot/clients.py builds it from the key), else the heuristic."""
     from services.analysis.heuristic import HeuristicAnalyzer
 
-    if client is None and settings.anthropic_api_key is None:
+    if client is None:
         return HeuristicAnalyzer()
-    from anthropic import AsyncAnthropic
-
     from services.analysis.claude import ClaudeAnalyzer
 
-    if client is None:
-        assert settings.anthropic_api_key is not None
-        client = AsyncAnthropic(
-            api_key=settings.anthropic_api_key.get_secret_value(),
-            base_url=settings.anthropic_base_url,
-            max_retries=SDK_MAX_RETRIES,
-            timeout=SDK_TIMEOUT_SECONDS,
-        )
     return ClaudeAnalyzer(
         client,
         model=settings.claude_model,

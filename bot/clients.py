@@ -1,0 +1,36 @@
+"""Every external client is built here (the composition root), never inside services."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from services.slack_gateway import RateGate, retry_handlers
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+# Fallback to the other model is ours (services/analysis/claude.py): keep the SDK's own retries short.
+CLAUDE_MAX_RETRIES = 1
+CLAUDE_TIMEOUT_SECONDS = 120.0
+
+
+def build_claude_client(settings: Settings) -> AsyncAnthropic | None:
+    """The Anthropic client when ANTHROPIC_API_KEY is set; None means the offline analyzer."""
+    if settings.anthropic_api_key is None:
+        return None
+    from anthropic import AsyncAnthropic
+
+    return AsyncAnthropic(
+        api_key=settings.anthropic_api_key.get_secret_value(),
+        base_url=settings.anthropic_base_url,
+        max_retries=CLAUDE_MAX_RETRIES,
+        timeout=CLAUDE_TIMEOUT_SECONDS,
+    )
+
+
+def build_slack_client(token: str, api_url: str, gate: RateGate) -> AsyncWebClient:
+    """Web API client with retries for connection errors, 5xx and 429 (shared Retry-After gate)."""
+    return AsyncWebClient(token=token, base_url=api_url, retry_handlers=retry_handlers(gate))
