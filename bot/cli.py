@@ -1,4 +1,4 @@
-"""`fathom-os` command line: run, ingest, db upgrade, check, jobs, reanalyze, os init, send."""
+"""`fathom-os` command line: run, ingest, db upgrade, check, jobs, reanalyze, os init, search, send."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     re.add_argument("recording_id", type=int)
     os_cmd = sub.add_parser("os", help="the OS git repository")
     os_cmd.add_argument("action", choices=["init"])
+    search = sub.add_parser("search", help="the meeting search index")
+    search.add_argument("action", choices=["reindex"])
     send = sub.add_parser("send", help="sign a Fathom payload and POST it to a running bot's webhook")
     send.add_argument("path", type=Path)
     send.add_argument("--url", default=None, help="default: http://WEBHOOK_HOST:WEBHOOK_PORT/webhooks/fathom")
@@ -189,6 +191,27 @@ async def cmd_os(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_search(settings: Settings, _args: argparse.Namespace) -> int:
+    """Rebuild the search index from stored meetings (e.g. after restoring a backup)."""
+    from sqlalchemy import select
+
+    from bot.runtime import Runtime
+    from services.models import Meeting
+
+    runtime = Runtime(settings)
+    await runtime.open()
+    try:
+        async with runtime.db.session() as s:
+            ids = list((await s.scalars(select(Meeting.id).order_by(Meeting.id))).all())
+        passages = 0
+        for meeting_id in ids:
+            passages += await runtime.services.search.index_meeting(meeting_id)
+    finally:
+        await runtime.close()
+    print(f"indexed {len(ids)} meetings ({passages} passages)")
+    return 0
+
+
 async def cmd_send(settings: Settings, args: argparse.Namespace) -> int:
     import httpx
 
@@ -216,6 +239,7 @@ COMMANDS = {
     "reanalyze": cmd_reanalyze,
     "os": cmd_os,
     "send": cmd_send,
+    "search": cmd_search,
 }
 
 if __name__ == "__main__":  # pragma: no cover

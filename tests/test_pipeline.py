@@ -40,8 +40,12 @@ def make_pipeline(db: Database, analyze: Any = None) -> tuple[MeetingPipeline, R
 
 async def store_delivery(db: Database, payload: dict[str, Any], webhook_id: str = "msg_1") -> int:
     async with db.session() as s:
-        delivery = WebhookDelivery(webhook_id=webhook_id, status="accepted", body=json.dumps(payload).encode(),
-                                   recording_id=payload.get("recording_id"))
+        delivery = WebhookDelivery(
+            webhook_id=webhook_id,
+            status="accepted",
+            body=json.dumps(payload).encode(),
+            recording_id=payload.get("recording_id"),
+        )
         s.add(delivery)
         await s.flush()
         return delivery.id
@@ -57,7 +61,7 @@ async def test_every_fixture_goes_through_the_pipeline(db: Database, name: str) 
     pipeline, publisher = make_pipeline(db)
     delivery_id = await store_delivery(db, load_fixture(name))
     await pipeline.handle_ingest(Job(id=1, kind="meeting.ingest", payload={"delivery_id": delivery_id}))
-    meeting = (await pipeline.store.by_recording(load_fixture(name)["recording_id"]))
+    meeting = await pipeline.store.by_recording(load_fixture(name)["recording_id"])
     assert meeting and meeting.status == "analysed" and meeting.primary_type
     # first card before analysis, then the enriched one
     assert [status for _, status in publisher.calls] == ["received", "analysed"]
@@ -136,8 +140,9 @@ async def test_ingest_of_a_missing_delivery_is_permanent(db: Database) -> None:
         await MeetingStore(db).ingest_delivery(999)
 
 
-def test_cli_ingest_prints_the_analysis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_ingest_prints_the_analysis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from bot.cli import main
     from tests.helpers import FIXTURES
 
@@ -154,10 +159,13 @@ def test_cli_ingest_prints_the_analysis(tmp_path: Path, monkeypatch: pytest.Monk
     assert main(["reanalyze", "1"]) == 1
     assert main(["jobs", "retry", "12345"]) == 1
     assert main(["db", "upgrade"]) == 0
+    assert main(["search", "reindex"]) == 0
+    assert "indexed 1 meetings" in capsys.readouterr().out
 
 
-def test_cli_ingest_rejects_a_bad_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_ingest_rejects_a_bad_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from bot.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -165,3 +173,46 @@ def test_cli_ingest_rejects_a_bad_file(tmp_path: Path, monkeypatch: pytest.Monke
     assert main(["ingest", str(tmp_path / "bad.json")]) == 1
     assert "recording_id is missing" in capsys.readouterr().err
     assert main(["ingest", str(tmp_path / "nope.json")]) == 1
+
+
+def test_cli_os_init_then_check_reports_each_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FATHOM_WEBHOOK_SECRET", "whsec_c2VjcmV0")
+    assert main(["os", "init"]) == 0
+    assert "created a new OS" in capsys.readouterr().out
+    assert main(["os", "init"]) == 0
+    assert "using the existing git repository" in capsys.readouterr().out
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    code = main(["check"])
+    out = capsys.readouterr().out
+    assert "[ok  ] database: sqlite" in out and "[ok  ] fathom webhook" in out
+    assert "[warn] claude" in out and "[warn] slack" in out
+    assert "no approvers" in out and code == 0  # warnings only
+    assert "c2VjcmV0" not in out
+
+
+async def test_cli_send_signs_and_posts_to_a_running_bot(tmp_path: Path) -> None:
+    import asyncio
+
+    from bot.cli import main
+    from tests.harness import SECRET, running_bot
+
+    async with running_bot(tmp_path) as bot:
+        import os
+
+        os.environ["FATHOM_WEBHOOK_SECRET"] = SECRET
+        try:
+            from tests.helpers import FIXTURES
+
+            code = await asyncio.to_thread(
+                main, ["send", str(FIXTURES / "partner_sync.json"), "--url", bot.webhook_url]
+            )
+        finally:
+            del os.environ["FATHOM_WEBHOOK_SECRET"]
+        assert code == 0
+        await bot.wait_for(lambda: len(bot.parents()) == 1)
