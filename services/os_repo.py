@@ -13,6 +13,7 @@ import difflib
 import os
 import re
 import tempfile
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +52,9 @@ PUSH_TIMEOUT_S = 180.0
 _CREDENTIALS_IN_URL = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 _SHA = re.compile(r"^[0-9a-fA-F]{4,40}$")
 _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+
+
+BLOB_CACHE_SIZE = 512
 
 
 class OSRepoError(Exception):
@@ -227,6 +231,9 @@ class OSRepo:
         self.path = Path(path)
         self._real = os.path.realpath(self.path)  # lock registry key; resolved once, not per call
         self._lock_file: str | None = None
+        self._git_dir: str | None = None
+        self._tree_cache: tuple[str, dict[str, str]] | None = None  # HEAD sha -> {path: blob}
+        self._blob_cache: OrderedDict[str, str] = OrderedDict()  # blob id -> text (immutable)
 
     # -- git plumbing -------------------------------------------------------------------------
 
@@ -293,11 +300,8 @@ class OSRepo:
             if fcntl is None:  # pragma: no cover
                 yield
                 return
-            if self._lock_file is None:  # `.git` may be a file (worktrees): ask git where its dir is
-                code, out, _ = await self._git_raw("rev-parse", "--absolute-git-dir")
-                if code != 0:
-                    raise OSRepoError(f"{self.path} is not a git repository")
-                self._lock_file = os.path.join(out.decode().strip(), "fathom-os.lock")
+            if self._lock_file is None:
+                self._lock_file = os.path.join(await self._gitdir(), "fathom-os.lock")
             fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 deadline = asyncio.get_running_loop().time() + LOCK_TIMEOUT_S
@@ -345,14 +349,60 @@ class OSRepo:
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def _head_blob(self, rel: str) -> str | None:
-        code, out, _ = await self._git_raw("rev-parse", "--verify", "--quiet", f"HEAD:{rel}")
+    async def _gitdir(self) -> str:
+        """`.git` may be a file (worktrees): ask git once where its directory is."""
+        if self._git_dir is None:
+            code, out, _ = await self._git_raw("rev-parse", "--absolute-git-dir")
+            if code != 0:
+                raise OSRepoError(f"{self.path} is not a git repository")
+            self._git_dir = out.decode().strip()
+        return self._git_dir
+
+    async def _head_sha(self) -> str | None:
+        """HEAD's commit from the ref files (no process); git itself when they are not plain."""
+        try:
+            sha = _read_head_ref(await self._gitdir())
+        except (OSError, OSRepoError, UnicodeDecodeError):
+            sha = None
+        if sha:
+            return sha
+        code, out, _ = await self._git_raw("rev-parse", "--verify", "--quiet", "HEAD")
         return out.decode().strip() if code == 0 else None
+
+    async def _tree(self) -> dict[str, str]:
+        """Every tracked path at HEAD with its blob id, listed once per HEAD commit.
+
+        Proposals, diffs and the LLM context read many files per meeting; one `ls-tree` per commit
+        instead of two git processes per read keeps a burst of meetings off the process table."""
+        head = await self._head_sha()
+        if head is None:
+            return {}
+        if self._tree_cache is None or self._tree_cache[0] != head:
+            code, out, _ = await self._git_raw("ls-tree", "-r", "-z", "--full-tree", head)
+            tree: dict[str, str] = {}
+            for entry in out.decode("utf-8", "replace").split("\x00") if code == 0 else []:
+                meta, _, path = entry.partition("\t")
+                parts = meta.split()
+                if len(parts) == 3 and parts[1] == "blob":
+                    tree[path] = parts[2]
+            self._tree_cache = (head, tree)
+        return self._tree_cache[1]
+
+    async def _head_blob(self, rel: str) -> str | None:
+        return (await self._tree()).get(rel)
 
     async def _cat_blob(self, blob: str) -> str:
         if not _SHA.match(blob):
             raise OSRepoError(f"'{blob}' is not a git object id")
-        return (await self._git("cat-file", "blob", blob)).decode("utf-8", "replace")
+        cached = self._blob_cache.get(blob)
+        if cached is not None:
+            self._blob_cache.move_to_end(blob)
+            return cached
+        text = (await self._git("cat-file", "blob", blob)).decode("utf-8", "replace")
+        self._blob_cache[blob] = text
+        if len(self._blob_cache) > BLOB_CACHE_SIZE:
+            self._blob_cache.popitem(last=False)
+        return text
 
     async def read(self, rel: str) -> tuple[str | None, str | None]:
         """Content and blob id of a file at HEAD; (None, None) when it does not exist."""
@@ -364,11 +414,8 @@ class OSRepo:
 
     async def list_files(self, under: str = "") -> list[str]:
         """Paths tracked at HEAD below a folder ('' for all), for building LLM context."""
-        args = ["ls-tree", "-r", "--name-only", "-z", "HEAD"]
-        if under:
-            args += ["--", under.strip("/") + "/"]
-        code, out, _ = await self._git_raw(*args)
-        return [p for p in out.decode("utf-8", "replace").split("\x00") if p] if code == 0 else []
+        prefix = under.strip("/") + "/" if under else ""
+        return sorted(p for p in await self._tree() if p.startswith(prefix))
 
     async def head(self) -> str:
         return await self._git_text("rev-parse", "HEAD")
@@ -535,6 +582,30 @@ class OSRepo:
         refspec = f"HEAD:refs/heads/{branch}" if branch else "HEAD"
         # No write lock: a slow remote must not hold up approvals, and git pushes a consistent ref.
         await self._git("push", "--quiet", remote, refspec, time_limit=PUSH_TIMEOUT_S)
+
+
+def _read_head_ref(gitdir: str) -> str | None:
+    """Two tiny local reads: HEAD, then its ref (loose or packed). None when not that simple."""
+    with open(os.path.join(gitdir, "HEAD"), encoding="ascii") as f:
+        head = f.read().strip()
+    if not head.startswith("ref: "):
+        return head if _SHA.match(head) else None
+    ref = head[5:]
+    try:
+        with open(os.path.join(gitdir, ref), encoding="ascii") as f:
+            sha = f.read().strip()
+            return sha if _SHA.match(sha) else None
+    except FileNotFoundError:
+        pass
+    try:
+        with open(os.path.join(gitdir, "packed-refs"), encoding="ascii") as f:
+            for line in f:
+                sha, _, name = line.strip().partition(" ")
+                if name == ref and _SHA.match(sha):
+                    return sha
+    except FileNotFoundError:
+        pass
+    return None
 
 
 def _parse_commit(record: str) -> CommitInfo:

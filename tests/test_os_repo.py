@@ -435,3 +435,21 @@ async def test_http_push_errors_hide_credentials(repo: OSRepo) -> None:
 def test_redact_strips_user_and_token_from_urls() -> None:
     text = "fatal: https://x-access-token:ghp_abc@github.com/a/b.git and ssh://git@host/x"
     assert redact(text) == "fatal: https://***@github.com/a/b.git and ssh://***@host/x"
+
+
+async def test_reads_follow_commits_made_outside_the_bot_loose_and_packed_refs(repo: OSRepo) -> None:
+    before, blob = await repo.read("roadmap.md")
+    assert before is not None and blob
+    (repo.path / "roadmap.md").write_text(before + "\n- an idea from outside\n")
+    git(repo.path, "commit", "-qam", "outside edit")
+    after, new_blob = await repo.read("roadmap.md")
+    assert after and "an idea from outside" in after and new_blob != blob
+    git(repo.path, "pack-refs", "--all")  # refs/heads/main now only in packed-refs
+    from services.os_repo import _read_head_ref
+
+    assert _read_head_ref(str(repo.path / ".git")) == git(repo.path, "rev-parse", "HEAD").strip()
+    (repo.path / "decisions" / "extra.md").write_text("# extra\n")
+    git(repo.path, "add", "decisions/extra.md")
+    git(repo.path, "commit", "-qm", "another outside commit")
+    assert "decisions/extra.md" in await repo.list_files("decisions")
+    assert (await repo.read("decisions/extra.md"))[0] == "# extra\n"
