@@ -40,6 +40,39 @@ def summary(label: str, ms: list[float]) -> str:
 
 
 @asynccontextmanager
+async def remote_slack_runtime(**env: Any) -> AsyncIterator[tuple[Runtime, Any]]:
+    """The bot with Slack in another process (as it is in production): the local Slack server's
+    own CPU is not charged to the bot. Yields the runtime and a Web API client for inspection."""
+    import asyncio
+    import subprocess
+
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.sandbox", cwd=str(ROOT), stdout=subprocess.PIPE
+    )
+    assert proc.stdout
+    api_url = (await proc.stdout.readline()).decode().strip()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = load_settings(
+                DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3", OS_REPO_PATH=f"{tmp}/os",
+                FATHOM_WEBHOOK_SECRET=SECRET, WEBHOOK_PORT=0, SLACK_DEFAULT_CHANNEL="C02MEETINGS",
+                SLACK_BOT_TOKEN="xoxb-local-sandbox", SLACK_APP_TOKEN="xapp-local-sandbox",
+                SLACK_API_URL=api_url, LOG_LEVEL="WARNING", **env,
+            )
+            runtime = Runtime(settings)
+            await runtime.start()
+            try:
+                yield runtime, AsyncWebClient(token="xoxb-local-sandbox", base_url=api_url)
+            finally:
+                await runtime.stop()
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+@asynccontextmanager
 async def bench_runtime(**env: Any) -> AsyncIterator[tuple[Runtime, LocalSlack]]:
     with tempfile.TemporaryDirectory() as tmp:
         slack = await LocalSlack.start()

@@ -122,9 +122,13 @@ class MeetingStore:
     async def link_owners(self, meeting_id: int, mentions: dict[str, str]) -> list[ActionItem]:
         """Store the Slack user of internal owners whose email maps to one; returns fresh items."""
         async with self.db.session() as s:
-            rows = (await s.scalars(
-                select(ActionItem).where(ActionItem.meeting_id == meeting_id).order_by(ActionItem.position)
-            )).all()
+            rows = (
+                await s.scalars(
+                    select(ActionItem)
+                    .where(ActionItem.meeting_id == meeting_id)
+                    .order_by(ActionItem.position)
+                )
+            ).all()
             for item in rows:
                 slack_id = mentions.get((item.owner_email or "").lower())
                 if slack_id and not item.owner_external and item.owner_slack_id is None:

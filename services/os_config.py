@@ -257,13 +257,29 @@ def load_or_default(root: Path) -> OSConfig:
         return OSConfig()
 
 
+_PARSED: dict[str, tuple[tuple[int, int, int], OSConfig]] = {}
+
+
 def load_os_config(root: Path) -> OSConfig:
-    """Read `fathom-os.yml` from the OS working tree; a missing file means all defaults."""
+    """Read `fathom-os.yml` from the OS working tree; a missing file means all defaults.
+
+    Parsed once per version of the file (inode, size, mtime): it is read on every routing and
+    authorisation decision, and YAML parsing is the expensive part."""
     path = Path(root) / CONFIG_FILENAME
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return OSConfig()
+    key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    cached = _PARSED.get(str(path))
+    if cached is not None and cached[0] == key:
+        return cached[1]
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return OSConfig()
     except UnicodeDecodeError as exc:
         raise OSConfigError(f"{CONFIG_FILENAME} is not UTF-8 text") from exc
-    return parse_os_config(text)
+    config = parse_os_config(text)
+    _PARSED[str(path)] = (key, config)
+    return config

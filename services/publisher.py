@@ -49,29 +49,41 @@ class SlackPublisher:
         return channel
 
     async def publish_meeting(self, meeting_id: int) -> None:
+        """Parent card, one reply per item, the details reply; each posted once, then updated."""
         lock = self._locks.setdefault(meeting_id, asyncio.Lock())
-        async with lock:
-            meeting = await self.store.get(meeting_id)
-            items = await self.store.items(meeting_id)
-            mentions = await self.gateway.mentions_for(
-                [i.owner_email for i in items] + _invitee_emails(meeting)
-            )
+        try:
+            async with lock:
+                await self._publish(meeting_id)
+        finally:
+            if not lock.locked():
+                self._locks.pop(meeting_id, None)
+
+    async def _publish(self, meeting_id: int) -> None:
+        meeting = await self.store.get(meeting_id)
+        items = await self.store.items(meeting_id)
+        mentions = await self.gateway.mentions_for([i.owner_email for i in items] + _invitee_emails(meeting))
+        if any(_unlinked(i, mentions) for i in items):
             items = await self.store.link_owners(meeting_id, mentions)
-            existing = await self.gateway.ref(f"meeting:{meeting_id}")
-            channel = existing.channel if existing else self.channel_for(meeting)
-            parent = await self.gateway.post_or_update(
-                f"meeting:{meeting_id}", channel, meeting_card(meeting, items, mentions=mentions)
+        known = await self.gateway.refs(
+            [f"meeting:{meeting_id}", f"meeting_details:{meeting_id}"]
+            + [f"action_item:{i.id}" for i in items]
+        )
+        existing = known.get(f"meeting:{meeting_id}")
+        channel = existing.channel if existing else self.channel_for(meeting)
+        parent = await self.gateway.post_or_update(
+            f"meeting:{meeting_id}", channel, meeting_card(meeting, items, mentions=mentions), known=known
+        )
+        for item in items:
+            await self.publish_item(item, parent=parent, meeting=meeting, mentions=mentions, known=known)
+        if meeting.analysis:
+            analysis = MeetingAnalysis.model_validate(meeting.analysis)
+            await self.gateway.post_or_update(
+                f"meeting_details:{meeting_id}",
+                parent.channel,
+                details_card(meeting_id, analysis),
+                thread_ts=parent.ts,
+                known=known,
             )
-            for item in items:
-                await self.publish_item(item, parent=parent, meeting=meeting, mentions=mentions)
-            if meeting.analysis:
-                analysis = MeetingAnalysis.model_validate(meeting.analysis)
-                await self.gateway.post_or_update(
-                    f"meeting_details:{meeting_id}",
-                    parent.channel,
-                    details_card(meeting_id, analysis),
-                    thread_ts=parent.ts,
-                )
 
     async def publish_item(
         self,
@@ -101,6 +113,14 @@ class SlackPublisher:
         return await self.gateway.post_or_update(
             f"action_item:{item.id}", parent.channel, card, thread_ts=parent.ts, known=known
         )
+
+
+def _unlinked(item: ActionItem, mentions: dict[str, str]) -> bool:
+    return bool(
+        item.owner_slack_id is None
+        and not item.owner_external
+        and mentions.get((item.owner_email or "").lower())
+    )
 
 
 def _invitee_emails(meeting: Meeting) -> list[str | None]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 class AnalysisFailed(Exception):
     """Claude produced no usable analysis; the message is short and safe to store or show."""
 
