@@ -35,8 +35,10 @@ def pct(values: list[float], p: float) -> float:
 
 
 def summary(label: str, ms: list[float]) -> str:
-    return (f"{label}: n={len(ms)} p50={statistics.median(ms):.1f} ms p95={pct(ms, 95):.1f} ms "
-            f"p99={pct(ms, 99):.1f} ms max={max(ms):.1f} ms")
+    return (
+        f"{label}: n={len(ms)} p50={statistics.median(ms):.1f} ms p95={pct(ms, 95):.1f} ms "
+        f"p99={pct(ms, 99):.1f} ms max={max(ms):.1f} ms"
+    )
 
 
 @asynccontextmanager
@@ -56,10 +58,16 @@ async def remote_slack_runtime(**env: Any) -> AsyncIterator[tuple[Runtime, Any]]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             settings = load_settings(
-                DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3", OS_REPO_PATH=f"{tmp}/os",
-                FATHOM_WEBHOOK_SECRET=SECRET, WEBHOOK_PORT=0, SLACK_DEFAULT_CHANNEL="C02MEETINGS",
-                SLACK_BOT_TOKEN="xoxb-local-sandbox", SLACK_APP_TOKEN="xapp-local-sandbox",
-                SLACK_API_URL=api_url, LOG_LEVEL="WARNING", **env,
+                DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
+                OS_REPO_PATH=f"{tmp}/os",
+                FATHOM_WEBHOOK_SECRET=SECRET,
+                WEBHOOK_PORT=0,
+                SLACK_DEFAULT_CHANNEL="C02MEETINGS",
+                SLACK_BOT_TOKEN="xoxb-local-sandbox",
+                SLACK_APP_TOKEN="xapp-local-sandbox",
+                SLACK_API_URL=api_url,
+                LOG_LEVEL="WARNING",
+                **env,
             )
             runtime = Runtime(settings)
             await runtime.start()
@@ -77,9 +85,13 @@ async def bench_runtime(**env: Any) -> AsyncIterator[tuple[Runtime, LocalSlack]]
     with tempfile.TemporaryDirectory() as tmp:
         slack = await LocalSlack.start()
         settings = load_settings(
-            DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3", OS_REPO_PATH=f"{tmp}/os",
-            FATHOM_WEBHOOK_SECRET=SECRET, WEBHOOK_PORT=0, SLACK_DEFAULT_CHANNEL="C02MEETINGS",
-            LOG_LEVEL="WARNING", **env,
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
+            OS_REPO_PATH=f"{tmp}/os",
+            FATHOM_WEBHOOK_SECRET=SECRET,
+            WEBHOOK_PORT=0,
+            SLACK_DEFAULT_CHANNEL="C02MEETINGS",
+            LOG_LEVEL="WARNING",
+            **env,
         )
         runtime = Runtime(settings, sandbox_slack=slack)
         await runtime.start()

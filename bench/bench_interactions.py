@@ -31,7 +31,9 @@ async def main(rounds: int) -> None:
         while time.monotonic() < deadline and card is None:
             for parent in slack.messages("C02MEETINGS"):
                 for reply in slack.thread("C02MEETINGS", parent["ts"])[1:]:
-                    if "U01MAYA" in json.dumps(reply["blocks"]) and "action_item.done" in json.dumps(reply["blocks"]):
+                    if "U01MAYA" in json.dumps(reply["blocks"]) and "action_item.done" in json.dumps(
+                        reply["blocks"]
+                    ):
                         card = reply
             await asyncio.sleep(0.05)
         assert card, "no action item card"
@@ -48,8 +50,14 @@ async def main(rounds: int) -> None:
         start = len(slack.acks)
         for i in range(rounds):
             current = slack.message("C02MEETINGS", card["ts"])
-            action = ActionItemAction.REOPEN if "action_item.reopen" in json.dumps(current["blocks"]) else ActionItemAction.DONE
-            await slack.click_button("U01MAYA", "C02MEETINGS", card["ts"], action, encode(ItemRef(item_id=item_id)))
+            action = (
+                ActionItemAction.REOPEN
+                if "action_item.reopen" in json.dumps(current["blocks"])
+                else ActionItemAction.DONE
+            )
+            await slack.click_button(
+                "U01MAYA", "C02MEETINGS", card["ts"], action, encode(ItemRef(item_id=item_id))
+            )
             await slack.send_command("U01MAYA", "C01GENERAL", "/os-actions", "")
             await slack.open_home("U02JONAS")
             if i % 10 == 0:

@@ -67,16 +67,27 @@ async def overhead(n: int) -> None:
             async with runtime.db.session() as s:
                 from services.models import WebhookDelivery
 
-                delivery = WebhookDelivery(webhook_id=f"b{i}", status="accepted", body=json.dumps(payload).encode(),
-                                           recording_id=payload["recording_id"])
+                delivery = WebhookDelivery(
+                    webhook_id=f"b{i}",
+                    status="accepted",
+                    body=json.dumps(payload).encode(),
+                    recording_id=payload["recording_id"],
+                )
                 s.add(delivery)
                 await s.flush()
                 delivery_id = delivery.id
             start = time.perf_counter()
-            await pipeline.handle_ingest(Job(id=0, kind="meeting.ingest", payload={"delivery_id": delivery_id}))
+            await pipeline.handle_ingest(
+                Job(id=0, kind="meeting.ingest", payload={"delivery_id": delivery_id})
+            )
             totals.append((time.perf_counter() - start) * 1000)
         print(summary("analyzer time (heuristic, excluded below)", analyzer_ms))
-        print(summary("pipeline overhead per meeting, LLM excluded", [t - a for t, a in zip(totals, analyzer_ms)]))
+        print(
+            summary(
+                "pipeline overhead per meeting, LLM excluded",
+                [t - a for t, a in zip(totals, analyzer_ms, strict=True)],
+            )
+        )
 
 
 async def burst(n: int) -> None:
@@ -103,8 +114,10 @@ async def burst(n: int) -> None:
         history = await web.conversations_history(channel="C02MEETINGS", limit=n + 100)
         parents = history["messages"]
         counts = await runtime.queue.counts()
-        print(f"burst of {n}: all accepted in {accepted:.1f} s, all processed in {elapsed:.1f} s; "
-              f"parent cards={len(parents)} unique={len({m['ts'] for m in parents})} jobs={counts}")
+        print(
+            f"burst of {n}: all accepted in {accepted:.1f} s, all processed in {elapsed:.1f} s; "
+            f"parent cards={len(parents)} unique={len({m['ts'] for m in parents})} jobs={counts}"
+        )
         assert len(parents) == n and counts.get("done") == n and not counts.get("dead")
 
 

@@ -47,7 +47,14 @@ async def main(total: int, senders: int) -> None:
         await runtime.worker.stop()
         url = f"http://127.0.0.1:{runtime.http_port}/webhooks/fathom"
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--client", url, "--requests", str(total), "--senders", str(senders),
+            sys.executable,
+            __file__,
+            "--client",
+            url,
+            "--requests",
+            str(total),
+            "--senders",
+            str(senders),
             stdout=subprocess.PIPE,
         )
         out, _ = await proc.communicate()

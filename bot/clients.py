@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -31,6 +32,19 @@ def build_claude_client(settings: Settings) -> AsyncAnthropic | None:
     )
 
 
-def build_slack_client(token: str, api_url: str, gate: RateGate) -> AsyncWebClient:
-    """Web API client with retries for connection errors, 5xx and 429 (shared Retry-After gate)."""
-    return AsyncWebClient(token=token, base_url=api_url, retry_handlers=retry_handlers(gate))
+def build_slack_client(
+    token: str, api_url: str, gate: RateGate, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """Web API client with retries for connection errors, 5xx and 429 (shared Retry-After gate).
+
+    Pass one long-lived `session`: without it slack_sdk opens a new HTTP session (and connection)
+    for every call, which costs more than the call itself on a busy bot."""
+    return AsyncWebClient(token=token, base_url=api_url, retry_handlers=retry_handlers(gate), session=session)
+
+
+def build_http_session() -> aiohttp.ClientSession:
+    """Keep-alive connection pool shared by the Slack client; must be created inside the event loop."""
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=30),
+        connector=aiohttp.TCPConnector(limit=50, keepalive_timeout=30),
+    )

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.clients import build_claude_client, build_slack_client
+from bot.clients import build_claude_client, build_http_session, build_slack_client
 from bot.config import Settings
 from bot.db import create_database, upgrade
 from bot.http import create_http_app, start_site
@@ -94,6 +94,7 @@ class Runtime:
         self.scheduler: Scheduler | None = None
         self.bolt_app: Any = None
         self.owned_sandbox: Any = None
+        self.http_session: Any = None
         self._stop = asyncio.Event()
         self._slack_state: dict[str, Any] = {"ok": False, "mode": "off"}
         self._liveness: asyncio.Task[None] | None = None
@@ -234,7 +235,8 @@ class Runtime:
             bot_token, app_token, api_url, mode = local.bot_token, local.app_token, local.api_url, "sandbox"
             log.info("no Slack tokens: using the local Slack sandbox at %s", local.base_url)
         gate = RateGate()
-        client = build_slack_client(bot_token, api_url, gate)
+        self.http_session = build_http_session()
+        client = build_slack_client(bot_token, api_url, gate, self.http_session)
         self.gateway = gateway = SlackGateway(client, self.db, gate)
         default_channel = self.settings.slack_default_channel or (
             SANDBOX_CHANNEL if mode == "sandbox" else None
@@ -301,6 +303,8 @@ class Runtime:
         if self.socket_handler:
             with contextlib.suppress(Exception):
                 await self.socket_handler.close_async()
+        if self.http_session is not None:
+            await self.http_session.close()
         if self.owned_sandbox:
             await self.owned_sandbox.stop()
         await self.close()

@@ -37,9 +37,10 @@ class Bot:
         data = load_fixture(payload) if isinstance(payload, str) else dict(payload)
         data.update(changes)
         body = json.dumps(data).encode()
-        async with aiohttp.ClientSession() as http, http.post(
-            self.webhook_url, data=body, headers=sign_delivery(SECRET, body)
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(self.webhook_url, data=body, headers=sign_delivery(SECRET, body)) as response,
+        ):
             return response.status, await response.json()
 
     def parents(self, channel: str = MEETINGS_CHANNEL) -> list[Any]:
@@ -54,7 +55,7 @@ class Bot:
             if result:
                 return
             await asyncio.sleep(0.02)
-        raise AssertionError("condition not met within %.1fs" % timeout)
+        raise AssertionError(f"condition not met within {timeout:.1f}s")
 
 
 @asynccontextmanager

@@ -55,7 +55,9 @@ def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
     ],
 )
-def test_invalid_config_names_the_variable(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str) -> None:
+def test_invalid_config_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(ConfigError) as err:
@@ -64,7 +66,9 @@ def test_invalid_config_names_the_variable(monkeypatch: pytest.MonkeyPatch, env:
     assert "xoxb-1" not in str(err.value) and "plain" not in str(err.value)
 
 
-def test_cli_exits_non_zero_with_the_message(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exits_non_zero_with_the_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from bot.cli import main
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value-123")
@@ -84,7 +88,9 @@ def _capture(fmt: str, secrets: list[str]) -> tuple[logging.Logger, io.StringIO]
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_secrets_never_reach_the_logs(fmt: str) -> None:
     settings = load_settings(
-        SLACK_BOT_TOKEN="xoxb-111-222-abcdef", SLACK_APP_TOKEN="xapp-1-A-xyz", ANTHROPIC_API_KEY="my-anthropic-key-99",
+        SLACK_BOT_TOKEN="xoxb-111-222-abcdef",
+        SLACK_APP_TOKEN="xapp-1-A-xyz",
+        ANTHROPIC_API_KEY="my-anthropic-key-99",
         FATHOM_WEBHOOK_SECRET="whsec_c2VjcmV0c2VjcmV0",
     )
     log, stream = _capture(fmt, settings.secret_values())
@@ -95,7 +101,13 @@ def test_secrets_never_reach_the_logs(fmt: str) -> None:
     except RuntimeError:
         log.exception("boom")
     out = stream.getvalue()
-    for secret in ("xoxb-111-222-abcdef", "xapp-1-A-xyz", "my-anthropic-key-99", "c2VjcmV0c2VjcmV0", "xoxb-999"):
+    for secret in (
+        "xoxb-111-222-abcdef",
+        "xapp-1-A-xyz",
+        "my-anthropic-key-99",
+        "c2VjcmV0c2VjcmV0",
+        "xoxb-999",
+    ):
         assert secret not in out
     assert "[REDACTED]" in out and "boom" in out
     if fmt == "json":

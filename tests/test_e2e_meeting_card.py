@@ -13,7 +13,9 @@ async def test_webhook_becomes_parent_card_with_one_reply_per_action_item(tmp_pa
         assert status == 202
         await bot.wait_for(lambda: len(bot.parents()) == 1)
         parent = bot.parents()[0]
-        await bot.wait_for(lambda: "Generate client OS" in str(bot.slack.message(MEETINGS_CHANNEL, parent["ts"])["blocks"]))
+        await bot.wait_for(
+            lambda: "Generate client OS" in str(bot.slack.message(MEETINGS_CHANNEL, parent["ts"])["blocks"])
+        )
         card = bot.slack.message(MEETINGS_CHANNEL, parent["ts"])
         text = str(card["blocks"])
         assert "Brightline Dental" in text and "View in Fathom" in text

@@ -20,7 +20,9 @@ async def test_429_storm_during_a_20_meeting_burst_yields_one_card_set_per_meeti
             return all(m is not None and m.status == "analysed" for m in meetings)
 
         await bot.wait_for(all_analysed, timeout=60)
-        await bot.wait_for(lambda: bot.runtime.worker is not None and bot.runtime.worker.busy == 0, timeout=30)
+        await bot.wait_for(
+            lambda: bot.runtime.worker is not None and bot.runtime.worker.busy == 0, timeout=30
+        )
         parents = bot.parents()
         assert len(parents) == 20
         for parent in parents:

@@ -240,7 +240,9 @@ WORKER_SCRIPT = textwrap.dedent(
 )
 
 
-async def test_job_of_a_worker_killed_with_sigkill_is_retried_after_its_lease(db: Database, tmp_path: Path) -> None:
+async def test_job_of_a_worker_killed_with_sigkill_is_retried_after_its_lease(
+    db: Database, tmp_path: Path
+) -> None:
     queue = JobQueue(db)
     job = await queue.submit("t", {})
     assert job

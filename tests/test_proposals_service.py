@@ -304,7 +304,9 @@ async def test_unknown_proposal_is_not_found(env) -> None:
 
 async def test_reanalysis_supersedes_only_its_own_pending_proposals(env) -> None:
     service, _repo, meeting_id = env
-    pack_file = OSUpdate(path="clients/brightline/claude-code-os/CLAUDE.md", action="create", content="# OS\n")
+    pack_file = OSUpdate(
+        path="clients/brightline/claude-code-os/CLAUDE.md", action="create", content="# OS\n"
+    )
     [from_audit], _ = await service.propose(meeting_id, [pack_file], "audit:U01MAYA", origin="audit")
     first = await service.propose_from_analysis(
         meeting_id, outcome(OSUpdate(path="clients/brightline/log.md", action="append", content="one\n"))

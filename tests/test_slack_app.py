@@ -20,13 +20,23 @@ async def test_refusal_right_after_ack_is_acked_and_explained(tmp_path: Path) ->
         try:
             from blocks.common import Message
 
-            buttons = {"type": "actions", "elements": [
-                {"type": "button", "action_id": a, "value": "x", "text": {"type": "plain_text", "text": a}}
-                for a in ("test.refuse", "test.crash")
-            ]}
+            buttons = {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": a,
+                        "value": "x",
+                        "text": {"type": "plain_text", "text": a},
+                    }
+                    for a in ("test.refuse", "test.crash")
+                ],
+            }
             posted = await runtime.gateway.post(MEETINGS_CHANNEL, Message("hello", [buttons]))  # type: ignore[union-attr]
             for _ in range(5):  # the ack race happened about one time in three
-                ack = await bot.slack.click_button("U09STRANGER", MEETINGS_CHANNEL, posted.ts, "test.refuse", "x")
+                ack = await bot.slack.click_button(
+                    "U09STRANGER", MEETINGS_CHANNEL, posted.ts, "test.refuse", "x"
+                )
                 assert ack == {} or isinstance(ack, dict)
             await bot.wait_for(lambda: len([c for c in bot.slack.calls_to("response_url")]) >= 5)
             await bot.slack.click_button("U09STRANGER", MEETINGS_CHANNEL, posted.ts, "test.crash", "x")

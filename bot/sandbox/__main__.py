@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 
 from bot.sandbox import LocalSlack
 
@@ -26,10 +27,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--web-ui", action="store_true")
     args = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.port, args.web_ui))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":
