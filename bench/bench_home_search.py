@@ -162,7 +162,7 @@ async def main(meetings: int, runs: int) -> None:
                 t0 = time.perf_counter()
                 await publish_home(services, USER)
                 home.append(time.perf_counter() - t0)
-            index: SearchIndex = services.extras["search"]
+            index: SearchIndex = services.search
             search: list[float] = []
             for k in range(runs * 2):
                 query = parse_query(QUERIES[k % len(QUERIES)])

@@ -25,7 +25,7 @@ ANALYZE_JOB = "meeting.analyze"
 
 
 class MeetingPublisher(Protocol):
-    async def publish_meeting(self, meeting_id: int) -> None: ...
+    async def publish_meeting(self, meeting_id: int, *, with_items: bool = True) -> None: ...
 
 
 class AnalyzeFn(Protocol):
@@ -39,7 +39,7 @@ ContextFn = Callable[[FathomMeeting], Awaitable[str]]
 class NullPublisher:
     """Used when no Slack is configured at all (CLI ingest)."""
 
-    async def publish_meeting(self, meeting_id: int) -> None:
+    async def publish_meeting(self, meeting_id: int, *, with_items: bool = True) -> None:
         log.debug("no Slack publisher; meeting %s not posted", meeting_id)
 
 
@@ -57,7 +57,11 @@ class MeetingPipeline:
         publisher: MeetingPublisher | None = None,
         context_for: ContextFn | None = None,
         after_analysis: list[AfterAnalysis] | None = None,
+        fast_analysis: bool = False,
     ) -> None:
+        """`fast_analysis`: the analyzer answers in milliseconds (the offline heuristic), so the first
+        card is the parent alone and the item cards follow with the analysis a moment later, instead
+        of posting every item card twice. With Claude (seconds) the first card brings Fathom's items."""
         self.db = db
         self.queue = queue
         self.store = MeetingStore(db)
@@ -65,6 +69,7 @@ class MeetingPipeline:
         self.publisher = publisher or NullPublisher()
         self.context_for = context_for or _no_context
         self.after_analysis = after_analysis or []
+        self.fast_analysis = fast_analysis
 
     def handlers(self) -> dict[str, JobHandler]:
         return {INGEST_JOB: self.handle_ingest, ANALYZE_JOB: self.handle_analyze}
@@ -72,7 +77,8 @@ class MeetingPipeline:
     async def handle_ingest(self, job: Job) -> None:
         ingested = await self.store.ingest_delivery(int(job.payload["delivery_id"]))
         meeting = await self.store.get(ingested.meeting_id)
-        await self.publisher.publish_meeting(meeting.id)  # first card, from what Fathom sent
+        # first card, from what Fathom sent
+        await self.publisher.publish_meeting(meeting.id, with_items=not self.fast_analysis)
         if meeting.status != "analysed":
             await self.run_analysis(meeting.id)
 

@@ -48,17 +48,17 @@ class SlackPublisher:
             raise NoChannel("no routing rule matched and SLACK_DEFAULT_CHANNEL is not set")
         return channel
 
-    async def publish_meeting(self, meeting_id: int) -> None:
+    async def publish_meeting(self, meeting_id: int, *, with_items: bool = True) -> None:
         """Parent card, one reply per item, the details reply; each posted once, then updated."""
         lock = self._locks.setdefault(meeting_id, asyncio.Lock())
         try:
             async with lock:
-                await self._publish(meeting_id)
+                await self._publish(meeting_id, with_items)
         finally:
             if not lock.locked():
                 self._locks.pop(meeting_id, None)
 
-    async def _publish(self, meeting_id: int) -> None:
+    async def _publish(self, meeting_id: int, with_items: bool) -> None:
         meeting = await self.store.get(meeting_id)
         items = await self.store.items(meeting_id)
         mentions = await self.gateway.mentions_for([i.owner_email for i in items] + _invitee_emails(meeting))
@@ -73,7 +73,7 @@ class SlackPublisher:
         parent = await self.gateway.post_or_update(
             f"meeting:{meeting_id}", channel, meeting_card(meeting, items, mentions=mentions), known=known
         )
-        for item in items:
+        for item in items if with_items else []:
             await self.publish_item(item, parent=parent, meeting=meeting, mentions=mentions, known=known)
         if meeting.analysis:
             analysis = MeetingAnalysis.model_validate(meeting.analysis)

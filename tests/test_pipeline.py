@@ -23,17 +23,23 @@ from tests.helpers import FIXTURE_NAMES, load_fixture
 class RecordingPublisher:
     def __init__(self) -> None:
         self.calls: list[tuple[int, str]] = []
+        self.with_items: list[bool] = []
         self.store: MeetingStore | None = None
 
-    async def publish_meeting(self, meeting_id: int) -> None:
+    async def publish_meeting(self, meeting_id: int, *, with_items: bool = True) -> None:
         assert self.store
         self.calls.append((meeting_id, (await self.store.get(meeting_id)).status))
+        self.with_items.append(with_items)
 
 
-def make_pipeline(db: Database, analyze: Any = None) -> tuple[MeetingPipeline, RecordingPublisher]:
+def make_pipeline(
+    db: Database, analyze: Any = None, fast: bool = False
+) -> tuple[MeetingPipeline, RecordingPublisher]:
     heuristic = HeuristicAnalyzer()
     publisher = RecordingPublisher()
-    pipeline = MeetingPipeline(db, JobQueue(db), analyze or heuristic.analyze, publisher=publisher)
+    pipeline = MeetingPipeline(
+        db, JobQueue(db), analyze or heuristic.analyze, publisher=publisher, fast_analysis=fast
+    )
     publisher.store = pipeline.store
     return pipeline, publisher
 
@@ -69,6 +75,14 @@ async def test_every_fixture_goes_through_the_pipeline(db: Database, name: str) 
     items = await pipeline.store.items(meeting.id)
     assert len(items) >= len(fathom_items)
     assert {i.text for i in items} >= {a["description"] for a in fathom_items}
+
+
+@pytest.mark.parametrize("fast", [True, False])
+async def test_first_card_brings_fathom_items_unless_the_analysis_is_instant(db: Database, fast: bool) -> None:
+    pipeline, publisher = make_pipeline(db, fast=fast)
+    delivery_id = await store_delivery(db, load_fixture("partner_sync"))
+    await pipeline.handle_ingest(Job(id=1, kind="meeting.ingest", payload={"delivery_id": delivery_id}))
+    assert publisher.with_items == [not fast, True]
 
 
 async def test_running_ingest_twice_creates_no_duplicates(db: Database) -> None:
