@@ -111,6 +111,7 @@ class Runtime:
             self.queue,
             partial(_analyze, self.analyzer, HeuristicAnalyzer()),
             context_for=self._context_for,
+            fast_analysis=self.claude is None,
         )
         store = pipeline.store
         proposals = ProposalService(self.db, self.os_repo, self._os_config, remote=settings.os_remote)

@@ -19,9 +19,18 @@ async def test_webhook_becomes_parent_card_with_one_reply_per_action_item(tmp_pa
         card = bot.slack.message(MEETINGS_CHANNEL, parent["ts"])
         text = str(card["blocks"])
         assert "Brightline Dental" in text and "View in Fathom" in text
-        replies = bot.slack.thread(MEETINGS_CHANNEL, parent["ts"])
-        item_replies = [r for r in replies if "action_item" in str(r["blocks"])]
-        assert len(item_replies) >= 4  # Fathom's four items, plus any the analysis found
+
+        def find_items() -> list[dict]:  # type: ignore[type-arg]
+            return [
+                r
+                for r in bot.slack.thread(MEETINGS_CHANNEL, parent["ts"])
+                if "action_item:" in str(r["blocks"])
+            ]
+
+        await bot.wait_for(
+            lambda: len(item_replies()) >= 4
+        )  # Fathom's four items, plus any the analysis found
+        item_replies = find_items()
         assert any("<@U01MAYA>" in str(r["blocks"]) for r in item_replies)  # owner mapped by email
         assert len(bot.parents()) == 1
         assert bot.slack.calls_to("chat.update"), "the parent was enriched in place"

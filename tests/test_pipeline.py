@@ -78,7 +78,9 @@ async def test_every_fixture_goes_through_the_pipeline(db: Database, name: str) 
 
 
 @pytest.mark.parametrize("fast", [True, False])
-async def test_first_card_brings_fathom_items_unless_the_analysis_is_instant(db: Database, fast: bool) -> None:
+async def test_first_card_brings_fathom_items_unless_the_analysis_is_instant(
+    db: Database, fast: bool
+) -> None:
     pipeline, publisher = make_pipeline(db, fast=fast)
     delivery_id = await store_delivery(db, load_fixture("partner_sync"))
     await pipeline.handle_ingest(Job(id=1, kind="meeting.ingest", payload={"delivery_id": delivery_id}))

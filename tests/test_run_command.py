@@ -34,7 +34,9 @@ async def _line_matching(stream: asyncio.StreamReader, pattern: str, timeout: fl
 
 async def test_run_without_tokens_serves_the_sandbox_and_stops_on_sigterm(tmp_path: Path) -> None:
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ANTHROPIC_", "FATHOM_", "DATABASE_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "ANTHROPIC_", "FATHOM_", "DATABASE_"))
     }
     env.update(WEBHOOK_PORT="0", SANDBOX_PORT="0", FATHOM_WEBHOOK_SECRET=SECRET, PYTHONPATH=str(ROOT))
     proc = await asyncio.create_subprocess_exec(
