@@ -27,9 +27,8 @@ async def test_webhook_becomes_parent_card_with_one_reply_per_action_item(tmp_pa
                 if "action_item:" in str(r["blocks"])
             ]
 
-        await bot.wait_for(
-            lambda: len(item_replies()) >= 4
-        )  # Fathom's four items, plus any the analysis found
+        # Fathom's four items, plus any the analysis found
+        await bot.wait_for(lambda: len(find_items()) >= 4)
         item_replies = find_items()
         assert any("<@U01MAYA>" in str(r["blocks"]) for r in item_replies)  # owner mapped by email
         assert len(bot.parents()) == 1
