@@ -33,20 +33,35 @@ def tokens(text: str) -> int:
 async def os_context_text(tmp: Path) -> str:
     """A realistic OS: the skeleton, a team, a client with a profile, log and an open project."""
     repo = OSRepo(tmp / "os")
-    await repo.init(context={"agency_name": "Agency", "admin_email": "maya@agency.example", "admin_name": "Maya Chen"})
+    await repo.init(
+        context={"agency_name": "Agency", "admin_email": "maya@agency.example", "admin_name": "Maya Chen"}
+    )
     config = (repo.path / "fathom-os.yml").read_text()
-    config = config.replace("clients: []", "clients:\n  - name: Remote Control Co\n    domains: [agency.example]\n    slug: remote-control")
+    config = config.replace(
+        "clients: []",
+        "clients:\n  - name: Remote Control Co\n    domains: [agency.example]\n    slug: remote-control",
+    )
     (repo.path / "fathom-os.yml").write_text(config)
     client = repo.path / "clients" / "remote-control"
     client.mkdir(parents=True)
     (client / "README.md").write_text("# Remote Control Co\n\n" + "Profile line about the client. " * 120)
     (client / "log.md").write_text("# Log\n\n" + "- 2026-10-01 earlier meeting summary line.\n" * 150)
-    (repo.path / "projects" / "remote-control-redesign.md").write_text("# Redesign for Remote Control Co\n\nStatus: active\n" + "Scope detail. " * 200)
-    (repo.path / "decisions" / "log.md").write_text("# Decisions\n\n" + "- 2026-10-02 a decision with its reason.\n" * 200)
+    (repo.path / "projects" / "remote-control-redesign.md").write_text(
+        "# Redesign for Remote Control Co\n\nStatus: active\n" + "Scope detail. " * 200
+    )
+    (repo.path / "decisions" / "log.md").write_text(
+        "# Decisions\n\n" + "- 2026-10-02 a decision with its reason.\n" * 200
+    )
     import subprocess
 
-    subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@x", "add", "-A"], cwd=repo.path, check=True)
-    subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@x", "commit", "-qm", "seed"], cwd=repo.path, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=b", "-c", "user.email=b@x", "add", "-A"], cwd=repo.path, check=True
+    )
+    subprocess.run(
+        ["git", "-c", "user.name=b", "-c", "user.email=b@x", "commit", "-qm", "seed"],
+        cwd=repo.path,
+        check=True,
+    )
     ctx = await build_context(repo, load_os_config(repo.path), ["agency.example"])
     return ctx.text
 
@@ -67,7 +82,9 @@ async def main() -> None:
         cached = [b for b in request.system if b.get("cache_control")]
         prefix = sum(tokens(b.get("text", "")) for b in request.system)
         user = tokens(request.user_text)
-        schema = tokens(json.dumps(request.body.get("output_config") or request.body.get("output_format") or {}))
+        schema = tokens(
+            json.dumps(request.body.get("output_config") or request.body.get("output_format") or {})
+        )
         print(
             f"request {i}/{len(server.requests)} ({request.model}), {minutes:.0f}-minute meeting "
             f"({len(meeting.transcript or [])} transcript lines): system prefix {prefix} tokens "

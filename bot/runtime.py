@@ -29,6 +29,7 @@ from services.analysis.heuristic import HeuristicAnalyzer
 from services.audit.service import AuditService
 from services.fathom import FathomMeeting
 from services.home import HomeService
+from services.home_publisher import HomePublisher
 from services.jobs import JobQueue, QueuePolicy, Worker
 from services.os_config import OSConfig, load_or_default, load_os_config
 from services.os_context import build_context
@@ -248,6 +249,7 @@ class Runtime:
         services.gateway, services.publisher = gateway, publisher
         services.action_items = ActionItemService(self.db, services.os_config, gateway)
         services.reminders = ReminderService(self.db, services.os_config, gateway)
+        services.home_publisher = HomePublisher(services.home, self.db, gateway, services.os_config)
         services.audit.gateway = gateway
         self.proposals.people = gateway
         self.proposals.publisher = ProposalPublisher(self.proposals, services.store, gateway)
@@ -301,6 +303,8 @@ class Runtime:
         if self.worker:
             await self.worker.stop(grace=10)
         await self.services.audit.drain()
+        if self.services.home_publisher is not None:
+            await self.services.home_publisher.drain()
         if self.socket_handler:
             with contextlib.suppress(Exception):
                 await self.socket_handler.close_async()

@@ -33,6 +33,7 @@ class Services:
     publisher: Any = None  # services.publisher.SlackPublisher
     action_items: Any = None  # services.action_items.ActionItemService
     reminders: Any = None  # services.reminders.ReminderService
+    home_publisher: Any = None  # services.home_publisher.HomePublisher
 
     def os_config(self) -> OSConfig:
         """Read fresh each time: `fathom-os.yml` changes through approved commits."""

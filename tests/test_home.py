@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+import asyncio
 from pathlib import Path
 
 from blocks.home import HomeAction, MoreRef, home_view, more_modal
@@ -125,3 +126,37 @@ async def test_home_tab_and_more_modal_through_local_slack(tmp_path: Path) -> No
         )
         await bot.wait_for(lambda: bool(bot.slack.modal_stack(MAYA)))
         assert "Bulk task number" in json.dumps(bot.slack.modal_stack(MAYA)[-1]["blocks"])
+
+
+async def test_home_tab_refreshes_once_after_a_burst_of_changes(tmp_path: Path) -> None:
+    from blocks.ids import ActionItemAction
+    from blocks.values import ItemRef, encode
+    from tests.harness import MEETINGS_CHANNEL, running_bot
+
+    async with running_bot(tmp_path) as bot:
+        bot.runtime.services.home_publisher.delay = 0.3
+        await bot.send("ai_audit_discovery")
+        await bot.slack.open_home("U01MAYA")
+        await bot.wait_for(lambda: bot.slack.home_view("U01MAYA") is not None and len(bot.parents()) == 1)
+        parent = bot.parents()[0]["ts"]
+
+        def maya_cards() -> list[tuple[str, int]]:
+            out = []
+            for reply in bot.slack.thread(MEETINGS_CHANNEL, parent)[1:]:
+                blocks = reply.get("blocks") or []
+                if "U01MAYA" in str(blocks) and "action_item.done" in str(blocks):
+                    out.append((reply["ts"], int(blocks[0]["block_id"].split(":")[1])))
+            return out
+
+        await bot.wait_for(lambda: len(maya_cards()) >= 1)
+        before = len(bot.slack.calls_to("views.publish"))
+        for ts, item_id in maya_cards():
+            await bot.slack.click_button(
+                "U01MAYA", MEETINGS_CHANNEL, ts, ActionItemAction.DONE, encode(ItemRef(item_id=item_id))
+            )
+        await bot.wait_for(lambda: len(bot.slack.calls_to("views.publish")) > before)
+        await asyncio.sleep(0.6)
+        maya_publishes = [
+            c for c in bot.slack.calls_to("views.publish")[before:] if c.params.get("user_id") == "U01MAYA"
+        ]
+        assert len(maya_publishes) == 1  # debounced: one refresh for the whole burst

@@ -47,10 +47,9 @@ async def refresh(services: Services, item: ActionItem, body: dict[str, Any] | N
     """Redraw the thread card; when the click came from a DM or the Home tab, redraw that too."""
     if services.publisher is not None:
         await services.publisher.publish_item(item)
+    if services.home_publisher is not None:  # the owner's and the clicker's Home tabs, debounced
+        services.home_publisher.refresh_soon([item.owner_slack_id, actor_id(body) if body else None])
     if body and (body.get("view") or {}).get("type") == "home":
-        from handlers.events.home import publish_home
-
-        await publish_home(services, actor_id(body))
         return
     if not body or respond is None:
         return

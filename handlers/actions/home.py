@@ -9,7 +9,6 @@ from slack_bolt.async_app import AsyncApp
 from blocks.home import HomeAction, MoreRef, more_modal
 from blocks.values import decode
 from handlers.context import action_value, actor_id, services_of
-from handlers.events.home import load_home
 from services.home import MODAL_ROWS, thread_urls
 
 
@@ -17,7 +16,7 @@ async def show_more(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> 
     await ack()
     services = services_of(context)
     ref = decode(MoreRef, action_value(body))
-    data = await load_home(services, actor_id(body), limit=MODAL_ROWS)
+    data = await services.home_publisher.load(actor_id(body), limit=MODAL_ROWS)
     urls: dict[int, str] = {}
     if ref.section == "meetings":
         urls = await thread_urls(services.gateway, {m.id for m in data.meetings[:25]})

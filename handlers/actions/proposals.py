@@ -1,51 +1,34 @@
 """Approval card buttons: Approve, Reject, Edit (opens the modal), Approve all, Revert.
 
 Each button carries only an id; the service reloads the proposal and checks that the clicker is an
-approver (a refusal becomes an ephemeral message through the app's error handler).
+approver (a refusal becomes an ephemeral message through the app's wrapped-listener error path).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from blocks.common import error_message, notice
+from blocks.common import notice
 from blocks.ids import ProposalAction
 from blocks.proposals import proposal_edit_modal
 from blocks.values import MeetingRef, ProposalRef, decode
 from bot.services import Services
 from handlers.context import action_value, actor_id, services_of
-from services.errors import UserFacingError
 from services.proposals import Decided
 
 Listener = Callable[..., Awaitable[None]]
 
 
-def friendly(listener: Listener) -> Listener:
-    """Answer a refusal (not an approver, already decided) with an ephemeral right here.
-
-    Raising it to the app's error handler races Bolt's runner: an exception within ~10 ms of
-    `ack()` makes Bolt reset the ack (slack_bolt asyncio_runner), and Slack sees no ack at all.
-    """
-
-    @functools.wraps(listener)
-    async def wrapper(**kwargs: Any) -> None:
-        try:
-            await listener(**kwargs)
-        except UserFacingError as exc:
-            message = error_message(str(exc))
-            await kwargs["respond"](**message.as_kwargs(), response_type="ephemeral", replace_original=False)
-
-    return wrapper
-
-
-async def refresh_card(services: Services, meeting_id: int | None) -> None:
+async def refresh_card(services: Services, meeting_id: int | None, actor: str | None = None) -> None:
+    """The approval card in place, and (debounced) the approver's Home tab list of pending changes."""
     publisher = services.proposals.publisher
     if meeting_id is not None and publisher is not None:
         await publisher.publish(meeting_id)
+    if services.home_publisher is not None:
+        services.home_publisher.refresh_soon([actor])
 
 
 async def tell(respond: Any, text: str) -> None:
@@ -71,7 +54,7 @@ async def approve(ack: Any, body: dict[str, Any], context: dict[str, Any], respo
     services = services_of(context)
     ref = decode(ProposalRef, action_value(body))
     decided = await services.proposals.approve(ref.proposal_id, actor_id(body))
-    await refresh_card(services, decided.proposal.meeting_id)
+    await refresh_card(services, decided.proposal.meeting_id, actor_id(body))
     if message := describe(decided):
         await tell(respond, message)
 
@@ -81,7 +64,7 @@ async def approve_all(ack: Any, body: dict[str, Any], context: dict[str, Any], r
     services = services_of(context)
     ref = decode(MeetingRef, action_value(body))
     results = await services.proposals.approve_all(ref.meeting_id, actor_id(body))
-    await refresh_card(services, ref.meeting_id)
+    await refresh_card(services, ref.meeting_id, actor_id(body))
     messages = [m for m in (describe(d) for d in results) if m]
     if messages:
         await tell(respond, "\n".join(dict.fromkeys(messages)))
@@ -92,7 +75,7 @@ async def reject(ack: Any, body: dict[str, Any], context: dict[str, Any], respon
     services = services_of(context)
     ref = decode(ProposalRef, action_value(body))
     proposal = await services.proposals.reject(ref.proposal_id, actor_id(body))
-    await refresh_card(services, proposal.meeting_id)
+    await refresh_card(services, proposal.meeting_id, actor_id(body))
 
 
 async def edit(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
@@ -109,7 +92,7 @@ async def revert(ack: Any, body: dict[str, Any], context: dict[str, Any], respon
     ref = decode(ProposalRef, action_value(body))
     result = await services.proposals.revert(ref.proposal_id, actor_id(body))
     for meeting_id in dict.fromkeys(p.meeting_id for p in result.proposals):
-        await refresh_card(services, meeting_id)
+        await refresh_card(services, meeting_id, actor_id(body))
     text = f"Reverted `{result.sha[:7]}` with commit `{result.reverted_sha[:7]}`."
     if result.push_error:
         text += f" The push to the remote failed: {result.push_error}"
@@ -117,8 +100,8 @@ async def revert(ack: Any, body: dict[str, Any], context: dict[str, Any], respon
 
 
 def register(app: AsyncApp) -> None:
-    app.action(ProposalAction.APPROVE.value)(friendly(approve))
-    app.action(ProposalAction.APPROVE_ALL.value)(friendly(approve_all))
-    app.action(ProposalAction.REJECT.value)(friendly(reject))
-    app.action(ProposalAction.EDIT.value)(friendly(edit))
-    app.action(ProposalAction.REVERT.value)(friendly(revert))
+    app.action(ProposalAction.APPROVE.value)(approve)
+    app.action(ProposalAction.APPROVE_ALL.value)(approve_all)
+    app.action(ProposalAction.REJECT.value)(reject)
+    app.action(ProposalAction.EDIT.value)(edit)
+    app.action(ProposalAction.REVERT.value)(revert)

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks.common import notice
-from handlers.actions.proposals import friendly, refresh_card
+from handlers.actions.proposals import refresh_card
 from handlers.context import services_of
 from services.proposals import HistoryEntry
 
@@ -56,5 +56,5 @@ async def history(ack: Any, command: dict[str, Any], context: dict[str, Any], re
 
 
 def register(app: AsyncApp) -> None:
-    app.command(ROLLBACK)(friendly(rollback))
-    app.command(HISTORY)(friendly(history))
+    app.command(ROLLBACK)(rollback)
+    app.command(HISTORY)(history)

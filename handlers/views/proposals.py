@@ -29,7 +29,7 @@ async def save_edit(ack: Any, body: dict[str, Any], view: dict[str, Any], contex
         await ack(response_action="errors", errors={ProposalField.CONTENT.value: str(exc)[:300]})
         return
     await ack()
-    await refresh_card(services, proposal.meeting_id)
+    await refresh_card(services, proposal.meeting_id, actor_id(body))
 
 
 def register(app: AsyncApp) -> None:

@@ -1,0 +1,80 @@
+"""Home tab publishing: on app_home_opened, and (debounced) after changes that affect a user.
+
+A burst of clicks (Done on five items) re-publishes each affected user's tab once, `delay` seconds
+after the last change, instead of once per click.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+
+from blocks.home import home_view
+from services.clock import utcnow
+from services.db import Database
+from services.home import HomeData, HomeService, email_for_user, thread_urls
+from services.os_config import OSConfig
+from services.slack_gateway import SlackGateway
+
+log = logging.getLogger(__name__)
+
+
+class HomePublisher:
+    def __init__(
+        self,
+        home: HomeService,
+        db: Database,
+        gateway: SlackGateway,
+        os_config: Callable[[], OSConfig],
+        *,
+        delay: float = 2.0,
+    ) -> None:
+        self.home = home
+        self.db = db
+        self.gateway = gateway
+        self.os_config = os_config
+        self.delay = delay
+        self._pending: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def load(self, user_id: str, *, limit: int | None = None) -> HomeData:
+        """Everything the tab (or an "N more" modal, with a bigger `limit`) shows this user."""
+        email = await email_for_user(self.db, self.gateway, user_id)
+        config = self.os_config()
+        approver = config.is_approver(user_id) or bool(email and config.is_approver(email))
+        return await self.home.load(user_id, email=email, is_approver=approver, now=utcnow(), limit=limit)
+
+    async def publish(self, user_id: str) -> None:
+        data = await self.load(user_id)
+        ids = {m.id for m in data.meetings} | {p.meeting_id for p in data.proposals if p.meeting_id}
+        urls = await thread_urls(self.gateway, ids)
+        await self.gateway.publish_home(user_id, home_view(data, urls))
+
+    def refresh_soon(self, user_ids: Iterable[str | None]) -> None:
+        """Re-publish these users' tabs once the changes settle (bots and unknown users skipped)."""
+        loop = asyncio.get_running_loop()
+        for user_id in {u for u in user_ids if u and u.startswith(("U", "W"))}:
+            if handle := self._pending.pop(user_id, None):
+                handle.cancel()
+            self._pending[user_id] = loop.call_later(self.delay, self._fire, user_id)
+
+    def _fire(self, user_id: str) -> None:
+        self._pending.pop(user_id, None)
+        task = asyncio.create_task(self._publish_quietly(user_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish_quietly(self, user_id: str) -> None:
+        try:
+            await self.publish(user_id)
+        except Exception as exc:  # a stale Home tab is not worth an error anywhere
+            log.warning("home refresh for %s failed: %s", user_id, type(exc).__name__)
+
+    async def drain(self) -> None:
+        """Publish what is pending now (shutdown), then wait for running publishes."""
+        for user_id, handle in list(self._pending.items()):
+            handle.cancel()
+            self._fire(user_id)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
