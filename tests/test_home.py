@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
-import asyncio
 from pathlib import Path
 
 from blocks.home import HomeAction, MoreRef, home_view, more_modal
