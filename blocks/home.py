@@ -185,10 +185,11 @@ def more_modal(section: Section, data: HomeData, urls: dict[int, str] | None = N
     else:
         lines, total = [meeting_line(m, urls) for m in data.meetings], data.meetings_total
     per = 10 if section == "items" else 5
-    blocks: list[Block] = [
+    sections: list[Block] = [
         SectionBlock(block_id=f"more:{start}", text=mrkdwn("\n".join(lines[start : start + per])))
         for start in range(0, len(lines), per)
-    ][: MAX_VIEW_BLOCKS - 1]
+    ]
+    blocks = sections[: MAX_VIEW_BLOCKS - 1]
     shown = min(len(lines), len(blocks) * per)
     if total > shown:
         note = f"Showing {shown} of {total}." + (

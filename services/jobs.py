@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -100,11 +101,8 @@ class JobQueue:
         keys = [key for _, key in items if key is not None]
         active: set[str] = set()
         if keys and check_keys:
-            active = set(
-                (
-                    await session.scalars(select(Job.key).where(Job.key.in_(keys), Job.status.in_(ACTIVE)))
-                ).all()
-            )
+            found = await session.scalars(select(Job.key).where(Job.key.in_(keys), Job.status.in_(ACTIVE)))
+            active = {key for key in found.all() if key is not None}
         now = utcnow()
         rows: list[dict[str, Any]] = []
         index: list[int] = []
@@ -241,7 +239,7 @@ class JobQueue:
             self.notify()
         return ok
 
-    async def list(self, statuses: tuple[str, ...] = ("dead",), limit: int = 100) -> list[Job]:
+    async def list_jobs(self, statuses: tuple[str, ...] = ("dead",), limit: int = 100) -> list[Job]:
         async with self.db.session() as s:
             stmt = select(Job).order_by(Job.id.desc()).limit(limit)
             if statuses:
@@ -306,9 +304,9 @@ class Worker:
             job = jobs[0]
             task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
             self._running[job.id] = task
-            task.add_done_callback(lambda _t, jid=job.id: self._done(jid))
+            task.add_done_callback(functools.partial(self._done, job.id))
 
-    def _done(self, job_id: int) -> None:
+    def _done(self, job_id: int, _task: asyncio.Task[None] | None = None) -> None:
         self._running.pop(job_id, None)
         self._slots.release()
         if self._running or not self._stopping.is_set():

@@ -63,7 +63,9 @@ def compute(items: list[ActionItem], now: datetime, today: date) -> ActionItemMe
     return ActionItemMetrics(
         last_7_days=rate(7),
         last_30_days=rate(30),
-        median_time_to_done=median(durations) if durations else None,
+        median_time_to_done=timedelta(seconds=median(d.total_seconds() for d in durations))
+        if durations
+        else None,
         overdue_by_person=dict(overdue.most_common()),
     )
 

@@ -42,7 +42,7 @@ class SlackPublisher:
     def channel_for(self, meeting: Meeting) -> str:
         fathom = FathomMeeting.model_validate(meeting.payload)
         analysis = MeetingAnalysis.model_validate(meeting.analysis) if meeting.analysis else None
-        types = [t.type for t in analysis.types] if analysis else []
+        types: list[str] = [t.type for t in analysis.types] if analysis else []
         channel = self.os_config().route(types, fathom.external_domains) or self.default_channel
         if not channel:
             raise NoChannel("no routing rule matched and SLACK_DEFAULT_CHANNEL is not set")

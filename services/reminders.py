@@ -143,7 +143,8 @@ class ReminderService:
                         )
                     )
                 ).all():
-                    known[uid] = (tz, name or "")
+                    if uid:
+                        known[uid] = (tz, name or "")
         people: dict[str, _Person] = {}
         for uid in ids:
             tz, name = known.get(uid) or await self._profile(uid)
@@ -233,7 +234,7 @@ class ReminderService:
         if dm:
             won = await self._claim(list(dm), person.slack_id)
             report.lost_claims += len(dm) - len(won)
-            items = sort_for_list({dm[k].id: dm[k] for k in won}.values(), local.date())
+            items = sort_for_list(list({dm[k].id: dm[k] for k in won}.values()), local.date())
             if items:
                 message = reminder_dm(person.name, items, now)
                 if await self._send(won, person.slack_id, message, report):

@@ -134,7 +134,7 @@ class WebhookIntake:
     async def _store(self, batch: list[_Pending]) -> list[Receipt]:
         """One transaction for the whole batch: three reads, two bulk inserts."""
         async with self.db.write_session() as s:
-            ids = {p.webhook_id for p in batch}
+            webhook_ids = {p.webhook_id for p in batch}
             recordings = {p.recording_id for p in batch}
             known = (
                 await s.execute(
@@ -142,7 +142,7 @@ class WebhookIntake:
                         WebhookDelivery.webhook_id, WebhookDelivery.recording_id, WebhookDelivery.status
                     ).where(
                         or_(
-                            WebhookDelivery.webhook_id.in_(ids),
+                            WebhookDelivery.webhook_id.in_(webhook_ids),
                             and_(
                                 WebhookDelivery.recording_id.in_(recordings),
                                 WebhookDelivery.status == "accepted",
@@ -173,15 +173,15 @@ class WebhookIntake:
                 stored.append(p)
                 seen.add(p.webhook_id)
                 accepted.add(p.recording_id)
-            ids: list[int] = []
+            delivery_ids: list[int] = []
             if rows:
                 result = await s.execute(
                     insert(WebhookDelivery).returning(WebhookDelivery.id, sort_by_parameter_order=True), rows
                 )
-                ids = list(result.scalars().all())
+                delivery_ids = list(result.scalars().all())
             fresh = [
                 (row, delivery_id)
-                for row, delivery_id in zip(rows, ids, strict=True)
+                for row, delivery_id in zip(rows, delivery_ids, strict=True)
                 if row["status"] == "accepted"
             ]
             # a recording seen for the first time cannot have an active job: no key lookup needed
@@ -191,20 +191,17 @@ class WebhookIntake:
                 [({"delivery_id": d}, f"recording:{row['recording_id']}") for row, d in fresh],
                 check_keys=False,
             )
-        by_id = {p.webhook_id: (row, d) for p, row, d in zip(stored, rows, ids, strict=True)}
         job_for = {d: jobs[i] for i, (_row, d) in enumerate(fresh)}
-        receipts: list[Receipt] = []
-        for p in batch:
-            if p.webhook_id not in by_id or by_id[p.webhook_id][0]["webhook_id"] is not p.webhook_id:
-                receipts.append(
-                    Receipt("duplicate", "webhook-id already received", None, None, p.recording_id)
-                )
-                continue
-            row, delivery_id = by_id[p.webhook_id]
-            receipts.append(
-                Receipt(row["status"], row["reason"], delivery_id, job_for.get(delivery_id), p.recording_id)
-            )
-        return receipts
+        # keyed by the pending object: the same webhook-id twice in one batch is stored once
+        receipt_for = {
+            id(p): Receipt(row["status"], row["reason"], d, job_for.get(d), p.recording_id)
+            for p, row, d in zip(stored, rows, delivery_ids, strict=True)
+        }
+        seen_before = "webhook-id already received"
+        return [
+            receipt_for.get(id(p)) or Receipt("duplicate", seen_before, None, None, p.recording_id)
+            for p in batch
+        ]
 
     async def _reject(self, webhook_id: str, body: bytes, reason: str) -> Receipt:
         try:

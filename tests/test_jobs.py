@@ -279,6 +279,6 @@ async def test_job_of_a_worker_killed_with_sigkill_is_retried_after_its_lease(
 async def test_list_jobs_by_status(db: Database, statuses: tuple[str, ...]) -> None:
     queue = JobQueue(db)
     await queue.submit("t", {})
-    listed = await queue.list(statuses)
+    listed = await queue.list_jobs(statuses)
     assert len(listed) == (0 if statuses else 1)
     assert (await queue.counts()) == {"queued": 1}
