@@ -96,6 +96,7 @@ class Runtime:
         self.bolt_app: Any = None
         self.owned_sandbox: Any = None
         self.http_session: Any = None
+        self._gc_thresholds: tuple[int, ...] = ()
         self._stop = asyncio.Event()
         self._slack_state: dict[str, Any] = {"ok": False, "mode": "off"}
         self._liveness: asyncio.Task[None] | None = None
@@ -186,6 +187,8 @@ class Runtime:
         # or every full collection walks ~250k start-up objects and stalls acks for 50-150 ms.
         gc.collect()
         gc.freeze()
+        self._gc_thresholds = gc.get_threshold()
+        gc.set_threshold(20_000, 20, 20)  # fewer, still short, collections on the hot path
         log.info(
             "webhook server on http://%s:%s/webhooks/fathom (analyzer: %s)",
             self.settings.webhook_host,
@@ -316,6 +319,8 @@ class Runtime:
 
     async def close(self) -> None:
         gc.unfreeze()
+        if self._gc_thresholds:
+            gc.set_threshold(*self._gc_thresholds)
         if self.claude is not None:
             await self.claude.close()
         await self.db.dispose()
