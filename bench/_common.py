@@ -41,6 +41,28 @@ def summary(label: str, ms: list[float]) -> str:
     )
 
 
+def bench_settings(tmp: str, **env: Any) -> Any:
+    return load_settings(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
+        OS_REPO_PATH=f"{tmp}/os",
+        FATHOM_WEBHOOK_SECRET=SECRET,
+        WEBHOOK_PORT=0,
+        SLACK_DEFAULT_CHANNEL="C02MEETINGS",
+        LOG_LEVEL="WARNING",
+        **env,
+    )
+
+
+@asynccontextmanager
+async def running(settings: Any, sandbox_slack: Any = None) -> AsyncIterator[Runtime]:
+    runtime = Runtime(settings, sandbox_slack=sandbox_slack)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
 @asynccontextmanager
 async def remote_slack_runtime(**env: Any) -> AsyncIterator[tuple[Runtime, Any]]:
     """The bot with Slack in another process (as it is in production): the local Slack server's
@@ -55,26 +77,14 @@ async def remote_slack_runtime(**env: Any) -> AsyncIterator[tuple[Runtime, Any]]
     )
     assert proc.stdout
     api_url = (await proc.stdout.readline()).decode().strip()
+    token = "xoxb-local-sandbox"
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = load_settings(
-                DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
-                OS_REPO_PATH=f"{tmp}/os",
-                FATHOM_WEBHOOK_SECRET=SECRET,
-                WEBHOOK_PORT=0,
-                SLACK_DEFAULT_CHANNEL="C02MEETINGS",
-                SLACK_BOT_TOKEN="xoxb-local-sandbox",
-                SLACK_APP_TOKEN="xapp-local-sandbox",
-                SLACK_API_URL=api_url,
-                LOG_LEVEL="WARNING",
-                **env,
+            settings = bench_settings(
+                tmp, SLACK_BOT_TOKEN=token, SLACK_APP_TOKEN="xapp-local-sandbox", SLACK_API_URL=api_url, **env
             )
-            runtime = Runtime(settings)
-            await runtime.start()
-            try:
-                yield runtime, AsyncWebClient(token="xoxb-local-sandbox", base_url=api_url)
-            finally:
-                await runtime.stop()
+            async with running(settings) as runtime:
+                yield runtime, AsyncWebClient(token=token, base_url=api_url)
     finally:
         proc.terminate()
         await proc.wait()
@@ -82,21 +92,11 @@ async def remote_slack_runtime(**env: Any) -> AsyncIterator[tuple[Runtime, Any]]
 
 @asynccontextmanager
 async def bench_runtime(**env: Any) -> AsyncIterator[tuple[Runtime, LocalSlack]]:
+    """The bot and the local Slack server in this process (Slack's state inspectable directly)."""
     with tempfile.TemporaryDirectory() as tmp:
         slack = await LocalSlack.start()
-        settings = load_settings(
-            DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
-            OS_REPO_PATH=f"{tmp}/os",
-            FATHOM_WEBHOOK_SECRET=SECRET,
-            WEBHOOK_PORT=0,
-            SLACK_DEFAULT_CHANNEL="C02MEETINGS",
-            LOG_LEVEL="WARNING",
-            **env,
-        )
-        runtime = Runtime(settings, sandbox_slack=slack)
-        await runtime.start()
         try:
-            yield runtime, slack
+            async with running(bench_settings(tmp, **env), slack) as runtime:
+                yield runtime, slack
         finally:
-            await runtime.stop()
             await slack.stop()

@@ -6,7 +6,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -183,19 +182,7 @@ class MeetingStore:
                         source_timestamp=d.source_timestamp,
                     )
                 )
-            for u in outcome.usage:
-                s.add(
-                    LLMUsage(
-                        meeting_id=meeting_id,
-                        purpose=u.purpose,
-                        model=u.model,
-                        input_tokens=u.input_tokens,
-                        output_tokens=u.output_tokens,
-                        cache_creation_tokens=u.cache_creation_tokens,
-                        cache_read_tokens=u.cache_read_tokens,
-                        cost_usd=Decimal(str(u.cost_usd)),
-                    )
-                )
+            s.add_all(LLMUsage.of(meeting_id, u) for u in outcome.usage)
             meeting.analysis = analysis.model_dump(mode="json")
             meeting.primary_type = analysis.primary_type
             meeting.analyzer = outcome.model or outcome.analyzer

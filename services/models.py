@@ -195,6 +195,20 @@ class LLMUsage(Base):
     cost_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6), default=Decimal(0))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
+    @classmethod
+    def of(cls, meeting_id: int | None, record: Any) -> LLMUsage:
+        """A row from an `analysis.schema.UsageRecord` (one per Claude API call)."""
+        return cls(
+            meeting_id=meeting_id,
+            purpose=record.purpose,
+            model=record.model,
+            input_tokens=record.input_tokens,
+            output_tokens=record.output_tokens,
+            cache_creation_tokens=record.cache_creation_tokens,
+            cache_read_tokens=record.cache_read_tokens,
+            cost_usd=Decimal(str(record.cost_usd)),
+        )
+
 
 class AuditLog(Base):
     """Every change made from Slack: who, when, before, after."""

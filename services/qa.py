@@ -104,14 +104,4 @@ class QAService:
             cache_read_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0,
         )
         async with self.db.session() as s:
-            s.add(
-                LLMUsage(
-                    purpose=record.purpose,
-                    model=record.model,
-                    input_tokens=record.input_tokens,
-                    output_tokens=record.output_tokens,
-                    cache_creation_tokens=record.cache_creation_tokens,
-                    cache_read_tokens=record.cache_read_tokens,
-                    cost_usd=Decimal(str(cost_usd(self.prices, record))),
-                )
-            )
+            s.add(LLMUsage.of(None, record.model_copy(update={"cost_usd": cost_usd(self.prices, record)})))

@@ -283,22 +283,8 @@ class AuditService:
         return extraction, "heuristic"
 
     async def _record_usage(self, meeting_id: int, usage: list[Any]) -> None:
-        from decimal import Decimal
-
         async with self.db.session() as s:
-            for u in usage:
-                s.add(
-                    LLMUsage(
-                        meeting_id=meeting_id,
-                        purpose=u.purpose,
-                        model=u.model,
-                        input_tokens=u.input_tokens,
-                        output_tokens=u.output_tokens,
-                        cache_creation_tokens=u.cache_creation_tokens,
-                        cache_read_tokens=u.cache_read_tokens,
-                        cost_usd=Decimal(str(u.cost_usd)),
-                    )
-                )
+            s.add_all(LLMUsage.of(meeting_id, u) for u in usage)
 
     def _override_dir(self) -> Any:
         folder = self.os_repo.path / "templates" / "client_os"
