@@ -23,6 +23,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **engine_kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock()
 
@@ -57,9 +58,22 @@ class Database:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy emits BEGIN itself (see _sqlite_begin_immediate); the driver must not.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    """Take SQLite's write lock when a transaction starts, not at its first write.
+
+    In WAL mode a deferred transaction that has read and then tries to write after another
+    connection committed fails at once with SQLITE_BUSY ("database is locked"): the busy timeout
+    does not apply to a stale snapshot. Starting every unit of work IMMEDIATE makes concurrent
+    sessions queue on the busy timeout instead. Units of work are short and never nested.
+    """
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
