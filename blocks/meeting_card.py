@@ -77,10 +77,12 @@ def meeting_card(
     *,
     mentions: dict[str, str],
     thread_count: int | None = None,
+    related: Sequence[tuple[str, str | None]] = (),
 ) -> Message:
     """Parent card. `mentions` maps lower-case email -> Slack user id for @mentions.
 
-    `thread_count` is how many item cards sit in the thread (defaults to `len(items)`).
+    `thread_count` is how many item cards sit in the thread (defaults to `len(items)`);
+    `related` lists (title, link to its thread or None) of meetings with the same client or people.
     """
     fathom = parse_payload(meeting)
     mentions = {email.lower(): user for email, user in mentions.items()}
@@ -110,6 +112,14 @@ def meeting_card(
             ContextBlock(
                 block_id=block_id("meeting", meeting.id, "items"),
                 elements=[mrkdwn(f":memo: {count} {noun}{extra} in the thread")],
+            )
+        )
+    if related:
+        links = [link(target, plain(name, 80)) for name, target in related[:3]]  # each label escaped
+        blocks.append(
+            ContextBlock(
+                block_id=block_id("meeting", meeting.id, "related"),
+                elements=[mrkdwn(":link: Related: " + " · ".join(links))],
             )
         )
     buttons = _buttons(meeting, status, analysis, url)

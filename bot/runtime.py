@@ -247,7 +247,9 @@ class Runtime:
             SANDBOX_CHANNEL if mode == "sandbox" else None
         )
         services = self.services
-        publisher = SlackPublisher(services.store, gateway, services.os_config, default_channel)
+        publisher = SlackPublisher(
+            services.store, gateway, services.os_config, default_channel, related=services.search.related
+        )
         self.pipeline.publisher = publisher
         services.gateway, services.publisher = gateway, publisher
         services.action_items = ActionItemService(self.db, services.os_config, gateway)

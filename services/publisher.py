@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from blocks.action_items import action_item_card
 from blocks.details import details_card
@@ -32,11 +32,13 @@ class SlackPublisher:
         gateway: SlackGateway,
         os_config: Callable[[], OSConfig],
         default_channel: str | None,
+        related: Callable[[int], Awaitable[list[Meeting]]] | None = None,
     ) -> None:
         self.store = store
         self.gateway = gateway
         self.os_config = os_config
         self.default_channel = default_channel
+        self.related = related  # meeting id -> related meetings (services.search.SearchIndex.related)
         self._locks: dict[int, asyncio.Lock] = {}
 
     def channel_for(self, meeting: Meeting) -> str:
@@ -70,9 +72,9 @@ class SlackPublisher:
         )
         existing = known.get(f"meeting:{meeting_id}")
         channel = existing.channel if existing else self.channel_for(meeting)
-        parent = await self.gateway.post_or_update(
-            f"meeting:{meeting_id}", channel, meeting_card(meeting, items, mentions=mentions), known=known
-        )
+        related = await self._related(meeting) if meeting.status == "analysed" else []
+        card = meeting_card(meeting, items, mentions=mentions, related=related)
+        parent = await self.gateway.post_or_update(f"meeting:{meeting_id}", channel, card, known=known)
         for item in items if with_items else []:
             await self.publish_item(item, parent=parent, meeting=meeting, mentions=mentions, known=known)
         if meeting.analysis:
@@ -84,6 +86,18 @@ class SlackPublisher:
                 thread_ts=parent.ts,
                 known=known,
             )
+
+    async def _related(self, meeting: Meeting) -> list[tuple[str, str | None]]:
+        """(title, link to its thread) of meetings with the same client or people."""
+        if self.related is None:
+            return []
+        found = await self.related(meeting.id)
+        refs = await self.gateway.refs([f"meeting:{m.id}" for m in found])
+        out: list[tuple[str, str | None]] = []
+        for m in found:
+            ref = refs.get(f"meeting:{m.id}")
+            out.append((m.title, await self.gateway.permalink(ref) if ref else None))
+        return out
 
     async def publish_item(
         self,

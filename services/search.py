@@ -248,6 +248,23 @@ class SearchIndex:
             result = await s.execute(stmt, {"q": expression, "n": n, **_values(query)})
             return [dict(r._mapping) for r in result]
 
+    async def related(self, meeting_id: int, limit: int = 3) -> list[Meeting]:
+        """Meetings linked to this one: the same client, or at least two of the same attendees."""
+        same_client = (
+            "(m.client_slug IS NOT NULL AND m.client_slug = (SELECT client_slug FROM meetings WHERE id = :m))"
+        )
+        sql = text(
+            f"SELECT m.id FROM meetings m WHERE m.id != :m AND ({same_client}"
+            " OR m.id IN (SELECT b.meeting_id FROM search_attendees a JOIN search_attendees b"
+            "  ON a.email = b.email WHERE a.meeting_id = :m AND b.meeting_id != :m"
+            "  GROUP BY b.meeting_id HAVING COUNT(*) >= 2))"
+            f" ORDER BY CASE WHEN {same_client} THEN 0 ELSE 1 END, m.started_at DESC, m.id DESC LIMIT :n"
+        )
+        async with self.db.session() as s:
+            ids = [row[0] for row in await s.execute(sql, {"m": meeting_id, "n": limit})]
+        found = await self._meetings(set(ids))
+        return [found[i] for i in ids if i in found]
+
     async def _recent(self, query: SearchQuery, limit: int) -> list[Hit]:
         """Filters without words: the latest matching meetings."""
         where, params = _filters(query)

@@ -139,6 +139,7 @@ class SlackGateway:
         self.gate = gate or RateGate()
         self._dm_channels: dict[str, str] = {}
         self._sent: dict[str, int] = {}  # entity -> hash of the content last sent by this process
+        self._permalinks: dict[tuple[str, str], str | None] = {}
         self.bot_user_id: str | None = None
 
     async def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
@@ -238,11 +239,15 @@ class SlackGateway:
         return await self.post(await self.dm_channel(user_id), message)
 
     async def permalink(self, ref: MessageRef) -> str | None:
-        try:
-            data = await self.call("chat.getPermalink", channel=ref.channel, message_ts=ref.ts)
-        except SlackApiError:
-            return None
-        return data.get("permalink")
+        """A message's link; it never changes, so each is asked for once per process."""
+        key = (ref.channel, ref.ts)
+        if key not in self._permalinks:
+            try:
+                data = await self.call("chat.getPermalink", channel=ref.channel, message_ts=ref.ts)
+            except SlackApiError:
+                return None
+            self._permalinks[key] = data.get("permalink")
+        return self._permalinks[key]
 
     async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
         """POST to an interaction's response_url (replace_original / ephemeral replies)."""

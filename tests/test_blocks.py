@@ -577,3 +577,14 @@ def test_mentions_match_emails_case_insensitively() -> None:
         make_meeting(load("partner_sync.json")), [], mentions={"Maya@Agency.Example": "UMAYA01"}
     )
     assert "<@UMAYA01>" in all_text(message.blocks)
+
+
+def test_meeting_card_lists_related_meetings_with_links_escaped() -> None:
+    payload = load("partner_sync.json")
+    meeting = make_meeting(payload, status="analysed", primary_type="internal_partner")
+    related = [("Brightline <b>", "https://agency.slack.com/archives/C1/p1"), ("Old sync", None)]
+    card = meeting_card(meeting, [], mentions={}, related=related)
+    block = next(b for b in card.blocks if b["block_id"].endswith(":related"))
+    text = block["elements"][0]["text"]
+    assert "<https://agency.slack.com/archives/C1/p1|Brightline &lt;b&gt;>" in text and "Old sync" in text
+    assert check_message(card.blocks, card.text) == []

@@ -33,3 +33,19 @@ async def test_webhook_becomes_parent_card_with_one_reply_per_action_item(tmp_pa
         assert any("<@U01MAYA>" in str(r["blocks"]) for r in item_replies)  # owner mapped by email
         assert len(bot.parents()) == 1
         assert bot.slack.calls_to("chat.update"), "the parent was enriched in place"
+
+
+async def test_a_meeting_card_links_related_meetings(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        await bot.send("partner_sync")
+        await bot.wait_for(lambda: len(bot.parents()) == 1)
+        await bot.send("partner_sync", recording_id=920001, title="Weekly Partner Sync (next week)")
+        await bot.wait_for(lambda: len(bot.parents()) == 2)
+        second = bot.parents()[1]
+
+        def related_line() -> str:
+            blocks = bot.slack.message(MEETINGS_CHANNEL, second["ts"])["blocks"]
+            return next((str(b) for b in blocks if str(b.get("block_id", "")).endswith(":related")), "")
+
+        await bot.wait_for(lambda: "Weekly Partner Sync" in related_line())
+        assert "/archives/" in related_line() or "http" in related_line()  # a link to the first thread

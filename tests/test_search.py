@@ -103,3 +103,31 @@ async def test_question_words_fall_back_to_any_word_matching(any_db: Database) -
     ids = await ingest_fixtures(db)
     hits = await SearchIndex(db).search(parse_query("what did we decide about brightline zzzunknownword"))
     assert hits and hits[0].meeting_id == ids["ai_audit_discovery"]
+
+
+async def test_related_meetings_share_a_client_or_people(any_db: Database) -> None:
+    db = any_db
+    ids = await ingest_fixtures(db)
+    index = SearchIndex(db)
+    # a second call with the same client as the Brightline audit
+    data = load_fixture("ai_audit_discovery")
+    data.update(
+        recording_id=990001,
+        title="Brightline Dental - follow-up",
+        created_at="2026-11-20T10:00:00Z",
+        recording_start_time="2026-11-20T10:00:00Z",
+        recording_end_time="2026-11-20T10:30:00Z",
+    )
+    from services.analysis.heuristic import HeuristicAnalyzer
+    from services.fathom import parse_meeting
+    from services.meetings import MeetingStore
+
+    store = MeetingStore(db)
+    follow_up = (await store.ingest(parse_meeting(data))).meeting_id
+    await store.store_analysis(follow_up, await HeuristicAnalyzer().analyze(parse_meeting(data)))
+    await index.index_meeting(follow_up)
+    related = [m.id for m in await index.related(follow_up)]
+    assert related[0] == ids["ai_audit_discovery"]
+    partner = [m.id for m in await index.related(ids["partner_sync"], limit=10)]
+    assert ids["ai_audit_discovery"] in partner  # Maya and Jonas were at both
+    assert ids["partner_sync"] not in partner
