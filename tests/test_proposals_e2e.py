@@ -94,7 +94,8 @@ async def test_approve_applies_commit_shown_on_card_then_revert_undoes_it(tmp_pa
         await click(bot, "U01MAYA", ProposalAction.REVERT, ref(note_id))
         await card_shows(bot, note_id, "reverted")
         assert git(os_path, "log", "-1", "--format=%s").startswith("Revert")
-        assert any(sha[:7] in e["text"] for e in bot.slack.ephemerals)
+        # the confirmation follows the card update
+        await bot.wait_for(lambda: any(sha[:7] in e["text"] for e in bot.slack.ephemerals))
 
 
 async def test_non_approver_click_is_refused_with_an_ephemeral_and_nothing_is_committed(
