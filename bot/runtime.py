@@ -26,6 +26,7 @@ from bot.services import Services
 from services.action_items import ActionItemService
 from services.analysis.base import analyze_with_fallback, build_analyzer
 from services.analysis.heuristic import HeuristicAnalyzer
+from services.audit.publisher import AuditPublisher
 from services.audit.service import AuditService
 from services.fathom import FathomMeeting
 from services.home import HomeService
@@ -259,6 +260,7 @@ class Runtime:
         self.proposals.people = gateway
         self.proposals.publisher = ProposalPublisher(self.proposals, services.store, gateway)
         self.pipeline.after_analysis.append(self.proposals.publisher.after_analysis)
+        services.audit_publisher = AuditPublisher(services.audit, gateway, self.proposals.publisher)
         self.bolt_app = create_app(self.services, client)
         self.socket_handler = AsyncSocketModeHandler(
             self.bolt_app, app_token, ping_interval=self.socket_ping_interval
@@ -335,7 +337,11 @@ class Runtime:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, self.request_stop)
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
         print(
             f"Fathom OS running. Webhook: http://{self.settings.webhook_host}:{self.http_port}/webhooks/fathom"
             f"  Health: http://{self.settings.webhook_host}:{self.http_port}/healthz",

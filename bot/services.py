@@ -34,6 +34,7 @@ class Services:
     action_items: Any = None  # services.action_items.ActionItemService
     reminders: Any = None  # services.reminders.ReminderService
     home_publisher: Any = None  # services.home_publisher.HomePublisher
+    audit_publisher: Any = None  # services.audit.publisher.AuditPublisher
 
     def os_config(self) -> OSConfig:
         """Read fresh each time: `fathom-os.yml` changes through approved commits."""

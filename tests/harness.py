@@ -70,8 +70,8 @@ async def running_bot(tmp_path: Path, **env: Any) -> AsyncIterator[Bot]:
         **env,
     )
     runtime = Runtime(settings, sandbox_slack=slack, socket_ping_interval=0.2)
-    await runtime.start()
     try:
+        await runtime.start()  # a start that fails half-way is still stopped: no task outlives the test
         yield Bot(runtime, slack)
     finally:
         await runtime.stop()

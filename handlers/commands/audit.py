@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers.actions.audit import audit_service, open_options
+from handlers.actions.audit import open_options
 from handlers.context import services_of
 
 AUDIT = "/os-audit"
@@ -15,7 +15,7 @@ AUDIT = "/os-audit"
 async def audit(ack: Any, command: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
     services = services_of(context)
-    await audit_service(services).ensure_can_generate(str(command.get("user_id") or ""))
+    await services.audit.ensure_can_generate(str(command.get("user_id") or ""))
     await open_options(
         services,
         str(command["trigger_id"]),

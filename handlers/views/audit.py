@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks.audit import AUTO, AuditField, AuditRequest, AuditView, ModalMeta
 from blocks.values import decode
-from handlers.actions.audit import options_of, start_preview
+from handlers.actions.audit import options_of
 from handlers.context import actor_id, services_of
 from services.audit import available_industries
 from services.audit.service import NO_INDUSTRY
@@ -64,7 +64,9 @@ async def submit(ack: Any, body: dict[str, Any], view: dict[str, Any], context: 
         return
     meta = decode(ModalMeta, view.get("private_metadata") or "{}")
     try:
-        await start_preview(services_of(context), options_of(request), actor_id(body), meta.channel)
+        await services_of(context).audit_publisher.start_preview(
+            options_of(request), actor_id(body), meta.channel
+        )
     except UserFacingError as exc:  # not allowed, busy, nowhere to post: say so under the meeting
         await ack(response_action="errors", errors={AuditField.MEETING.value: str(exc)[:300]})
         return

@@ -1,0 +1,104 @@
+"""The /os-audit preview card in the meeting's thread: progress, preview, delivery.
+
+Slow work (Claude, rendering, the zip upload) runs in the audit service's background tasks after
+the Slack ack; this class draws each stage on one card per meeting (`audit:<meeting_id>`).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from blocks.audit import preview_card, progress_card
+from blocks.common import Message
+from services.audit.service import AuditOptions, AuditService, Preview, Stage
+from services.errors import UserFacingError
+from services.slack_gateway import MessageRef, SlackGateway
+
+log = logging.getLogger(__name__)
+
+
+class AuditPublisher:
+    def __init__(self, service: AuditService, gateway: SlackGateway, proposal_publisher: Any = None) -> None:
+        self.service = service
+        self.gateway = gateway
+        self.proposal_publisher = proposal_publisher  # services.proposal_publisher.ProposalPublisher
+
+    async def _home(self, meeting_id: int, fallback_channel: str | None) -> MessageRef:
+        """The meeting's thread; a meeting without a card gets its preview where /os-audit was typed."""
+        parent = await self.gateway.ref(f"meeting:{meeting_id}")
+        if parent is not None:
+            return MessageRef(parent.channel, parent.ts, parent.ts)
+        if fallback_channel:
+            return MessageRef(fallback_channel, "", None)
+        raise UserFacingError(
+            "This meeting has no card in Slack yet, so there is nowhere to show its preview."
+        )
+
+    async def _show(self, meeting_id: int, home: MessageRef, message: Message) -> None:
+        await self.gateway.post_or_update(
+            f"audit:{meeting_id}", home.channel, message, thread_ts=home.thread_ts
+        )
+
+    @staticmethod
+    def _failed(meeting_id: int, exc: BaseException) -> str:
+        reference = uuid.uuid4().hex[:12]
+        log.error(
+            "client OS for meeting %s failed (ref %s): %s",
+            meeting_id,
+            reference,
+            type(exc).__name__,
+            exc_info=exc,
+        )
+        return reference
+
+    async def start_preview(
+        self, options: AuditOptions, actor: str, fallback_channel: str | None, *, fresh: bool = False
+    ) -> None:
+        """Checks run now (so a refusal reaches the user); the extraction runs after the ack."""
+        await self.service.ensure_can_generate(actor)
+        home = await self._home(options.meeting_id, fallback_channel)
+        title = await self.service.meeting_title(options.meeting_id)
+
+        async def work() -> None:
+            try:
+                await self._show(options.meeting_id, home, progress_card(title, Stage.ANALYSING))
+                preview = await self.service.preview(options, actor, fresh=fresh)
+                await self._show(options.meeting_id, home, preview_card(preview, Stage.READY))
+            except Exception as exc:
+                reference = self._failed(options.meeting_id, exc)
+                await self._show(options.meeting_id, home, progress_card(title, Stage.FAILED, reference))
+
+        self.service.start(options.meeting_id, work())
+
+    async def start_delivery(self, options: AuditOptions, actor: str) -> None:
+        """Generate, upload the zip and propose into the OS, drawing each stage on the card."""
+        await self.service.ensure_can_generate(actor)
+        home = await self._home(options.meeting_id, None)
+        shown: dict[str, Preview] = {}
+
+        async def progress(stage: Stage) -> None:
+            if stage in (Stage.GENERATING, Stage.UPLOADING):
+                await self._show(options.meeting_id, home, preview_card(shown["preview"], stage))
+
+        async def work() -> None:
+            try:
+                shown["preview"] = await self.service.preview(options, actor)  # cached: what the card showed
+                delivery = await self.service.generate(
+                    options, actor, channel=home.channel, thread_ts=home.thread_ts, progress=progress
+                )
+                done = preview_card(delivery.preview, Stage.DONE, delivery=delivery)
+                await self._show(options.meeting_id, home, done)
+                if delivery.proposals and self.proposal_publisher is not None:
+                    await self.proposal_publisher.publish(options.meeting_id)
+            except Exception as exc:
+                reference = self._failed(options.meeting_id, exc)
+                if "preview" in shown:
+                    card = preview_card(shown["preview"], Stage.FAILED, reference=reference)
+                else:
+                    title = await self.service.meeting_title(options.meeting_id)
+                    card = progress_card(title, Stage.FAILED, reference)
+                await self._show(options.meeting_id, home, card)
+
+        self.service.start(options.meeting_id, work())
