@@ -57,7 +57,7 @@ MAX_PEOPLE = 25
 
 def parse_payload(meeting: Meeting) -> FathomMeeting | None:
     try:
-        return FathomMeeting.model_validate(meeting.payload or {})
+        return meeting.fathom()
     except ValidationError:
         return None
 

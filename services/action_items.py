@@ -20,7 +20,6 @@ from services import audit_log
 from services.clock import as_utc, utcnow
 from services.db import Database
 from services.errors import NotAllowed, NotFound, StaleState, UserFacingError
-from services.fathom import FathomMeeting
 from services.models import ActionItem, Meeting, Person
 from services.os_config import OSConfig
 
@@ -197,11 +196,7 @@ class ActionItemService:
         meeting = await s.get(Meeting, meeting_id)
         if meeting is None:
             return set()
-        emails = [
-            i.email.lower()
-            for i in FathomMeeting.model_validate(meeting.payload).internal_invitees
-            if i.email
-        ]
+        emails = [i.email.lower() for i in meeting.fathom().internal_invitees if i.email]
         if not emails:
             return set()
         known = dict(

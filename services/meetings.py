@@ -145,7 +145,7 @@ class MeetingStore:
         analysis = outcome.analysis
         async with self.db.session() as s:
             meeting = await s.get_one(Meeting, meeting_id)
-            fathom = FathomMeeting.model_validate(meeting.payload)
+            fathom = meeting.fathom()
             external = set(fathom.external_domains)
             existing = {
                 i.dedupe_key: i

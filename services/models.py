@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.clock import utcnow
+from services.fathom import FathomMeeting
 
 
 class Base(DeclarativeBase):
@@ -87,6 +88,15 @@ class Meeting(Base, TimestampMixin):
     client_slug: Mapped[str | None] = mapped_column(String(120), index=True)
     analysed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
+
+    def fathom(self) -> FathomMeeting:
+        """The stored Fathom payload as a model, validated once per loaded row (a publish reads it
+        for routing, attendees and the card; a long transcript costs milliseconds each time)."""
+        cached = self.__dict__.get("_fathom")
+        if cached is None or cached[0] is not self.payload:
+            cached = (self.payload, FathomMeeting.model_validate(self.payload or {}))
+            self.__dict__["_fathom"] = cached
+        return cached[1]  # type: ignore[no-any-return]
 
 
 class Person(Base, TimestampMixin):

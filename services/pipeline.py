@@ -109,7 +109,7 @@ class MeetingPipeline:
 
     async def run_analysis(self, meeting_id: int) -> AnalysisOutcome:
         meeting = await self.store.get(meeting_id)
-        fathom = FathomMeeting.model_validate(meeting.payload)
+        fathom = meeting.fathom()
         extra = {"meeting_id": meeting_id, "recording_id": meeting.recording_id}
         try:
             context = await self.context_for(fathom)

@@ -449,10 +449,9 @@ def _why_not(p: OSProposal, verb: str) -> str:
 def _meeting_note(meeting: Meeting, analysis: MeetingAnalysis) -> OSUpdate:
     """The note every meeting gets, when an analyzer (e.g. Claude ignoring the prompt) left it out."""
     from services.analysis.heuristic import propose_os_updates
-    from services.fathom import FathomMeeting
 
     day = meeting.started_at.date() if meeting.started_at else utcnow().date()
-    fathom = FathomMeeting.model_validate(meeting.payload)
+    fathom = meeting.fathom()
     return propose_os_updates(fathom, analysis, day)[0]
 
 

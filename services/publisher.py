@@ -12,7 +12,6 @@ from blocks.details import details_card
 from blocks.meeting_card import meeting_card
 from services.analysis.schema import MeetingAnalysis
 from services.clock import utcnow
-from services.fathom import FathomMeeting
 from services.meetings import MeetingStore
 from services.models import ActionItem, Meeting
 from services.os_config import OSConfig
@@ -42,7 +41,7 @@ class SlackPublisher:
         self._locks: dict[int, asyncio.Lock] = {}
 
     def channel_for(self, meeting: Meeting) -> str:
-        fathom = FathomMeeting.model_validate(meeting.payload)
+        fathom = meeting.fathom()
         analysis = MeetingAnalysis.model_validate(meeting.analysis) if meeting.analysis else None
         types: list[str] = [t.type for t in analysis.types] if analysis else []
         channel = self.os_config().route(types, fathom.external_domains) or self.default_channel
@@ -138,5 +137,5 @@ def _unlinked(item: ActionItem, mentions: dict[str, str]) -> bool:
 
 
 def _invitee_emails(meeting: Meeting) -> list[str | None]:
-    fathom = FathomMeeting.model_validate(meeting.payload)
+    fathom = meeting.fathom()
     return [i.email for i in fathom.internal_invitees]

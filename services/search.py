@@ -16,7 +16,7 @@ from sqlalchemy import DateTime, bindparam, column, select, table, text
 
 from services.analysis.schema import MEETING_TYPES, AnalysisOutcome
 from services.db import Database
-from services.fathom import FathomMeeting, timestamp_seconds
+from services.fathom import timestamp_seconds
 from services.models import Decision, Meeting
 
 ROWS_PER_MEETING = 100_000  # SQLite rowid = meeting_id * this + n
@@ -99,7 +99,7 @@ def parse_query(raw: str) -> SearchQuery:
 
 def meeting_passages(meeting: Meeting, decisions: list[Decision]) -> list[Passage]:
     """What a meeting contributes to the index: title, summary, decisions, transcript passages."""
-    fathom = FathomMeeting.model_validate(meeting.payload)
+    fathom = meeting.fathom()
     analysis = meeting.analysis or {}
     out = [Passage("title", meeting.title)]
     summary = " ".join(filter(None, [analysis.get("summary_one_line"), analysis.get("summary")]))
@@ -147,7 +147,7 @@ class SearchIndex:
                 (await s.scalars(select(Decision).where(Decision.meeting_id == meeting_id))).all()
             )
             passages = meeting_passages(meeting, decisions)[: ROWS_PER_MEETING - 1]
-            fathom = FathomMeeting.model_validate(meeting.payload)
+            fathom = meeting.fathom()
             emails = {i.email.lower() for i in fathom.calendar_invitees if i.email}
             if fathom.recorded_by and fathom.recorded_by.email:
                 emails.add(fathom.recorded_by.email.lower())

@@ -39,6 +39,9 @@ async def test_a_meeting_card_links_related_meetings(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
         await bot.send("partner_sync")
         await bot.wait_for(lambda: len(bot.parents()) == 1)
+        first = bot.parents()[0]["ts"]
+        # the first meeting is analysed and indexed once its thread replies are posted
+        await bot.wait_for(lambda: len(bot.slack.thread(MEETINGS_CHANNEL, first)) > 1)
         await bot.send("partner_sync", recording_id=920001, title="Weekly Partner Sync (next week)")
         await bot.wait_for(lambda: len(bot.parents()) == 2)
         second = bot.parents()[1]

@@ -27,9 +27,7 @@ PAGE_SIZE = 10
 
 
 def item_service(services: Services) -> ActionItemService:
-    if services.action_items is None:
-        services.action_items = ActionItemService(services.db, services.os_config, services.gateway)
-    return services.action_items  # type: ignore[no-any-return]
+    return services.action_items  # type: ignore[no-any-return]  # wired by bot/runtime.py
 
 
 def _action(body: dict[str, Any]) -> dict[str, Any]:

@@ -202,7 +202,7 @@ class AuditService:
             cached = self._previews[key]
             return Preview(options, cached.meeting_title, cached.extraction, cached.pack, cached.source)
         meeting = await self.store.get(options.meeting_id)
-        fathom = FathomMeeting.model_validate(meeting.payload)
+        fathom = meeting.fathom()
         extraction, source = await self._extract(meeting.id, fathom, options)
         pack = generate_client_os(
             extraction,
