@@ -1,4 +1,4 @@
-"""`fathom-os` command line: run, ingest, db upgrade, check, jobs, reanalyze, os init, search, send."""
+"""`fathom-os` command line: run, ingest, db upgrade, check, jobs, reanalyze, os init, search, send, analyze."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     send = sub.add_parser("send", help="sign a Fathom payload and POST it to a running bot's webhook")
     send.add_argument("path", type=Path)
     send.add_argument("--url", default=None, help="default: http://WEBHOOK_HOST:WEBHOOK_PORT/webhooks/fathom")
+    analyze = sub.add_parser(
+        "analyze", help="analyse a Fathom JSON payload and print the analysis (no database, Slack or OS)"
+    )
+    analyze.add_argument("path", type=Path)
+    analyze.add_argument("--json", action="store_true", help="print the MeetingAnalysis as JSON (default)")
+    analyze.add_argument("--offline", action="store_true", help="use the heuristic even when Claude is set")
     return parser
 
 
@@ -230,6 +236,42 @@ async def cmd_send(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if response.status_code < 300 else 1
 
 
+async def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
+    """One analysis on stdout; the quality scorer runs this once per meeting, so it imports little."""
+    from services.fathom import FathomPayloadError, parse_meeting
+
+    try:
+        meeting = parse_meeting(json.loads(args.path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        print(f"cannot read {args.path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (UnicodeDecodeError, json.JSONDecodeError, FathomPayloadError) as exc:
+        print(f"{args.path} is not a Fathom meeting payload: {exc}", file=sys.stderr)
+        return 2
+    if args.offline or settings.anthropic_api_key is None:
+        from services.analysis.heuristic import HeuristicAnalyzer
+
+        analysis = HeuristicAnalyzer().analyze_sync(meeting)
+    else:
+        from bot.clients import build_claude_client
+        from services.analysis.base import analyze_with_fallback, build_analyzer
+        from services.analysis.heuristic import HeuristicAnalyzer
+
+        client = build_claude_client(settings)
+        try:
+            outcome = await analyze_with_fallback(
+                build_analyzer(settings, client), HeuristicAnalyzer(), meeting
+            )
+        finally:
+            if client is not None:
+                await client.close()
+        if outcome.degraded:
+            print(f"Claude failed, heuristic used: {outcome.error}", file=sys.stderr)
+        analysis = outcome.analysis
+    print(analysis.model_dump_json(indent=1))
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "ingest": cmd_ingest,
@@ -240,6 +282,7 @@ COMMANDS = {
     "os": cmd_os,
     "send": cmd_send,
     "search": cmd_search,
+    "analyze": cmd_analyze,
 }
 
 if __name__ == "__main__":  # pragma: no cover
