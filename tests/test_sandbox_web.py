@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.config import load_settings
 from bot.runtime import Runtime
 from bot.sandbox import LocalSlack
-from bot.sandbox.web import transcript_payload
+from bot.sandbox.web import TOKEN_HEADER, transcript_payload
 from bot.slack_app import HANDLER_MODULES
 from services.fathom import parse_meeting
 
@@ -141,6 +143,53 @@ def add_test_form(runtime: Runtime) -> None:
 async def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"sandbox-{name}.png"))
+
+
+async def page_token(http: aiohttp.ClientSession, base_url: str) -> str:
+    async with http.get(base_url + "/") as response:
+        assert response.status == 200
+        page = await response.text()
+    match = re.search(r'<meta name="sandbox-token" content="([^"]+)">', page)
+    assert match, "the page carries its per-start token"
+    return match.group(1)
+
+
+async def test_page_routes_refuse_foreign_origin_host_content_type_and_token(tmp_path: Path) -> None:
+    """A foreign web page (or a DNS-rebound name) cannot act as a sandbox user; the page itself can."""
+    async with sandbox(tmp_path) as (_, slack), aiohttp.ClientSession() as http:
+        token = await page_token(http, slack.base_url)
+        url = slack.base_url + "/sandbox/api/command"
+        body = '{"user": "U01MAYA", "channel": "C01GENERAL", "text": "/os-actions"}'
+        own = {"Content-Type": "application/json", TOKEN_HEADER: token, "Origin": slack.base_url}
+
+        async def status(headers: dict[str, str], data: str = body) -> int:
+            async with http.post(url, data=data, headers=headers) as response:
+                return response.status
+
+        assert await status({**own, "Origin": "http://evil.example"}) == 403
+        assert await status({**own, "Origin": "null"}) == 403
+        assert await status({**own, "Content-Type": "text/plain"}) == 415
+        assert await status({**own, "Content-Type": "application/x-www-form-urlencoded"}) == 415
+        assert await status({k: v for k, v in own.items() if k != TOKEN_HEADER}) == 403
+        assert await status({**own, TOKEN_HEADER: token[:-1] + ("A" if token[-1] != "A" else "B")}) == 403
+        port = slack.base_url.rpartition(":")[2]
+        assert await status({**own, "Host": f"rebound.example:{port}"}) == 421
+        async with http.get(slack.base_url + "/", headers={"Host": f"rebound.example:{port}"}) as page:
+            assert page.status == 421  # nor is the page (and its token) served under a foreign name
+        async with http.get(
+            slack.base_url + "/sandbox/api/state", headers={"Host": f"evil.example:{port}"}
+        ) as state:
+            assert state.status == 421
+        assert [a.type for a in slack.acks] == [], "no refused request reached the bot"
+
+        assert await status(own) == 200  # the page's own request runs the command
+        assert await status({**own, "Origin": f"http://localhost:{port}", "Host": f"localhost:{port}"}) == 200
+        assert [a.type for a in slack.acks] == ["slash_commands", "slash_commands"]
+        other = await LocalSlack.start(web_ui=True)
+        try:
+            assert await page_token(http, other.base_url) != token  # a token per start
+        finally:
+            await other.stop()
 
 
 def test_pasted_transcript_becomes_a_valid_fathom_payload_with_speakers() -> None:

@@ -5,6 +5,11 @@ every click, selection, submission or slash command is replayed through LocalSla
 helpers, so the bot receives exactly the Socket Mode envelopes real Slack would send. Changes reach
 the page as server-sent events: a middleware bumps a version after every Web API / response_url call
 (the only ways the bot changes what users see) and after each sandbox action.
+
+The page acts as any workspace user (approvers included), so its own routes are guarded against
+other web pages: they answer only a loopback `Host` of this server (DNS rebinding gets 421), POSTs
+need `Content-Type: application/json` (415; no cross-origin "simple" request can send it), a
+same-server `Origin` when one is sent (403), and the per-start token written into the page (403).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import logging
 import random
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +40,9 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "fathom"
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
+TOKEN_HEADER = "X-Sandbox-Token"
+TOKEN_PLACEHOLDER = "__SANDBOX_TOKEN__"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _SPEAKER_LINE = re.compile(r"^\s*([A-Z][\w .'-]{0,40}):\s+(.+)$")
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -83,6 +92,7 @@ class SandboxWeb:
         self._webhook_secret: str | None = None
         self.version = 0
         self._changed = asyncio.Condition()
+        self.token = secrets.token_urlsafe(32)  # per start; only the served page knows it
 
     def configure_webhook(self, url: str, secret: str | None) -> None:
         """Where "Send a sample meeting" posts, and the secret it signs with (kept out of every page)."""
@@ -97,6 +107,37 @@ class SandboxWeb:
     async def _wake(self) -> None:
         async with self._changed:
             self._changed.notify_all()
+
+    # guarding the page's own routes ------------------------------------------------------------
+    def allowed_hosts(self) -> set[str]:
+        """`Host` values that name this server: its bound address and the loopback names, same port."""
+        bound = self.slack.base_url.removeprefix("http://")
+        port = bound.rpartition(":")[2]
+        return {bound, *(f"{name}:{port}" for name in LOOPBACK_NAMES)}
+
+    def refusal(self, request: web.Request) -> web.StreamResponse | None:
+        """Why a request to the page's routes is refused (a response), or None when it may go on."""
+        if request.headers.get("Host", "").lower() not in self.allowed_hosts():
+            return web.json_response({"ok": False, "error": "unknown Host"}, status=421)
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.lower().removeprefix("http://") not in self.allowed_hosts():
+            return web.json_response({"ok": False, "error": "cross-origin request"}, status=403)
+        if request.method != "POST":
+            return None
+        if request.content_type != "application/json":
+            error = "Content-Type must be application/json"
+            return web.json_response({"ok": False, "error": error}, status=415)
+        if not secrets.compare_digest(request.headers.get(TOKEN_HEADER, ""), self.token):
+            return web.json_response({"ok": False, "error": "missing or wrong sandbox token"}, status=403)
+        return None
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Route) -> web.StreamResponse:
+        if request.path == "/" or request.path.startswith("/sandbox/"):
+            refused = self.refusal(request)
+            if refused is not None:
+                return refused
+        return await handler(request)
 
     @web.middleware
     async def _watch(self, request: web.Request, handler: Route) -> web.StreamResponse:
@@ -128,6 +169,7 @@ class SandboxWeb:
 
     # wiring -------------------------------------------------------------------------------------
     def add_routes(self, app: web.Application) -> None:
+        app.middlewares.append(self._guard)
         app.middlewares.append(self._watch)
         app.router.add_get("/", self.index)
         app.router.add_get("/sandbox/static/{name}", self.static)
@@ -166,7 +208,12 @@ class SandboxWeb:
         return route
 
     async def index(self, request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        return web.Response(
+            text=page.replace(TOKEN_PLACEHOLDER, self.token),
+            content_type="text/html",
+            headers={"Cache-Control": "no-store"},
+        )
 
     async def static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]

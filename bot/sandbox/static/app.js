@@ -3,6 +3,8 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
+// Per-start token the server writes into the page; every POST carries it (other origins cannot read it).
+const SANDBOX_TOKEN = document.querySelector('meta[name="sandbox-token"]').content;
 const ui = {
   state: null,
   me: localStorage.getItem("sandbox.user") || "U01MAYA",
@@ -417,7 +419,7 @@ async function post(name, body) {
   try {
     const res = await fetch(`/sandbox/api/${name}`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "X-Sandbox-Token": SANDBOX_TOKEN },
       body: JSON.stringify({ user: ui.me, ...body }),
     });
     const data = await res.json();
