@@ -12,6 +12,7 @@ MeetingType = Literal[
 ]
 MEETING_TYPES: tuple[str, ...] = MeetingType.__args__  # type: ignore[attr-defined]
 Priority = Literal["urgent", "important", "strategic"]
+DecisionStatus = Literal["made", "tentative", "recap"]
 
 
 class TypeScore(BaseModel):
@@ -34,6 +35,7 @@ class DecisionOut(BaseModel):
     why: str | None = None
     owner: str | None = None
     source_timestamp: str | None = None
+    status: DecisionStatus = "made"
 
 
 class Mention(BaseModel):
