@@ -13,6 +13,7 @@ MeetingType = Literal[
 MEETING_TYPES: tuple[str, ...] = MeetingType.__args__  # type: ignore[attr-defined]
 Priority = Literal["urgent", "important", "strategic"]
 DecisionStatus = Literal["made", "tentative", "recap"]
+DecisionStatus = Literal["made", "tentative", "recap"]
 
 
 class TypeScore(BaseModel):
@@ -28,6 +29,7 @@ class ActionItemOut(BaseModel):
     priority: Priority = "important"
     source_timestamp: str | None = Field(default=None, description="HH:MM:SS in the recording")
     source: Literal["fathom", "analysis"] = "analysis"
+    evidence: str | None = Field(default=None, description="the words said, quoted from the transcript")
 
 
 class DecisionOut(BaseModel):
@@ -35,6 +37,8 @@ class DecisionOut(BaseModel):
     why: str | None = None
     owner: str | None = None
     source_timestamp: str | None = None
+    status: DecisionStatus = "made"
+    evidence: str | None = None
     status: DecisionStatus = "made"
 
 
@@ -105,3 +109,127 @@ class UsageRecord(BaseModel):
 
 
 AnalysisOutcome.model_rebuild()
+
+
+# --- what Claude is asked to return --------------------------------------------------------------
+# A strict structured-output schema: every field is required and nullable where it may be unknown, so
+# an owner or a due date can never vanish silently. `to_analysis` maps it onto the internal models
+# (which keep defaults so the heuristic can build them field by field).
+
+
+class ClaudeActionItem(BaseModel):
+    text: str = Field(description="starts with a verb")
+    owner: str | None = Field(description='the person\'s name, "team" for a shared task, null if unsaid')
+    owner_email: str | None
+    due_date: date | None = Field(description="ISO date, resolved against the meeting date; null if unsaid")
+    priority: Priority
+    evidence: str | None = Field(description="the words said, copied exactly from one transcript turn")
+    source_timestamp: str | None = Field(description="timestamp of the evidence turn")
+    source: Literal["fathom", "analysis"]
+
+
+class ClaudeDecision(BaseModel):
+    what: str
+    why: str | None
+    status: DecisionStatus
+    owner: str | None
+    evidence: str | None = Field(description="the words said, copied exactly from one transcript turn")
+    source_timestamp: str | None
+
+
+class ClaudeMention(BaseModel):
+    text: str
+    source_timestamp: str | None
+
+
+class ClaudeStakeholder(BaseModel):
+    name: str
+    email: str | None
+    organisation: str | None
+    role: str | None
+
+
+class ClaudeSectionChange(BaseModel):
+    """A targeted edit to an EXISTING OS file this meeting changes (standard updates are built in code)."""
+
+    path: str
+    section: str = Field(description="the markdown heading whose body is replaced")
+    content: str
+    reason: str
+
+
+class ClaudeAnalysis(BaseModel):
+    types: list[TypeScore]
+    summary_one_line: str
+    summary: str
+    action_items: list[ClaudeActionItem]
+    decisions: list[ClaudeDecision]
+    risks: list[ClaudeMention]
+    requirements: list[ClaudeMention]
+    budget: list[ClaudeMention]
+    timeline: list[ClaudeMention]
+    stakeholders: list[ClaudeStakeholder]
+    roadmap_ideas: list[ClaudeMention]
+    section_changes: list[ClaudeSectionChange]
+
+    def to_analysis(self) -> MeetingAnalysis:
+        def mentions(items: list[ClaudeMention]) -> list[Mention]:
+            return [
+                Mention(text=m.text, source_timestamp=m.source_timestamp) for m in items if m.text.strip()
+            ]
+
+        return MeetingAnalysis(
+            types=self.types,
+            summary_one_line=self.summary_one_line,
+            summary=self.summary,
+            action_items=[
+                ActionItemOut(
+                    text=a.text[:2000],
+                    owner_name=a.owner,
+                    owner_email=a.owner_email,
+                    due_date=a.due_date,
+                    priority=a.priority,
+                    source_timestamp=a.source_timestamp,
+                    source=a.source,
+                    evidence=a.evidence,
+                )
+                for a in self.action_items
+                if a.text.strip()
+            ],
+            decisions=[
+                DecisionOut(
+                    what=d.what,
+                    why=d.why,
+                    owner=d.owner,
+                    source_timestamp=d.source_timestamp,
+                    status=d.status,
+                    evidence=d.evidence,
+                )
+                for d in self.decisions
+                if d.what.strip()
+            ],
+            risks=mentions(self.risks),
+            requirements=mentions(self.requirements),
+            budget=mentions(self.budget),
+            timeline=mentions(self.timeline),
+            stakeholders=[Stakeholder(**s.model_dump()) for s in self.stakeholders if s.name.strip()],
+            roadmap_ideas=mentions(self.roadmap_ideas),
+            os_updates=[
+                OSUpdate(
+                    path=c.path,
+                    action="update_section",
+                    section=c.section,
+                    content=c.content,
+                    reason=c.reason,
+                )
+                for c in self.section_changes
+            ],
+        )
+
+
+class ClaudeMerge(BaseModel):
+    """The merge step over chunk results of a long meeting: one headline, one summary, one set of types."""
+
+    types: list[TypeScore]
+    summary_one_line: str
+    summary: str
