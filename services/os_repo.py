@@ -19,8 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import jinja2
-
+from services import templating
 from services.os_change import (  # re-exported: callers speak in these terms
     ChangeError,
     MergeConflict,
@@ -541,19 +540,12 @@ def _render_skeleton(skeleton_dir: Path, context: dict[str, Any]) -> dict[str, s
     """Render every file of the skeleton; StrictUndefined makes a missing variable an error."""
     if not skeleton_dir.is_dir():
         raise OSRepoError(f"OS skeleton not found at {skeleton_dir}")
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(skeleton_dir)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
+    env = templating.environment([skeleton_dir])  # sandboxed like every template root
     rendered: dict[str, str] = {}
     for file in sorted(p for p in skeleton_dir.rglob("*") if p.is_file()):
         rel = file.relative_to(skeleton_dir).as_posix()
         try:
-            rendered[rel.removesuffix(".j2")] = env.get_template(rel).render(**context)
-        except jinja2.TemplateError as exc:
+            rendered[rel.removesuffix(".j2")] = templating.render(env, rel, context)
+        except templating.TemplateRenderError as exc:
             raise OSRepoError(f"cannot render OS skeleton file {rel}: {exc}") from exc
     return rendered

@@ -20,11 +20,12 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 
 from services.audit.plan import BuildItem, Plan, build_plan, money
 from services.audit.schema import KPI, AuditExtraction, Opportunity, PainPoint, Workflow
 from services.os_paths import slugify
+from services.templating import environment, oneline, render
 
 TEMPLATES_ROOT = Path(__file__).resolve().parents[2] / "os_templates"
 BASE_DIR = TEMPLATES_ROOT / "client_os"
@@ -157,13 +158,12 @@ def generate_client_os(
     }
     files: dict[str, str] = {}
     for out, name in sorted(names.items()):
-        template = env.get_template(name)
         if PER_OPPORTUNITY in out or PER_AUTOMATION in out:
             for a in automations:
                 path = out.replace(PER_OPPORTUNITY, a.slug).replace(PER_AUTOMATION, a.module)
-                files[path] = _tidy(template.render(**context, a=a), path)
+                files[path] = _tidy(render(env, name, {**context, "a": a}), path)
         else:
-            files[out] = _tidy(template.render(**context), out)
+            files[out] = _tidy(render(env, name, context), out)
     return GeneratedPack(
         client_name=extraction.client.name,
         root=f"{slugify(extraction.client.name)}-claude-os",
@@ -182,27 +182,22 @@ def _industry_pack(industry: str | None) -> str | None:
 
 
 def _environment(roots: list[Path]) -> Environment:
-    env = Environment(
-        loader=ChoiceLoader([FileSystemLoader(str(root)) for root in roots]),
-        undefined=StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
+    """Sandboxed (the first root is the OS repository's, which approved proposals can change);
+    the escaping filters (`oneline`, `comment`, `env`, `shell`, `json`, `yaml`, `pystr`) come
+    from services.templating, the rest are the pack's own."""
+    return environment(
+        roots,
+        {
+            "slug": slugify,
+            "pyident": pyident,
+            "envname": envname,
+            "cell": lambda v: oneline(v).replace("|", "\\|"),
+            "money": money,
+            "csvrow": _csv_row,
+            "isodate": lambda d: d.isoformat() if d else "",
+            "longdate": lambda d: f"{d:%B} {d.day}, {d.year}",
+        },
     )
-    env.filters.update(
-        slug=slugify,
-        pyident=pyident,
-        envname=envname,
-        pystr=lambda v: repr(str(v)),
-        oneline=lambda v: " ".join(str(v).split()),
-        cell=lambda v: " ".join(str(v if v is not None else "").split()).replace("|", "\\|"),
-        money=money,
-        csvrow=_csv_row,
-        isodate=lambda d: d.isoformat() if d else "",
-        longdate=lambda d: f"{d:%B} {d.day}, {d.year}",
-    )
-    return env
 
 
 def _template_names(roots: list[Path]) -> dict[str, str]:
@@ -284,9 +279,17 @@ def _summary_line(x: AuditExtraction, plan: Plan, phase_one: int) -> str:
 
 
 def _csv_row(values: list[Any]) -> str:
+    """One CSV line: every cell single-line, and text a spreadsheet would run as a formula
+    (`=`, `+`, `-`, `@`) prefixed with a quote."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(["" if v is None else v for v in values])
+    cells = [v if isinstance(v, int | float) else _cell(v) for v in values]
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
     return buffer.getvalue().rstrip("\n")
+
+
+def _cell(value: Any) -> str:
+    text = oneline(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _tidy(text: str, path: str) -> str:
