@@ -3,10 +3,15 @@
 Every change reloads the item, checks the actor and the transition against the *current* state (a
 button value carries only ids, so a stale card cannot overwrite newer state), bumps `version` and
 records the audit entry in the same transaction.
+
+Slack is asked about people (attendees not yet in the people cache, a new owner) *before* that
+transaction opens: the directory keeps its own cache in the database, and a second unit of work
+opened inside the first waits on SQLite's write lock until "database is locked".
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -26,6 +31,7 @@ from services.os_config import OSConfig
 PRIORITIES = ("urgent", "important", "strategic")
 MAX_TEXT = 2000
 SNOOZE_HOUR = 9
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 class SnoozeKind:
@@ -174,42 +180,60 @@ class ActionItemService:
 
     # -- authorisation -----------------------------------------------------------------------------
     async def ensure_can_change(self, item_id: int, actor: str) -> ActionItem:
+        attendees = await self._resolve_attendees(item_id, actor)
         async with self.db.session() as s:
             item = await self._load(s, item_id)
-            await self._authorise(s, item, actor)
+            await self._authorise(s, item, actor, attendees)
             return item
 
-    async def _authorise(self, s: AsyncSession, item: ActionItem, actor: str) -> None:
+    async def _authorise(self, s: AsyncSession, item: ActionItem, actor: str, resolved: set[str]) -> None:
+        """`resolved`: attendee ids looked up in Slack before this unit of work (`_resolve_attendees`)."""
         if actor and item.owner_slack_id == actor:
             return
-        config = self.os_config()
-        actor_email = await s.scalar(select(Person.email).where(Person.slack_user_id == actor))
-        if config.is_admin(actor) or (actor_email and config.is_admin(actor_email)):
+        if await self._is_admin(s, actor):
             return
-        if actor in await self._attendee_ids(s, item.meeting_id):
+        if actor in resolved or actor in (await self._attendee_ids(s, item.meeting_id))[0]:
             return
         raise NotAllowed(
             "Only the item's owner, the meeting's attendees from the team and admins can change it."
         )
 
-    async def _attendee_ids(self, s: AsyncSession, meeting_id: int) -> set[str]:
+    async def _is_admin(self, s: AsyncSession, actor: str) -> bool:
+        config = self.os_config()
+        actor_email = await s.scalar(select(Person.email).where(Person.slack_user_id == actor))
+        return bool(config.is_admin(actor) or (actor_email and config.is_admin(actor_email)))
+
+    async def _attendee_ids(self, s: AsyncSession, meeting_id: int) -> tuple[set[str], list[str]]:
+        """Slack ids of the meeting's internal attendees known to the people cache, and the emails
+        the cache has never seen (the caller asks Slack about those, outside any unit of work)."""
         meeting = await s.get(Meeting, meeting_id)
         if meeting is None:
-            return set()
+            return set(), []
         emails = [i.email.lower() for i in meeting.fathom().internal_invitees if i.email]
         if not emails:
-            return set()
+            return set(), []
         known = dict(
             (
                 await s.execute(select(Person.email, Person.slack_user_id).where(Person.email.in_(emails)))
             ).all()
         )
-        ids = {uid for uid in known.values() if uid}
-        if self.directory is not None:
-            for email in (e for e in emails if e not in known):
-                user = await self.directory.user_for_email(email)
-                if user is not None:
-                    ids.add(user.id)
+        return {uid for uid in known.values() if uid}, [e for e in emails if e not in known]
+
+    async def _resolve_attendees(self, item_id: int, actor: str) -> set[str]:
+        """Look up uncached internal attendees in Slack, but only when the actor's right to change the
+        item rests on being one (not the owner, not an admin). Runs no unit of work around Slack."""
+        async with self.db.session() as s:
+            item = await self._load(s, item_id)
+            if (actor and item.owner_slack_id == actor) or await self._is_admin(s, actor):
+                return set()
+            known, unknown = await self._attendee_ids(s, item.meeting_id)
+        if actor in known or self.directory is None:
+            return set()
+        ids: set[str] = set()
+        for email in unknown:
+            user = await self.directory.user_for_email(email)
+            if user is not None:
+                ids.add(user.id)
         return ids
 
     # -- changes -----------------------------------------------------------------------------------
@@ -259,8 +283,7 @@ class ActionItemService:
 
     async def reassign(self, item_id: int, new_owner: str, actor: str) -> Change:
         """Give the item to a Slack user; the change names them so the caller can DM them."""
-        if not new_owner:
-            raise ValidationFailed({"owner": "Pick a person."})
+        owner = await self._checked_owner(new_owner)
 
         def apply(item: ActionItem) -> None:
             if item.status == "done":
@@ -270,7 +293,7 @@ class ActionItemService:
             self._set_owner(item, new_owner)
 
         return await self._change(
-            item_id, actor, "action_item.reassign", apply, notify=new_owner, owner_key=new_owner
+            item_id, actor, "action_item.reassign", apply, notify=new_owner, owner=(new_owner, owner)
         )
 
     async def assign(self, item_id: int, new_owner: str, actor: str) -> Change:
@@ -306,6 +329,7 @@ class ActionItemService:
             due = due_date
         if errors:
             raise ValidationFailed(errors)
+        owner = (owner_slack_id, await self._checked_owner(owner_slack_id)) if owner_slack_id else None
         changed_owner: list[str] = []
 
         def apply(item: ActionItem) -> None:
@@ -318,7 +342,7 @@ class ActionItemService:
                 self._set_owner(item, owner_slack_id)
                 changed_owner.append(owner_slack_id)
 
-        change = await self._change(item_id, actor, "action_item.edit", apply, owner_key=owner_slack_id)
+        change = await self._change(item_id, actor, "action_item.edit", apply, owner=owner)
         return Change(change.item, changed_owner[0] if changed_owner else None)
 
     # -- internals ---------------------------------------------------------------------------------
@@ -335,21 +359,44 @@ class ActionItemService:
         apply: Callable[[ActionItem], None],
         *,
         notify: str | None = None,
-        owner_key: str | None = None,
+        owner: tuple[str, tuple[str | None, str | None]] | None = None,
     ) -> Change:
-        owner = await self._owner_details(owner_key) if owner_key else None
+        """`owner`: a new owner's id and (name, email), checked against Slack by the caller."""
+        attendees = await self._resolve_attendees(item_id, actor)
         async with self.db.session() as s:
             item = await self._load(s, item_id, for_update=True)
-            await self._authorise(s, item, actor)
+            await self._authorise(s, item, actor, attendees)
             before = snapshot(item)
             apply(item)
-            if owner and item.owner_slack_id == owner_key:
-                item.owner_name, item.owner_email = owner
+            if owner and item.owner_slack_id == owner[0]:
+                item.owner_name, item.owner_email = owner[1]
             item.version += 1
             item.updated_at = self.clock()
             audit_log.record(s, actor, action, f"action_item:{item.id}", before, snapshot(item))
             await s.flush()
             return Change(item, notify)
+
+    async def _checked_owner(self, slack_id: str) -> tuple[str | None, str | None]:
+        """A new owner must be a real person in this workspace; (name, email) when they are.
+
+        Checked before any change, so a forged `selected_user` (`W<!here>`) is never stored."""
+        if not slack_id:
+            raise ValidationFailed({"owner": "Pick a person."})
+        if not SLACK_USER_ID.fullmatch(slack_id):
+            raise ValidationFailed({"owner": "That is not a Slack user."})
+        async with self.db.session() as s:
+            person = await s.scalar(select(Person).where(Person.slack_user_id == slack_id))
+            if person:
+                return person.name, person.email
+        if self.directory is None:
+            return None, None
+        try:
+            user = await self.directory.user_info(slack_id)
+        except Exception as exc:  # users.info: user_not_found, or Slack unreachable: refuse either way
+            raise ValidationFailed({"owner": "That person could not be found in Slack."}) from exc
+        if getattr(user, "is_bot", False):
+            raise ValidationFailed({"owner": "An app cannot own an action item; pick a person."})
+        return user.name, (user.email or None)
 
     async def _name_of(self, slack_id: str | None) -> str | None:
         if not slack_id:

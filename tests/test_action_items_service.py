@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import delete
 
+from bot.clients import build_slack_client
+from bot.sandbox import LocalSlack
+from bot.sandbox.slack_state import BOT_USER_ID
 from services.action_items import ActionItemService, SnoozeKind, ValidationFailed, snooze_until
 from services.audit_log import history
 from services.db import Database
 from services.errors import NotAllowed, StaleState
 from services.models import ActionItem, Meeting, Person
 from services.os_config import OSConfig
+from services.slack_gateway import RateGate, SlackGateway
 
 PAYLOAD = {
     "title": "Sync",
@@ -90,6 +97,73 @@ async def test_reassign_names_the_new_owner_to_tell(db: Database) -> None:
     change = await service.reassign(item_id, "U02JONAS", "U01MAYA")
     assert change.notify == "U02JONAS" and change.item.owner_name == "Jonas Reed"
     assert [i.id for i in await service.open_items_for("U02JONAS")] == [item_id]
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    local = await LocalSlack.start()
+    yield local
+    await local.stop()
+
+
+async def with_slack(db: Database, slack: LocalSlack) -> tuple[ActionItemService, int]:
+    """The service with the real gateway (and its people cache) over the local Slack server."""
+    _, item_id = await setup(db)
+    gate = RateGate(max_wait=5)
+    gateway = SlackGateway(build_slack_client(slack.bot_token, slack.api_url, gate), db, gate)
+    config = OSConfig(admins=["boss@agency.example"])
+    return ActionItemService(db, lambda: config, directory=gateway, clock=lambda: NOW), item_id
+
+
+async def test_uncached_internal_attendee_may_complete_without_waiting_on_the_db_lock(
+    db: Database, slack: LocalSlack
+) -> None:
+    """Jonas is in the meeting but not yet in the people cache: his right to act is looked up in
+    Slack before the unit of work (inside it, the cache write waited 30 s for "database is locked")."""
+    service, item_id = await with_slack(db, slack)
+    async with db.session() as s:
+        await s.execute(delete(Person).where(Person.email == "jonas@agency.example"))
+    item = await asyncio.wait_for(service.complete(item_id, "U02JONAS"), timeout=10)
+    assert item.status == "done" and item.completed_by == "U02JONAS"
+    assert [c.params.get("email") for c in slack.calls_to("users.lookupByEmail")] == ["jonas@agency.example"]
+    [entry] = await history(db, f"action_item:{item_id}")
+    assert entry.actor == "U02JONAS"
+
+
+@pytest.mark.parametrize(
+    ("new_owner", "asks_slack"),
+    [("W<!here>", False), ("u02jonas", False), ("U", False), ("U99NOBODY", True), (BOT_USER_ID, True)],
+)
+async def test_reassign_to_no_real_person_is_refused_before_anything_changes(
+    db: Database, slack: LocalSlack, new_owner: str, asks_slack: bool
+) -> None:
+    service, item_id = await with_slack(db, slack)
+    with pytest.raises(ValidationFailed) as refused:
+        await service.reassign(item_id, new_owner, "U01MAYA")
+    assert set(refused.value.errors) == {"owner"}
+    with pytest.raises(ValidationFailed):
+        await service.edit(
+            item_id,
+            "U01MAYA",
+            version=1,
+            text="Send SOW",
+            owner_slack_id=new_owner,
+            due_date=None,
+            priority="urgent",
+        )
+    item = await service.get(item_id)
+    assert item.owner_slack_id == "U01MAYA" and item.version == 1
+    assert await history(db, f"action_item:{item_id}") == []
+    assert bool(slack.calls_to("users.info")) is asks_slack
+
+
+async def test_reassign_to_an_uncached_workspace_member_stores_their_name(
+    db: Database, slack: LocalSlack
+) -> None:
+    service, item_id = await with_slack(db, slack)
+    change = await service.reassign(item_id, "U04OMAR", "U01MAYA")
+    assert change.item.owner_slack_id == "U04OMAR" and change.item.owner_name
+    assert [c.params.get("user") for c in slack.calls_to("users.info")] == ["U04OMAR"]
 
 
 def test_snooze_choices_land_at_nine_in_the_owners_zone() -> None:
