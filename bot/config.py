@@ -42,12 +42,18 @@ class Settings(BaseSettings):
     claude_prices: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = Field(
         default_factory=lambda: dict(DEFAULT_PRICES), alias="CLAUDE_PRICES"
     )
-    claude_chunk_tokens: int = Field(default=12_000, alias="CLAUDE_CHUNK_TOKENS", ge=1_000)
+    claude_chunk_tokens: int = Field(default=150_000, alias="CLAUDE_CHUNK_TOKENS", ge=1_000)
+    claude_light_model: str = Field(default="claude-haiku-4-5", alias="CLAUDE_LIGHT_MODEL")
+    claude_use_batches: bool = Field(default=False, alias="CLAUDE_USE_BATCHES")
     claude_max_concurrency: int = Field(default=4, alias="CLAUDE_MAX_CONCURRENCY", ge=1)
 
     fathom_webhook_secret: SecretStr | None = Field(default=None, alias="FATHOM_WEBHOOK_SECRET")
     fathom_api_key: SecretStr | None = Field(default=None, alias="FATHOM_API_KEY")
     webhook_max_bytes: int = Field(default=10 * 1024 * 1024, alias="WEBHOOK_MAX_BYTES", ge=1024)
+    # slow senders: a request's headers, then its body, must arrive within these; connections are capped
+    webhook_header_timeout: float = Field(default=10.0, alias="WEBHOOK_HEADER_TIMEOUT", gt=0)
+    webhook_body_timeout: float = Field(default=30.0, alias="WEBHOOK_BODY_TIMEOUT", gt=0)
+    webhook_max_connections: int = Field(default=256, alias="WEBHOOK_MAX_CONNECTIONS", ge=1)
 
     database_url: str = Field(default="sqlite+aiosqlite:///./data/fathom_os.sqlite3", alias="DATABASE_URL")
     os_repo_path: Path = Field(default=Path("./os"), alias="OS_REPO_PATH")
@@ -59,7 +65,8 @@ class Settings(BaseSettings):
 
     job_workers: int = Field(default=4, alias="JOB_WORKERS", ge=1, le=64)
     job_max_attempts: int = Field(default=5, alias="JOB_MAX_ATTEMPTS", ge=1)
-    job_lease_seconds: float = Field(default=300.0, alias="JOB_LEASE_SECONDS", gt=0)
+    # short, renewed by the heartbeat every third of it: a killed worker's job is free within this
+    job_lease_seconds: float = Field(default=30.0, alias="JOB_LEASE_SECONDS", gt=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
     log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")

@@ -23,6 +23,7 @@ from bot.db import create_database, upgrade
 from bot.http import create_http_app, start_site
 from bot.scheduler import Scheduler
 from bot.services import Services
+from services.access import AccessPolicy
 from services.action_items import ActionItemService
 from services.analysis.base import analyze_with_fallback, build_analyzer
 from services.analysis.heuristic import HeuristicAnalyzer
@@ -119,6 +120,7 @@ class Runtime:
         store = pipeline.store
         proposals = ProposalService(self.db, self.os_repo, self._os_config, remote=settings.os_remote)
         search = SearchIndex(self.db)
+        access = AccessPolicy(self.db, self._os_config)  # channel members and users once Slack is up
         # after each (re-)analysis: OS proposals, then the search index (publishing is added with Slack)
         pipeline.after_analysis += [proposals.propose_from_analysis, search.after_analysis]
         return Services(
@@ -130,7 +132,8 @@ class Runtime:
             os_repo=self.os_repo,
             proposals=proposals,
             search=search,
-            home=HomeService(self.db),
+            home=HomeService(self.db, access),
+            access=access,
             qa=QAService(
                 self.db, search, self.claude, model=settings.claude_model, prices=settings.claude_prices
             ),
@@ -164,6 +167,8 @@ class Runtime:
 
     async def start(self) -> None:
         await self.open(sandbox=not self.settings.slack_enabled)
+        # a restart after kill -9: this host's dead workers' jobs are free now, not after their lease
+        await self.queue.release_dead_workers()
         await self._start_slack()
         self.worker = Worker(
             self.queue,
@@ -249,8 +254,14 @@ class Runtime:
         )
         services = self.services
         publisher = SlackPublisher(
-            services.store, gateway, services.os_config, default_channel, related=services.search.related
+            services.store,
+            gateway,
+            services.os_config,
+            default_channel,
+            related=services.search.related,
+            access=services.access,
         )
+        services.access.members = services.access.directory = gateway
         self.pipeline.publisher = publisher
         services.gateway, services.publisher = gateway, publisher
         services.action_items = ActionItemService(self.db, services.os_config, gateway)

@@ -2,8 +2,10 @@
 
 Claiming is optimistic (a conditional UPDATE whose rowcount says who won) so it is safe on SQLite,
 and on PostgreSQL the candidate SELECT uses FOR UPDATE SKIP LOCKED so instances share one queue.
-A worker keeps its leases alive with a heartbeat; a worker killed with -9 stops renewing, the lease
-expires and another worker picks the job up again.
+A worker keeps its short lease alive with a heartbeat and stops a job whose lease it lost (so a job
+never runs twice at once). A worker killed with -9 stops renewing: its lease expires and another
+worker picks the job up again; a restart on the same host does not wait for that, it releases the
+leases of its dead predecessors at once (worker ids are `host:pid:random`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,7 +40,7 @@ JobHandler = Callable[[Job], Awaitable[None]]
 
 @dataclass
 class QueuePolicy:
-    lease_seconds: float = 300.0
+    lease_seconds: float = 30.0
     max_attempts: int = 5
     backoff_base: float = 2.0
     backoff_max: float = 600.0
@@ -49,6 +52,7 @@ class JobQueue:
         self.policy = policy or QueuePolicy()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wakeup = asyncio.Event()
+        self.last_claim_error: str | None = None  # set while claims fail (shown in /healthz)
 
     def notify(self) -> None:
         """Wake local workers now instead of at the next poll."""
@@ -172,6 +176,28 @@ class JobQueue:
                     claimed.append(await s.get_one(Job, job_id, populate_existing=True))
         return claimed
 
+    async def release_dead_workers(self) -> int:
+        """Re-queue jobs leased by workers of this host whose process is gone (start-up recovery).
+
+        Their attempt counts (a job that crashes its process still reaches the dead letters). Ids of
+        other hosts, of live processes and ids that are not `host:pid:...` are left to lease expiry.
+        """
+        async with self.db.session() as s:
+            holders = (await s.scalars(select(Job.leased_by).where(Job.status == "running").distinct())).all()
+            dead = [h for h in holders if h and h != self.worker_id and _dead_local_worker(h)]
+            if not dead:
+                return 0
+            result = await s.execute(
+                update(Job)
+                .where(Job.status == "running", Job.leased_by.in_(dead))
+                .values(status="queued", leased_until=None, leased_by=None, run_after=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            released = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        log.warning("released %d job(s) held by dead workers %s", released, ", ".join(dead))
+        self.notify()
+        return released
+
     async def heartbeat(self, job_id: int) -> bool:
         """Extend our lease; False when the job is no longer ours (lease lost)."""
         async with self.db.session() as s:
@@ -294,8 +320,10 @@ class Worker:
                 break
             try:
                 jobs = await self.queue.claim(1)
-            except Exception:
+                self.queue.last_claim_error = None
+            except Exception as exc:
                 log.exception("claiming jobs failed; retrying")
+                self.queue.last_claim_error = f"{type(exc).__name__}: {exc}"[:300]
                 jobs = []
             if not jobs:
                 self._slots.release()
@@ -319,16 +347,25 @@ class Worker:
             await self.queue.fail(job.id, f"no handler for job kind {job.kind!r}", permanent=True)
             log.error("no handler for job kind %s", job.kind, extra=extra)
             return
-        beat = asyncio.create_task(self._heartbeat(job.id))
+        lease_lost = asyncio.Event()
+        beat = asyncio.create_task(self._heartbeat(job.id, lease_lost, asyncio.current_task()))
         try:
             await handler(job)
         except asyncio.CancelledError:
+            beat.cancel()
+            task = asyncio.current_task()
+            if lease_lost.is_set() and task is not None and task.uncancel() == 0:
+                # another worker owns the job now: stop here, write nothing (the job is not ours)
+                log.warning("job %s (%s) stopped: its lease was lost", job.id, job.kind, extra=extra)
+                return
             await asyncio.shield(self.queue.release(job.id))
             raise
         except PermanentJobError as exc:
+            beat.cancel()  # no lease-loss cancellation may land in the bookkeeping below
             await self.queue.fail(job.id, f"{type(exc).__name__}: {exc}", permanent=True)
             log.error("job %s (%s) failed permanently: %s", job.id, job.kind, exc, extra=extra)
         except Exception as exc:
+            beat.cancel()
             status = await self.queue.fail(job.id, f"{type(exc).__name__}: {exc}")
             log.warning(
                 "job %s (%s) failed, now %s: %s",
@@ -340,18 +377,31 @@ class Worker:
                 exc_info=status == "dead",
             )
         else:
+            beat.cancel()
             await self.queue.complete(job.id)
         finally:
             beat.cancel()
 
-    async def _heartbeat(self, job_id: int) -> None:
-        interval = max(0.05, self.queue.policy.lease_seconds / 3)
+    async def _heartbeat(self, job_id: int, lost: asyncio.Event, job_task: asyncio.Task[Any] | None) -> None:
+        """Renew the lease every third of it; when it is gone (or unrenewable past its end), stop the job."""
+        lease = self.queue.policy.lease_seconds
+        interval = max(0.05, lease / 3)
+        renewed = time.monotonic()
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.queue.heartbeat(job_id)
+                ours = await self.queue.heartbeat(job_id)
+                if ours:
+                    renewed = time.monotonic()
             except Exception:
                 log.warning("lease heartbeat failed for job %s", job_id)
+                ours = time.monotonic() - renewed < lease
+            if not ours:
+                log.warning("lease of job %s lost: stopping it", job_id)
+                lost.set()
+                if job_task is not None:
+                    job_task.cancel()
+                return
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming, let running jobs finish within `grace`, release the rest for another worker."""
@@ -372,3 +422,21 @@ class Worker:
     @property
     def busy(self) -> int:
         return len(self._running)
+
+
+def _dead_local_worker(worker_id: str) -> bool:
+    """True for `host:pid:...` ids of this host whose process no longer exists."""
+    host, _, rest = worker_id.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # another queue of this very process: alive
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError):
+        return False  # exists (another user's process) or cannot tell: leave it to lease expiry
+    return False

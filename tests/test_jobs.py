@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -132,18 +133,19 @@ async def test_keyed_job_is_not_enqueued_twice_while_active(db: Database) -> Non
 async def test_concurrency_limit_is_respected(db: Database) -> None:
     queue = JobQueue(db)
     active = peak = 0
+    rendezvous = asyncio.Barrier(3)  # a round only ends when three jobs run at once
 
-    async def slow(_job: Job) -> None:
+    async def gathered(_job: Job) -> None:
         nonlocal active, peak
         active += 1
-        peak = max(peak, active)
-        await asyncio.sleep(0.05)
+        peak = max(peak, active, worker.busy)
+        await asyncio.wait_for(rendezvous.wait(), 30)  # fewer than 3 at once: times out, test fails
         active -= 1
 
-    worker = Worker(queue, {"t": slow}, concurrency=3, poll_interval=0.01)
+    worker = Worker(queue, {"t": gathered}, concurrency=3, poll_interval=0.01)
     worker.start()
     ids = [(await queue.submit("t", {})).id for _ in range(12)]  # type: ignore[union-attr]
-    await wait_until(lambda: _all_done(db, ids))
+    await wait_until(lambda: _all_done(db, ids), timeout=60)
     await worker.stop()
     assert peak == 3
 
@@ -199,21 +201,88 @@ async def test_graceful_stop_releases_unfinished_job_for_another_worker(db: Data
 
 
 async def test_heartbeat_keeps_a_long_job_leased(db: Database) -> None:
-    queue = JobQueue(db, QueuePolicy(lease_seconds=0.3))
+    queue = JobQueue(db, QueuePolicy(lease_seconds=1.5))
+    started, finish = asyncio.Event(), asyncio.Event()
 
     async def long(_job: Job) -> None:
-        await asyncio.sleep(1.0)
+        started.set()
+        await finish.wait()
 
     worker = Worker(queue, {"t": long}, poll_interval=0.02)
     worker.start()
     job = await queue.submit("t", {})
     assert job
-    await asyncio.sleep(0.7)
+    await asyncio.wait_for(started.wait(), 10)
+    first = as_utc((await job_status(db, job.id)).leased_until)  # type: ignore[arg-type]
+
+    async def renewed_twice() -> bool:  # the event that must come first: two renewals
+        row = await job_status(db, job.id)
+        return as_utc(row.leased_until) >= first + timedelta(seconds=0.9)  # type: ignore[arg-type]
+
+    await wait_until(renewed_twice, timeout=30)
     row = await job_status(db, job.id)
-    assert row.status == "running" and as_utc(row.leased_until) > utcnow()  # type: ignore[arg-type]
+    assert row.status == "running" and row.leased_by == queue.worker_id
     assert await JobQueue(db, worker_id="thief").claim(1) == []
+    finish.set()
     await wait_until(lambda: _status_is(db, job.id, "done"))
     await worker.stop()
+
+
+async def test_worker_that_loses_its_lease_stops_the_job_and_writes_nothing(db: Database) -> None:
+    queue = JobQueue(db, QueuePolicy(lease_seconds=0.6), worker_id="w1")
+    started, stopped = asyncio.Event(), asyncio.Event()
+
+    async def forever(_job: Job) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            stopped.set()
+
+    worker = Worker(queue, {"t": forever}, poll_interval=0.02)
+    worker.start()
+    job = await queue.submit("t", {})
+    assert job
+    await asyncio.wait_for(started.wait(), 10)
+    async with db.session() as s:  # another worker took the job over (e.g. after a long stall)
+        await s.execute(update(Job).values(leased_by="w2", leased_until=utcnow() + timedelta(seconds=60)))
+    await asyncio.wait_for(stopped.wait(), 30)
+    await wait_until(lambda: _worker_idle(worker))
+    row = await job_status(db, job.id)
+    assert (row.status, row.leased_by, row.attempts) == ("running", "w2", 1)  # untouched: not ours
+    await worker.stop()
+
+
+async def _worker_idle(worker: Worker) -> bool:
+    return worker.busy == 0
+
+
+async def test_start_up_releases_only_jobs_of_dead_workers_on_this_host(db: Database) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(10)  # a pid that existed and is dead now
+    host = socket.gethostname()
+    holders = [
+        f"{host}:{gone.pid}:dead00",  # dead predecessor: released
+        f"{host}:{os.getpid()}:other0",  # alive (this very process): kept
+        f"elsewhere-{host}:{gone.pid}:remote",  # another host: cannot tell, left to its lease
+        "legacy-id",  # not host:pid: left to its lease
+    ]
+    queue = JobQueue(db)
+    ids = [(await queue.submit("t", {})).id for _ in holders]  # type: ignore[union-attr]
+    async with db.session() as s:
+        for job_id, holder in zip(ids, holders, strict=True):
+            await s.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(
+                    status="running", attempts=1, leased_by=holder, leased_until=utcnow() + timedelta(hours=1)
+                )
+            )
+    assert await queue.release_dead_workers() == 1
+    rows = [await job_status(db, i) for i in ids]
+    assert [r.status for r in rows] == ["queued", "running", "running", "running"]
+    assert rows[0].leased_by is None and rows[0].attempts == 1  # the killed attempt still counts
+    assert [j.id for j in await queue.claim(5)] == [ids[0]]
 
 
 WORKER_SCRIPT = textwrap.dedent(
@@ -224,13 +293,16 @@ WORKER_SCRIPT = textwrap.dedent(
     from services.jobs import JobQueue, QueuePolicy, Worker
 
     async def main():
-        db = Database(sys.argv[1])
-        queue = JobQueue(db, QueuePolicy(lease_seconds=1.0), worker_id=sys.argv[3])
+        db_url, marker, role, lease, worker_id = sys.argv[1:6]
+        db = Database(db_url)
+        queue = JobQueue(db, QueuePolicy(lease_seconds=float(lease)), worker_id=worker_id or None)
+        if role == "survivor":
+            await queue.release_dead_workers()  # what Runtime.start does before its workers start
         async def handler(job):
-            Path(sys.argv[2]).write_text("started")
-            if sys.argv[3] == "victim":
+            Path(marker).write_text("started")
+            if role == "victim":
                 await asyncio.sleep(3600)
-            Path(sys.argv[2] + ".done").write_text(str(job.attempts))
+            Path(marker + ".done").write_text(str(job.attempts))
         worker = Worker(queue, {"t": handler}, poll_interval=0.1)
         worker.start()
         await asyncio.sleep(3600)
@@ -240,9 +312,8 @@ WORKER_SCRIPT = textwrap.dedent(
 )
 
 
-async def test_job_of_a_worker_killed_with_sigkill_is_retried_after_its_lease(
-    db: Database, tmp_path: Path
-) -> None:
+async def _kill_then_restart(db: Database, tmp_path: Path, *, lease: float, ids: tuple[str, str]) -> float:
+    """Run the job in a victim process, kill -9 it mid-job, start a survivor; seconds until done."""
     queue = JobQueue(db)
     job = await queue.submit("t", {})
     assert job
@@ -250,29 +321,51 @@ async def test_job_of_a_worker_killed_with_sigkill_is_retried_after_its_lease(
     script.write_text(WORKER_SCRIPT)
     marker = tmp_path / "marker"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    victim = subprocess.Popen([sys.executable, str(script), db.url, str(marker), "victim"], env=env)
+
+    def spawn(role: str, worker_id: str) -> subprocess.Popen[bytes]:
+        args = [sys.executable, str(script), db.url, str(marker), role, str(lease), worker_id]
+        return subprocess.Popen(args, env=env)
+
+    victim = spawn("victim", ids[0])
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while not marker.exists() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert marker.exists(), "victim never started the job"
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(5)
         assert (await job_status(db, job.id)).status == "running"
-        survivor = subprocess.Popen([sys.executable, str(script), db.url, str(marker), "survivor"], env=env)
+        killed_at = time.monotonic()
+        survivor = spawn("survivor", ids[1])
         try:
             done = Path(str(marker) + ".done")
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 30
             while not done.exists() and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
             assert done.read_text() == "2"
             await wait_until(lambda: _status_is(db, job.id, "done"))
+            return time.monotonic() - killed_at
         finally:
             survivor.kill()
             survivor.wait(5)
     finally:
         if victim.poll() is None:
             victim.kill()
+
+
+async def test_job_of_a_worker_killed_with_sigkill_is_retried_after_its_lease(
+    db: Database, tmp_path: Path
+) -> None:
+    # ids that name no host:pid (e.g. another machine): only the lease expiry frees the job
+    await _kill_then_restart(db, tmp_path, lease=1.0, ids=("victim", "survivor"))
+
+
+async def test_restart_after_sigkill_takes_the_job_over_without_waiting_for_the_lease(
+    db: Database, tmp_path: Path
+) -> None:
+    # default host:pid ids and a lease far longer than the test: only the start-up release can free it
+    elapsed = await _kill_then_restart(db, tmp_path, lease=600.0, ids=("", ""))
+    assert elapsed < 60
 
 
 @pytest.mark.parametrize("statuses", [("dead",), ()])
