@@ -1,17 +1,27 @@
 """The OS repository: approved proposals become commits authored by the approver.
 
-Git is driven through its command line (no shell, no extra dependency) so merges and reverts are
-git's own. Every write holds an asyncio lock per repository plus a `flock` on a file inside `.git`,
-so concurrent approvals in one process or across processes never interleave or lose a change.
+Git is driven through its command line (no shell, no extra dependency). Every write holds an asyncio
+lock per repository plus a `flock` on a file inside `.git`, so concurrent approvals in one process or
+across processes never interleave or lose a change.
+
+A change is built with git plumbing before anything on disk moves: blobs, a tree on a temporary
+index, a commit, then `update-ref` from the expected old HEAD (the one atomic step); only then is the
+working tree brought up to the new commit. A journal in `.git` names the commit and paths in flight,
+so a process killed at any point leaves either no change or a commit whose files the next write (or
+`recover()` at start-up) syncs: the commit is the truth, and nothing is ever committed twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import os
 import re
 import tempfile
+import time
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,7 +37,7 @@ from services.os_change import (  # re-exported: callers speak in these terms
     render_change,
     unified_diff,
 )
-from services.os_config import CONFIG_FILENAME, OSConfigError, parse_os_config
+from services.os_config import CONFIG_FILENAME, OSConfig, OSConfigError, parse_os_config
 from services.os_paths import validate_os_path
 
 try:  # POSIX only; elsewhere the in-process lock still serialises one bot process.
@@ -60,6 +70,15 @@ _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
 
 BLOB_CACHE_SIZE = 512
+JOURNAL_NAME = "fathom-os-pending.json"  # in .git: the commit being written, until the tree has it
+TEMP_INDEX_PREFIX = "fathom-os-index-"
+RECOVERED_DIR = "fathom-os-recovered"  # in .git: copies of whatever start-up recovery overwrote
+_ZERO = "0" * 40
+_FILE_MODES = ("100644", "100755")
+
+log = logging.getLogger(__name__)
+
+Entry = tuple[str, str]  # (mode, blob id) of a file in a tree
 
 
 @dataclass(frozen=True)
@@ -141,7 +160,7 @@ class OSRepo:
         self._real = os.path.realpath(self.path)  # lock registry key; resolved once, not per call
         self._lock_file: str | None = None
         self._git_dir: str | None = None
-        self._tree_cache: tuple[str, dict[str, str]] | None = None  # HEAD sha -> {path: blob}
+        self._tree_cache: tuple[str, dict[str, Entry]] | None = None  # HEAD sha -> {path: entry}
         self._blob_cache: OrderedDict[str, str] = OrderedDict()  # blob id -> text (immutable)
 
     # -- git plumbing -------------------------------------------------------------------------
@@ -163,6 +182,7 @@ class OSRepo:
         author: Author | None = None,
         cwd: Path | None = None,
         time_limit: float = GIT_TIMEOUT_S,
+        index: str | None = None,
     ) -> tuple[int, bytes, str]:
         cmd = [
             "git",
@@ -176,7 +196,7 @@ class OSRepo:
             proc = await asyncio.create_subprocess_exec(
                 *cmd,
                 cwd=str(cwd or self.path),
-                env=self._env(author),
+                env=self._env(author) | ({"GIT_INDEX_FILE": index} if index else {}),
                 stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -286,16 +306,25 @@ class OSRepo:
         head = await self._head_sha()
         if head is None:
             return {}
-        if self._tree_cache is None or self._tree_cache[0] != head:
-            code, out, _ = await self._git_raw("ls-tree", "-r", "-z", "--full-tree", head)
-            tree: dict[str, str] = {}
-            for entry in out.decode("utf-8", "replace").split("\x00") if code == 0 else []:
-                meta, _, path = entry.partition("\t")
-                parts = meta.split()
-                if len(parts) == 3 and parts[1] == "blob":
-                    tree[path] = parts[2]
-            self._tree_cache = (head, tree)
-        return self._tree_cache[1]
+        return {path: blob for path, (_mode, blob) in (await self._entries(head)).items()}
+
+    async def _entries(self, commit: str, paths: list[str] | None = None) -> dict[str, Entry]:
+        """{path: (mode, blob)} of a commit's files (or only of `paths`); HEAD's full list is cached."""
+        cached = self._tree_cache
+        if cached is not None and cached[0] == commit:
+            return cached[1] if paths is None else {p: cached[1][p] for p in paths if p in cached[1]}
+        code, out, _ = await self._git_raw(
+            "ls-tree", "-r", "-z", "--full-tree", commit, *(["--", *paths] if paths is not None else [])
+        )
+        tree: dict[str, Entry] = {}
+        for line in out.decode("utf-8", "replace").split("\x00") if code == 0 else []:
+            meta, _, path = line.partition("\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == "blob":
+                tree[path] = (parts[0], parts[2])
+        if paths is None and code == 0:
+            self._tree_cache = (commit, tree)
+        return tree
 
     async def _head_blob(self, rel: str) -> str | None:
         return (await self._tree()).get(rel)
@@ -340,15 +369,22 @@ class OSRepo:
             return
         raise OSRepoError(f"{rel} has uncommitted edits in the OS working tree; commit or discard them first")
 
-    async def _merge3(self, rel: str, base: str, ours: str, theirs: str) -> str:
+    async def _merge3(
+        self,
+        rel: str,
+        base: str,
+        ours: str,
+        theirs: str,
+        labels: tuple[str, str, str] = ("current", "proposal base", "proposal"),
+    ) -> str:
         with tempfile.TemporaryDirectory(prefix="fathom-os-merge-") as tmp:
             paths = []
             for name, text in (("current", ours), ("base", base), ("proposal", theirs)):
                 p = Path(tmp) / name
                 p.write_text(text, encoding="utf-8")
                 paths.append(str(p))
-            labels = ["-L", f"current {rel}", "-L", "proposal base", "-L", "proposal"]
-            code, out, err = await self._git_raw("merge-file", "-p", *labels, *paths, cwd=Path(tmp))
+            names = ["-L", f"{labels[0]} {rel}", "-L", labels[1], "-L", labels[2]]
+            code, out, err = await self._git_raw("merge-file", "-p", *names, *paths, cwd=Path(tmp))
         text = out.decode("utf-8", "replace")
         if code < 0 or code > 127:
             raise OSRepoError(f"git merge-file failed: {err or code}")
@@ -395,52 +431,30 @@ class OSRepo:
         full_message = _commit_message(message, trailers)
         rel = validate_os_path(self.path, change.path, content=change.content)
         async with self._write_lock():
+            await self._finish_pending()
             rel = validate_os_path(self.path, change.path, content=change.content)  # re-check under lock
             proposal_id = trailers.get("Proposal-Id")
             if proposal_id and (done := await self._find_applied(proposal_id)):
                 return await self._result_for(done, rel)
-            cur_blob = await self._head_blob(rel)
+            head = await self._head_sha()
+            if head is None:
+                raise OSRepoError(f"{self.path} has no commits yet")
+            old_entry = (await self._entries(head)).get(rel)
+            cur_blob = old_entry[1] if old_entry else None
             current = await self._cat_blob(cur_blob) if cur_blob else None
             await self._ensure_clean(rel, cur_blob)
             new, merged = await self._compute(rel, change, current, cur_blob)
             if new == current:
                 raise ChangeError(f"the change makes no difference to {rel}")
             if rel == CONFIG_FILENAME:
-                try:
-                    parse_os_config(new)
-                except OSConfigError as exc:
-                    raise ChangeError(f"refusing to commit a broken {CONFIG_FILENAME}: {exc}") from exc
-            target = self.path / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(target, new)
-            try:
-                await self._git("add", "--", rel)
-                await self._git(
-                    "commit",
-                    "--quiet",
-                    "--cleanup=whitespace",
-                    "-F",
-                    "-",
-                    "--",
-                    rel,
-                    stdin=full_message.encode(),
-                    author=author,
-                )
-            except OSRepoError:
-                await self._restore(rel, current)
-                raise
-            sha = await self.head()
+                _check_config(current, new)
+            data = new.encode("utf-8")
+            blob = await self._store_blob(data)
+            mode = old_entry[0] if old_entry else "100644"
+            sha = await self._commit({rel: (mode, blob)}, {blob: data}, head, full_message, author)
         return ApplyResult(
             sha=sha, short_sha=sha[:7], path=rel, merged=merged, diff=unified_diff(rel, current, new)
         )
-
-    async def _restore(self, rel: str, previous: str | None) -> None:
-        target = self.path / rel
-        if previous is None:
-            target.unlink(missing_ok=True)
-        else:
-            _atomic_write(target, previous)
-        await self._git_raw("reset", "--quiet", "--", rel)
 
     async def _result_for(self, sha: str, rel: str) -> ApplyResult:
         diff = await self._git("show", "--format=", "--no-color", sha, "--", rel)
@@ -449,25 +463,269 @@ class OSRepo:
         )
 
     async def revert(self, sha: str, author: Author) -> str:
-        """Undo a commit with a new commit; on conflict the repository is left as it was."""
+        """Undo a commit the bot made from a proposal, with a new commit by `author`.
+
+        Only commits with a `Proposal-Id` trailer on HEAD's history qualify: an operator's own
+        commit (say, the one that named the approvers) is changed with git, not from Slack. The
+        result is checked like an approval: a broken `fathom-os.yml`, or one that would leave no
+        approver, is refused. On any refusal or conflict nothing is written."""
         if not _SHA.match(sha):
             raise OSRepoError(f"'{sha}' is not a commit id")
         _check_identity(author)
         async with self._write_lock():
-            code, out, err = await self._git_raw("revert", "--no-edit", sha, author=author)
-            if code == 0:
-                return await self.head()
-            listing = (await self._git_raw("diff", "--name-only", "-z", "--diff-filter=U"))[1]
-            conflicted = [p for p in listing.decode("utf-8", "replace").split("\x00") if p]
-            texts = [
-                (self.path / p).read_text("utf-8", "replace") for p in conflicted if (self.path / p).is_file()
+            await self._finish_pending()
+            head = await self._head_sha()
+            code, out, _ = await self._git_raw("rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}")
+            full = out.decode().strip()
+            if code != 0 or head is None or not full:
+                raise ChangeError(f"{sha} is not a commit in the OS")
+            if (await self._git_raw("merge-base", "--is-ancestor", full, head))[0] != 0:
+                raise ChangeError(f"{sha} is not part of the OS history")
+            info = await self._git_text(
+                "log", "-1", "--format=%ce%x1f%P%x1f%s%x1f%(trailers:key=Proposal-Id,valueonly)", full
+            )
+            committer, parents, subject, proposal_ids = (info.split("\x1f") + ["", "", ""])[:4]
+            if committer != BOT_AUTHOR_EMAIL or not proposal_ids.strip() or len(parents.split()) != 1:
+                raise ChangeError(
+                    f"{full[:7]} was not made by the bot from an approved proposal; only those can be "
+                    "rolled back from Slack (change anything else with git)"
+                )
+            reverted = await self._git_text(
+                "log", "--fixed-strings", f"--grep=This reverts commit {full}", "--format=%H", "-1"
+            )
+            if reverted:
+                raise ChangeError(f"{full[:7]} was already rolled back by {reverted[:7]}")
+            entries, data = await self._revert_entries(parents.strip(), full, head)
+            if not entries:
+                raise ChangeError(f"{full[:7]} changes nothing that is still in the OS")
+            if CONFIG_FILENAME in entries:
+                before, _ = await self.read(CONFIG_FILENAME)
+                after = entries[CONFIG_FILENAME]
+                _check_config(before, data[after[1]].decode("utf-8", "replace") if after else "")
+            message = f'Revert "{subject}"\n\nThis reverts commit {full}.\n'
+            return await self._commit(entries, data, head, message, author)
+
+    async def _revert_entries(
+        self, parent: str, target: str, head: str
+    ) -> tuple[dict[str, Entry | None], dict[str, bytes]]:
+        """What HEAD's files become when `target`'s change is undone (3-way per file)."""
+        raw = await self._git("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", parent, target)
+        fields = raw.decode("utf-8", "replace").split("\x00")
+        current = await self._entries(head)
+        entries: dict[str, Entry | None] = {}
+        data: dict[str, bytes] = {}
+        for meta, rel in zip(fields[0::2], fields[1::2], strict=False):
+            parts = meta.lstrip(":").split()
+            if len(parts) != 5:
+                continue
+            old_mode, new_mode, old_blob, new_blob, _status = parts
+            before = None if old_blob == _ZERO else (old_mode, old_blob)  # the file before `target`
+            after = None if new_blob == _ZERO else (new_mode, new_blob)  # what `target` made it
+            now = current.get(rel)
+            await self._ensure_clean(rel, now[1] if now else None)
+            if now == before:
+                continue  # already back as it was
+            if now == after:
+                entries[rel] = before
+                continue
+            if now is None or before is None or after is None:
+                raise MergeConflict(rel, "")  # created or deleted on one side, edited on the other
+            merged = await self._merge3(
+                rel,
+                await self._cat_blob(after[1]),
+                await self._cat_blob(now[1]),
+                await self._cat_blob(before[1]),
+                labels=("current", f"{target[:7]}", f"before {target[:7]}"),
+            )
+            blob_data = merged.encode("utf-8")
+            blob = await self._store_blob(blob_data)
+            data[blob] = blob_data
+            entries[rel] = (now[0], blob)
+        for entry in entries.values():
+            if entry is not None and entry[1] not in data:
+                data[entry[1]] = await self._git("cat-file", "blob", entry[1])
+        return entries, data
+
+    # -- the atomic commit --------------------------------------------------------------------
+    # Each step is its own method so the crash tests can stop the process between any two of them.
+
+    async def _store_blob(self, data: bytes) -> str:
+        return await self._git_text("hash-object", "-w", "--stdin", stdin=data)
+
+    async def _commit(
+        self,
+        entries: dict[str, Entry | None],
+        data: dict[str, bytes],
+        parent: str,
+        message: str,
+        author: Author,
+    ) -> str:
+        """Commit `entries` ({path: (mode, blob)}, None to delete) on `parent`, then sync the tree.
+
+        Called under the write lock. The working tree is only touched after `update-ref`."""
+        commit = await self._commit_tree(await self._build_tree(parent, entries), parent, message, author)
+        self._write_journal(parent, commit, sorted(entries))
+        await self._move_head(commit, parent)
+        await self._sync_worktree({p: (e, data.get(e[1]) if e else None) for p, e in entries.items()})
+        self._clear_journal()
+        return commit
+
+    async def _build_tree(self, parent: str, entries: dict[str, Entry | None]) -> str:
+        index = os.path.join(await self._gitdir(), f"{TEMP_INDEX_PREFIX}{uuid.uuid4().hex}")
+        try:
+            await self._git("read-tree", parent, index=index)
+            lines = [
+                f"0 {_ZERO}\t{rel}" if entry is None else f"{entry[0]} {entry[1]}\t{rel}"
+                for rel, entry in entries.items()
             ]
-            # Any failure (conflict, "nothing to commit" for an already reverted change) can leave a
-            # revert in progress that would block every later revert: always put the repo back.
-            await self._git_raw("revert", "--abort")
-            if conflicted:
-                raise MergeConflict(", ".join(conflicted), "\n".join(texts))
-            raise OSRepoError(f"git revert failed: {err or out.decode().strip()}")
+            await self._git(
+                "update-index", "--index-info", stdin=("\n".join(lines) + "\n").encode(), index=index
+            )
+            return await self._git_text("write-tree", index=index)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(index)
+
+    async def _commit_tree(self, tree: str, parent: str, message: str, author: Author) -> str:
+        return await self._git_text(
+            "commit-tree", tree, "-p", parent, "-F", "-", stdin=message.encode(), author=author
+        )
+
+    async def _move_head(self, commit: str, expected_old: str) -> None:
+        code, _, err = await self._git_raw(
+            "update-ref", "-m", "fathom-os: commit", "HEAD", commit, expected_old
+        )
+        if code != 0:
+            self._clear_journal()
+            raise OSRepoError(f"the OS changed while the change was being written; try again ({err})")
+
+    async def _sync_worktree(self, files: dict[str, tuple[Entry | None, bytes | None]]) -> None:
+        """Bring these paths (file and index entry) to the given content; the commit is already in."""
+        for rel, (entry, data) in files.items():
+            await self._sync_path(rel, entry, data)
+        if files:
+            await self._git("update-index", "--add", "--remove", "--", *files)
+
+    async def _sync_path(self, rel: str, entry: Entry | None, data: bytes | None) -> None:
+        target = self.path / rel
+        if entry is None:
+            target.unlink(missing_ok=True)
+            _prune_empty_dirs(target.parent, self.path)
+            return
+        if data is None:
+            data = await self._git("cat-file", "blob", entry[1])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write_bytes(target, data, executable=entry[0] == "100755")
+
+    # -- the journal and crash recovery -------------------------------------------------------
+
+    def _journal_path(self) -> str:
+        assert self._git_dir is not None  # set by the write lock
+        return os.path.join(self._git_dir, JOURNAL_NAME)
+
+    def _write_journal(self, old: str, new: str, paths: list[str]) -> None:
+        tmp = self._journal_path() + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"old": old, "new": new, "paths": paths}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self._journal_path())
+
+    def _clear_journal(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._journal_path())
+
+    async def _finish_pending(self) -> list[str]:
+        """Under the write lock: finish a change a killed process left half-written.
+
+        The journal names the old and new commit and the paths. Each path whose file still holds
+        one of those two versions (so nobody edited it since) is brought to HEAD; anything else is
+        left alone and logged. Returns the repaired paths."""
+        await self._gitdir()
+        try:
+            pending = _read_journal(self._journal_path())
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("OS repository: unreadable change journal dropped (%s)", exc)
+            self._clear_journal()
+            return []
+        old, new, paths = pending
+        head = await self._head_sha()
+        repaired: list[str] = []
+        if head is not None and head != old:  # HEAD == old: killed before update-ref, nothing moved
+            known = [await self._entries(old, paths), await self._entries(new, paths)]
+            target = await self._entries(head, paths)
+            in_sync = []
+            for rel in paths:
+                on_disk = await self._disk_entry(rel)
+                if on_disk != target.get(rel):
+                    if not any(on_disk == k.get(rel) for k in known):
+                        log.warning(
+                            "OS repository: %s was edited after an interrupted change; left as is", rel
+                        )
+                        continue
+                    await self._sync_path(rel, target.get(rel), None)
+                    repaired.append(rel)
+                in_sync.append(rel)
+            if in_sync:  # the index lags even where the file is right (killed before update-index)
+                await self._git("update-index", "--add", "--remove", "--", *in_sync)
+        self._clear_journal()
+        if repaired:
+            log.warning(
+                "OS repository: finished an interrupted change (%s): %s", new[:7], ", ".join(repaired)
+            )
+        return repaired
+
+    async def _disk_entry(self, rel: str) -> Entry | None:
+        target = self.path / rel
+        if not target.is_file() or target.is_symlink():
+            return None
+        mode = "100755" if os.access(target, os.X_OK) else "100644"
+        return mode, await self._git_text("hash-object", "--no-filters", "--", rel)
+
+    async def recover(self) -> list[str]:
+        """Start-up repair under the write lock; returns the paths brought back to HEAD.
+
+        First an interrupted change from the journal. Then, if tracked files still differ from
+        HEAD and every one of them was last committed by the bot (a crash of an older version, or a
+        revert left in progress), they are synced to HEAD: the commit is the truth. Their content
+        is copied to `.git/fathom-os-recovered/` first, and a tree with edits to files a person
+        committed is left alone (logged)."""
+        if not await self._is_own_repo() or await self._head_sha() is None:
+            return []
+        async with self._write_lock():
+            repaired = await self._finish_pending()
+            gitdir = await self._gitdir()
+            if _sweep_leftovers(Path(gitdir), self.path):
+                await self._git_raw("revert", "--quit")  # keeps the files; the sync below fixes them
+            await self._git_raw("update-index", "-q", "--refresh")
+            listing = (await self._git("diff-index", "--name-only", "-z", "HEAD")).decode("utf-8", "replace")
+            dirty = [p for p in listing.split("\x00") if p]
+            if not dirty:
+                return repaired
+            head = await self.head()
+            committers = [await self._git_text("log", "-1", "--format=%ce", head, "--", p) for p in dirty]
+            if any(c != BOT_AUTHOR_EMAIL for c in committers):
+                log.warning(
+                    "OS repository: uncommitted edits to files people committed (%s); left as they are",
+                    ", ".join(dirty),
+                )
+                return repaired
+            backup = Path(gitdir) / RECOVERED_DIR / time.strftime("%Y%m%dT%H%M%S")
+            for rel in dirty:
+                if (self.path / rel).is_file():
+                    (backup / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (backup / rel).write_bytes((self.path / rel).read_bytes())
+            target = await self._entries(head, dirty)
+            await self._sync_worktree({p: (target.get(p), None) for p in dirty})
+            log.warning(
+                "OS repository: synced %s to HEAD %s after an interrupted write (old content kept in %s)",
+                ", ".join(dirty),
+                head[:7],
+                backup,
+            )
+            return repaired + dirty
 
     # -- history and remotes ------------------------------------------------------------------
 
@@ -530,10 +788,58 @@ def _parse_commit(record: str) -> CommitInfo:
     )
 
 
-def _atomic_write(target: Path, text: str) -> None:
+def _atomic_write_bytes(target: Path, data: bytes, *, executable: bool = False) -> None:
     tmp = target.with_name(f".{target.name}.fathom-os-tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
+    tmp.write_bytes(data)
+    os.chmod(tmp, 0o755 if executable else 0o644)
     os.replace(tmp, target)
+
+
+def _read_journal(path: str) -> tuple[str, str, list[str]]:
+    with open(path, encoding="utf-8") as f:
+        pending = json.load(f)
+    return str(pending["old"]), str(pending["new"]), [str(p) for p in pending["paths"]]
+
+
+def _sweep_leftovers(gitdir: Path, root: Path) -> bool:
+    """Delete temporary indexes and files of killed writes; True if a revert was left in progress."""
+    for leftover in gitdir.glob(f"{TEMP_INDEX_PREFIX}*"):
+        leftover.unlink(missing_ok=True)
+    for tmp in root.rglob(".*.fathom-os-tmp"):
+        if ".git" not in tmp.relative_to(root).parts:
+            tmp.unlink(missing_ok=True)
+    return (gitdir / "REVERT_HEAD").exists() or (gitdir / "sequencer").exists()
+
+
+def _prune_empty_dirs(folder: Path, root: Path) -> None:
+    """Remove folders a deletion left empty, as git does, up to (not including) the OS root."""
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _approvers(text: str | None) -> list[str]:
+    try:
+        return parse_os_config(text).approvers if text else []
+    except OSConfigError:
+        return []
+
+
+def _check_config(before: str | None, after: str) -> OSConfig:
+    """The one check for every new version of fathom-os.yml (approvals and rollbacks alike)."""
+    try:
+        config = parse_os_config(after)
+    except OSConfigError as exc:
+        raise ChangeError(f"refusing to commit a broken {CONFIG_FILENAME}: {exc}") from exc
+    if not config.approvers and _approvers(before):
+        raise ChangeError(
+            f"refusing to leave {CONFIG_FILENAME} without approvers: nobody could approve or roll "
+            "back OS changes from Slack any more"
+        )
+    return config
 
 
 def _render_skeleton(skeleton_dir: Path, context: dict[str, Any]) -> dict[str, str]:

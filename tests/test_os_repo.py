@@ -358,16 +358,34 @@ async def test_oversized_content_is_rejected_and_nothing_written(repo: OSRepo) -
 # -- revert, history, push ----------------------------------------------------------------------
 
 
+def pid(n: int | str) -> dict[str, str]:
+    """The trailer every approved proposal's commit carries (only those can be rolled back)."""
+    return {"Proposal-Id": str(n)}
+
+
 async def test_revert_undoes_a_commit_as_the_given_author(repo: OSRepo) -> None:
     before, _ = await repo.read("roadmap.md")
-    applied = await repo.apply(FileChange("roadmap.md", "append", "- oops"), ANN, "Oops", {})
+    applied = await repo.apply(FileChange("roadmap.md", "append", "- oops"), ANN, "Oops", pid(1))
     sha = await repo.revert(applied.sha, Author("Bob Stone", "bob@agency.com"))
     assert (await repo.read("roadmap.md"))[0] == before
+    assert (repo.path / "roadmap.md").read_text() == before
     assert git(repo.path, "log", "-1", "--format=%an|%s", sha).strip() == 'Bob Stone|Revert "Oops"'
+    assert f"This reverts commit {applied.sha}." in git(repo.path, "log", "-1", "--format=%B", sha)
+    assert git(repo.path, "status", "--porcelain") == ""
+
+
+async def test_revert_of_a_file_edited_since_merges_the_undo(repo: OSRepo) -> None:
+    applied = await repo.apply(FileChange("roadmap.md", "append", "- line A"), ANN, "A", pid(1))
+    text = (repo.path / "roadmap.md").read_text()
+    external_commit(repo.path, "roadmap.md", "# Top line by a person\n\n" + text)
+    await repo.revert(applied.sha[:7], ANN)
+    now = (repo.path / "roadmap.md").read_text()
+    assert now.startswith("# Top line by a person") and "- line A" not in now
+    assert git(repo.path, "status", "--porcelain") == ""
 
 
 async def test_revert_conflict_leaves_the_repository_clean(repo: OSRepo) -> None:
-    applied = await repo.apply(FileChange("roadmap.md", "append", "- line A"), ANN, "A", {})
+    applied = await repo.apply(FileChange("roadmap.md", "append", "- line A"), ANN, "A", pid(1))
     text = (repo.path / "roadmap.md").read_text()
     external_commit(repo.path, "roadmap.md", text.replace("- line A", "- line A, reworded"))
     head = await repo.head()
@@ -380,10 +398,10 @@ async def test_revert_conflict_leaves_the_repository_clean(repo: OSRepo) -> None
 
 
 async def test_reverting_twice_fails_readably_and_later_reverts_still_work(repo: OSRepo) -> None:
-    first = await repo.apply(FileChange("meetings/a.md", "create", "a"), ANN, "Add a", {})
-    second = await repo.apply(FileChange("meetings/b.md", "create", "b"), ANN, "Add b", {})
-    await repo.revert(first.sha, ANN)
-    with pytest.raises(OSRepoError, match="git revert failed"):
+    first = await repo.apply(FileChange("meetings/a.md", "create", "a"), ANN, "Add a", pid(1))
+    second = await repo.apply(FileChange("meetings/b.md", "create", "b"), ANN, "Add b", pid(2))
+    undo = await repo.revert(first.sha, ANN)
+    with pytest.raises(ChangeError, match=f"already rolled back by {undo[:7]}"):
         await repo.revert(first.sha, ANN)
     await repo.revert(second.sha, ANN)
     assert not (repo.path / "meetings" / "b.md").exists()
@@ -391,10 +409,65 @@ async def test_reverting_twice_fails_readably_and_later_reverts_still_work(repo:
 
 
 async def test_revert_of_an_unknown_commit_is_a_readable_error(repo: OSRepo) -> None:
-    with pytest.raises(OSRepoError, match="git revert failed"):
+    with pytest.raises(OSRepoError, match="not a commit in the OS"):
         await repo.revert("deadbeef", ANN)
     with pytest.raises(OSRepoError, match="not a commit id"):
         await repo.revert("--abort", ANN)
+
+
+async def test_revert_refuses_a_commit_the_bot_did_not_make_from_a_proposal(repo: OSRepo) -> None:
+    external_commit(repo.path, "roadmap.md", "# Roadmap by the operator\n")
+    operator = git(repo.path, "rev-parse", "HEAD").strip()
+    manual = await repo.apply(FileChange("meetings/x.md", "create", "x"), ANN, "No trailer", {})
+    initial = git(repo.path, "rev-list", "--max-parents=0", "HEAD").strip()
+    head = await repo.head()
+    for sha in (operator, manual.sha, initial):
+        with pytest.raises(ChangeError, match="not made by the bot from an approved proposal"):
+            await repo.revert(sha, ANN)
+    assert await repo.head() == head and git(repo.path, "status", "--porcelain") == ""
+
+
+async def test_revert_refuses_a_commit_outside_the_os_history(repo: OSRepo) -> None:
+    git(repo.path, "checkout", "-q", "-b", "side")
+    side = await repo.apply(FileChange("meetings/s.md", "create", "s"), ANN, "Side", pid(9))
+    git(repo.path, "checkout", "-q", "main")
+    with pytest.raises(ChangeError, match="not part of the OS history"):
+        await repo.revert(side.sha, ANN)
+
+
+async def test_revert_that_would_leave_no_approver_is_refused(repo: OSRepo) -> None:
+    config = (repo.path / "fathom-os.yml").read_text()
+    listed = '\napprovers:\n  - "ann@agency.com"\n'
+    assert listed in config
+    external_commit(repo.path, "fathom-os.yml", config.replace(listed, "\n"))  # nobody approves yet
+    added = await repo.apply(
+        FileChange("fathom-os.yml", "append", 'approvers:\n  - "ann@agency.com"'), ANN, "Approvers", pid(5)
+    )
+    assert load_os_config(repo.path).approvers == ["ann@agency.com"]
+    with pytest.raises(ChangeError, match="without approvers"):
+        await repo.revert(added.sha, ANN)
+    assert await repo.head() == added.sha and load_os_config(repo.path).approvers == ["ann@agency.com"]
+    assert git(repo.path, "status", "--porcelain") == ""
+
+
+async def test_approval_that_would_leave_no_approver_is_refused(repo: OSRepo) -> None:
+    head = await repo.head()
+    with pytest.raises(ChangeError, match="without approvers"):
+        await repo.apply(FileChange("fathom-os.yml", "append", "approvers: []"), ANN, "x", pid(6))
+    assert await repo.head() == head and git(repo.path, "status", "--porcelain") == ""
+
+
+async def test_revert_that_would_break_the_config_is_refused(repo: OSRepo) -> None:
+    config = (repo.path / "fathom-os.yml").read_text()
+    external_commit(repo.path, "fathom-os.yml", config.replace("admins: []", "admin: []"))  # typo
+    # An approved fix of the typo (written with plain git, as an earlier bot version committed)
+    (repo.path / "fathom-os.yml").write_text(config)
+    bot = ["-c", "user.name=Fathom OS", "-c", "user.email=fathom-os@localhost"]
+    git(repo.path, *bot, "commit", "-q", "-am", "Fix the admins key\n\nProposal-Id: 8")
+    fix = git(repo.path, "rev-parse", "HEAD").strip()
+    with pytest.raises(ChangeError, match="broken fathom-os.yml.*'admin'"):
+        await repo.revert(fix, ANN)
+    assert await repo.head() == fix and git(repo.path, "status", "--porcelain") == ""
 
 
 async def test_history_lists_commits_with_trailers_and_files(repo: OSRepo) -> None:
