@@ -39,7 +39,6 @@ class DecisionOut(BaseModel):
     source_timestamp: str | None = None
     status: DecisionStatus = "made"
     evidence: str | None = None
-    status: DecisionStatus = "made"
 
 
 class Mention(BaseModel):
