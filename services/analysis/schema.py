@@ -13,7 +13,6 @@ MeetingType = Literal[
 MEETING_TYPES: tuple[str, ...] = MeetingType.__args__  # type: ignore[attr-defined]
 Priority = Literal["urgent", "important", "strategic"]
 DecisionStatus = Literal["made", "tentative", "recap"]
-DecisionStatus = Literal["made", "tentative", "recap"]
 
 
 class TypeScore(BaseModel):
