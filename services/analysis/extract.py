@@ -17,9 +17,10 @@ from services.analysis.schema import ActionItemOut, DecisionOut, Mention
 from services.fathom import FathomMeeting, Invitee
 
 MAX_ACTIONS = 12
-MAX_DECISIONS = 8
+MAX_DECISIONS = 10
+MIN_CONSENSUS_SCORE = 5.0
 MAX_MENTIONS = 6
-MIN_COMMITMENT_SCORE = 3.0
+MIN_COMMITMENT_SCORE = 4.0
 MIN_MENTION_SCORE = 2.0
 
 _STUTTER = re.compile(r"\b(\w+(?: \w+)?)(?: \1\b)+", re.IGNORECASE)
@@ -78,15 +79,63 @@ _DATE_RX = re.compile(
     rf"|\b(?P<nextweek>next week)\b"
     rf"|\bin (?P<n>\d+|{'|'.join(NUMBERS)}) (?P<unit>days?|weeks?)\b"
     rf"|\b(?:end of |the end of )?(?P<month>{_MONTH_RX})\.? ?(?P<mday>\d{{1,2}})?(?:st|nd|rd|th)?\b"
-    rf"|\bthe (?P<ord>\d{{1,2}}(?:st|nd|rd|th)|{_ORD_RX})\b",
+    # a spoken ordinal is a date only after "on/by/until/before the" and not before a noun:
+    # "the first one", "the second thing", "for the first time" are not days of the month
+    rf"|\b(?:on|by|until|before) the (?P<ord>\d{{1,2}}(?:st|nd|rd|th)|{_ORD_RX})\b(?!\s+[a-z])",
     re.IGNORECASE,
 )
 
 _COMMIT_RX = re.compile(
-    r"\b(?:I will|I'll|I can|I'm going to|I am going to|I'll have|let me|we will|we'll|we're going to)\b",
+    r"\b(?:I will|I'll|I can|I'm going to|I am going to|I'm gonna|I am gonna|I'll have|let me|we will|we'll"
+    r"|we're going to)\b",
     re.IGNORECASE,
 )
 _ASK_RX = re.compile(r"\b(?:can you|could you|would you|will you|please)\b", re.IGNORECASE)
+# "you will have to…", "you're going to look at…", "if you can check…", "I'd like you to…"
+_YOU_RX = re.compile(
+    r"\byou(?:'ll| will| are| 're|'re)? (?:have to|need to|going to|gonna|be (?:looking|working|focus(?:s)?ing))\b"
+    r"|\byou(?:'ll| will) (?:work|look|focus|check|find|think|investigate|send|prepare|do|make|try)\b"
+    r"|\bif you (?:can|could)\b|\bI(?:'d| would) like you(?: guys)? to\b|\bI need you(?: guys)? to\b"
+    r"|\b(?:it's|it is) your (?:task|job)\b|\byour (?:task|job|assignment) (?:is|will be)\b"
+    r"|\byou (?:might|may) want to\b|\byou can (?:look|check|ask|investigate|find|work)\b",
+    re.IGNORECASE,
+)
+# in the wrap-up, "you're looking at the technical functions design" hands out the next task
+_WRAP_UP_YOU_RX = re.compile(
+    r"\byou(?:'re| are| will be|'ll be) (?:looking at|working on|doing|focus(?:s)?ing on)\b|\bfor you it's\b",
+    re.IGNORECASE,
+)
+# "the Industrial Designer is gonna work on…", "Mark will be focused on…" (a role or a name, not "I"/"we")
+_THIRD_RX = re.compile(
+    r"\b(?:the )?(?:[A-Z][a-z]+|(?:industrial|interface|ui) designer|marketing expert|designers)"
+    r"(?: over here)? (?:is going to|is gonna|'s gonna|will|are going to|are gonna)(?: be)?"
+    r" (?:work|focus|look|design|prepare|do|build|make|check|investigate|research)",
+)
+_TEAM_RX = re.compile(
+    r"\bwe(?:'ll| will)? (?:have to|need to|should|must)\b|\bwe(?:'ve| have) got to\b|\beveryone (?:should|needs to)\b",
+    re.IGNORECASE,
+)
+# work for after the meeting
+_LATER_RX = re.compile(
+    r"\bnext (?:meeting|time|session|week|round)\b|\bafter (?:the|this) meeting\b|\bin the meantime\b"
+    r"|\bgo (?:away|back)\b|\bwhen we (?:go|get) back\b|\bbefore (?:the )?next\b|\bby (?:the )?next\b"
+    r"|\b(?:project|shared) (?:documents|folder)\b|\bindividual(?:ly)? (?:work|action)?\b|\bhomework\b"
+    r"|\bfollow[- ]up\b|\blook into\b|\bfind out\b|\binvestigate\b|\bcheck (?:whether|if|with|on)\b"
+    r"|\bwork (?:on|together)\b|\bfocus(?:ed)? on\b|\bsend (?:it|them|you|me|an? e-?mail)\b|\be-?mail (?:you|me|it)\b",
+    re.IGNORECASE,
+)
+# steps inside the meeting, agenda lines and introductions: not action items
+_IN_MEETING_RX = re.compile(
+    r"\b(?:present(?:ing)?|presentation|show you|talk (?:you )?(?:about|through)|tell you|go through|explain"
+    r"|introduce|introduction|my name|I'm the|I am the|agenda|draw|on the (?:white)?board|first of all"
+    r"|(?:first|now|then)(?: of all)?,? I(?:'ll| will| am going to|'m going to)|take (?:the )?minutes as"
+    r"|right now|at the moment|this meeting we|in this meeting|today we|now we|let's start|go back"
+    r"|for a (?:second|moment|minute)|next slide|(?:this|the) slide|scroll|pass (?:me|it) (?:over|round)"
+    r"|(?:open|close|switch|plug) (?:it|the|this)|the (?:mouse|laptop|projector|screen)|write (?:it )?down here)\b",
+    re.IGNORECASE,
+)
+_JOKE_RX = re.compile(r"\b(?:joke|kidding|just kidding|funny|laugh|haha)\b", re.IGNORECASE)
+_FILLERS = frozenset(["uh", "um", "just", "also", "maybe", "probably", "really", "then", "basically", "have"])
 _OWNS_RX = re.compile(r"\b([A-Z][a-z]+) (?:owns|will own|is on|takes|will take|will handle)\b")
 _ACTION_VERBS = frozenset(
     [
@@ -135,6 +184,19 @@ _ACTION_VERBS = frozenset(
         "summarize",
         "compile",
         "log",
+        "look",
+        "work",
+        "put",
+        "save",
+        "mail",
+        "e-mail",
+        "find",
+        "focus",
+        "pass",
+        "flag",
+        "bring",
+        "think",
+        "come",
     ]
 )
 _WEAK_VERBS = frozenset(
@@ -148,7 +210,6 @@ _WEAK_VERBS = frozenset(
         "go",
         "just",
         "try",
-        "think",
         "see",
         "be",
         "have",
@@ -287,23 +348,32 @@ def _person(meeting: FathomMeeting, first: str) -> tuple[str, str | None] | None
 
 
 def _verb_score(sentence: str, end: int) -> float:
-    words = re.findall(r"[a-z']+", sentence[end:].lower())[:4]
-    if words and words[0] in _WEAK_VERBS:
+    words = re.findall(r"[a-z']+", sentence[end:].lower())[:5]
+    words = [w for w in words if w not in _FILLERS]
+    if words and words[0] in _WEAK_VERBS and not _LATER_RX.search(sentence[end:]):
         return -1.5
-    for i, w in enumerate(words[:2]):
+    for i, w in enumerate(words[:3]):
         if w in _ACTION_VERBS:
             vague = i + 1 < len(words) and words[i + 1] in {"it", "that", "this", "them", "note"}
             return 1.0 if vague else 2.0
     return 0.0
 
 
-def _score_commitment(sentence: str, end: int, has_date: bool) -> float:
+def _score_commitment(sentence: str, end: int, has_date: bool, *, late: float = 0.0) -> float:
+    """How much a sentence reads like work for after the meeting (threshold MIN_COMMITMENT_SCORE)."""
     words = len(sentence.split())
     score = 1.0 + _verb_score(sentence, end) + (2.5 if has_date else 0.0)
     score += 0.5 if 6 <= words <= 40 else -1.0
     if sentence.rstrip().endswith("?") and not _ASK_RX.search(sentence):
         score -= 2.0
     if re.search(r"\bwhat we(?:'ll| will)\b|\bif (?:I|we)\b", sentence, re.I):
+        score -= 2.0
+    if _LATER_RX.search(sentence):
+        score += 1.5
+    score += late  # assignments cluster in the wrap-up, when people say what they will do next
+    if _IN_MEETING_RX.search(sentence):
+        score -= 3.0  # "first I will present…", "I'll show you", reading the agenda, introductions
+    if _JOKE_RX.search(sentence):
         score -= 2.0
     return score
 
@@ -316,56 +386,94 @@ def _priority(text: str, due: date | None, day: date) -> str:
     return "important"
 
 
+def _addressee(
+    meeting: FathomMeeting, sentence: str, turns: list[tuple[int, str, str | None, str, str]], pos: int
+) -> tuple[str, str | None] | None:
+    """Who "you" is: a named attendee in the sentence, else the next other speaker (who answers)."""
+    for word in re.findall(r"\b[A-Z][a-z]+\b", sentence):
+        if word not in {"I", "You", "Okay", "So", "And", "But", "Yeah", "Well"} and (
+            person := _person(meeting, word)
+        ):
+            return person
+    speaker = turns[pos][1]
+    for later in turns[pos + 1 : pos + 4]:
+        if later[1] != speaker:
+            return later[1], later[2]
+    return None
+
+
 def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
+    """Self-commitments ("I'll send…"), assignments ("you will have to…", "can you…") and team tasks.
+
+    Each turn gives at most one item per owner; in-meeting steps, agenda lines, introductions and
+    jokes score below the threshold. A sentence that says "you" is owned by its addressee: a named
+    attendee, else the next speaker, who in real meetings answers the assignment ("Right.").
+    """
     turns = list(_turns(meeting))
-    speakers = {t[1] for t in turns}
+    n = len(turns)
     scored: list[tuple[float, int, ActionItemOut]] = []
     for pos, (idx, speaker, email, ts, text) in enumerate(turns):
-        best: tuple[float, str, str, str | None] | None = None
+        best: dict[str | None, tuple[float, str, str | None, str | None]] = {}
+        late = (1.5 if pos >= 0.9 * n else 0.5 if pos >= 0.75 * n else 0.0) if n >= 40 else 0.0
         for sentence in _sentences(text):
-            owner, owner_email = speaker, email
+            owner: str | None = speaker
+            owner_email = email
             m = _COMMIT_RX.search(sentence)
+            you = _YOU_RX.search(sentence) or (_WRAP_UP_YOU_RX.search(sentence) if late > 1 else None)
             ask = _ASK_RX.search(sentence)
             owns = _OWNS_RX.search(sentence)
-            if ask and not m:
-                addressee = _person(meeting, sentence[: ask.start()].strip(" ,").split(" ")[-1] or "x")
-                others = [s for s in speakers if s != speaker]
-                if addressee:
+            team = _TEAM_RX.search(sentence)
+            third = _THIRD_RX.search(sentence) if late else None
+            if (you or ask) and not (m and m.start() < (you or ask).start()):  # type: ignore[union-attr]
+                hit = you or ask
+                addressee = _addressee(meeting, sentence, turns, pos)
+                if re.search(r"\byou (?:all|guys|three|two|both)\b|\beveryone\b", sentence, re.I):
+                    owner, owner_email = None, None
+                elif addressee:
                     owner, owner_email = addressee
-                elif len(others) == 1:
-                    owner, owner_email = others[0], None
-                elif pos + 1 < len(turns) and re.match(
-                    r"\s*(?:yes|sure|yeah|ok|I will|I can)", turns[pos + 1][4], re.I
-                ):
-                    owner, owner_email = turns[pos + 1][1], turns[pos + 1][2]
                 else:
                     continue
-                m = ask
+                m = hit
             elif owns and (person := _person(meeting, owns.group(1))):
                 owner, owner_email = person
                 m = owns
+            elif third and not re.match(r"(?:I|We|You|It|That|This|There|They)\b", third.group(0)):
+                named = re.match(r"(?:the )?([A-Z][a-z]+)", third.group(0))
+                person = _person(meeting, named.group(1)) if named else None
+                owner, owner_email = person if person else (None, None)
+                m = third
+            elif not m and team:
+                owner, owner_email, m = None, None, team
             if not m:
                 continue
             due, _ = resolve_date(sentence, day)
-            score = _score_commitment(sentence, m.end(), due is not None)
-            if best is None or score > best[0]:
-                best = (score, sentence, owner, owner_email)
-        if best is None or best[0] < MIN_COMMITMENT_SCORE:
-            continue
-        score, sentence, owner, owner_email = best
-        due, _ = resolve_date(sentence, day)
-        if due is None:  # "I can export it. I will have it to you by Monday."
-            due, _ = resolve_date(text, day)
-        item = ActionItemOut(
-            text=sentence[:300],
-            owner_name=owner,
-            owner_email=owner_email,
-            due_date=due,
-            priority=_priority(text, due, day),  # type: ignore[arg-type]
-            source_timestamp=ts,
-        )
-        scored.append((score, idx, item))
-    top = sorted(scored, key=lambda s: (-s[0], s[1]))[:MAX_ACTIONS]
+            score = _score_commitment(sentence, m.end(), due is not None, late=late)
+            if owner is None:
+                score -= 0.5  # team tasks need a clearer after-the-meeting cue
+            if None not in best or score > best[None][0]:  # the turn's best sentence only
+                best[None] = (score, sentence, owner, owner_email)
+        for score, sentence, owner, owner_email in best.values():
+            if score < MIN_COMMITMENT_SCORE:
+                continue
+            due, _ = resolve_date(sentence, day)
+            if due is None:  # "I can export it. I will have it to you by Monday."
+                due, _ = resolve_date(text, day)
+            item = ActionItemOut(
+                text=sentence[:300],
+                owner_name=owner,
+                owner_email=owner_email,
+                due_date=due,
+                priority=_priority(text, due, day),  # type: ignore[arg-type]
+                source_timestamp=ts,
+            )
+            scored.append((score, idx, item))
+    unique: list[tuple[float, int, ActionItemOut]] = []
+    for cand in sorted(scored, key=lambda s: (-s[0], s[1])):
+        if not any(
+            abs(cand[1] - kept[1]) <= 3 and similarity(cand[2].text, kept[2].text) >= 0.5 for kept in unique
+        ):
+            unique.append(cand)
+    top = unique[:MAX_ACTIONS]
     return [item for _, _, item in sorted(top, key=lambda s: s[1])]
 
 
@@ -406,7 +514,7 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
                 what, why = (p.strip(" .") for p in what.split(" because ", 1))
             owns = _OWNS_RX.search(text)
             person = _person(meeting, owns.group(1)) if owns else None
-            score = min(len(what.split()), 25) / 5 + (2 if speaker is None else 0)
+            score = 3.0 + min(len(what.split()), 25) / 5 + (2 if speaker is None else 0)  # said outright
             decision = DecisionOut(
                 what=what[:300].rstrip("."),
                 why=why,
@@ -417,12 +525,100 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
         sentences = _sentences(text)
         if sentences and speaker is not None and len(sentences[-1].split()) >= 5:
             previous = sentences[-1]
+    scored += _consensus(meeting)
+    turns = sum(1 for _ in _turns(meeting))
+    cap = max(3, min(MAX_DECISIONS, round(turns / 90)))
     unique: list[tuple[float, int, DecisionOut]] = []
     for item in sorted(scored, key=lambda s: (-s[0], s[1])):
-        if not any(similarity(item[2].what, kept[2].what) >= 0.5 for kept in unique):
+        if not any(
+            similarity(item[2].what, kept[2].what) >= 0.5 or abs(item[1] - kept[1]) <= 3 for kept in unique
+        ):
             unique.append(item)
-    top = unique[:MAX_DECISIONS]
+    top = unique[:cap]
     return [d for _, _, d in sorted(top, key=lambda s: s[1])]
+
+
+_AGREE_RX = re.compile(
+    r"^(?:yeah|yes|yep|yup|okay|ok|right|sure|agreed|I agree|fine|good|great|sounds good|makes sense|exactly"
+    r"|definitely|absolutely|alright|cool|true|that's (?:fine|good|right|a must|a good idea|it)|good idea)\b",
+    re.IGNORECASE,
+)
+# a proposal phrased as a choice: "we go with", "let's", "so no LCD", "it should be", "we keep"
+_CHOICE_RX = re.compile(
+    r"\b(?:we(?:'ll| will| should| could| can)? (?:go (?:with|for)|use|keep|take|stick (?:with|to)|include|drop"
+    r"|add|get rid of|need both)|we(?:'ll| will| should|'re gonna| are going to) (?:have|make|put|do)|let'?s (?:go|have|use|make|do|keep|take|say|stick)|(?:should|must|has to|have to) be"
+    r"|so no\b|no more\b|it(?:'s| is) (?:gonna|going to) be|we agree|do we agree|decided|that's a must"
+    r"|instead of|rather than)\b",
+    re.IGNORECASE,
+)
+_CONCLUDE_RX = re.compile(
+    r"^(?:okay|ok|alright|right|so)\b[ ,]+(?:so )?(?:no \w+|we (?:take|go|keep|use|have|'ll))", re.I
+)
+_RECAP_RX = re.compile(
+    r"\b(?:last|previous|earlier|first|second|third) meeting\b|\blast time\b|\bwe (?:had )?(?:decided|agreed)"
+    r" (?:before|earlier|last)\b|\bfrom (?:our|the) last\b|\bwe(?:'ve| have) (?:already )?(?:decided|agreed)\b"
+    r"|\bwere to be\b|\bas we (?:said|decided|agreed)\b",
+    re.IGNORECASE,
+)
+_TENTATIVE_RX = re.compile(
+    r"\b(?:maybe|perhaps|possibly|might|could|consider|probably|option(?:al)?|I think|I guess|if (?:it|we))\b",
+    re.I,
+)
+
+
+def _content_words(text: str) -> int:
+    return sum(1 for w in re.findall(r"[a-z][a-z']+", text.lower()) if len(w) > 3 and w not in _STOPWORDS)
+
+
+def _consensus(meeting: FathomMeeting) -> list[tuple[float, int, DecisionOut]]:
+    """Decisions reached by agreement: a concrete proposal the other speakers answer with "yeah" /
+    "okay", or a short conclusion ("Okay, no speech recognition."). Recaps of earlier meetings are
+    marked `recap`, hedged proposals `tentative`."""
+    turns = list(_turns(meeting))
+    n = len(turns)
+    out: list[tuple[float, int, DecisionOut]] = []
+    for pos, (idx, speaker, _, ts, text) in enumerate(turns):
+        sentences = _sentences(text)
+        if not sentences:
+            continue
+        agreeing = set()
+        for later in turns[pos + 1 : pos + 4]:
+            if later[1] != speaker and _AGREE_RX.match(later[4]) and len(later[4].split()) <= 12:
+                agreeing.add(later[1])
+        for sentence in sentences[-2:]:
+            content = _content_words(sentence)
+            if content < 2 or _IN_MEETING_RX.search(sentence) or _JOKE_RX.search(sentence):
+                continue
+            conclude = bool(_CONCLUDE_RX.match(sentence))
+            choice = bool(_CHOICE_RX.search(sentence))
+            if not (conclude or (choice and agreeing)):
+                continue
+            if sentence.endswith("?") and not agreeing:
+                continue
+            score = 2.0 + 1.5 * min(len(agreeing), 2) + (2.0 if conclude else 0.0) + (1.0 if choice else 0.0)
+            score += min(content, 8) / 4 - (1.0 if content > 14 else 0.0)
+            if re.search(r"^if\b|\bif (?:we|you|someone|they)\b|\bwhether\b", sentence, re.I):
+                score -= 2.0  # a condition, not a choice
+            if score < MIN_CONSENSUS_SCORE:
+                continue
+            recap = bool(_RECAP_RX.search(sentence)) or (pos < 0.1 * n and "decided" in sentence.lower())
+            status = "recap" if recap else "tentative" if _TENTATIVE_RX.search(sentence) else "made"
+            what = re.sub(
+                r"^(?:yeah|yes|okay|ok|so|well|alright|right|and|but)\b[ ,]*", "", sentence, flags=re.I
+            )
+            what = re.sub(r"^(?:yeah|yes|okay|ok|so|well|alright|right)\b[ ,]*", "", what, flags=re.I)
+            decision = DecisionOut(
+                what=what[:300].rstrip(".") or sentence[:300], owner=speaker, source_timestamp=ts
+            )
+            if "status" in DecisionOut.model_fields:
+                decision = decision.model_copy(update={"status": status})
+            out.append((score - (3.0 if recap else 0.0), idx, decision))
+    return out
+
+
+_STOPWORDS = frozenset(
+    ["this", "that", "there", "then", "they", "them", "these", "those", "what", "when", "where", "which", "with", "would", "will", "your", "have", "been", "from", "just", "like", "really", "think", "know", "mean", "right", "kind", "sort", "thing", "things", "maybe", "yeah", "okay", "well", "also", "some", "very", "much", "more", "about", "into", "could", "should", "going", "gonna", "want", "here", "because", "something"]
+)
 
 
 def _mentions(meeting: FathomMeeting, kind: str) -> list[Mention]:
@@ -457,6 +653,42 @@ def _mentions(meeting: FathomMeeting, kind: str) -> list[Mention]:
         if len(top) >= MAX_MENTIONS:
             break
     return [m for _, _, m in sorted(top, key=lambda s: s[1])]
+
+
+def extractive_summary(meeting: FathomMeeting, limit: int = 5) -> list[str]:
+    """The transcript's most central sentences, in the order said, one from each part of the meeting.
+
+    Centrality is the summed frequency of a sentence's content words across the whole transcript
+    (words repeated by many turns are the topic), normalised by length; agenda and in-meeting
+    chatter are skipped.
+    """
+    turns = list(_turns(meeting))
+    freq: dict[str, int] = {}
+    for *_, text in turns:
+        for w in set(re.findall(r"[a-z][a-z']+", text.lower())):
+            if len(w) > 3 and w not in _STOPWORDS:
+                freq[w] = freq.get(w, 0) + 1
+    if not turns:
+        return []
+    parts = max(1, min(limit, len(turns) // 10 or 1))
+    out: list[str] = []
+    for part in range(parts):
+        chunk = turns[part * len(turns) // parts : (part + 1) * len(turns) // parts]
+        best: tuple[float, str] | None = None
+        for *_, text in chunk:
+            for sentence in _sentences(text):
+                words = [w for w in re.findall(r"[a-z][a-z']+", sentence.lower()) if len(w) > 3]
+                content = [w for w in words if w not in _STOPWORDS]
+                if not 8 <= len(sentence.split()) <= 40 or len(content) < 4 or sentence.endswith("?"):
+                    continue
+                if _IN_MEETING_RX.search(sentence) or _JOKE_RX.search(sentence):
+                    continue
+                score = sum(min(freq.get(w, 0), 30) for w in set(content)) / (len(words) ** 0.5)
+                if best is None or score > best[0]:
+                    best = (score, sentence)
+        if best:
+            out.append(best[1][:280])
+    return out
 
 
 def spoken_roles(meeting: FathomMeeting) -> dict[str, str]:

@@ -86,7 +86,10 @@ def classify(meeting: FathomMeeting) -> list[TypeScore]:
     else:
         for kind in CLIENT_TYPES:
             scores[kind] = scores.get(kind, 0.0) * 0.3
-        scores["internal_partner"] = scores.get("internal_partner", 0.0) + 3.0
+        # only with evidence of a partner sync: a research group or a parliament is "other"
+        scores["internal_partner"] = scores.get("internal_partner", 0.0) * 1.5 + (
+            3.0 if scores.get("internal_partner") else 0.5
+        )
     out = [
         TypeScore(type=kind, confidence=round(min(0.9, score / (score + 4.0)), 2))  # type: ignore[arg-type]
         for kind, score in scores.items()
@@ -111,6 +114,12 @@ def _one_line(meeting: FathomMeeting, types: list[TypeScore], names: list[str]) 
 def _full_summary(meeting: FathomMeeting, one_line: str, analysis_counts: str) -> str:
     if meeting.summary_markdown.strip():
         return meeting.summary_markdown.strip()
+    if meeting.transcript:
+        lines = extract.extractive_summary(meeting)
+        if lines:
+            bullets = "\n".join(f"- {line}" for line in lines)
+            return f"{bullets}\n\n_Extracted from the transcript (Fathom sent no summary)._ {analysis_counts}"
+        return f"{one_line}.\n\nFathom sent no summary; the transcript is short. {analysis_counts}".strip()
     return f"{one_line}.\n\nNo summary or transcript was included by Fathom. {analysis_counts}".strip()
 
 
