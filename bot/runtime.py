@@ -164,6 +164,7 @@ class Runtime:
         await upgrade(self.db)
         if await init_os_repo(self.settings, sandbox=sandbox):
             log.info("created a new OS repository at %s", self.settings.os_repo_path)
+        await self.os_repo.recover()  # finish a change a killed process left half-written (logged)
 
     async def start(self) -> None:
         await self.open(sandbox=not self.settings.slack_enabled)
