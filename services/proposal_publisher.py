@@ -17,12 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from blocks.common import Message
-from blocks.proposals import MAX_SHOWN, proposal_card
+from blocks.proposals import FLAGS, MAX_SHOWN, proposal_card
 from services.analysis.schema import AnalysisOutcome
 from services.meetings import MeetingStore
 from services.models import OSProposal, SlackMessageRef
 from services.proposals import ProposalService
 from services.slack_gateway import MessageRef, SlackGateway
+from services.templating import steers_the_bot
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,8 @@ def full_diff(proposals: Sequence[OSProposal], diffs: dict[int, str]) -> str:
     parts = []
     for p in proposals:
         head = f"### Proposal {p.id}: {p.action} {p.path}" + (f" [{p.section}]" if p.section else "")
+        if kind := steers_the_bot(p.path):
+            head += f"\n{FLAGS[kind]}: needs its own approval, never part of Approve all"
         body = diffs.get(p.id) or p.content or ""
         note = f"\n(reason: {p.reason})" if p.reason and p.status in ("invalid", "rejected") else ""
         parts.append(f"{head}\nstatus: {p.status}{note}\n\n{body.rstrip()}\n")

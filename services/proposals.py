@@ -37,6 +37,7 @@ from services.os_repo import (
     render_change,
     unified_diff,
 )
+from services.templating import steers_the_bot
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,14 @@ class Decided:
     proposal: OSProposal
     merged: bool = False
     push_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ApprovedAll:
+    """What "Approve all" did, and the proposals it left for a single approval each."""
+
+    decided: list[Decided]
+    held: list[OSProposal]
 
 
 @dataclass(frozen=True)
@@ -272,13 +281,20 @@ class ProposalService:
         author = await self.authorise(actor)
         return await self._approve(proposal_id, actor, author)
 
-    async def approve_all(self, meeting_id: int, actor: str) -> list[Decided]:
+    async def approve_all(self, meeting_id: int, actor: str) -> ApprovedAll:
+        """Every proposed change of a meeting, except those that steer the bot (templates,
+        `fathom-os.yml`): those are held for an explicit approval of their own."""
         author = await self.authorise(actor)  # refuse before touching anything
-        results = []
+        decided: list[Decided] = []
+        held: list[OSProposal] = []
         for p in await self.for_meeting(meeting_id):
-            if p.status == "proposed":
-                results.append(await self._approve(p.id, actor, author))
-        return results
+            if p.status != "proposed":
+                continue
+            if steers_the_bot(p.path):
+                held.append(p)
+            else:
+                decided.append(await self._approve(p.id, actor, author))
+        return ApprovedAll(decided, held)
 
     async def _approve(self, proposal_id: int, actor: str, author: Author) -> Decided:
         p = await self.get(proposal_id)
@@ -455,4 +471,4 @@ def _meeting_note(meeting: Meeting, analysis: MeetingAnalysis) -> OSUpdate:
     return propose_os_updates(fathom, analysis, day)[0]
 
 
-__all__ = ["Decided", "HistoryEntry", "ProposalService", "Reverted", "NOT_APPROVER"]
+__all__ = ["ApprovedAll", "Decided", "HistoryEntry", "ProposalService", "Reverted", "NOT_APPROVER"]

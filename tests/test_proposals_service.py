@@ -317,3 +317,27 @@ async def test_reanalysis_supersedes_only_its_own_pending_proposals(env) -> None
     current = {p.id: p.status for p in await service.for_meeting(meeting_id)}
     assert current[from_audit.id] == "proposed"  # the client-OS pack survives a re-analysis
     assert all(p.id not in current for p in first if p.path == "clients/brightline/log.md")
+
+
+async def test_approve_all_skips_changes_to_fathom_os_yml_and_templates_until_approved_alone(env) -> None:
+    service, repo, meeting_id = env
+    config_before = (repo.path / "fathom-os.yml").read_text()
+    stored, _ = await service.propose(
+        meeting_id,
+        [
+            OSUpdate(path="roadmap.md", action="append", content="- idea\n"),
+            OSUpdate(path="fathom-os.yml", action="append", content="# approvers reviewed\n"),
+            OSUpdate(path="templates/meeting-note.md", action="append", content="- new field\n"),
+        ],
+        "analysis:claude",
+        origin="analysis",
+    )
+    idea, config, template = stored
+    result = await service.approve_all(meeting_id, "U01MAYA")
+    assert [d.proposal.id for d in result.decided] == [idea.id]
+    assert {p.id for p in result.held} == {config.id, template.id}
+    assert (repo.path / "fathom-os.yml").read_text() == config_before
+    statuses = {p.id: p.status for p in await service.for_meeting(meeting_id)}
+    assert statuses[idea.id] == "applied" and statuses[config.id] == statuses[template.id] == "proposed"
+    assert (await service.approve(config.id, "U01MAYA")).proposal.status == "applied"
+    assert (repo.path / "fathom-os.yml").read_text().endswith("# approvers reviewed\n")

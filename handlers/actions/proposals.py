@@ -63,9 +63,15 @@ async def approve_all(ack: Any, body: dict[str, Any], context: dict[str, Any], r
     await ack()
     services = services_of(context)
     ref = decode(MeetingRef, action_value(body))
-    results = await services.proposals.approve_all(ref.meeting_id, actor_id(body))
+    result = await services.proposals.approve_all(ref.meeting_id, actor_id(body))
     await refresh_card(services, ref.meeting_id, actor_id(body))
-    messages = [m for m in (describe(d) for d in results) if m]
+    messages = [m for m in (describe(d) for d in result.decided) if m]
+    if result.held:
+        paths = ", ".join(f"`{p.path}`" for p in result.held[:5]) + (" …" if len(result.held) > 5 else "")
+        messages.append(
+            f"Approve all left out {paths}: a change to a template or the bot's configuration "
+            "needs its own approval. Read its full diff on the card, then use its Approve button."
+        )
     if messages:
         await tell(respond, "\n".join(dict.fromkeys(messages)))
 
