@@ -161,7 +161,8 @@ class OSProposal(Base, TimestampMixin):
     base_blob: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default="proposed")
     origin: Mapped[str] = mapped_column(String(20), default="analysis", server_default="analysis")
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was refused or conflicted
+    why: Mapped[str | None] = mapped_column(Text)  # why it is proposed (shown on the card)
     commit_sha: Mapped[str | None] = mapped_column(String(64))
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

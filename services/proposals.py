@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from services import audit_log
+from services.analysis.os_updates import ROADMAP, standard_updates, targeted_updates
 from services.analysis.schema import AnalysisOutcome, MeetingAnalysis, OSUpdate
 from services.clock import utcnow
 from services.db import Database
@@ -192,13 +193,37 @@ class ProposalService:
             meeting = await s.get(Meeting, meeting_id)
         if meeting is None:
             raise NotFound(f"Meeting {meeting_id} was not found.")
-        updates = list(outcome.analysis.os_updates)
-        if not any(u.path.startswith("meetings/") for u in updates):
-            updates.insert(0, _meeting_note(meeting, outcome.analysis))
+        updates = await self._updates_for(meeting, outcome.analysis)
         _current, added = await self.propose(
             meeting_id, updates, f"analysis:{outcome.analyzer}", origin="analysis"
         )
         return added
+
+    async def _updates_for(self, meeting: Meeting, analysis: MeetingAnalysis) -> list[OSUpdate]:
+        """The standard updates built in code, then the model's targeted section changes to files
+        that exist. A model path the OS refuses is kept (stored as invalid, shown refused: a sign
+        of prompt injection); any other model change is dropped."""
+        day = meeting.started_at.date() if meeting.started_at else utcnow().date()
+        files = set(await self.repo.list_files())
+        roadmap = (await self.repo.read(ROADMAP))[0] if ROADMAP in files else None
+        standard = standard_updates(meeting.fathom(), analysis, day, os_files=files, roadmap=roadmap)
+        if not standard:  # nothing to say: no approval request at all
+            return []
+        targeted = {id(u) for u in targeted_updates(analysis, standard)}
+        kept: list[OSUpdate] = []
+        for u in analysis.os_updates:
+            try:
+                path = validate_os_path(self.repo.path, u.path, content=u.content)
+            except UnsafePath:
+                kept.append(u)
+                continue
+            if id(u) in targeted and path in files:
+                kept.append(u)
+            else:
+                log.debug(
+                    "model OS change dropped (%s %s): not a section of an existing file", u.action, path
+                )
+        return standard + kept
 
     async def propose(
         self, meeting_id: int, updates: Sequence[OSUpdate], actor: str, *, origin: str
@@ -250,6 +275,7 @@ class ProposalService:
             section=(update.section or None) and update.section[:255],
             content=update.content,
             status="proposed",
+            why=update.reason,
         )
         try:
             p.path = validate_os_path(self.repo.path, update.path, content=update.content)
@@ -460,15 +486,6 @@ def _why_not(p: OSProposal, verb: str) -> str:
     if p.status == "conflicted" and verb == "approved":
         return "This change conflicts with the OS as it is now; use Edit to resolve it first."
     return f"This change is already {p.status}; it cannot be {verb}."
-
-
-def _meeting_note(meeting: Meeting, analysis: MeetingAnalysis) -> OSUpdate:
-    """The note every meeting gets, when an analyzer (e.g. Claude ignoring the prompt) left it out."""
-    from services.analysis.heuristic import propose_os_updates
-
-    day = meeting.started_at.date() if meeting.started_at else utcnow().date()
-    fathom = meeting.fathom()
-    return propose_os_updates(fathom, analysis, day)[0]
 
 
 __all__ = ["ApprovedAll", "Decided", "HistoryEntry", "ProposalService", "Reverted", "NOT_APPROVER"]

@@ -25,6 +25,10 @@ from tests.helpers import load_fixture
 MAYA = SlackUser("U01MAYA", "Maya Chen", "maya@agency.example", None)
 JONAS = SlackUser("U02JONAS", "Jonas Reed", "jonas@agency.example", None)
 PLAN = "# Plan\n\n## Goals\n\nShip the audit.\n\n## Budget\n\nTen thousand.\n"
+# the model's only kind of OS change: a section of a file that exists, with its reason
+IDEA = OSUpdate(
+    path="roadmap.md", action="update_section", section="Later", content="- idea", reason="said in the call"
+)
 
 
 class Directory:
@@ -66,8 +70,9 @@ async def init_os(path: Path) -> OSRepo:
 
 
 def outcome(*updates: OSUpdate) -> AnalysisOutcome:
+    """An analysis that finds nothing: internal, so the only standard update is the meeting note."""
     analysis = MeetingAnalysis(
-        types=[TypeScore(type="client", confidence=0.9)],
+        types=[TypeScore(type="internal_partner", confidence=0.9)],
         summary_one_line="A test meeting",
         summary="- test",
         os_updates=list(updates),
@@ -109,9 +114,7 @@ async def test_heuristic_analysis_becomes_stored_proposals_with_their_base_blobs
 
 async def test_meeting_note_is_added_when_the_analysis_forgot_it(env) -> None:
     service, _, meeting_id = env
-    stored = await service.propose_from_analysis(
-        meeting_id, outcome(OSUpdate(path="roadmap.md", action="append", content="- idea"))
-    )
+    stored = await service.propose_from_analysis(meeting_id, outcome(IDEA))
     assert stored[0].path.startswith("meetings/") and stored[0].action == "create"
 
 
@@ -218,18 +221,18 @@ async def test_concurrent_approvals_of_the_same_file_keep_both_changes(env) -> N
     updates = [
         OSUpdate(path="decisions/log.md", action="append", content=f"- decision {n}") for n in range(2)
     ]
-    stored = await service.propose_from_analysis(meeting_id, outcome(*updates))
+    stored, _ = await service.propose(meeting_id, updates, "test", origin="analysis")
     results = await asyncio.gather(*(service.approve(p.id, "U01MAYA") for p in stored))
     assert {r.proposal.status for r in results} == {"applied"}
     log_md = (await repo.read("decisions/log.md"))[0] or ""
     assert "- decision 0" in log_md and "- decision 1" in log_md
-    assert len({r.proposal.commit_sha for r in results}) == 3
+    assert len({r.proposal.commit_sha for r in results}) == 2
 
 
 async def test_revert_by_button_or_commit_id_undoes_the_change_authored_by_who_asked(env, tmp_path) -> None:
     service, repo, meeting_id = env
     stored = await service.propose_from_analysis(
-        meeting_id, outcome(OSUpdate(path="roadmap.md", action="append", content="- a new idea"))
+        meeting_id, outcome(IDEA.model_copy(update={"content": "- a new idea"}))
     )
     applied = [(await service.approve(p.id, "U01MAYA")).proposal for p in stored]
     with pytest.raises(NotAllowed):
@@ -259,9 +262,7 @@ async def test_push_to_a_local_bare_remote_and_a_failed_push_is_not_fatal(env, d
     bare = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
     service.remote = str(bare)
-    [note, idea] = await service.propose_from_analysis(
-        meeting_id, outcome(OSUpdate(path="roadmap.md", action="append", content="- idea"))
-    )
+    [note, idea] = await service.propose_from_analysis(meeting_id, outcome(IDEA))
     decided = await service.approve(note.id, "U01MAYA")
     assert decided.push_error is None
     assert git(bare, "rev-parse", "refs/heads/main") == decided.proposal.commit_sha
@@ -309,14 +310,13 @@ async def test_reanalysis_supersedes_only_its_own_pending_proposals(env) -> None
     )
     [from_audit], _ = await service.propose(meeting_id, [pack_file], "audit:U01MAYA", origin="audit")
     first = await service.propose_from_analysis(
-        meeting_id, outcome(OSUpdate(path="clients/brightline/log.md", action="append", content="one\n"))
+        meeting_id, outcome(IDEA.model_copy(update={"content": "- one"}))
     )
-    await service.propose_from_analysis(
-        meeting_id, outcome(OSUpdate(path="clients/brightline/log.md", action="append", content="two\n"))
-    )
+    await service.propose_from_analysis(meeting_id, outcome(IDEA.model_copy(update={"content": "- two"})))
     current = {p.id: p.status for p in await service.for_meeting(meeting_id)}
     assert current[from_audit.id] == "proposed"  # the client-OS pack survives a re-analysis
-    assert all(p.id not in current for p in first if p.path == "clients/brightline/log.md")
+    assert all(p.id not in current for p in first if p.path == "roadmap.md")
+    assert any(p.path == "roadmap.md" for p in first)
 
 
 async def test_approve_all_skips_changes_to_fathom_os_yml_and_templates_until_approved_alone(env) -> None:

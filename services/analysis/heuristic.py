@@ -14,25 +14,15 @@ from datetime import date
 
 from services.analysis import extract
 from services.analysis.chunking import merge_fathom_items
+from services.analysis.os_updates import client_slug, standard_updates
 from services.analysis.schema import (
-    ActionItemOut,
     AnalysisOutcome,
     MeetingAnalysis,
-    OSUpdate,
     Stakeholder,
     TypeScore,
 )
 from services.clock import utcnow
 from services.fathom import FathomMeeting
-
-try:
-    from services.os_paths import slugify
-except ImportError:  # pragma: no cover - os_paths ships with the project; kept for isolation
-
-    def slugify(text: str) -> str:
-        slug = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")[:60].rstrip("-")
-        return slug or "untitled"
-
 
 CLIENT_TYPES = ("client", "ai_audit", "discovery", "sales")
 
@@ -134,90 +124,6 @@ def _stakeholders(meeting: FathomMeeting) -> list[Stakeholder]:
     return out
 
 
-def client_slug(meeting: FathomMeeting) -> str | None:
-    """brightline-dental.example -> brightline-dental (the external domain's first label)."""
-    domains = meeting.external_domains
-    return slugify(domains[0].split(".")[0]) if domains else None
-
-
-def _bullets(lines: list[str]) -> str:
-    return "\n".join(f"- {line}" for line in lines) if lines else "- none"
-
-
-def _action_line(a: ActionItemOut) -> str:
-    owner = f" — {a.owner_name}" if a.owner_name else ""
-    due = f" (due {a.due_date.isoformat()})" if a.due_date else ""
-    return f"{a.text}{owner}{due}"
-
-
-def propose_os_updates(meeting: FathomMeeting, analysis: MeetingAnalysis, day: date) -> list[OSUpdate]:
-    """The meeting note always; the rest follows the meeting's types (≥ 0.5 or the primary one)."""
-    title_slug = slugify(meeting.title)
-    note_path = f"meetings/{day:%Y}/{day:%m}/{day.isoformat()}-{title_slug}.md"
-    attendees = [i.name or i.email or "Unknown" for i in meeting.calendar_invitees]
-    decisions = [d.what for d in analysis.decisions]
-    actions = [_action_line(a) for a in analysis.action_items]
-    note = (
-        f"# {meeting.title}\n\n- Date: {day.isoformat()}\n- Type: {analysis.primary_type}\n"
-        + (f"- Recording: {meeting.share_url or meeting.url}\n" if meeting.share_url or meeting.url else "")
-        + f"\n## Summary\n{analysis.summary_one_line}\n\n## Attendees\n{_bullets(attendees)}\n\n"
-        f"## Decisions\n{_bullets(decisions)}\n\n## Action items\n{_bullets(actions)}\n"
-    )
-    updates = [OSUpdate(path=note_path, action="create", content=note, reason="meeting note")]
-    link = f"[{meeting.title}]({note_path})"
-    entry_head = f"## {day.isoformat()} — {link}\n"
-    kinds = {t.type for t in analysis.types if t.confidence >= 0.5} | {analysis.primary_type}
-
-    if "internal_partner" in kinds:
-        for inv in meeting.internal_invitees:
-            name = inv.name or inv.email or ""
-            if not name:
-                continue
-            mine = [_action_line(a) for a in analysis.action_items if extract.same_owner(a, inv)]
-            body = f"{entry_head}{_bullets(mine) if mine else '- attended'}\n"
-            updates.append(
-                OSUpdate(
-                    path=f"team/{slugify(name)}.md", action="append", content=body, reason="partner sync"
-                )
-            )
-    if "coaching" in kinds:
-        coach = next(iter(meeting.external_invitees), None) or next(
-            (
-                i
-                for i in meeting.internal_invitees
-                if meeting.recorded_by and i.email != meeting.recorded_by.email
-            ),
-            None,
-        )
-        if coach:
-            body = f"{entry_head}{analysis.summary_one_line}\n\n{_bullets(actions)}\n"
-            coach_name = coach.name or coach.email or "coach"
-            updates.append(OSUpdate(path=f"coaching/{slugify(coach_name)}.md", action="append", content=body))
-    slug = client_slug(meeting)
-    if slug and kinds & set(CLIENT_TYPES):
-        body = f"{entry_head}{analysis.summary_one_line}\n\n### Next steps\n{_bullets(actions)}\n"
-        updates.append(
-            OSUpdate(path=f"clients/{slug}/log.md", action="append", content=body, reason="client log")
-        )
-    if "networking" in kinds:
-        for inv in meeting.external_invitees:
-            name = inv.name or inv.email or ""
-            if name:
-                body = f"{entry_head}Met at: {meeting.title}. {analysis.summary_one_line}\n"
-                updates.append(OSUpdate(path=f"contacts/{slugify(name)}.md", action="append", content=body))
-    if analysis.decisions:
-        lines = [f"{d.what}" + (f" (owner: {d.owner})" if d.owner else "") for d in analysis.decisions]
-        updates.append(
-            OSUpdate(path="decisions/log.md", action="append", content=f"{entry_head}{_bullets(lines)}\n")
-        )
-    if analysis.roadmap_ideas:
-        ideas = [m.text for m in analysis.roadmap_ideas]
-        updates.append(
-            OSUpdate(path="roadmap.md", action="append", content=f"{entry_head}{_bullets(ideas)}\n")
-        )
-    return updates
-
-
 class HeuristicAnalyzer:
     """Rule-based analysis; never raises on a valid `FathomMeeting`."""
 
@@ -249,7 +155,7 @@ class HeuristicAnalyzer:
             stakeholders=_stakeholders(meeting),
             roadmap_ideas=list(found.roadmap),
         )
-        return analysis.model_copy(update={"os_updates": propose_os_updates(meeting, analysis, day)})
+        return analysis.model_copy(update={"os_updates": standard_updates(meeting, analysis, day)})
 
 
-__all__ = ["HeuristicAnalyzer", "classify", "client_slug", "propose_os_updates"]
+__all__ = ["HeuristicAnalyzer", "classify", "client_slug"]

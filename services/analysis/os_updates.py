@@ -1,0 +1,359 @@
+"""The standard OS updates of a meeting, built in code from the structured analysis.
+
+Both analyzers end here, so what an approver sees does not depend on how a model phrased its
+output: one meeting note, one line in the client's log, decision-log entries only for decisions
+actually made, team-page entries only for people who took something on, roadmap lines only for
+explicit ideas. Every link is written relative to the file it sits in, so it resolves when the OS
+is browsed on GitHub or in an editor. The model may add only targeted section changes to files
+that already exist (`targeted_updates`), each with its reason.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from services.analysis.schema import ActionItemOut, DecisionOut, MeetingAnalysis, Mention, OSUpdate
+from services.fathom import FathomMeeting, Invitee
+from services.os_paths import slugify
+
+CLIENT_TYPES = ("client", "ai_audit", "discovery", "sales")
+DECISION_LOG = "decisions/log.md"
+ROADMAP = "roadmap.md"
+ROADMAP_SECTION = "Later"  # ideas from a meeting are not yet planned: they wait in "Later"
+Action = Literal["create", "append", "update_section"]
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    meeting: FathomMeeting
+    analysis: MeetingAnalysis
+    day: date
+    note: str  # path of the meeting note
+    os_files: Collection[str] | None  # paths tracked in the OS; None when unknown
+
+    def exists(self, path: str) -> bool:
+        """Unknown OS (no listing given): assume it exists, so the change is an append."""
+        return self.os_files is None or path in self.os_files
+
+
+def note_path(meeting: FathomMeeting, day: date) -> str:
+    return f"meetings/{day:%Y}/{day:%m}/{day.isoformat()}-{slugify(meeting.title)}.md"
+
+
+def client_slug(meeting: FathomMeeting) -> str | None:
+    """brightline-dental.example -> brightline-dental (the external domain's first label)."""
+    domains = meeting.external_domains
+    return slugify(domains[0].split(".")[0]) if domains else None
+
+
+def relative_link(text: str, target: str, written_in: str) -> str:
+    """A markdown link to `target` (a path from the OS root) from the file `written_in`."""
+    href = posixpath.relpath(target, posixpath.dirname(written_in) or ".")
+    label = " ".join(text.split()).replace("[", "(").replace("]", ")") or target
+    return f"[{label}]({href})"
+
+
+def has_something_to_say(meeting: FathomMeeting, analysis: MeetingAnalysis) -> bool:
+    """False for a meeting with no transcript, no Fathom summary and nothing found: an empty
+    recording gets no approval request at all (a note saying only who was invited is noise)."""
+    a = analysis
+    found = (
+        a.action_items,
+        a.decisions,
+        a.risks,
+        a.requirements,
+        a.budget,
+        a.timeline,
+        a.roadmap_ideas,
+        meeting.action_items or [],
+    )
+    return bool(meeting.transcript) or bool(meeting.summary_markdown.strip()) or any(found)
+
+
+def standard_updates(
+    meeting: FathomMeeting,
+    analysis: MeetingAnalysis,
+    day: date,
+    *,
+    os_files: Collection[str] | None = None,
+    roadmap: str | None = None,
+) -> list[OSUpdate]:
+    """The meeting's standard updates. `os_files` (paths at HEAD) decides create vs append for
+    per-person and per-client files; `roadmap` (the current roadmap.md) lets ideas land in its
+    "Later" section instead of after "Done". Without them the result is still valid."""
+    if not has_something_to_say(meeting, analysis):
+        return []
+    ctx = _Ctx(meeting, analysis, day, note_path(meeting, day), os_files)
+    kinds = {t.type for t in analysis.types if t.confidence >= 0.5} | {analysis.primary_type}
+    slug = client_slug(meeting) if kinds & set(CLIENT_TYPES) else None
+    updates = [_meeting_note(ctx, slug)]
+    if slug:
+        updates.append(_client_log(ctx, slug))
+    updates += _team_pages(ctx)
+    if "coaching" in kinds:
+        updates += _coaching(ctx)
+    if "networking" in kinds:
+        updates += _contacts(ctx)
+    made = [d for d in analysis.decisions if d.status == "made" and d.what.strip()]
+    if made:
+        updates.append(_decision_log(ctx, made))
+    ideas = [m for m in analysis.roadmap_ideas if m.text.strip()]
+    if ideas:
+        updates.append(_roadmap(ctx, ideas, roadmap))
+    return updates
+
+
+def targeted_updates(analysis: MeetingAnalysis, standard: Iterable[OSUpdate]) -> list[OSUpdate]:
+    """The model's own proposals worth reviewing: section updates only, never to a file the
+    standard updates already write (the note, the logs). Whether the path is allowed and exists
+    is checked against the repository by the caller."""
+    taken = {u.path for u in standard}
+    return [
+        u
+        for u in analysis.os_updates
+        if u.action == "update_section"
+        and (u.section or "").strip().lstrip("#").strip()
+        and u.content.strip()
+        and u.path not in taken
+    ]
+
+
+# -- the files ----------------------------------------------------------------------------------
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    line = " ".join((text or "").split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def _at(timestamp: str | None) -> str:
+    return f" ({timestamp})" if timestamp else ""
+
+
+def _item_line(a: ActionItemOut) -> str:
+    owner = a.owner_name or a.owner_email or "unassigned"
+    due = f" — due {a.due_date.isoformat()}" if a.due_date else ""
+    return f"- [ ] {_one_line(owner, 80)} — {_one_line(a.text, 400)}{due}{_at(a.source_timestamp)}"
+
+
+def _decision_line(d: DecisionOut) -> str:
+    mark = {"made": "", "tentative": "_tentative:_ ", "recap": "_recap of an earlier meeting:_ "}[d.status]
+    owner = f" — {_one_line(d.owner, 80)}" if d.owner else ""
+    return f"- {mark}{_one_line(d.what, 400)}{owner}{_at(d.source_timestamp)}"
+
+
+def _demoted(markdown: str) -> str:
+    """The summary under the note's own headings: no second title (`#`) or sibling `##`."""
+    out: list[str] = []
+    for line in markdown.strip().splitlines():
+        m = _HEADING.match(line)
+        if not out and m and m.group(2).strip().casefold() == "summary":
+            continue  # Fathom's own "## Summary" right under ours
+        out.append(f"### {m.group(2)}" if m and len(m.group(1)) < 3 else line)
+    return "\n".join(out)
+
+
+def _mentions(title: str, items: list[Mention]) -> str:
+    if not items:
+        return ""
+    lines = "\n".join(f"- {_one_line(m.text, 400)}{_at(m.source_timestamp)}" for m in items)
+    return f"\n## {title}\n\n{lines}\n"
+
+
+def _meeting_note(ctx: _Ctx, slug: str | None) -> OSUpdate:
+    m, a = ctx.meeting, ctx.analysis
+    attendees = ", ".join(i.name or i.email or "Unknown" for i in m.calendar_invitees) or "not listed"
+    meta = [
+        f"- **Type:** {a.primary_type.replace('_', ' ')}",
+        f"- **Attendees:** {_one_line(attendees, 600)}",
+    ]
+    if slug:
+        meta.append(f"- **Client:** {relative_link(slug, f'clients/{slug}/log.md', ctx.note)}")
+    if m.share_url or m.url:
+        meta.append(f"- **Recording:** {m.share_url or m.url}")
+    summary = _demoted(a.summary) or _one_line(a.summary_one_line, 400)
+    decisions = "\n".join(_decision_line(d) for d in a.decisions) or "- none recorded"
+    items = "\n".join(_item_line(i) for i in a.action_items) or "- none recorded"
+    text = (
+        f"# {_one_line(m.title, 200)} — {ctx.day.isoformat()}\n\n"
+        + "\n".join(meta)
+        + f"\n\n## Summary\n\n{summary}\n\n## Decisions\n\n{decisions}\n\n## Action items\n\n{items}\n"
+        + _mentions("Risks", a.risks)
+        + _mentions("Requirements", a.requirements)
+        + _mentions("Budget", a.budget)
+        + _mentions("Timeline", a.timeline)
+        + _mentions("Ideas", a.roadmap_ideas)
+    )
+    return OSUpdate(path=ctx.note, action="create", content=text, reason="the record of this meeting")
+
+
+def _entry_head(ctx: _Ctx, written_in: str) -> str:
+    return f"## {ctx.day.isoformat()} — {relative_link(ctx.meeting.title, ctx.note, written_in)}\n\n"
+
+
+def _client_log(ctx: _Ctx, slug: str) -> OSUpdate:
+    path = f"clients/{slug}/log.md"
+    line = (
+        f"- {ctx.day.isoformat()} — {relative_link(ctx.meeting.title, ctx.note, path)}"
+        f" — {_one_line(ctx.analysis.summary_one_line, 200)}"
+    )
+    if ctx.exists(path):
+        return OSUpdate(path=path, action="append", content=line, reason="one line per client meeting")
+    head = f"# {slug.replace('-', ' ').title()} — log\n\nNewest last: one line per meeting or event.\n\n"
+    return OSUpdate(path=path, action="create", content=head + line, reason="first meeting with this client")
+
+
+def _owns_decision(d: DecisionOut, person: Invitee) -> bool:
+    owner = (d.owner or "").strip().casefold()
+    return bool(owner) and owner in {(person.name or "").casefold(), (person.email or "").casefold()}
+
+
+def _owns_item(a: ActionItemOut, person: Invitee) -> bool:
+    if a.owner_email and person.email:
+        return a.owner_email.casefold() == person.email.casefold()
+    return bool(a.owner_name and person.name and a.owner_name.casefold() == person.name.casefold())
+
+
+def _team_pages(ctx: _Ctx) -> list[OSUpdate]:
+    """Internal people who took on an item or a decision; nobody gets an "attended" line."""
+    out: list[OSUpdate] = []
+    seen: set[str] = set()
+    for person in ctx.meeting.internal_invitees:
+        name = person.name or person.email or ""
+        path = f"team/{slugify(name)}.md"
+        if not name or path in seen:
+            continue
+        items = [a for a in ctx.analysis.action_items if _owns_item(a, person)]
+        decided = [d for d in ctx.analysis.decisions if d.status == "made" and _owns_decision(d, person)]
+        if not items and not decided:
+            continue
+        seen.add(path)
+        lines = [_item_line(a) for a in items] + [f"- Decided: {_one_line(d.what, 400)}" for d in decided]
+        body = _entry_head(ctx, path) + "\n".join(lines)
+        what = ", ".join(
+            p for p in (_count(len(items), "action item"), _count(len(decided), "decision")) if p
+        )
+        reason = f"{what} for {_one_line(name, 80)}"
+        if ctx.exists(path):
+            out.append(OSUpdate(path=path, action="append", content=body, reason=reason))
+        else:
+            body = f"# {_one_line(name, 120)}\n\n{body}"
+            out.append(OSUpdate(path=path, action="create", content=body, reason=reason))
+    return out
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}" if n else ""
+
+
+def _coaching(ctx: _Ctx) -> list[OSUpdate]:
+    m = ctx.meeting
+    recorder = m.recorded_by.email if m.recorded_by else None
+    coach = next(iter(m.external_invitees), None) or next(
+        (i for i in m.internal_invitees if recorder and i.email != recorder), None
+    )
+    name = (coach.name or coach.email or "") if coach else ""
+    if not name:
+        return []
+    path = f"coaching/{slugify(name)}.md"
+    items = "\n".join(_item_line(a) for a in ctx.analysis.action_items)
+    body = (
+        _entry_head(ctx, path)
+        + _one_line(ctx.analysis.summary_one_line, 400)
+        + (f"\n\n{items}" if items else "")
+    )
+    action: Action = "append" if ctx.exists(path) else "create"
+    if action == "create":
+        body = f"# Coaching with {_one_line(name, 120)}\n\n{body}"
+    return [OSUpdate(path=path, action=action, content=body, reason="coaching call")]
+
+
+def _contacts(ctx: _Ctx) -> list[OSUpdate]:
+    out = []
+    for person in ctx.meeting.external_invitees:
+        name = person.name or person.email or ""
+        if not name:
+            continue
+        path = f"contacts/{slugify(name)}.md"
+        body = (
+            _entry_head(ctx, path) + f"Met at this meeting. {_one_line(ctx.analysis.summary_one_line, 300)}"
+        )
+        action: Action = "append" if ctx.exists(path) else "create"
+        if action == "create":
+            email = f"\n\n- **Email:** {person.email}" if person.email else ""
+            body = f"# {_one_line(name, 120)}{email}\n\n{body}"
+        out.append(OSUpdate(path=path, action=action, content=body, reason="new or returning contact"))
+    return out
+
+
+def _decision_log(ctx: _Ctx, made: list[DecisionOut]) -> OSUpdate:
+    source = relative_link(ctx.meeting.title, ctx.note, DECISION_LOG)
+    entries = []
+    for d in made:
+        what = " ".join(d.what.split())
+        lines = [f"## {ctx.day.isoformat()} — {_one_line(what, 120)}", ""]
+        if len(what) > 120:
+            lines.append(f"- **Decision:** {_one_line(what, 1000)}")
+        if d.owner:
+            lines.append(f"- **Decided by:** {_one_line(d.owner, 120)}")
+        if d.why:
+            lines.append(f"- **Why:** {_one_line(d.why, 600)}")
+        lines.append(f"- **Source:** {source}{_at(d.source_timestamp)}")
+        entries.append("\n".join(lines))
+    return OSUpdate(
+        path=DECISION_LOG,
+        action="append",
+        content="\n\n".join(entries),
+        reason=f"{_count(len(made), 'decision')} made in this meeting",
+    )
+
+
+def _section_body(text: str, title: str) -> str | None:
+    """The body of the first `##` section called `title`, or None when the file has none."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = _HEADING.match(line)
+        if m and len(m.group(1)) == 2 and m.group(2).strip().casefold() == title.casefold():
+            end = next(
+                (
+                    j
+                    for j in range(i + 1, len(lines))
+                    if (h := _HEADING.match(lines[j])) and len(h.group(1)) <= 2
+                ),
+                len(lines),
+            )
+            return "\n".join(lines[i + 1 : end]).strip("\n")
+    return None
+
+
+def _roadmap(ctx: _Ctx, ideas: list[Mention], current: str | None) -> OSUpdate:
+    reason = f"{_count(len(ideas), 'idea')} raised in this meeting"
+    body = _section_body(current, ROADMAP_SECTION) if current else None
+    if body is None:  # no "Later" section to add to: a dated entry at the end
+        lines = "\n".join(f"- {_one_line(m.text, 300)}" for m in ideas)
+        return OSUpdate(
+            path=ROADMAP, action="append", content=_entry_head(ctx, ROADMAP) + lines, reason=reason
+        )
+    source = relative_link(ctx.meeting.title, ctx.note, ROADMAP)
+    lines = "\n".join(f"- {_one_line(m.text, 300)} (from {source}, {ctx.day.isoformat()})" for m in ideas)
+    content = f"{body}\n{lines}" if body.strip() else lines
+    return OSUpdate(
+        path=ROADMAP, action="update_section", section=ROADMAP_SECTION, content=content, reason=reason
+    )
+
+
+__all__ = [
+    "CLIENT_TYPES",
+    "client_slug",
+    "has_something_to_say",
+    "note_path",
+    "relative_link",
+    "standard_updates",
+    "targeted_updates",
+]
