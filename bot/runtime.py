@@ -20,7 +20,7 @@ from aiohttp import web
 from bot.clients import build_claude_client, build_http_session, build_slack_client
 from bot.config import Settings
 from bot.db import create_database, upgrade
-from bot.http import create_http_app, start_site
+from bot.http import ConnectionLimits, create_http_app, start_site
 from bot.scheduler import Scheduler
 from bot.services import Services
 from services.access import AccessPolicy
@@ -185,6 +185,11 @@ class Runtime:
             secrets=webhook_secrets,
             max_bytes=self.settings.webhook_max_bytes,
             probes={"slack": self._slack_probe, "jobs": self._jobs_probe},
+            limits=ConnectionLimits(
+                header_timeout=self.settings.webhook_header_timeout,
+                body_timeout=self.settings.webhook_body_timeout,
+                max_connections=self.settings.webhook_max_connections,
+            ),
         )
         self.http_runner, self.http_port = await start_site(
             app, self.settings.webhook_host, self.settings.webhook_port
@@ -302,13 +307,23 @@ class Runtime:
                 self._slack_state = {**self._slack_state, "ok": False, "error": type(exc).__name__}
 
     async def _slack_probe(self) -> dict[str, Any]:
+        """Degraded when the last auth.test failed or the Socket Mode connection is down."""
         state = dict(self._slack_state)
         if self.socket_handler is not None:
             state["socket_connected"] = bool(await self.socket_handler.client.is_connected())
+            if not state["socket_connected"]:
+                state["ok"] = False
+                state.setdefault("reason", "Socket Mode connection is down")
+        if not state.get("ok") and "reason" not in state:
+            state["reason"] = f"auth.test failed ({state.get('error', 'not connected')})"
         return state
 
     async def _jobs_probe(self) -> dict[str, Any]:
+        """Degraded while workers cannot claim jobs (the database refuses their writes)."""
         counts = await self.queue.counts()
+        error = self.queue.last_claim_error
+        if error:
+            return {"ok": False, "reason": f"job claims failing: {error}", **counts}
         return {"ok": True, **counts}
 
     async def stop(self) -> None:

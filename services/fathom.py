@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+MAX_RECORDING_ID = 2**63 - 1
+
 
 class FathomPayloadError(ValueError):
     """The body is JSON but not a Fathom meeting; the message says why (safe to show the sender)."""
@@ -80,7 +82,7 @@ class CRMMatches(_Model):
 class FathomMeeting(_Model):
     title: str
     meeting_title: str | None = None
-    recording_id: int
+    recording_id: int = Field(gt=0, le=MAX_RECORDING_ID)  # stored as a signed 64-bit integer
     url: str | None = None
     share_url: str | None = None
     created_at: datetime | None = None
@@ -96,6 +98,13 @@ class FathomMeeting(_Model):
     default_summary: Summary | None = None
     action_items: list[FathomActionItem] | None = None
     crm_matches: CRMMatches | None = None
+
+    @field_validator("recording_id", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be an integer, not true/false")
+        return value
 
     @field_validator("title")
     @classmethod

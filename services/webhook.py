@@ -50,6 +50,49 @@ def verify_signature(secrets: list[str], body: bytes, headers: dict[str, str]) -
     raise SignatureError(last)
 
 
+MAX_JSON_DEPTH = 64  # Fathom's payload nests about 5 deep
+MAX_JSON_INT = 2**63 - 1  # every integer must fit the database's signed 64-bit columns
+REJECTED_BODY_PREFIX = 4096  # bytes of a rejected body kept for diagnosis
+
+
+def _bounded_int(text: str) -> int:
+    # the digit count first: int() of a 100k-digit string is slow and above 4,300 digits an error
+    if len(text.lstrip("-")) > 19 or not -MAX_JSON_INT - 1 <= (value := int(text)) <= MAX_JSON_INT:
+        raise FathomPayloadError(f"integer out of range (limit ±2^63): {text[:24]}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise FathomPayloadError(f"number out of range: {text[:24]}")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise FathomPayloadError(f"{name} is not a JSON number")
+
+
+def decode_body(body: bytes) -> Any:
+    """json.loads with bounds: no NaN/Infinity, integers within 64 bits, nesting at most 64 deep."""
+    try:
+        data = json.loads(
+            body, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant
+        )
+    except RecursionError:
+        raise FathomPayloadError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:  # iterative: a deep document must not exhaust the stack here either
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > MAX_JSON_DEPTH:
+                    raise FathomPayloadError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+                stack.append((child, depth + 1))
+    return data
+
+
 @dataclass(frozen=True)
 class Receipt:
     status: Literal["accepted", "duplicate", "rejected"]
@@ -87,7 +130,7 @@ class WebhookIntake:
     async def receive(self, webhook_id: str, body: bytes) -> Receipt:
         """Store a verified delivery. Duplicates (same webhook-id or recording_id) are acknowledged only."""
         try:
-            meeting = parse_meeting(json.loads(body))
+            meeting = parse_meeting(decode_body(body))
         except (UnicodeDecodeError, json.JSONDecodeError):
             return await self._reject(webhook_id, body, "body is not valid JSON")
         except FathomPayloadError as exc:
@@ -204,9 +247,16 @@ class WebhookIntake:
         ]
 
     async def _reject(self, webhook_id: str, body: bytes, reason: str) -> Receipt:
+        """Record the rejection with the reason and a bounded prefix of the body (never the whole)."""
+        stored_reason = reason
+        if len(body) > REJECTED_BODY_PREFIX:
+            stored_reason += f" (body: first {REJECTED_BODY_PREFIX} of {len(body)} bytes kept)"
+        prefix = body[:REJECTED_BODY_PREFIX]
         try:
             async with self.db.session() as s:
-                delivery = WebhookDelivery(webhook_id=webhook_id, status="rejected", reason=reason, body=body)
+                delivery = WebhookDelivery(
+                    webhook_id=webhook_id, status="rejected", reason=stored_reason, body=prefix
+                )
                 s.add(delivery)
                 await s.flush()
                 delivery_id = delivery.id

@@ -8,6 +8,7 @@ import base64
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -15,11 +16,11 @@ import pytest
 from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
-from bot.http import create_http_app, start_site
+from bot.http import GUARD, ConnectionLimits, create_http_app, start_site
 from services.db import Database
 from services.jobs import JobQueue
 from services.models import Job, WebhookDelivery
-from services.webhook import WebhookIntake, sign_delivery
+from services.webhook import REJECTED_BODY_PREFIX, WebhookIntake, sign_delivery
 from tests.helpers import load_fixture
 
 SECRET = "whsec_" + base64.b64encode(b"fathom-test-secret-0123456789").decode()
@@ -27,9 +28,11 @@ OLD_SECRET = "whsec_" + base64.b64encode(b"the-previous-secret-rotated-out").dec
 
 
 class Server:
-    def __init__(self, url: str, db: Database) -> None:
+    def __init__(self, url: str, db: Database, guard: Any = None, port: int = 0) -> None:
         self.url = url
         self.db = db
+        self.guard = guard
+        self.port = port
 
     async def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         async with aiohttp.ClientSession() as http, http.post(self.url, data=body, headers=headers) as r:
@@ -45,13 +48,27 @@ class Server:
 
 @pytest.fixture
 async def server(db: Database) -> AsyncIterator[Server]:
+    async with serving(db) as running:
+        yield running
+
+
+@asynccontextmanager
+async def serving(
+    db: Database, limits: ConnectionLimits | None = None, max_bytes: int = 64 * 1024
+) -> AsyncIterator[Server]:
     queue = JobQueue(db)
     app = create_http_app(
-        db=db, intake=WebhookIntake(db, queue), secrets=[SECRET, OLD_SECRET], max_bytes=64 * 1024
+        db=db,
+        intake=WebhookIntake(db, queue),
+        secrets=[SECRET, OLD_SECRET],
+        max_bytes=max_bytes,
+        limits=limits,
     )
     runner, port = await start_site(app, "127.0.0.1", 0)
-    yield Server(f"http://127.0.0.1:{port}/webhooks/fathom", db)
-    await runner.cleanup()
+    try:
+        yield Server(f"http://127.0.0.1:{port}/webhooks/fathom", db, app[GUARD], port)
+    finally:
+        await runner.cleanup()
 
 
 def body_of(name: str = "partner_sync", **changes: Any) -> bytes:
@@ -196,3 +213,125 @@ async def test_healthz_reports_database_state(server: Server) -> None:
     async with aiohttp.ClientSession() as http, http.get(health) as r:
         report = await r.json()
     assert r.status == 200 and report["database"]["ok"] is True and report["ok"] is True
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"recording_id": 5, "title": "t", "deep": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param(_nested(100_000), "nested deeper than 64", id="100k-deep"),
+        pytest.param(_nested(70), "nested deeper than 64", id="70-deep"),
+        pytest.param(b'{"recording_id": 1000000000000000000000000000000, "title": "t"}', "out of range",
+                     id="huge-id"),
+        pytest.param(b'{"recording_id": 9223372036854775808, "title": "t"}', "out of range", id="2^63"),
+        pytest.param(b'{"recording_id": 5, "title": "t", "x": 1' + b"0" * 5000 + b"}", "out of range",
+                     id="5000-digits"),
+        pytest.param(b'{"recording_id": NaN, "title": "t"}', "NaN is not a JSON number", id="nan"),
+        pytest.param(b'{"recording_id": 5, "title": "t", "x": Infinity}', "Infinity", id="infinity"),
+        pytest.param(b'{"recording_id": 5, "title": "t", "x": 1e400}', "out of range", id="1e400"),
+        pytest.param(b'{"recording_id": -5, "title": "t"}', "greater than 0", id="negative"),
+        pytest.param(b'{"recording_id": 0, "title": "t"}', "greater than 0", id="zero"),
+        pytest.param(b'{"recording_id": true, "title": "t"}', "not true/false", id="bool"),
+    ],
+)  # fmt: skip
+async def test_hostile_json_is_400_with_the_reason(db: Database, body: bytes, reason: str) -> None:
+    async with serving(db, max_bytes=1024 * 1024) as server:
+        status, reply = await server.post(body, sign_delivery(SECRET, body))
+        assert status == 400 and reason in reply["error"], reply
+        assert await server.count(WebhookDelivery, status="rejected") == 1
+        assert await server.count(Job) == 0
+
+
+async def test_largest_64_bit_recording_id_is_accepted(server: Server) -> None:
+    body = body_of(recording_id=2**63 - 1)
+    status, reply = await server.post(body, sign_delivery(SECRET, body))
+    assert status == 202 and reply["recording_id"] == 2**63 - 1
+
+
+async def test_rejected_body_is_stored_as_a_bounded_prefix_with_the_reason(server: Server) -> None:
+    body = json.dumps({"title": "no id", "filler": "x" * 50_000}).encode()
+    status, _ = await server.post(body, sign_delivery(SECRET, body))
+    assert status == 400
+    async with server.db.session() as s:
+        row = (await s.scalars(select(WebhookDelivery))).one()
+    assert row.status == "rejected" and len(row.body) == REJECTED_BODY_PREFIX == 4096
+    assert body.startswith(row.body)
+    assert row.reason and "recording_id is missing" in row.reason and f"of {len(body)} bytes" in row.reason
+
+
+async def _eof_within(reader: asyncio.StreamReader, timeout: float) -> bytes:
+    """Everything the server sends until it closes the connection (fails if it does not close)."""
+    return await asyncio.wait_for(reader.read(), timeout)
+
+
+async def test_sender_trickling_headers_is_disconnected_after_the_header_timeout(db: Database) -> None:
+    async with serving(db, ConnectionLimits(header_timeout=0.5, body_timeout=5)) as srv:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        writer.write(b"POST /webhooks/fathom HTTP/1.1\r\nHost: x\r\n")
+
+        async def trickle() -> None:  # a header byte every 50 ms, never finishing the head
+            for _ in range(600):
+                writer.write(b"X")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+
+        sender = asyncio.create_task(trickle())
+        started = time.monotonic()
+        try:
+            await _eof_within(reader, 20)
+        finally:
+            sender.cancel()
+            writer.close()
+        assert not sender.done() or sender.cancelled()  # closed while the sender was still sending
+        assert time.monotonic() - started >= 0.4
+        assert await srv.count(WebhookDelivery) == 0
+
+
+async def test_sender_trickling_the_body_gets_408_after_the_body_timeout(db: Database) -> None:
+    async with serving(db, ConnectionLimits(header_timeout=5, body_timeout=0.5)) as srv:
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        body = body_of()
+        head = sign_delivery(SECRET, body)
+        lines = "".join(f"{k}: {v}\r\n" for k, v in head.items())
+        writer.write(
+            f"POST /webhooks/fathom HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n{lines}\r\n".encode()
+        )
+
+        async def trickle() -> None:
+            for byte in body:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(0.05)
+
+        sender = asyncio.create_task(trickle())
+        try:
+            reply = await _eof_within(reader, 20)
+        finally:
+            sender.cancel()
+            writer.close()
+        assert reply.startswith(b"HTTP/1.1 408") and b"body not received" in reply
+        assert await srv.count(WebhookDelivery) == 0
+
+
+async def test_connections_over_the_cap_get_503_and_the_slot_is_freed_on_close(db: Database) -> None:
+    async with serving(db, ConnectionLimits(max_connections=2)) as srv:
+        held = [await asyncio.open_connection("127.0.0.1", srv.port) for _ in range(2)]
+        deadline = time.monotonic() + 10
+        while srv.guard.open_connections < 2:  # the server has accepted both
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+        reply = await _eof_within(reader, 10)
+        writer.close()
+        assert reply.startswith(b"HTTP/1.1 503") and b"too many open connections" in reply
+        for _reader, held_writer in held:
+            held_writer.close()
+        while srv.guard.open_connections > 0:
+            assert time.monotonic() < deadline + 10
+            await asyncio.sleep(0.01)
+        body = body_of()
+        status, _ = await srv.post(body, sign_delivery(SECRET, body))
+        assert status == 202
