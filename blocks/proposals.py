@@ -3,7 +3,9 @@
 A card stays under 50 blocks however many proposals a meeting yields: the first
 `MAX_SHOWN` are drawn, the rest collapse into "+N more proposals" (Approve all still covers them).
 Diff previews share one character budget so the message stays small; the full diff is attached
-to the thread by the publisher.
+to the thread by the publisher. A change to a template or to `fathom-os.yml` steers the bot itself:
+it is always drawn, flagged, previewed as fully as a section allows, confirmed on its own Approve
+button and left out of Approve all (which says so).
 """
 
 from __future__ import annotations
@@ -31,10 +33,16 @@ from blocks.limits import HEADER_TEXT, INPUT_VALUE, SECTION_TEXT
 from blocks.text import code_block, esc_trunc, inline_code, plain, slack_len
 from blocks.values import MeetingRef, ProposalRef, encode
 from services.models import Meeting, OSProposal
+from services.templating import steers_the_bot
 
 MAX_SHOWN = 20  # header + context + 2 per proposal + more + approve all <= 50
 DIFF_BUDGET = 16_000  # characters of diff preview per card, shared by the proposals shown
 DIFF_MAX, DIFF_MIN = 2_400, 300
+SENSITIVE_BUDGET = 12_000  # extra preview for changes to templates and the bot's configuration
+FLAGS = {
+    "template": "⚠ changes a template (the bot renders it)",
+    "configuration": "⚠ changes the bot's configuration (fathom-os.yml)",
+}
 STATUS = {
     "proposed": ":large_yellow_circle: proposed",
     "applied": ":white_check_mark: applied",
@@ -50,11 +58,14 @@ def proposal_card(meeting: Meeting | None, proposals: Sequence[OSProposal], diff
     """`diffs` maps proposal id -> unified diff (missing: the proposed content is previewed)."""
     meeting_id = meeting.id if meeting else None
     title = f"OS updates: {meeting.title}" if meeting else "OS updates"
-    shown = list(proposals[:MAX_SHOWN])
+    shown = _shown(proposals)
     preview = max(DIFF_MIN, min(DIFF_MAX, DIFF_BUDGET // max(1, len(shown))))
+    sensitive = sum(1 for p in shown if _held(p))
+    full_preview = max(preview, SENSITIVE_BUDGET // max(1, sensitive))
     counts: dict[str, int] = {}
     for proposal in proposals:
         counts[proposal.status] = counts.get(proposal.status, 0) + 1
+    held = sum(1 for p in proposals if _held(p))
     summary = " · ".join(f"{n} {status}" for status, n in counts.items()) or "no proposals"
     blocks: list[Block] = [
         HeaderBlock(block_id=block_id("proposals", meeting_id, "header"), text=plain(title, HEADER_TEXT)),
@@ -65,7 +76,8 @@ def proposal_card(meeting: Meeting | None, proposals: Sequence[OSProposal], diff
     for proposal in shown:
         blocks.append(
             SectionBlock(
-                block_id=block_id("proposal", proposal.id), text=mrkdwn(_describe(proposal, diffs, preview))
+                block_id=block_id("proposal", proposal.id),
+                text=mrkdwn(_describe(proposal, diffs, full_preview if _held(proposal) else preview)),
             )
         )
         buttons = _buttons(proposal)
@@ -81,16 +93,17 @@ def proposal_card(meeting: Meeting | None, proposals: Sequence[OSProposal], diff
                 elements=[mrkdwn(f"+{more} more proposal{'s' if more != 1 else ''} (in the attached diff)")],
             )
         )
-    pending = counts.get("proposed", 0)
-    if meeting_id is not None and pending > 1:
+    bulk = counts.get("proposed", 0) - held
+    if meeting_id is not None and bulk > 1:
+        skipped = f" {_changes(held)} to templates or fathom-os.yml not included." if held else ""
         approve_all = ButtonElement(
-            text=f"Approve all ({pending})",
+            text=f"Approve all ({bulk})",
             action_id=ProposalAction.APPROVE_ALL,
             value=encode(MeetingRef(meeting_id=meeting_id)),
             style="primary",
             confirm=ConfirmObject(
                 title="Approve all?",
-                text=f"Commit {pending} proposed changes to the OS repository?",
+                text=f"Commit {bulk} proposed changes to the OS repository?{skipped}",
                 confirm="Approve all",
                 deny="Cancel",
             ),
@@ -98,7 +111,34 @@ def proposal_card(meeting: Meeting | None, proposals: Sequence[OSProposal], diff
         blocks.append(
             ActionsBlock(block_id=block_id("proposals", meeting_id, "approve_all"), elements=[approve_all])
         )
+    if held and meeting_id is not None:
+        note = (
+            f"⚠ {_changes(held)} to templates or the bot's configuration "
+            f"{'needs' if held == 1 else 'need'} a single approval each: "
+            "Approve all skips them. Read the full diff before approving."
+        )
+        blocks.append(
+            ContextBlock(block_id=block_id("proposals", meeting_id, "held"), elements=[mrkdwn(note)])
+        )
     return build(f"{title} — {summary}", blocks)
+
+
+def _held(proposal: OSProposal) -> bool:
+    """Pending and steering the bot: needs its own approval, never part of Approve all."""
+    return proposal.status == "proposed" and steers_the_bot(proposal.path) is not None
+
+
+def _changes(n: int) -> str:
+    return f"{n} change{'s' if n != 1 else ''}"
+
+
+def _shown(proposals: Sequence[OSProposal]) -> list[OSProposal]:
+    """The first `MAX_SHOWN`, except that a held change is never collapsed into "+N more"."""
+    held = [p for p in proposals if _held(p)][:MAX_SHOWN]
+    room = MAX_SHOWN - len(held)
+    others = [p for p in proposals if not _held(p)][:room]
+    keep = {id(p) for p in held + others}
+    return [p for p in proposals if id(p) in keep]
 
 
 def _describe(proposal: OSProposal, diffs: dict[int, str], preview: int) -> str:
@@ -111,6 +151,8 @@ def _describe(proposal: OSProposal, diffs: dict[int, str], preview: int) -> str:
     if proposal.status in ("conflicted", "invalid", "rejected") and proposal.reason:
         status += f": {esc_trunc(proposal.reason, 300)}"
     head = f"*{inline_code(proposal.path, 300)}* — {action}\n{status}"
+    if kind := steers_the_bot(proposal.path):
+        head += f"\n*{FLAGS[kind]}*"
     if proposal.why:
         head += f"\n_Why:_ {esc_trunc(proposal.why, 300)}"
     diff = diffs.get(proposal.id) if proposal.id is not None else None
@@ -139,8 +181,25 @@ def _buttons(proposal: OSProposal) -> list[InteractiveElement]:
     if proposal.status in ("proposed", "conflicted", "invalid"):
         buttons: list[InteractiveElement] = []
         if proposal.status == "proposed":
+            kind = steers_the_bot(proposal.path)
+            confirm = (
+                ConfirmObject(
+                    title="Approve this change?",
+                    text=f"{FLAGS[kind]}. Commit it only if you have read its full diff.",
+                    confirm="Approve",
+                    deny="Cancel",
+                )
+                if kind
+                else None
+            )
             buttons.append(
-                ButtonElement(text="Approve", action_id=ProposalAction.APPROVE, value=ref, style="primary")
+                ButtonElement(
+                    text="Approve",
+                    action_id=ProposalAction.APPROVE,
+                    value=ref,
+                    style="primary",
+                    confirm=confirm,
+                )
             )
         buttons.append(
             ButtonElement(text="Reject", action_id=ProposalAction.REJECT, value=ref, style="danger")
