@@ -521,6 +521,8 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
                 owner=person[0] if person else speaker,
                 source_timestamp=ts,
             )
+            if _RECAP_RX.search(sentence):  # "from our last meeting we decided…" restates an old decision
+                decision = decision.model_copy(update={"status": "recap"})
             scored.append((score, idx, decision))
         sentences = _sentences(text)
         if sentences and speaker is not None and len(sentences[-1].split()) >= 5:
@@ -585,9 +587,14 @@ def _consensus(meeting: FathomMeeting) -> list[tuple[float, int, DecisionOut]]:
         for later in turns[pos + 1 : pos + 4]:
             if later[1] != speaker and _AGREE_RX.match(later[4]) and len(later[4].split()) <= 12:
                 agreeing.add(later[1])
-        for sentence in sentences[-2:]:
+        for k, sentence in enumerate(sentences[-2:]):
             content = _content_words(sentence)
-            if content < 2 or _IN_MEETING_RX.search(sentence) or _JOKE_RX.search(sentence):
+            if content < 1 or _IN_MEETING_RX.search(sentence) or _JOKE_RX.search(sentence):
+                continue
+            if content < 4 and k == 1:  # "We should go with that concept." names it the sentence before
+                sentence = f"{sentences[-2]} {sentence}"
+                content = _content_words(sentence)
+            if content < 2:
                 continue
             conclude = bool(_CONCLUDE_RX.match(sentence))
             choice = bool(_CHOICE_RX.search(sentence))
@@ -617,7 +624,57 @@ def _consensus(meeting: FathomMeeting) -> list[tuple[float, int, DecisionOut]]:
 
 
 _STOPWORDS = frozenset(
-    ["this", "that", "there", "then", "they", "them", "these", "those", "what", "when", "where", "which", "with", "would", "will", "your", "have", "been", "from", "just", "like", "really", "think", "know", "mean", "right", "kind", "sort", "thing", "things", "maybe", "yeah", "okay", "well", "also", "some", "very", "much", "more", "about", "into", "could", "should", "going", "gonna", "want", "here", "because", "something"]
+    [
+        "this",
+        "that",
+        "there",
+        "then",
+        "they",
+        "them",
+        "these",
+        "those",
+        "what",
+        "when",
+        "where",
+        "which",
+        "with",
+        "would",
+        "will",
+        "your",
+        "have",
+        "been",
+        "from",
+        "just",
+        "like",
+        "really",
+        "think",
+        "know",
+        "mean",
+        "right",
+        "kind",
+        "sort",
+        "thing",
+        "things",
+        "maybe",
+        "yeah",
+        "okay",
+        "well",
+        "also",
+        "some",
+        "very",
+        "much",
+        "more",
+        "about",
+        "into",
+        "could",
+        "should",
+        "going",
+        "gonna",
+        "want",
+        "here",
+        "because",
+        "something",
+    ]
 )
 
 
