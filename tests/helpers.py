@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "fathom"
-if not FIXTURES.exists():  # a clone without shared/ next to it: use the bundled copy
-    FIXTURES = Path(__file__).resolve().parents[1] / "examples" / "fathom"
+FIXTURES = Path(__file__).resolve().parents[1] / "examples" / "fathom"  # inside the repository only
 FIXTURE_NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
 
 

@@ -16,7 +16,7 @@ from services.audit import AuditExtractionError, extract_heuristic, extract_with
 from services.audit.schema import AuditExtraction, ClientProfile
 from services.fathom import FathomMeeting, parse_meeting
 
-FIXTURES = Path("/work/shared/fixtures/fathom")
+FIXTURES = Path(__file__).resolve().parents[1] / "examples" / "fathom"
 
 
 def load(name: str) -> FathomMeeting:

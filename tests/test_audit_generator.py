@@ -26,7 +26,7 @@ from services.audit.schema import (
 )
 from services.fathom import parse_meeting
 
-FIXTURES = Path("/work/shared/fixtures/fathom")
+FIXTURES = Path(__file__).resolve().parents[1] / "examples" / "fathom"
 
 
 def pack_for(fixture: str, **kwargs: object) -> GeneratedPack:

@@ -33,7 +33,7 @@ from blocks.text import bullet_lines, code_block, esc_trunc, fit_markdown, slack
 from services.analysis.schema import DecisionOut, MeetingAnalysis, Mention, OSUpdate, Stakeholder, TypeScore
 from services.models import ActionItem, Meeting, OSProposal
 
-FIXTURE = Path("/work/shared/fixtures/fathom/ai_audit_discovery.json")
+FIXTURE = Path(__file__).resolve().parents[1] / "examples" / "fathom" / "ai_audit_discovery.json"
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 WEIRD = "🚀👩🏽‍💻 مرحبا بالعالم שלום <!channel> & <@U1> *bold* `code` ```fence``` "
 BIG_ID = 9_223_372_036_854_775_807

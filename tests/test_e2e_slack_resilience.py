@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from tests.harness import MEETINGS_CHANNEL, running_bot
 
@@ -61,10 +63,17 @@ def _any_thread_reply(bot) -> bool:  # type: ignore[no-untyped-def]
 
 async def test_the_same_event_delivered_twice_is_handled_once(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
+        reached: list[str] = []
+
+        @bot.runtime.bolt_app.middleware
+        async def count(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:  # noqa: A002
+            reached.append(str(body.get("event_id")))  # after the re-delivery filter, before any ack
+            await next()
+
         event = {"type": "app_home_opened", "user": "U02JONAS", "tab": "home", "channel": "D0"}
         await bot.slack.send_event(event, event_id="Ev123")
-        await bot.slack.send_event(event, retry_attempt=1, event_id="Ev123")
+        await bot.slack.send_event(event, retry_attempt=1, event_id="Ev123")  # returns once acked
+        assert reached == ["Ev123"]  # the middleware chain had decided before each ack: a barrier
         await bot.wait_for(lambda: bot.slack.home_view("U02JONAS") is not None)
-        await asyncio.sleep(0.3)
         publishes = [c for c in bot.slack.calls_to("views.publish") if c.params.get("user_id") == "U02JONAS"]
         assert len(publishes) == 1

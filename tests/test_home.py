@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -129,33 +129,55 @@ async def test_home_tab_and_more_modal_through_local_slack(tmp_path: Path) -> No
 
 
 async def test_home_tab_refreshes_once_after_a_burst_of_changes(tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
     from blocks.ids import ActionItemAction
     from blocks.values import ItemRef, encode
     from tests.harness import MEETINGS_CHANNEL, running_bot
+    from tests.helpers import load_fixture
 
+    FIXTURE = "ai_audit_discovery"  # noqa: N806
     async with running_bot(tmp_path) as bot:
-        bot.runtime.services.home_publisher.delay = 0.3
-        await bot.send("ai_audit_discovery")
+        publisher = bot.runtime.services.home_publisher
+        publisher.delay = 60.0  # nothing fires by itself: drain() below publishes what is pending
+        await bot.send(FIXTURE)
         await bot.slack.open_home("U01MAYA")
         await bot.wait_for(lambda: bot.slack.home_view("U01MAYA") is not None and len(bot.parents()) == 1)
         parent = bot.parents()[0]["ts"]
 
-        def maya_cards() -> list[tuple[str, int]]:
+        def item_cards() -> list[tuple[str, int]]:
             out = []
             for reply in bot.slack.thread(MEETINGS_CHANNEL, parent)[1:]:
                 blocks = reply.get("blocks") or []
-                if "U01MAYA" in str(blocks) and "action_item.done" in str(blocks):
+                if "action_item.done" in str(blocks):
                     out.append((reply["ts"], int(blocks[0]["block_id"].split(":")[1])))
             return out
 
-        await bot.wait_for(lambda: len(maya_cards()) >= 1)
+        async def every_item_carded() -> bool:
+            meeting = await bot.runtime.pipeline.store.by_recording(load_fixture(FIXTURE)["recording_id"])
+            if meeting is None or meeting.status != "analysed":
+                return False
+            async with bot.runtime.db.session() as s:
+                count = await s.scalar(select(func.count()).select_from(ActionItem))
+            return bool(count and count >= 2 and len(item_cards()) == count)
+
+        await bot.wait_for(every_item_carded)
+        refreshes: list[list[str | None]] = []
+        refresh_soon = publisher.refresh_soon
+
+        def counted(user_ids: Iterable[str | None]) -> None:
+            refreshes.append(list(user_ids))
+            refresh_soon(refreshes[-1])
+
+        publisher.refresh_soon = counted  # type: ignore[method-assign]
         before = len(bot.slack.calls_to("views.publish"))
-        for ts, item_id in maya_cards():
+        cards = item_cards()
+        for ts, item_id in cards:  # Maya, an attendee, completes every item
             await bot.slack.click_button(
                 "U01MAYA", MEETINGS_CHANNEL, ts, ActionItemAction.DONE, encode(ItemRef(item_id=item_id))
             )
-        await bot.wait_for(lambda: len(bot.slack.calls_to("views.publish")) > before)
-        await asyncio.sleep(0.6)
+        await bot.wait_for(lambda: len(refreshes) == len(cards))  # every click has asked for its refresh
+        await publisher.drain()
         maya_publishes = [
             c for c in bot.slack.calls_to("views.publish")[before:] if c.params.get("user_id") == "U01MAYA"
         ]
