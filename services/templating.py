@@ -174,17 +174,16 @@ class JailedLoader(jinja2.FileSystemLoader):
 
     def get_source(
         self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+    ) -> tuple[str, str, Callable[[], bool]]:
         source, filename, uptodate = super().get_source(environment, template)
-        if filename is not None:
-            base = Path(self.searchpath[0])
-            current = base
-            for part in Path(os.path.relpath(filename, base)).parts:
-                current = current / part
-                if current.is_symlink():
-                    raise jinja2.TemplateNotFound(template, f"{template} is a symbolic link")
-            if not Path(filename).resolve().is_relative_to(base.resolve()):
-                raise jinja2.TemplateNotFound(template, f"{template} is outside the template folder")
+        base = Path(self.searchpath[0])
+        current = base
+        for part in Path(os.path.relpath(filename, base)).parts:
+            current = current / part
+            if current.is_symlink():
+                raise jinja2.TemplateNotFound(template, f"{template} is a symbolic link")
+        if not Path(filename).resolve().is_relative_to(base.resolve()):
+            raise jinja2.TemplateNotFound(template, f"{template} is outside the template folder")
         return source, filename, uptodate
 
 
