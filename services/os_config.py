@@ -144,12 +144,33 @@ class Client(_Model):
     name: str
     domains: list[str] = Field(default_factory=list)
     slug: str = ""
+    industry: str | None = None  # picks `industries/<industry>/analysis.md` for this client's meetings
 
     @model_validator(mode="after")
     def _normalise(self) -> Client:
         self.domains = [_norm_domain(d) for d in self.domains]
         self.slug = slugify(self.slug or self.name)
         return self
+
+
+# the same names as services.analysis.schema.MeetingType (a test keeps them equal)
+MEETING_TYPE_NAMES = ("ai_audit", "discovery", "client", "internal_partner", "coaching", "sales")
+MEETING_TYPE_NAMES += ("networking", "other")
+
+
+class ModelRouting(_Model):
+    """Which meeting types are analysed on CLAUDE_MODEL; every other type uses CLAUDE_LIGHT_MODEL."""
+
+    primary_types: list[str] = Field(default_factory=lambda: ["ai_audit", "discovery", "client", "sales"])
+
+    @field_validator("primary_types")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        out = [t.strip().lower() for t in v]
+        for t in out:
+            if t not in MEETING_TYPE_NAMES:
+                raise ValueError(f"'{t}' is not a meeting type ({', '.join(MEETING_TYPE_NAMES)})")
+        return out
 
 
 class OSConfig(_Model):
@@ -160,6 +181,7 @@ class OSConfig(_Model):
     routing: Routing = Field(default_factory=Routing)
     reminders: Reminders = Field(default_factory=Reminders)
     clients: list[Client] = Field(default_factory=list)
+    model_routing: ModelRouting = Field(default_factory=ModelRouting)
 
     @field_validator("internal_domains")
     @classmethod

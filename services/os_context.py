@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from services.os_config import Client, OSConfig
@@ -21,6 +22,11 @@ PROJECT_CHARS = 2_000
 LOG_TAIL_CHARS = 3_000
 DECISIONS_TAIL_CHARS = 4_000
 MIN_USEFUL_CHARS = 200
+INSTRUCTIONS_CHARS = 6_000  # per analysis.md; these are read by a person-maintained file, keep short
+# Ends the meeting-specific analysis instructions at the start of `OSContext.text`; the prompt
+# builder splits there so the instructions get their own cached block.
+INSTRUCTIONS_END = "<!-- end of meeting-specific analysis instructions -->"
+PACKS_DIR = Path(__file__).resolve().parents[1] / "os_templates" / "client_os_packs"
 # A "Status: done" line in any common markdown dress (`- **Status:** done`, `status: closed`).
 _CLOSED = re.compile(r"^\W*status\W*(done|closed|complete|completed|archived|cancell?ed)\b", re.I | re.M)
 
@@ -29,10 +35,16 @@ _CLOSED = re.compile(r"^\W*status\W*(done|closed|complete|completed|archived|can
 class OSContext:
     sections: list[tuple[str, str]] = field(default_factory=list)
     blobs: dict[str, str] = field(default_factory=dict)  # path -> blob id read, for proposals' base_blob
+    # (title, body) of each `analysis.md` that applies: the client's own, then its industry pack's
+    instructions: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
-        return "\n\n".join(_render(title, body) for title, body in self.sections)
+        body = "\n\n".join(_render(title, body) for title, body in self.sections)
+        if not self.instructions:
+            return body
+        extra = "\n\n".join(_render(title, text) for title, text in self.instructions)
+        return f"{extra}\n{INSTRUCTIONS_END}\n{body}"
 
     @property
     def approx_tokens(self) -> int:
@@ -112,6 +124,31 @@ def _mentions(text: str, client: Client) -> bool:
     return any(n and re.search(r"\b" + re.escape(n.lower()) + r"\b", low) for n in needles)
 
 
+async def _instructions(repo: OSRepo, ctx: OSContext, clients: list[Client]) -> list[tuple[str, str]]:
+    """Each client's `clients/<slug>/analysis.md`, then its industry's: the OS's own
+    `industries/<industry>/analysis.md` wins over the packaged `client_os_packs/<industry>/analysis.md`."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for client in clients:
+        rel = f"clients/{client.slug}/analysis.md"
+        text = await _read(repo, ctx, rel)
+        if text and text.strip():
+            out.append((f"{client.name} ({rel})", _head(text.strip(), INSTRUCTIONS_CHARS)))
+        industry = slugify(client.industry) if client.industry else ""
+        if not industry or industry in seen:
+            continue
+        seen.add(industry)
+        rel = f"industries/{industry}/analysis.md"
+        text = await _read(repo, ctx, rel)
+        if not (text and text.strip()):
+            packaged = PACKS_DIR / industry / "analysis.md"
+            text = packaged.read_text(encoding="utf-8") if packaged.is_file() else None
+            rel = f"industry pack {industry}"
+        if text and text.strip():
+            out.append((f"Industry: {industry} ({rel})", _head(text.strip(), INSTRUCTIONS_CHARS)))
+    return out
+
+
 async def build_context(
     repo: OSRepo, config: OSConfig, external_domains: list[str], token_budget: int = 6000
 ) -> OSContext:
@@ -120,6 +157,7 @@ async def build_context(
     if config.team:
         parts.append(_Part("Team", _roster(config), "head"))
     clients = _clients_for(config, external_domains)
+    ctx.instructions = await _instructions(repo, ctx, clients)
     for client in clients:
         profile = await _read(repo, ctx, f"clients/{client.slug}/README.md")
         if profile:

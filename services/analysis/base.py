@@ -8,6 +8,7 @@ meeting can be re-analysed later.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from services.analysis.schema import AnalysisOutcome
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
     from bot.config import Settings
+    from services.os_config import OSConfig
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +34,34 @@ class Analyzer(Protocol):
     async def analyze(self, meeting: FathomMeeting, *, os_context: str = "") -> AnalysisOutcome: ...
 
 
-def build_analyzer(settings: Settings, client: AsyncAnthropic | None = None) -> Analyzer:
-    """Claude when a client is given (bot/clients.py builds it from the key), else the heuristic."""
+def build_analyzer(
+    settings: Settings,
+    client: AsyncAnthropic | None = None,
+    os_config: Callable[[], OSConfig] | None = None,
+) -> Analyzer:
+    """Claude when a client is given (bot/clients.py builds it from the key), else the heuristic.
+
+    `os_config` is read at each analysis, so `model_routing.primary_types` in `fathom-os.yml` takes
+    effect on the next meeting without a restart."""
     from services.analysis.heuristic import HeuristicAnalyzer
 
     if client is None:
         return HeuristicAnalyzer()
-    from services.analysis.claude import ClaudeAnalyzer
+    from services.analysis.claude import PRIMARY_TYPES, ClaudeAnalyzer
+
+    def primary_types() -> list[str]:
+        return list(os_config().model_routing.primary_types) if os_config else list(PRIMARY_TYPES)
 
     return ClaudeAnalyzer(
         client,
         model=settings.claude_model,
         fallback_model=settings.claude_fallback_model,
+        light_model=settings.claude_light_model,
+        primary_types=primary_types,
         prices=settings.claude_prices,
         chunk_tokens=settings.claude_chunk_tokens,
         max_concurrency=settings.claude_max_concurrency,
+        use_batches=settings.claude_use_batches,
     )
 
 

@@ -27,13 +27,26 @@ T = TypeVar("T")
 CHARS_PER_TOKEN = 4
 OVERLAP_LINES = 3
 
-_FILLER = re.compile(
-    r"^(?:(?:uh|um|mm|hmm|mm-hmm|uh-huh|yeah|yes|yep|no|okay|ok|'kay|right|alright|sure|cool|great|"
-    r"good|so|and|but|oh|ah|well|yo|hm|mhm|huh|true|exactly|fine|indeed)[\s,.!?…-]*)+$",
+# Turns that carry nothing: disfluencies and back-channel noises.
+_NOISE = re.compile(
+    r"^(?:(?:uh|um|mm|hmm|mm-hmm|uh-huh|so|and|but|oh|ah|well|yo|hm|mhm|huh)[\s,.!?…-]*)+$", re.I
+)
+# Short answers: dropped when they answer nothing, kept after a question or a proposal, because
+# "Okay." after "Shall we drop speech recognition?" is the decision.
+_SHORT_ANSWER = re.compile(
+    r"^(?:(?:uh|um|mm|yeah|yes|yep|yup|no|nope|okay|ok|'kay|right|alright|sure|cool|great|good|agreed|"
+    r"exactly|fine|true|indeed|absolutely|definitely|perfect|correct|of course|sounds good|"
+    r"mm-hmm|uh-huh|let's do it|let's do that)[\s,.!?…-]*)+$",
+    re.IGNORECASE,
+)
+_PROPOSAL = re.compile(
+    r"\?\s*$|\b(?:let's|let us|shall we|should we|we could|we should|how about|what about|why don't we|"
+    r"i suggest|i propose|go (?:with|for)|agree(?:d)?\b|is that ok|okay\?|right\?)",
     re.IGNORECASE,
 )
 _DISFLUENCY = re.compile(r"\b(?:uh|um|mm)\b[,]?\s*", re.IGNORECASE)
 _SPACES = re.compile(r"\s{2,}")
+_KEYS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def estimate_tokens(text: str) -> int:
@@ -41,19 +54,76 @@ def estimate_tokens(text: str) -> int:
     return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
+def short_time(value: str) -> str:
+    """'00:04:28' -> '4:28', '01:20:07' -> '1:20:07': fewer tokens, same instant."""
+    seconds = timestamp_seconds(value or "")
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def long_time(value: str | None, limit: int | None = None) -> str | None:
+    """Any 'H:MM:SS' / 'M:SS' back to 'HH:MM:SS', clamped to `limit` seconds; junk -> None."""
+    if not value or not re.fullmatch(r"\s*\d{1,3}(?::\d{1,2}){1,2}\s*", value):
+        return None
+    seconds = timestamp_seconds(value.strip())
+    if limit is not None:
+        seconds = max(0, min(seconds, limit))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def speaker_keys(meeting: FathomMeeting) -> dict[str, str]:
+    """Speaker name -> short key (A, B, … then S27, …) in order of first turn."""
+    keys: dict[str, str] = {}
+    for turn in meeting.transcript or []:
+        name = turn.speaker.display_name
+        if name not in keys:
+            n = len(keys)
+            keys[name] = _KEYS[n] if n < len(_KEYS) else f"S{n + 1}"
+    return keys
+
+
+def speaker_legend(meeting: FathomMeeting) -> str:
+    """'A = Maya Chen <maya@agency.example>; B = …' so the model maps keys back to people."""
+    emails = {}
+    for person in meeting.calendar_invitees:
+        if person.name and person.email:
+            emails[person.name.lower()] = person.email
+    parts = []
+    for name, key in speaker_keys(meeting).items():
+        email = emails.get(name.lower())
+        parts.append(f"{key} = {name}" + (f" <{email}>" if email else ""))
+    return "; ".join(parts)
+
+
 def render_transcript(meeting: FathomMeeting) -> list[str]:
-    """One compact line per speaker turn: `[HH:MM:SS] Name: text`, fillers and 'uh/um' removed."""
+    """One compact line per speaker turn: `[4:28] B: text` (keys from `speaker_legend`).
+
+    Disfluencies and noise turns go; short answers stay when they follow another speaker's question
+    or proposal; consecutive turns of one speaker are joined under one label and one timestamp.
+    """
+    keys = speaker_keys(meeting)
     lines: list[str] = []
     last_speaker: str | None = None
+    asked_by: str | None = None  # who put the open question or proposal, if the last statement was one
     for turn in meeting.transcript or []:
-        text = _SPACES.sub(" ", _DISFLUENCY.sub("", turn.text)).strip()
-        if not text or text == "..." or _FILLER.match(text):
-            continue
+        raw = _SPACES.sub(" ", turn.text).strip()
         speaker = turn.speaker.display_name
+        if not raw or raw == "..." or _NOISE.match(raw):
+            continue
+        if _SHORT_ANSWER.match(raw):
+            if asked_by is None or speaker == asked_by:  # a back-channel, not an answer
+                continue
+            text = raw
+        else:
+            text = _SPACES.sub(" ", _DISFLUENCY.sub("", raw)).strip()
+            if not text:
+                continue
+            asked_by = speaker if _PROPOSAL.search(text) else None
         if speaker == last_speaker and lines and len(lines[-1]) < 1200:
             lines[-1] = f"{lines[-1]} {text}"
         else:
-            lines.append(f"[{turn.timestamp}] {speaker}: {text}")
+            lines.append(f"[{short_time(turn.timestamp)}] {keys[speaker]}: {text}")
         last_speaker = speaker
     return lines
 
@@ -155,17 +225,48 @@ def _same_person(a: ActionItemOut, b: ActionItemOut) -> bool:
     return False
 
 
+def _owner_compatible(a: ActionItemOut, b: ActionItemOut) -> bool:
+    """Same person, or at least one side does not say who."""
+    if not (a.owner_email or a.owner_name) or not (b.owner_email or b.owner_name):
+        return True
+    return _same_person(a, b)
+
+
 def _close_in_time(a: str | None, b: str | None, seconds: int = 60) -> bool:
     return bool(a and b) and abs(timestamp_seconds(a or "") - timestamp_seconds(b or "")) <= seconds
 
 
-def match_score(a: ActionItemOut, b: ActionItemOut) -> float:
-    """> 0 when two wordings name one commitment: near-identical text, or same owner at the same moment.
+def same_evidence(a: str | None, b: str | None) -> bool:
+    """Two quotes of one utterance: equal, or one contained in the other, after normalising."""
+    na, nb = normalise(a or ""), normalise(b or "")
+    if len(na) < 8 or len(nb) < 8:
+        return False
+    return na == nb or na in nb or nb in na
 
-    Higher is a better match, so an extracted item enriches the closest Fathom item, not the first.
+
+def same_commitment(a: ActionItemOut, b: ActionItemOut) -> bool:
+    """One commitment worded twice: near-identical text, or the same evidence for a related task.
+
+    Never "same owner, same minute": a wrap-up turn often holds several tasks of one person, so the
+    same quote alone does not merge two clearly different texts (the text overlap guard).
+    """
+    text = similarity(a.text, b.text)
+    if text >= 0.6:
+        return _owner_compatible(a, b)
+    return text >= 0.25 and _owner_compatible(a, b) and same_evidence(a.evidence, b.evidence)
+
+
+def match_score(a: ActionItemOut, b: ActionItemOut) -> float:
+    """> 0 when `b` may be a rewording of Fathom's item `a`; higher is a closer match.
+
+    Scores of 1 and more are text matches (or the same evidence). Below 1 the match rests on the
+    same owner at the same moment, which Fathom's short restatements need; `merge_fathom_items`
+    lets each Fathom item absorb at most one such loose match, so distinct tasks are never folded.
     """
     score = similarity(a.text, b.text)
     if score >= 0.6:
+        return 1.0 + score
+    if same_commitment(a, b):
         return 1.0 + score
     if not _same_person(a, b):
         return 0.0
@@ -177,13 +278,13 @@ def match_score(a: ActionItemOut, b: ActionItemOut) -> float:
 
 
 def same_action(a: ActionItemOut, b: ActionItemOut) -> bool:
-    return match_score(a, b) > 0
+    return same_commitment(a, b)
 
 
 def _fill(into: ActionItemOut, other: ActionItemOut) -> ActionItemOut:
     """Keep `into` but take fields it lacks (due date, owner, timestamp) from a duplicate."""
     updates: dict[str, object] = {}
-    for field in ("owner_name", "owner_email", "due_date", "source_timestamp"):
+    for field in ("owner_name", "owner_email", "due_date", "source_timestamp", "evidence"):
         if getattr(into, field) is None and getattr(other, field) is not None:
             updates[field] = getattr(other, field)
     if other.priority == "urgent" and into.priority != "urgent":
@@ -227,10 +328,16 @@ def merge_fathom_items(meeting: FathomMeeting, items: Sequence[ActionItemOut]) -
     """Fathom items first (their text and assignee win), enriched by matching extracted items."""
     fathom = fathom_action_items(meeting)
     rest: list[ActionItemOut] = []
+    loose: set[int] = set()  # Fathom items that already absorbed an owner-and-time-only match
     for item in items:
         scores = [match_score(f, item) for f in fathom]
+        for i in loose:
+            if scores[i] < 1.0:
+                scores[i] = 0.0
         best = max(range(len(fathom)), key=lambda i: scores[i], default=None)
         if best is not None and scores[best] > 0:
+            if scores[best] < 1.0:
+                loose.add(best)
             enriched = _fill(fathom[best], item)
             if item.priority != "important":
                 enriched = enriched.model_copy(update={"priority": item.priority})
@@ -252,10 +359,11 @@ def _dedupe_by(items: Iterable[T], key: Callable[[T], str]) -> list[T]:
 
 
 def merge_analyses(parts: Sequence[MeetingAnalysis]) -> MeetingAnalysis:
-    """Union of chunk results: items de-duplicated by normalised text, types by max confidence.
+    """Union of chunk results: items and decisions de-duplicated as one commitment (`same_commitment`),
+    mentions by normalised text, types by max confidence, section changes by (path, section).
 
-    Summaries are joined (no extra model call): the first part's one-liner, the parts' summaries in
-    order. Cheaper and cannot fail; the cost is a longer summary for very long meetings.
+    Headline and summary here are the fallback (first one-liner, summaries joined); the Claude
+    analyzer replaces them with its merge step's single headline and summary.
     """
     if len(parts) == 1:
         return parts[0]
@@ -272,7 +380,13 @@ def merge_analyses(parts: Sequence[MeetingAnalysis]) -> MeetingAnalysis:
 
     decisions: list[DecisionOut] = []
     for d in (d for p in parts for d in p.decisions):
-        if not any(similarity(d.what, k.what) >= 0.6 for k in decisions):
+        for i, kept in enumerate(decisions):
+            text = similarity(d.what, kept.what)
+            if text >= 0.6 or (text >= 0.25 and same_evidence(d.evidence, kept.evidence)):
+                if d.status == "made" and kept.status != "made":  # confirmed later in the meeting
+                    decisions[i] = kept.model_copy(update={"status": "made"})
+                break
+        else:
             decisions.append(d)
     stakeholders: list[Stakeholder] = _dedupe_by(
         (s for p in parts for s in p.stakeholders), lambda s: (s.email or s.name).lower()
