@@ -109,7 +109,7 @@ class Runtime:
     def _build_services(self) -> Services:
         """The domain services; the Slack-facing ones are attached by `_start_slack`."""
         settings = self.settings
-        self.analyzer = build_analyzer(settings, self.claude)
+        self.analyzer = build_analyzer(settings, self.claude, self._os_config)
         pipeline = MeetingPipeline(
             self.db,
             self.queue,
