@@ -30,6 +30,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.sandbox import LocalSlack  # noqa: E402
 from handlers.events.home import publish_home  # noqa: E402
+from services.access import EVERYTHING  # noqa: E402
 from services.clock import utcnow  # noqa: E402
 from services.models import ActionItem, Decision, Meeting  # noqa: E402
 from services.search import SearchIndex, meeting_passages, parse_query  # noqa: E402
@@ -169,7 +170,7 @@ async def main(meetings: int, runs: int) -> None:
                 if query.with_user:
                     query = replace(query, with_email="maya@agency.example")
                 t0 = time.perf_counter()
-                await index.search(query)
+                await index.search(query, EVERYTHING)
                 search.append(time.perf_counter() - t0)
             report("Home publish (500 items, 10k mtgs)", home, 300)
             report("Search (10k meetings)", search, 200)

@@ -28,6 +28,7 @@ class Services:
     home: Any  # services.home.HomeService
     qa: Any  # services.qa.QAService
     audit: Any  # services.audit.service.AuditService
+    access: Any  # services.access.AccessPolicy: who may see which meeting
     # set once Slack (real or sandbox) is connected
     gateway: SlackGateway | None = None
     publisher: Any = None  # services.publisher.SlackPublisher

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, or_, select
 
+from services.access import AccessPolicy, Scope, where
 from services.clock import as_utc
 from services.db import Database
 from services.metrics import MetricsService
@@ -91,7 +92,8 @@ async def email_for_user(db: Database, gateway: SlackGateway | None, token: str)
         return token.lower()
     handle = token.lstrip("@")
     if handle[:1] in ("U", "W") and handle.isupper():
-        email = await HomeService(db).email_of(handle)
+        async with db.session() as s:
+            email = await s.scalar(select(Person.email).where(Person.slack_user_id == handle).limit(1))
         if email is None and gateway is not None:
             try:
                 email = (await gateway.user_info(handle)).email
@@ -106,8 +108,9 @@ async def email_for_user(db: Database, gateway: SlackGateway | None, token: str)
 
 
 class HomeService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, access: AccessPolicy) -> None:
         self.db = db
+        self.access = access  # recent meetings: only those the user may see
         self._team: tuple[float, TeamPanel] | None = None
 
     async def email_of(self, user_id: str) -> str | None:
@@ -123,7 +126,8 @@ class HomeService:
         proposals, proposals_total = (
             await self.pending_proposals(limit or SHOW_PROPOSALS) if is_approver else ([], 0)
         )
-        meetings, meetings_total = await self.recent_meetings(email, limit or SHOW_MEETINGS)
+        viewer = await self.access.viewer(user_id, email=email)
+        meetings, meetings_total = await self.recent_meetings(viewer, limit or SHOW_MEETINGS)
         titles = await self._titles({i.meeting_id for i in items} | {p.meeting_id or 0 for p in proposals})
         return HomeData(
             user_id=user_id,
@@ -164,20 +168,16 @@ class HomeService:
             rows = await s.scalars(select(OSProposal).where(where).order_by(OSProposal.id).limit(limit))
             return list(rows.all()), int(total)
 
-    async def recent_meetings(self, email: str | None, limit: int) -> tuple[list[RecentMeeting], int]:
-        """Meetings the user was invited to (attendees come from the search index)."""
-        if not email:
-            return [], 0
-        email = email.lower()
+    async def recent_meetings(self, scope: Scope, limit: int) -> tuple[list[RecentMeeting], int]:
+        """The newest meetings the user may see (services.access: attended, in one of their
+        channels, or all of them for an admin), filtered in the query."""
+        visible = where(scope, "meetings.id")
         async with self.db.session() as s:
-            total = await s.scalar(
-                select(func.count()).select_from(ATTENDEES).where(ATTENDEES.c.email == email)
-            )
+            total = await s.scalar(select(func.count()).select_from(Meeting).where(visible))
             rows = await s.execute(
                 select(Meeting.id, Meeting.title, Meeting.started_at, Meeting.url)
-                .join(ATTENDEES, ATTENDEES.c.meeting_id == Meeting.id)
-                .where(ATTENDEES.c.email == email)
-                .order_by(Meeting.started_at.desc())
+                .where(visible)
+                .order_by(Meeting.started_at.desc(), Meeting.id.desc())
                 .limit(limit)
             )
             return [RecentMeeting(*row) for row in rows], int(total or 0)

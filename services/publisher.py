@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from blocks.action_items import action_item_card
 from blocks.details import details_card
 from blocks.meeting_card import meeting_card
+from services.access import AccessPolicy, Scope
 from services.analysis.schema import MeetingAnalysis
 from services.clock import utcnow
 from services.meetings import MeetingStore
@@ -31,13 +32,15 @@ class SlackPublisher:
         gateway: SlackGateway,
         os_config: Callable[[], OSConfig],
         default_channel: str | None,
-        related: Callable[[int], Awaitable[list[Meeting]]] | None = None,
+        related: Callable[[int, Scope], Awaitable[list[Meeting]]] | None = None,
+        access: AccessPolicy | None = None,
     ) -> None:
         self.store = store
         self.gateway = gateway
         self.os_config = os_config
         self.default_channel = default_channel
-        self.related = related  # meeting id -> related meetings (services.search.SearchIndex.related)
+        self.related = related  # (meeting id, scope) -> related meetings (SearchIndex.related)
+        self.access = access  # without it no related links: nobody could tell who reads the card
         self._locks: dict[int, asyncio.Lock] = {}
 
     def channel_for(self, meeting: Meeting) -> str:
@@ -71,7 +74,7 @@ class SlackPublisher:
         )
         existing = known.get(f"meeting:{meeting_id}")
         channel = existing.channel if existing else self.channel_for(meeting)
-        related = await self._related(meeting) if meeting.status == "analysed" else []
+        related = await self._related(meeting, channel) if meeting.status == "analysed" else []
         card = meeting_card(meeting, items, mentions=mentions, related=related)
         parent = await self.gateway.post_or_update(f"meeting:{meeting_id}", channel, card, known=known)
         for item in items if with_items else []:
@@ -86,11 +89,12 @@ class SlackPublisher:
                 known=known,
             )
 
-    async def _related(self, meeting: Meeting) -> list[tuple[str, str | None]]:
-        """(title, link to its thread) of meetings with the same client or people."""
-        if self.related is None:
+    async def _related(self, meeting: Meeting, channel: str) -> list[tuple[str, str | None]]:
+        """(title, link to its thread) of meetings with the same client or people, only those every
+        reader of `channel` may see (services.access.AccessPolicy.channel_audience)."""
+        if self.related is None or self.access is None:
             return []
-        found = await self.related(meeting.id)
+        found = await self.related(meeting.id, await self.access.channel_audience(channel))
         refs = await self.gateway.refs([f"meeting:{m.id}" for m in found])
         out: list[tuple[str, str | None]] = []
         for m in found:

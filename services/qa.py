@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from services.access import Scope
 from services.db import Database
 from services.models import LLMUsage
 from services.search import HIT_CLOSE, HIT_OPEN, Hit, SearchIndex, parse_query
@@ -66,14 +67,16 @@ class QAService:
         self.model = model
         self.prices = prices or {}
 
-    async def retrieve(self, question: str) -> list[Hit]:
-        """Filters work in questions too (`client:brightline`); up to 3 passages per meeting."""
+    async def retrieve(self, question: str, scope: Scope) -> list[Hit]:
+        """Filters work in questions too (`client:brightline`); up to 3 passages per meeting, only
+        from meetings in `scope` (services.access: what the people who will read the answer may see)."""
         return await self.index.search(
-            parse_query(question), limit=MAX_PASSAGES, per_meeting=3, any_word=True
+            parse_query(question), scope, limit=MAX_PASSAGES, per_meeting=3, any_word=True
         )
 
-    async def answer(self, question: str) -> Answer:
-        hits = await self.retrieve(question)
+    async def answer(self, question: str, scope: Scope) -> Answer:
+        """Claude sees only passages from `scope`, so the answer can cite nothing else."""
+        hits = await self.retrieve(question, scope)
         if not hits or self.client is None:
             return Answer(question, None, hits)
         prompt = f"Passages:\n\n{numbered_passages(hits)}\n\nQuestion: {question}"

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, bindparam, column, select, table, text
 
+from services.access import Scope
 from services.analysis.schema import MEETING_TYPES, AnalysisOutcome
 from services.db import Database
 from services.fathom import timestamp_seconds
@@ -196,17 +197,24 @@ class SearchIndex:
         await self.index_meeting(meeting_id)
 
     async def search(
-        self, query: SearchQuery, *, limit: int = 10, per_meeting: int = 1, any_word: bool = False
+        self,
+        query: SearchQuery,
+        scope: Scope,
+        *,
+        limit: int = 10,
+        per_meeting: int = 1,
+        any_word: bool = False,
     ) -> list[Hit]:
         """Best passages first, at most `per_meeting` from one meeting; all words must match
-        unless `any_word` (questions), and an all-words search that finds nothing retries with any."""
+        unless `any_word` (questions), and an all-words search that finds nothing retries with any.
+        Only meetings in `scope` (services.access) are searched: the filter is part of the query."""
         expression = match_expression(query.text, any_word=any_word)
         words = set(re.findall(r"\w+", query.text.lower()))
         if expression is None or words <= STOPWORDS:  # nothing to rank by (PostgreSQL drops stopwords)
-            return await self._recent(query, limit)
-        rows = await self._match(expression, query, limit * per_meeting * 8)
+            return await self._recent(query, scope, limit)
+        rows = await self._match(expression, query, scope, limit * per_meeting * 8)
         if not rows and not any_word:
-            return await self.search(query, limit=limit, per_meeting=per_meeting, any_word=True)
+            return await self.search(query, scope, limit=limit, per_meeting=per_meeting, any_word=True)
         counts: dict[int, int] = {}
         kept: list[dict[str, Any]] = []
         for row in rows:
@@ -220,8 +228,10 @@ class SearchIndex:
             if r["meeting_id"] in meetings
         ]
 
-    async def _match(self, expression: str, query: SearchQuery, n: int) -> list[dict[str, Any]]:
+    async def _match(self, expression: str, query: SearchQuery, scope: Scope, n: int) -> list[dict[str, Any]]:
         where, params = _filters(query)
+        allowed, allowed_values = scope.sql("meeting_id")
+        where += f" AND {allowed}"
         if self.sqlite:
             weights = ", ".join(str(w) for w in KIND_WEIGHTS.values())
             sql = (
@@ -245,11 +255,13 @@ class SearchIndex:
             expression = expression.replace('"', "")
         stmt = text(sql).bindparams(*params)
         async with self.db.session() as s:
-            result = await s.execute(stmt, {"q": expression, "n": n, **_values(query)})
+            result = await s.execute(stmt, {"q": expression, "n": n, **_values(query), **allowed_values})
             return [dict(r._mapping) for r in result]
 
-    async def related(self, meeting_id: int, limit: int = 3) -> list[Meeting]:
-        """Meetings linked to this one: the same client, or at least two of the same attendees."""
+    async def related(self, meeting_id: int, scope: Scope, limit: int = 3) -> list[Meeting]:
+        """Meetings linked to this one: the same client, or at least two of the same attendees;
+        only those in `scope` (for a card: what every reader of its channel may see)."""
+        allowed, allowed_values = scope.sql("m.id")
         same_client = (
             "(m.client_slug IS NOT NULL AND m.client_slug = (SELECT client_slug FROM meetings WHERE id = :m))"
         )
@@ -258,20 +270,24 @@ class SearchIndex:
             " OR m.id IN (SELECT b.meeting_id FROM search_attendees a JOIN search_attendees b"
             "  ON a.email = b.email WHERE a.meeting_id = :m AND b.meeting_id != :m"
             "  GROUP BY b.meeting_id HAVING COUNT(*) >= 2))"
+            f" AND {allowed}"
             f" ORDER BY CASE WHEN {same_client} THEN 0 ELSE 1 END, m.started_at DESC, m.id DESC LIMIT :n"
         )
         async with self.db.session() as s:
-            ids = [row[0] for row in await s.execute(sql, {"m": meeting_id, "n": limit})]
+            ids = [row[0] for row in await s.execute(sql, {"m": meeting_id, "n": limit, **allowed_values})]
         found = await self._meetings(set(ids))
         return [found[i] for i in ids if i in found]
 
-    async def _recent(self, query: SearchQuery, limit: int) -> list[Hit]:
+    async def _recent(self, query: SearchQuery, scope: Scope, limit: int) -> list[Hit]:
         """Filters without words: the latest matching meetings."""
         where, params = _filters(query)
-        sql = f"SELECT id AS meeting_id FROM meetings WHERE 1=1 {where.replace('meeting_id IN', 'id IN')}"
+        allowed, allowed_values = scope.sql("id")
+        sql = (
+            f"SELECT id AS meeting_id FROM meetings WHERE {allowed} {where.replace('meeting_id IN', 'id IN')}"
+        )
         stmt = text(sql + " ORDER BY started_at DESC LIMIT :n").bindparams(*params)
         async with self.db.session() as s:
-            ids = [r[0] for r in await s.execute(stmt, {"n": limit, **_values(query)})]
+            ids = [r[0] for r in await s.execute(stmt, {"n": limit, **_values(query), **allowed_values})]
         meetings = await self._meetings(set(ids))
         return [_hit(meetings[i], "title", None, meetings[i].title, 0.0) for i in ids if i in meetings]
 

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 HIT_TTL = timedelta(hours=24)
 MISS_TTL = timedelta(hours=1)
+MEMBERS_TTL = 60.0  # seconds a channel's member list is trusted (access checks read it often)
+MEMBERS_CACHED = 256  # channels whose member lists are kept
 
 
 class RateGate:
@@ -140,6 +142,7 @@ class SlackGateway:
         self._dm_channels: dict[str, str] = {}
         self._sent: dict[str, int] = {}  # entity -> hash of the content last sent by this process
         self._permalinks: dict[tuple[str, str], str | None] = {}
+        self._members: dict[str, tuple[float, set[str]]] = {}
         self.bot_user_id: str | None = None
 
     async def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
@@ -327,6 +330,24 @@ class SlackGateway:
     async def user_info(self, user_id: str) -> SlackUser:
         data = await self.call("users.info", user=user_id)
         return _slack_user(data["user"])
+
+    async def members(self, channel_id: str) -> set[str]:
+        """`services.access.ChannelMembers`: a channel's members (every page), cached MEMBERS_TTL s."""
+        cached = self._members.get(channel_id)
+        if cached and time.monotonic() - cached[0] < MEMBERS_TTL:
+            return cached[1]
+        found: set[str] = set()
+        cursor: str | None = None
+        while True:
+            data = await self.call("conversations.members", channel=channel_id, limit=1000, cursor=cursor)
+            found.update(str(m) for m in data.get("members") or [])
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        if len(self._members) >= MEMBERS_CACHED:
+            self._members.pop(min(self._members, key=lambda c: self._members[c][0]))
+        self._members[channel_id] = (time.monotonic(), found)
+        return found
 
     async def mentions_for(self, emails: list[str | None]) -> dict[str, str]:
         """email -> Slack user id for the emails that map to a Slack user (one query when cached)."""

@@ -10,10 +10,12 @@ from pathlib import Path
 from blocks.home import HomeAction, MoreRef, home_view, more_modal
 from blocks.limits import check_view
 from blocks.values import encode
+from services.access import AccessPolicy
 from services.clock import utcnow
 from services.db import Database
 from services.home import HomeService
 from services.models import ActionItem, OSProposal
+from services.os_config import OSConfig
 from tests.harness import running_bot
 from tests.test_search import ingest_fixtures
 
@@ -38,13 +40,18 @@ async def add_items(db: Database, meeting_id: int, count: int, owner: str = MAYA
             )
 
 
+def home_service(db: Database) -> HomeService:
+    """No admins, no Slack: recent meetings are those the user attended."""
+    return HomeService(db, AccessPolicy(db, OSConfig))
+
+
 def texts(view: dict) -> str:
     return json.dumps(view["blocks"])
 
 
 async def test_new_user_sees_welcome_and_how_to_connect_fathom(any_db: Database) -> None:
     db = any_db
-    data = await HomeService(db).load("U09NEW", email=None, is_approver=False, now=utcnow())
+    data = await home_service(db).load("U09NEW", email=None, is_approver=False, now=utcnow())
     view = home_view(data)
     assert data.is_new
     assert "Connect Fathom" in texts(view) and "FATHOM_WEBHOOK_SECRET" in texts(view)
@@ -57,7 +64,7 @@ async def test_busy_user_sees_overdue_first_and_the_rest_behind_n_more(any_db: D
     ids = await ingest_fixtures(db)
     await add_items(db, ids["ai_audit_discovery"], 500)
     now = utcnow()
-    data = await HomeService(db).load(MAYA, email="maya@agency.example", is_approver=False, now=now)
+    data = await home_service(db).load(MAYA, email="maya@agency.example", is_approver=False, now=now)
     assert data.open_total >= 500 and not data.is_new
     assert all(i.due_date and i.due_date < now.date() for i in data.open_items), "overdue first"
     view = home_view(data)
@@ -68,7 +75,9 @@ async def test_busy_user_sees_overdue_first_and_the_rest_behind_n_more(any_db: D
     assert button["text"]["text"] == f"{data.open_total - len(data.open_items)} more"
     assert any(b.get("block_id") == f"action_item:{data.open_items[0].id}:actions" for b in view["blocks"])
     assert "Remote Control Project" in texts(view), "recent meetings the user attended"
-    big = await HomeService(db).load(MAYA, email="maya@agency.example", is_approver=False, now=now, limit=300)
+    big = await home_service(db).load(
+        MAYA, email="maya@agency.example", is_approver=False, now=now, limit=300
+    )
     modal = more_modal("items", big)
     assert check_view(modal) == []
     assert "Showing 300 of" in texts(modal)
@@ -88,7 +97,7 @@ async def test_approver_sees_pending_proposals_and_others_do_not(any_db: Databas
                     reason="Pricing was agreed",
                 )
             )
-    service = HomeService(db)
+    service = home_service(db)
     approver = home_view(await service.load(MAYA, email=None, is_approver=True, now=utcnow()))
     other = home_view(await service.load("U02JONAS", email=None, is_approver=False, now=utcnow()))
     assert "awaiting your approval (8)" in texts(approver)
@@ -102,9 +111,9 @@ async def test_team_panel_counts_meetings_hours_overdue_and_claude_cost(any_db: 
     db = any_db
     ids = await ingest_fixtures(db)
     await add_items(db, ids["partner_sync"], 20)
-    team = await HomeService(db).team_panel(utcnow())
+    team = await home_service(db).team_panel(utcnow())
     view_text = texts(
-        home_view(await HomeService(db).load(MAYA, email=None, is_approver=False, now=utcnow()))
+        home_view(await home_service(db).load(MAYA, email=None, is_approver=False, now=utcnow()))
     )
     assert "Completion" in view_text and "Claude cost this month" in view_text
     assert team.claude_cost_month == 0  # heuristic analysis costs nothing

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from blocks.qa import qa_answer
 from bot.config import DEFAULT_PRICES
+from services.access import EVERYTHING
 from services.db import Database
 from services.models import LLMUsage
 from services.qa import QAService
@@ -25,7 +26,9 @@ QUESTION = "what did we discuss about the remote control buttons?"
 async def test_offline_answer_is_the_best_passages_with_links(any_db: Database) -> None:
     db = any_db
     ids = await ingest_fixtures(db)
-    answer = await QAService(db, SearchIndex(db)).answer("what did we hear from Brightline Dental?")
+    answer = await QAService(db, SearchIndex(db)).answer(
+        "what did we hear from Brightline Dental?", EVERYTHING
+    )
     assert answer.text is None and answer.sources
     assert answer.sources[0].meeting_id == ids["ai_audit_discovery"]
     message = qa_answer(answer, {ids["ai_audit_discovery"]: "https://slack.example/thread"})
@@ -42,7 +45,7 @@ async def test_claude_answers_from_numbered_passages_and_usage_is_recorded(any_d
         try:
             answer = await QAService(
                 db, SearchIndex(db), client, model="claude-sonnet-4-6", prices=DEFAULT_PRICES
-            ).answer(QUESTION)
+            ).answer(QUESTION, EVERYTHING)
         finally:
             await client.close()
     assert answer.text == "They agreed the buttons should be few and large [1]."
@@ -65,7 +68,7 @@ async def test_claude_failure_falls_back_to_passages(any_db: Database) -> None:
         fake.enqueue(server_error())
         client = AsyncAnthropic(api_key="sk-test", base_url=fake.url, max_retries=0)
         try:
-            answer = await QAService(db, SearchIndex(db), client).answer(QUESTION)
+            answer = await QAService(db, SearchIndex(db), client).answer(QUESTION, EVERYTHING)
         finally:
             await client.close()
     assert answer.text is None and answer.sources and answer.error
@@ -81,12 +84,14 @@ async def test_mention_search_and_help_through_local_slack(tmp_path: Path) -> No
 
         await bot.slack.mention("U01MAYA", MEETINGS_CHANNEL, "what did Brightline say about their phones?")
         asked = bot.slack.messages(MEETINGS_CHANNEL)[-1]
-        await bot.wait_for(lambda: len(bot.slack.thread(MEETINGS_CHANNEL, asked["ts"])) >= 2)
-        reply = json.dumps(bot.slack.thread(MEETINGS_CHANNEL, asked["ts"])[-1]["blocks"])
-        assert "Brightline Dental" in reply and "timestamp=" in reply
+        await bot.wait_for(lambda: len(bot.slack.ephemerals) == 1)  # outside a card's thread: to Maya only
+        reply = bot.slack.ephemerals[-1]
+        assert reply["user"] == "U01MAYA" and reply["channel"] == MEETINGS_CHANNEL
+        assert "Brightline Dental" in json.dumps(reply["blocks"]) and "timestamp=" in json.dumps(reply["blocks"])
+        assert len(bot.slack.thread(MEETINGS_CHANNEL, asked["ts"])) <= 1, "no public reply"
 
         await bot.slack.send_command("U01MAYA", MEETINGS_CHANNEL, "/os-meetings", "brightline with:@maya")
-        await bot.wait_for(lambda: bool(bot.slack.ephemerals))
+        await bot.wait_for(lambda: len(bot.slack.ephemerals) == 2)
         results = json.dumps(bot.slack.ephemerals[-1])
         assert "1 meeting" in results and "Brightline Dental" in results
         assert parent_ts.replace(".", "") in results, "links to the meeting's thread"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from services.access import EVERYTHING
 from services.analysis.heuristic import HeuristicAnalyzer
 from services.db import Database
 from services.fathom import parse_meeting
@@ -44,7 +45,7 @@ def test_query_filters_are_parsed_out_of_the_words() -> None:
 async def test_title_match_ranks_the_brightline_meeting_first(any_db: Database) -> None:
     db = any_db
     ids = await ingest_fixtures(db)
-    hits = await SearchIndex(db).search(parse_query("brightline dental"))
+    hits = await SearchIndex(db).search(parse_query("brightline dental"), EVERYTHING)
     assert hits and hits[0].meeting_id == ids["ai_audit_discovery"]
     assert len({h.meeting_id for h in hits}) == len(hits), "one passage per meeting"
 
@@ -52,7 +53,7 @@ async def test_title_match_ranks_the_brightline_meeting_first(any_db: Database) 
 async def test_transcript_hit_links_to_the_moment_in_the_recording(any_db: Database) -> None:
     db = any_db
     ids = await ingest_fixtures(db)
-    hits = await SearchIndex(db).search(parse_query("remote control buttons"))
+    hits = await SearchIndex(db).search(parse_query("remote control buttons"), EVERYTHING)
     lines = [h for h in hits if h.kind == "line"]
     assert lines, hits
     hit = lines[0]
@@ -69,19 +70,21 @@ async def test_filters_narrow_results_by_client_type_date_and_attendee(any_db: D
     db = any_db
     ids = await ingest_fixtures(db)
     index = SearchIndex(db)
-    everything = {h.meeting_id for h in await index.search(parse_query("the"), limit=20)}
+    everything = {h.meeting_id for h in await index.search(parse_query("the"), EVERYTHING, limit=20)}
     assert len(everything) >= 4
-    client = await index.search(parse_query("the client:brightline"), limit=20)
+    client = await index.search(parse_query("the client:brightline"), EVERYTHING, limit=20)
     assert {h.meeting_id for h in client} == {ids["ai_audit_discovery"]}
-    late = await index.search(parse_query("the after:2026-11-19"), limit=20)
+    late = await index.search(parse_query("the after:2026-11-19"), EVERYTHING, limit=20)
     assert {h.meeting_id for h in late} == {ids["ami_ES2006d_decision"], ids["ami_TS3009c_long"]}
     q = parse_query("the with:@rosa")
-    rosa = await index.search(q.__class__(**{**q.__dict__, "with_email": "rosa@brightline-dental.example"}))
+    rosa = await index.search(
+        q.__class__(**{**q.__dict__, "with_email": "rosa@brightline-dental.example"}), EVERYTHING
+    )
     assert {h.meeting_id for h in rosa} == {ids["ai_audit_discovery"]}
-    nobody = await index.search(parse_query("the with:@nobody"))
+    nobody = await index.search(parse_query("the with:@nobody"), EVERYTHING)
     assert nobody == []
-    meeting_type = (await index.search(parse_query("brightline")))[0].meeting_type
-    typed = await index.search(parse_query(f"the type:{meeting_type}"), limit=20)
+    meeting_type = (await index.search(parse_query("brightline"), EVERYTHING))[0].meeting_type
+    typed = await index.search(parse_query(f"the type:{meeting_type}"), EVERYTHING, limit=20)
     assert ids["ai_audit_discovery"] in {h.meeting_id for h in typed}
 
 
@@ -92,16 +95,18 @@ async def test_filters_alone_list_recent_meetings_and_reindexing_does_not_duplic
     assert await index.index_meeting(ids["ai_audit_discovery"]) == await index.index_meeting(
         ids["ai_audit_discovery"]
     )
-    recent = await index.search(parse_query("after:2026-11-18"))
+    recent = await index.search(parse_query("after:2026-11-18"), EVERYTHING)
     assert [h.meeting_id for h in recent][0] == ids["ami_TS3009c_long"]
-    hits = await index.search(parse_query("brightline"), limit=50, per_meeting=50)
+    hits = await index.search(parse_query("brightline"), EVERYTHING, limit=50, per_meeting=50)
     assert len([h for h in hits if h.kind == "title"]) == 1
 
 
 async def test_question_words_fall_back_to_any_word_matching(any_db: Database) -> None:
     db = any_db
     ids = await ingest_fixtures(db)
-    hits = await SearchIndex(db).search(parse_query("what did we decide about brightline zzzunknownword"))
+    hits = await SearchIndex(db).search(
+        parse_query("what did we decide about brightline zzzunknownword"), EVERYTHING
+    )
     assert hits and hits[0].meeting_id == ids["ai_audit_discovery"]
 
 
@@ -126,8 +131,8 @@ async def test_related_meetings_share_a_client_or_people(any_db: Database) -> No
     follow_up = (await store.ingest(parse_meeting(data))).meeting_id
     await store.store_analysis(follow_up, await HeuristicAnalyzer().analyze(parse_meeting(data)))
     await index.index_meeting(follow_up)
-    related = [m.id for m in await index.related(follow_up)]
+    related = [m.id for m in await index.related(follow_up, EVERYTHING)]
     assert related[0] == ids["ai_audit_discovery"]
-    partner = [m.id for m in await index.related(ids["partner_sync"], limit=10)]
+    partner = [m.id for m in await index.related(ids["partner_sync"], EVERYTHING, limit=10)]
     assert ids["ai_audit_discovery"] in partner  # Maya and Jonas were at both
     assert ids["partner_sync"] not in partner

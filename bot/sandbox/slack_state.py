@@ -76,6 +76,7 @@ class SlackChannel:
     is_im: bool = False
     user: str | None = None
     created: int = field(default_factory=lambda: int(time.time()))
+    members: list[str] | None = None  # None: every user of the workspace (conversations.members)
 
     def to_api(self) -> dict[str, Any]:
         if self.is_im:
@@ -182,6 +183,15 @@ class Workspace:
             return self.open_dm(ref)
         name = ref.removeprefix("#")
         return next((c for c in self.channels.values() if c.name == name and not c.is_im), None)
+
+    def channel_members(self, channel_id: str) -> list[str]:
+        """Who is in a channel: a DM's user and the bot, a listed set, or everyone."""
+        channel = self.channels[channel_id]
+        if channel.is_im:
+            return [u for u in (channel.user, BOT_USER_ID) if u]
+        if channel.members is not None:
+            return list(dict.fromkeys(channel.members))
+        return list(self.users)
 
     def open_dm(self, user_id: str) -> SlackChannel:
         existing = next((c for c in self.channels.values() if c.is_im and c.user == user_id), None)

@@ -7,6 +7,8 @@ Views, files and response_url live in `slack_web_views.py`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
 import secrets
@@ -76,6 +78,7 @@ class WebApi(ViewsFilesApi):
             "conversations.info": self.conversations_info,
             "conversations.history": self.conversations_history,
             "conversations.replies": self.conversations_replies,
+            "conversations.members": self.conversations_members,
             "users.info": self.users_info,
             "users.lookupByEmail": self.users_lookup_by_email,
             "users.list": self.users_list,
@@ -293,6 +296,23 @@ class WebApi(ViewsFilesApi):
         if not thread:
             raise ApiError("thread_not_found")
         return {"messages": copy.deepcopy(thread), "has_more": False}
+
+    async def conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Slack's shape: `members` (user ids) a page at a time, `response_metadata.next_cursor`."""
+        channel = self.channel_or_raise(_required(p, "channel"))
+        try:
+            limit = int(p.get("limit") or 100)
+            cursor = str(p.get("cursor") or "")
+            start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            raise ApiError("invalid_cursor") from None
+        if not 1 <= limit <= 1000:
+            raise ApiError("invalid_limit")
+        members = self.ws.channel_members(channel)
+        page = members[start : start + limit]
+        more = start + limit < len(members)
+        next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
 
     # users and reactions ------------------------------------------------------------------------
     async def users_info(self, p: dict[str, Any]) -> dict[str, Any]:

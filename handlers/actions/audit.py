@@ -39,10 +39,12 @@ async def open_options(
     query: str = "",
     selected: AuditRequest | None = None,
     channel: str | None,
+    user: str,
 ) -> None:
-    meetings = await services.audit.recent_meetings(query)
+    viewer = await services.access.viewer(user)  # the picker lists only meetings this user may see
+    meetings = await services.audit.recent_meetings(viewer, query)
     if selected and all(m.id != selected.meeting_id for m in meetings):
-        meetings = await services.audit.recent_meetings("", limit=100)
+        meetings = await services.audit.recent_meetings(viewer, "", limit=100)
     if not meetings:
         raise UserFacingError(
             f"No meetings match “{query[:80]}”."
@@ -59,7 +61,9 @@ async def from_meeting_card(ack: Any, body: dict[str, Any], context: dict[str, A
     ref = decode(MeetingRef, action_value(body))
     await services.audit.ensure_can_generate(actor_id(body))
     request = AuditRequest(meeting_id=ref.meeting_id)
-    await open_options(services, body["trigger_id"], selected=request, channel=channel_id(body))
+    await open_options(
+        services, body["trigger_id"], selected=request, channel=channel_id(body), user=actor_id(body)
+    )
 
 
 async def build(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
@@ -80,7 +84,9 @@ async def edit_inputs(ack: Any, body: dict[str, Any], context: dict[str, Any], r
     await ack()
     services = services_of(context)
     request = decode(AuditRequest, action_value(body))
-    await open_options(services, body["trigger_id"], selected=request, channel=channel_id(body))
+    await open_options(
+        services, body["trigger_id"], selected=request, channel=channel_id(body), user=actor_id(body)
+    )
 
 
 def register(app: AsyncApp) -> None:

@@ -21,6 +21,7 @@ async def audit(ack: Any, command: dict[str, Any], context: dict[str, Any], resp
         str(command["trigger_id"]),
         query=str(command.get("text") or "").strip(),
         channel=command.get("channel_id"),
+        user=str(command.get("user_id") or ""),
     )
 
 

@@ -1,4 +1,4 @@
-"""`/os-meetings QUERY`: full-text search, answered ephemerally with passages and links."""
+"""`/os-meetings QUERY`: full-text search over the meetings the user may see, answered ephemerally."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ async def os_meetings(ack: Any, command: dict[str, Any], context: dict[str, Any]
         query = replace(
             query, with_email=await email_for_user(services.db, services.gateway, query.with_user)
         )
+    viewer = await services.access.viewer(str(command.get("user_id") or ""))
     index: SearchIndex = services.search
-    hits = await index.search(query)
+    hits = await index.search(query, viewer)  # only meetings this user may see (services.access)
     urls = await thread_urls(services.gateway, {h.meeting_id for h in hits})
     message = search_results(query.text, hits, urls, query.problems)
     await respond(**message.as_kwargs(), response_type="ephemeral", replace_original=False)

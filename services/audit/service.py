@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from services import audit_log
+from services.access import Scope, where
 from services.analysis.schema import OSUpdate
 from services.audit.extract import AuditExtractionError, extract_heuristic, extract_with_claude
 from services.audit.generator import GeneratedPack, generate_client_os
@@ -131,9 +132,14 @@ class AuditService:
 
     # -- choosing ---------------------------------------------------------------------------------
 
-    async def recent_meetings(self, query: str = "", limit: int = 25) -> list[MeetingChoice]:
-        """Newest first; `query` matches the title or the client (slug or words of it)."""
-        stmt = select(Meeting).order_by(Meeting.started_at.desc().nulls_last(), Meeting.id.desc())
+    async def recent_meetings(self, scope: Scope, query: str = "", limit: int = 25) -> list[MeetingChoice]:
+        """Newest first among the meetings in `scope` (services.access: what the picker's user may
+        see); `query` matches the title or the client (slug or words of it)."""
+        stmt = (
+            select(Meeting)
+            .where(where(scope, "meetings.id"))
+            .order_by(Meeting.started_at.desc().nulls_last(), Meeting.id.desc())
+        )
         words = query.strip()
         if words:
             like = f"%{words.lower()}%"
