@@ -196,7 +196,8 @@ def _summary(fathom: FathomMeeting | None, analysis: MeetingAnalysis | None, url
         text = markdown_to_mrkdwn(fathom.summary_markdown if fathom else "")
     if not text.strip():
         return ""
-    tail = f" ({link(url, 'full summary in Fathom')})" if safe_url(url) else ""
+    label = "full summary in Fathom" if fathom and fathom.summary_markdown.strip() else "recording in Fathom"
+    tail = f" ({link(url, label)})" if safe_url(url) else ""
     return fit_markdown(text, SECTION_TEXT, tail)
 
 

@@ -7,6 +7,7 @@ Every finding is scored and the lists are capped, because real conversations say
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -319,7 +320,13 @@ def resolve_date(text: str, day: date) -> tuple[date | None, int]:
 
 
 def _sentences(text: str) -> list[str]:
-    return [s for s in (clean(p) for p in _SENTENCE.split(clean(text))) if s]
+    return list(_split(text))
+
+
+@functools.lru_cache(maxsize=16384)
+def _split(text: str) -> tuple[str, ...]:
+    """Cached: every extractor walks the same turns (an hour-long meeting is ~1,000 of them)."""
+    return tuple(s for s in (clean(p) for p in _SENTENCE.split(clean(text))) if s)
 
 
 def _turns(meeting: FathomMeeting) -> Iterator[tuple[int, str, str | None, str, str]]:
