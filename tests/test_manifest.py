@@ -73,6 +73,7 @@ def test_scopes_cover_the_web_api_methods_the_code_calls() -> None:
     needs = {
         "chat.postMessage": "chat:write",
         "conversations.open": "im:write",
+        "conversations.members": "channels:read",  # groups:read too, for private card channels
         "users.lookupByEmail": "users:read.email",
         "users.info": "users:read",
         "files_upload_v2": "files:write",
