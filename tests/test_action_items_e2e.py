@@ -203,3 +203,37 @@ async def test_os_actions_paging_keeps_whose_list_it_is(tmp_path: Path) -> None:
             str(c.params) for c in bot.slack.calls_to("response_url") if "page 2 of" in str(c.params)
         )
         assert "Jonas Reed's open action items" in page_two and "Extra task" in page_two
+
+
+async def test_reassign_to_a_forged_user_id_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        await bot.send("ai_audit_discovery")
+        ts, item_id = await _card(bot, "U01MAYA")
+        before = bot.slack.message(MEETINGS_CHANNEL, ts)
+        for forged in ("W<!here>", "U99NOBODY"):
+            await bot.slack.select_user("U01MAYA", MEETINGS_CHANNEL, ts, ActionItemAction.REASSIGN, forged)
+        await bot.wait_for(lambda: sum("could not be found" in e["text"] for e in bot.slack.ephemerals) == 1)
+        await bot.wait_for(lambda: any("not a Slack user" in e["text"] for e in bot.slack.ephemerals))
+        assert bot.slack.message(MEETINGS_CHANNEL, ts)["blocks"] == before["blocks"]
+        item = await bot.runtime.services.action_items.get(item_id)
+        assert item.owner_slack_id == "U01MAYA" and item.version == 1
+        assert await history(bot.runtime.db, f"action_item:{item_id}") == []
+
+
+async def test_uncached_attendee_click_is_answered_without_a_database_lock(tmp_path: Path) -> None:
+    from sqlalchemy import delete
+
+    from services.models import Person
+
+    async with running_bot(tmp_path) as bot:
+        await bot.send("ai_audit_discovery")
+        ts, item_id = await _card(bot, "U01MAYA")
+        async with bot.runtime.db.session() as s:
+            await s.execute(delete(Person).where(Person.email == "jonas@agency.example"))
+        lookups = len(bot.slack.calls_to("users.lookupByEmail"))
+        ref = encode(ItemRef(item_id=item_id))
+        await bot.slack.click_button("U02JONAS", MEETINGS_CHANNEL, ts, ActionItemAction.DONE, ref)
+        await bot.wait_for(
+            lambda: "Done by <@U02JONAS>" in _text(bot.slack.message(MEETINGS_CHANNEL, ts)), timeout=10
+        )
+        assert len(bot.slack.calls_to("users.lookupByEmail")) > lookups  # Jonas was looked up in Slack
