@@ -35,9 +35,11 @@ async def test_every_fixture_gives_a_valid_bounded_deterministic_analysis(name: 
     assert analysis.summary_one_line.strip() and analysis.types
     assert len(analysis.action_items) <= 12 + len(meeting.action_items or [])
     assert len(analysis.decisions) <= 10 and len(analysis.requirements) <= 6 and len(analysis.risks) <= 6
-    assert analysis.os_updates[0].action == "create" and analysis.os_updates[0].path.startswith(
-        "meetings/2026/11/"
-    )
+    if name == "minimal_no_content":  # nothing to say: no OS proposals at all
+        assert analysis.os_updates == []
+    else:
+        assert analysis.os_updates[0].action == "create"
+        assert analysis.os_updates[0].path.startswith("meetings/2026/11/")
 
 
 def test_ai_audit_discovery_is_an_ai_audit_with_budget_compliance_and_dated_commitments() -> None:
@@ -94,7 +96,7 @@ def test_partner_sync_is_internal_with_decision_roadmap_idea_and_addressee_owner
     assert {i.due_date for i in owners["Jonas Reed"]} == {date(2026, 11, 24), date(2026, 11, 19)}
     assert any("Zendesk API token" in m.text for m in a.risks)
     paths = {u.path for u in a.os_updates}
-    assert {"team/maya-chen.md", "team/omar-haddad.md", "roadmap.md", "decisions/log.md"} <= paths
+    assert {"team/omar-haddad.md", "roadmap.md", "decisions/log.md"} <= paths  # team: owners only
     assert not any(p.startswith("clients/") for p in paths)
 
 
