@@ -173,6 +173,95 @@ class ModelRouting(_Model):
         return out
 
 
+PRIVACY_MODES = ("off", "standard", "strict")
+
+
+class RedactionPattern(_Model):
+    """A site-specific pattern: `kind` names the placeholder (`[PROJECT_1]`)."""
+
+    kind: str
+    pattern: str
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        kind = re.sub(r"[^A-Z0-9]+", "_", v.upper()).strip("_")
+        if not kind:
+            raise ValueError("kind must contain letters, e.g. PROJECT")
+        return kind
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:
+            compiled = re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        if compiled.match(""):
+            raise ValueError("the pattern matches empty text")
+        return v
+
+
+class Privacy(_Model):
+    """Redaction before anything reaches Claude (services/redaction.py)."""
+
+    mode: str = "standard"
+    clients: dict[str, str] = Field(default_factory=dict)  # client slug -> mode
+    meeting_types: dict[str, str] = Field(default_factory=dict)  # meeting type -> mode
+    patterns: list[RedactionPattern] = Field(default_factory=list)
+    terms: list[str] = Field(default_factory=list)  # literal words or names, e.g. client code names
+    phone_region: str = "US"  # how numbers without a country code are read
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, v: Any) -> str:
+        return _privacy_mode(v)
+
+    @field_validator("clients", "meeting_types", mode="before")
+    @classmethod
+    def _modes(cls, v: Any) -> dict[str, str]:
+        if not isinstance(v, dict):
+            raise ValueError("must be a mapping like {acme: strict}")
+        return {str(k).strip().lower(): _privacy_mode(m) for k, m in v.items()}
+
+    @field_validator("meeting_types")
+    @classmethod
+    def _types(cls, v: dict[str, str]) -> dict[str, str]:
+        for t in v:
+            if t not in MEETING_TYPE_NAMES:
+                raise ValueError(f"'{t}' is not a meeting type ({', '.join(MEETING_TYPE_NAMES)})")
+        return v
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2}", v):
+            raise ValueError("must be a two-letter country code such as US or GB")
+        return v.upper()
+
+    def mode_for(self, client_slug: str | None = None, meeting_type: str | None = None) -> str:
+        """A client rule wins over a type rule, which wins over `mode`; YAML `off` arrives as False."""
+        if client_slug and client_slug.lower() in self.clients:
+            return self.clients[client_slug.lower()]
+        if meeting_type and meeting_type.lower() in self.meeting_types:
+            return self.meeting_types[meeting_type.lower()]
+        return self.mode
+
+
+def _privacy_mode(v: Any) -> str:
+    mode = {"false": "off", "true": "standard"}.get(str(v).strip().lower(), str(v).strip().lower())
+    if mode not in PRIVACY_MODES:
+        raise ValueError(f"'{v}' is not a privacy mode ({', '.join(PRIVACY_MODES)})")
+    return mode
+
+
+class Retention(_Model):
+    """How long raw material is kept; None keeps it forever (the default). Analysis and items stay."""
+
+    transcripts_days: int | None = Field(default=None, ge=1)
+    webhook_bodies_days: int | None = Field(default=None, ge=1)
+
+
 class OSConfig(_Model):
     team: list[TeamMember] = Field(default_factory=list)
     approvers: list[str] = Field(default_factory=list)
@@ -182,6 +271,8 @@ class OSConfig(_Model):
     reminders: Reminders = Field(default_factory=Reminders)
     clients: list[Client] = Field(default_factory=list)
     model_routing: ModelRouting = Field(default_factory=ModelRouting)
+    privacy: Privacy = Field(default_factory=Privacy)
+    retention: Retention = Field(default_factory=Retention)
 
     @field_validator("internal_domains")
     @classmethod
