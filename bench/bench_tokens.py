@@ -1,16 +1,20 @@
-"""Tokens sent to Claude for a long meeting, including OS context (target < 20k input per 1-hour
-meeting, cacheable prefix marked). The real ClaudeAnalyzer and anthropic SDK talk to the local
-Messages-API stand-in, which records exactly what would have been sent.
+"""Tokens and cost of Claude analysis per meeting-hour, through the real SDK and ClaudeAnalyzer.
+
+Targets (issue #14): <= 11k input tokens per meeting-hour including instructions, OS context and
+schema; <= 1.5k output tokens per meeting-hour on the fake's answers; estimated cost per
+meeting-hour at list prices <= $0.02 on default routing and <= $0.01 with batches.
 
 Run: .venv/bin/python bench/bench_tokens.py
-Token counts are estimated at 4 characters per token (the project's budget rule); the JSON schema of
-the structured output is sent as `output_config` and counted separately.
+The local Messages-API stand-in (tests/support/fake_anthropic.py) reports usage estimated at
+4 characters a token over everything sent (system blocks, messages, output schema) and over its
+answer; costs come from the analyzer's own UsageRecords (list prices, no cache discount counted, so
+an upper bound). Each fixture is analysed once directly and once through the Message Batches API.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -19,18 +23,23 @@ from anthropic import AsyncAnthropic
 
 from bot.config import load_settings
 from services.analysis.base import build_analyzer
-from services.fathom import parse_meeting
+from services.analysis.claude import ClaudeAnalyzer
+from services.fathom import FathomMeeting, parse_meeting
 from services.os_config import load_os_config
 from services.os_context import build_context
 from services.os_repo import OSRepo
 from tests.support.fake_anthropic import FakeAnthropic
 
+FIXTURES = [
+    "ai_audit_discovery",
+    "partner_sync",
+    "ami_ES2006a_kickoff",
+    "ami_ES2006d_decision",
+    "ami_TS3009c_long",
+]
 
-def tokens(text: str) -> int:
-    return len(text) // 4
 
-
-async def os_context_text(tmp: Path) -> str:
+async def os_repo(tmp: Path) -> OSRepo:
     """A realistic OS: the skeleton, a team, a client with a profile, log and an open project."""
     repo = OSRepo(tmp / "os")
     await repo.init(
@@ -39,61 +48,73 @@ async def os_context_text(tmp: Path) -> str:
     config = (repo.path / "fathom-os.yml").read_text()
     config = config.replace(
         "clients: []",
-        "clients:\n  - name: Remote Control Co\n    domains: [agency.example]\n    slug: remote-control",
+        "clients:\n  - name: Brightline Dental\n    domains: [brightline-dental.example]\n"
+        "    slug: brightline-dental\n",
     )
     (repo.path / "fathom-os.yml").write_text(config)
-    client = repo.path / "clients" / "remote-control"
+    client = repo.path / "clients" / "brightline-dental"
     client.mkdir(parents=True)
-    (client / "README.md").write_text("# Remote Control Co\n\n" + "Profile line about the client. " * 120)
+    (client / "README.md").write_text("# Brightline Dental\n\n" + "Profile line about the client. " * 120)
     (client / "log.md").write_text("# Log\n\n" + "- 2026-10-01 earlier meeting summary line.\n" * 150)
-    (repo.path / "projects" / "remote-control-redesign.md").write_text(
-        "# Redesign for Remote Control Co\n\nStatus: active\n" + "Scope detail. " * 200
+    (client / "analysis.md").write_text("Note which clinic raised each item; flag patient data as HIPAA.\n")
+    (repo.path / "projects" / "brightline-automation.md").write_text(
+        "# Automation for Brightline Dental\n\nStatus: active\n" + "Scope detail. " * 200
     )
     (repo.path / "decisions" / "log.md").write_text(
         "# Decisions\n\n" + "- 2026-10-02 a decision with its reason.\n" * 200
     )
-    import subprocess
+    for args in (["add", "-A"], ["commit", "-qm", "seed"]):
+        subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@x", *args], cwd=repo.path, check=True)
+    return repo
 
-    subprocess.run(
-        ["git", "-c", "user.name=b", "-c", "user.email=b@x", "add", "-A"], cwd=repo.path, check=True
-    )
-    subprocess.run(
-        ["git", "-c", "user.name=b", "-c", "user.email=b@x", "commit", "-qm", "seed"],
-        cwd=repo.path,
-        check=True,
-    )
-    ctx = await build_context(repo, load_os_config(repo.path), ["agency.example"])
-    return ctx.text
+
+def minutes(meeting: FathomMeeting) -> float:
+    from services.fathom import timestamp_seconds
+
+    last = max((timestamp_seconds(t.timestamp) for t in meeting.transcript or []), default=0)
+    return max(meeting.duration_seconds or 0, last) / 60
 
 
 async def main() -> None:
-    meeting = parse_meeting(fixture("ami_TS3009c_long"))
-    minutes = (meeting.duration_seconds or 0) / 60
     with tempfile.TemporaryDirectory() as tmp:
-        context = await os_context_text(Path(tmp))
+        repo = await os_repo(Path(tmp))
+        config = load_os_config(repo.path)
+        meetings = [parse_meeting(fixture(name)) for name in FIXTURES]
+        contexts = [(await build_context(repo, config, m.external_domains)).text for m in meetings]
     async with FakeAnthropic() as server:
         settings = load_settings(ANTHROPIC_API_KEY="sk-ant-bench", ANTHROPIC_BASE_URL=server.url)
         client = AsyncAnthropic(api_key="sk-ant-bench", base_url=server.url, max_retries=0)
         analyzer = build_analyzer(settings, client)
-        await analyzer.analyze(meeting, os_context=context)
-        await client.close()
-    for i, request in enumerate(server.requests, 1):
-        system = "".join(b.get("text", "") for b in request.system)
-        cached = [b for b in request.system if b.get("cache_control")]
-        prefix = sum(tokens(b.get("text", "")) for b in request.system)
-        user = tokens(request.user_text)
-        schema = tokens(
-            json.dumps(request.body.get("output_config") or request.body.get("output_format") or {})
-        )
+        assert isinstance(analyzer, ClaudeAnalyzer)
+        analyzer.use_batches = True
+        analyzer._poll = 0.01
+        totals = {"min": 0.0, "in": 0, "out": 0, "usd": 0.0, "batch_usd": 0.0}
         print(
-            f"request {i}/{len(server.requests)} ({request.model}), {minutes:.0f}-minute meeting "
-            f"({len(meeting.transcript or [])} transcript lines): system prefix {prefix} tokens "
-            f"({len(cached)} of {len(request.system)} blocks marked cache_control), of which OS context "
-            f"{tokens(context)}; meeting + transcript {user}; output schema {schema}; "
-            f"total input ≈ {prefix + user + schema} tokens "
-            f"(per hour of meeting ≈ {(prefix + user + schema) * 60 / max(minutes, 1):.0f})"
+            "| meeting | min | model | calls | input tok | output tok | input/h | output/h | $/h | $/h batch |"
         )
-        assert system
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for name, meeting, context in zip(FIXTURES, meetings, contexts, strict=True):
+            direct = await analyzer.analyze(meeting, os_context=context)
+            batched = await analyzer.analyze(meeting, os_context=context, deferred=True)
+            mins = minutes(meeting)
+            tin = sum(u.input_tokens + u.cache_creation_tokens + u.cache_read_tokens for u in direct.usage)
+            tout = sum(u.output_tokens for u in direct.usage)
+            usd = sum(u.cost_usd for u in direct.usage)
+            busd = sum(u.cost_usd for u in batched.usage)
+            per = 60 / mins
+            print(
+                f"| {name} | {mins:.0f} | {direct.model} | {len(direct.usage)} | {tin:,} | {tout:,} | "
+                f"{tin * per:,.0f} | {tout * per:,.0f} | {usd * per:.4f} | {busd * per:.4f} |"
+            )
+            for key, value in (("min", mins), ("in", tin), ("out", tout), ("usd", usd), ("batch_usd", busd)):
+                totals[key] += value
+        hours = totals["min"] / 60
+        print(
+            f"| **all {len(FIXTURES)} ({hours:.2f} h)** | {totals['min']:.0f} | default routing | | "
+            f"{totals['in']:,} | {totals['out']:,} | {totals['in'] / hours:,.0f} | "
+            f"{totals['out'] / hours:,.0f} | {totals['usd'] / hours:.4f} | {totals['batch_usd'] / hours:.4f} |"
+        )
+        await client.close()
 
 
 if __name__ == "__main__":

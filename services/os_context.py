@@ -19,8 +19,10 @@ from services.os_repo import OSRepo
 CHARS_PER_TOKEN = 4
 MAX_PROJECT_FILES = 200
 PROJECT_CHARS = 2_000
-LOG_TAIL_CHARS = 3_000
-DECISIONS_TAIL_CHARS = 4_000
+# Tails are short: the model no longer writes the log files (code appends to them); it needs only
+# enough recent history to tell a recap from a new decision (measured in bench/bench_tokens.py).
+LOG_TAIL_CHARS = 1_500
+DECISIONS_TAIL_CHARS = 1_500
 MIN_USEFUL_CHARS = 200
 INSTRUCTIONS_CHARS = 6_000  # per analysis.md; these are read by a person-maintained file, keep short
 # Ends the meeting-specific analysis instructions at the start of `OSContext.text`; the prompt

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 MeetingType = Literal[
     "ai_audit", "discovery", "client", "internal_partner", "coaching", "sales", "networking", "other"
@@ -115,7 +115,18 @@ AnalysisOutcome.model_rebuild()
 # (which keep defaults so the heuristic can build them field by field).
 
 
-class ClaudeActionItem(BaseModel):
+def _no_titles(schema: dict[str, Any]) -> None:
+    """Titles repeat the field names; dropping them saves ~300 input tokens on every request."""
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_no_titles)
+
+
+class ClaudeActionItem(_Out):
     text: str = Field(description="starts with a verb")
     owner: str | None = Field(description='the person\'s name, "team" for a shared task, null if unsaid')
     owner_email: str | None
@@ -126,7 +137,7 @@ class ClaudeActionItem(BaseModel):
     source: Literal["fathom", "analysis"]
 
 
-class ClaudeDecision(BaseModel):
+class ClaudeDecision(_Out):
     what: str
     why: str | None
     status: DecisionStatus
@@ -135,19 +146,19 @@ class ClaudeDecision(BaseModel):
     source_timestamp: str | None
 
 
-class ClaudeMention(BaseModel):
+class ClaudeMention(_Out):
     text: str
     source_timestamp: str | None
 
 
-class ClaudeStakeholder(BaseModel):
+class ClaudeStakeholder(_Out):
     name: str
     email: str | None
     organisation: str | None
     role: str | None
 
 
-class ClaudeSectionChange(BaseModel):
+class ClaudeSectionChange(_Out):
     """A targeted edit to an EXISTING OS file this meeting changes (standard updates are built in code)."""
 
     path: str
@@ -156,7 +167,7 @@ class ClaudeSectionChange(BaseModel):
     reason: str
 
 
-class ClaudeAnalysis(BaseModel):
+class ClaudeAnalysis(_Out):
     types: list[TypeScore]
     summary_one_line: str
     summary: str
@@ -225,7 +236,7 @@ class ClaudeAnalysis(BaseModel):
         )
 
 
-class ClaudeMerge(BaseModel):
+class ClaudeMerge(_Out):
     """The merge step over chunk results of a long meeting: one headline, one summary, one set of types."""
 
     types: list[TypeScore]
