@@ -154,8 +154,8 @@ class Client(_Model):
 
 
 # the same names as services.analysis.schema.MeetingType (a test keeps them equal)
-MEETING_TYPE_NAMES = ("ai_audit", "discovery", "client", "internal_partner", "coaching", "sales")
-MEETING_TYPE_NAMES += ("networking", "other")
+MEETING_TYPE_NAMES: tuple[str, ...] = ("ai_audit", "discovery", "client", "internal_partner")
+MEETING_TYPE_NAMES += ("coaching", "sales", "networking", "other")
 
 
 class ModelRouting(_Model):
