@@ -39,7 +39,6 @@ from services.analysis.evidence import check_evidence
 from services.analysis.prompts import (
     MERGE_INSTRUCTIONS,
     merge_message,
-    split_context,
     system_blocks,
     user_message,
 )
@@ -230,7 +229,6 @@ class ClaudeAnalyzer:
         merged = merge_analyses(parts)
         if len(parts) > 1:
             merged = await self._merge_step(plan, parts, merged)
-        merged = _existing_files_only(merged, plan.os_context)
         merged, _dropped = check_evidence(merged, plan.meeting)
         merged = merged.model_copy(
             update={"action_items": merge_fathom_items(plan.meeting, merged.action_items)}
@@ -379,14 +377,3 @@ class ClaudeAnalyzer:
         except anthropic.APIError as exc:
             log.warning("message batch failed, analysing directly", extra={"reason": _describe(exc)})
             return {}
-
-
-def _existing_files_only(analysis: MeetingAnalysis, os_context: str) -> MeetingAnalysis:
-    """Keep section changes only for files the model was shown (so they exist); no whole files."""
-    _, context = split_context(os_context)
-    kept = [
-        u
-        for u in analysis.os_updates
-        if u.action == "update_section" and u.section and u.path.strip() and f"{u.path.strip()})" in context
-    ]
-    return analysis.model_copy(update={"os_updates": kept}) if kept != analysis.os_updates else analysis
