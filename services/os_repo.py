@@ -566,14 +566,29 @@ class OSRepo:
         commit = await self._commit_tree(await self._build_tree(parent, entries), parent, message, author)
         self._write_journal(parent, commit, sorted(entries))
         await self._move_head(commit, parent)
+        if self._tree_cache is not None and self._tree_cache[0] == parent:  # spare the next ls-tree
+            tree = dict(self._tree_cache[1])
+            for rel, entry in entries.items():
+                if entry is None:
+                    tree.pop(rel, None)
+                else:
+                    tree[rel] = entry
+            self._tree_cache = (commit, tree)
         await self._sync_worktree({p: (e, data.get(e[1]) if e else None) for p, e in entries.items()})
         self._clear_journal()
         return commit
 
     async def _build_tree(self, parent: str, entries: dict[str, Entry | None]) -> str:
-        index = os.path.join(await self._gitdir(), f"{TEMP_INDEX_PREFIX}{uuid.uuid4().hex}")
+        gitdir = await self._gitdir()
+        index = os.path.join(gitdir, f"{TEMP_INDEX_PREFIX}{uuid.uuid4().hex}")
         try:
-            await self._git("read-tree", parent, index=index)
+            # Start from a copy of the real index when it holds exactly `parent` (the usual case:
+            # its cached trees make write-tree cheap); anything staged by hand means a fresh read.
+            if (
+                not _copy_file(os.path.join(gitdir, "index"), index)
+                or (await self._git_raw("diff-index", "--cached", "--quiet", parent, index=index))[0] != 0
+            ):
+                await self._git("read-tree", parent, index=index)
             lines = [
                 f"0 {_ZERO}\t{rel}" if entry is None else f"{entry[0]} {entry[1]}\t{rel}"
                 for rel, entry in entries.items()
@@ -793,6 +808,15 @@ def _atomic_write_bytes(target: Path, data: bytes, *, executable: bool = False) 
     tmp.write_bytes(data)
     os.chmod(tmp, 0o755 if executable else 0o644)
     os.replace(tmp, target)
+
+
+def _copy_file(source: str, target: str) -> bool:
+    try:
+        with open(source, "rb") as src, open(target, "wb") as dst:
+            dst.write(src.read())
+    except OSError:
+        return False
+    return True
 
 
 def _read_journal(path: str) -> tuple[str, str, list[str]]:
