@@ -88,6 +88,7 @@ class Meeting(Base, TimestampMixin):
     client_slug: Mapped[str | None] = mapped_column(String(120), index=True)
     analysed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
+    transcript_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # retention
 
     def fathom(self) -> FathomMeeting:
         """The stored Fathom payload as a model, validated once per loaded row (a publish reads it
@@ -232,3 +233,26 @@ class AuditLog(Base):
     entity: Mapped[str] = mapped_column(String(255), index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class RedactionRecord(Base):
+    """What was redacted before a Claude request about a meeting: counts by kind, never the values."""
+
+    __tablename__ = "redaction_records"
+    __table_args__ = (UniqueConstraint("meeting_id", "purpose", name="uq_redaction_records_meeting_purpose"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(40))  # analysis | audit_extraction
+    mode: Mapped[str] = mapped_column(String(20))  # off | standard | strict
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"EMAIL": 3, "PHONE": 1}
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ErasureRecord(Base):
+    """A person was erased (`fathom-os forget`): who ran it, when, what kinds, how many; no personal data."""
+
+    __tablename__ = "erasure_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"meetings": 3, "items": 2, ...}
