@@ -21,6 +21,11 @@ USER = "U01MAYA"
 STRANGER = "U09STRANGER"
 
 
+def _zips(bot):  # type: ignore[no-untyped-def]
+    """The client-pack uploads (approval cards may attach .diff files to the same thread)."""
+    return [f for f in bot.slack.files if f.name.endswith(".zip")]
+
+
 def _element(message: dict[str, Any], action_id: str) -> dict[str, Any] | None:
     for block in message.get("blocks") or []:
         for element in [*block.get("elements", []), block.get("accessory")]:
@@ -99,9 +104,9 @@ async def test_os_audit_modal_previews_then_delivers_zip_and_os_proposals(tmp_pa
         assert "2027-03-31" in text and "heuristic" in text  # offline: no ANTHROPIC_API_KEY
 
         await _click(bot, USER, card, AuditAction.BUILD)
-        await bot.wait_for(lambda: bool(bot.slack.files) and "Done" in str(_audit_card(bot, parent["ts"])))
+        await bot.wait_for(lambda: bool(_zips(bot)) and "Done" in str(_audit_card(bot, parent["ts"])))
 
-        upload = bot.slack.files[0]
+        upload = _zips(bot)[0]
         assert upload.thread_ts == parent["ts"] and upload.name.endswith(".zip")
         with zipfile.ZipFile(io.BytesIO(upload.content)) as archive:
             names = archive.namelist()
@@ -145,8 +150,8 @@ async def test_card_button_lets_a_member_generate_a_zip_with_default_options(tmp
 
         card = await _wait_card(bot, parent["ts"], AuditAction.BUILD)
         await _click(bot, STRANGER, card, AuditAction.BUILD)
-        await bot.wait_for(lambda: bool(bot.slack.files) and "Done" in str(_audit_card(bot, parent["ts"])))
-        with zipfile.ZipFile(io.BytesIO(bot.slack.files[0].content)) as archive:
+        await bot.wait_for(lambda: bool(_zips(bot)) and "Done" in str(_audit_card(bot, parent["ts"])))
+        with zipfile.ZipFile(io.BytesIO(_zips(bot)[0].content)) as archive:
             assert any(n.endswith("/CLAUDE.md") for n in archive.namelist())
         meeting = await bot.runtime.pipeline.store.by_recording(_recording())
         assert meeting is not None

@@ -192,10 +192,25 @@ async def test_prompt_injected_paths_show_as_rejected_and_are_never_applied(tmp_
 
     def obedient_model(body: dict[str, Any]) -> Any:
         analysis = default_analysis(body)
-        analysis["os_updates"] = [
-            {"path": "../../etc/passwd", "action": "append", "content": "root::0:0:root:/:/bin/sh"},
-            {"path": ".git/config", "action": "append", "content": "[core]\n\tfsmonitor = touch /tmp/pwned"},
-            {"path": "roadmap.md", "action": "append", "content": "- a real idea"},
+        analysis["section_changes"] = [  # the only OS edits the model may propose: sections of files
+            {
+                "path": "../../etc/passwd",
+                "section": "root",
+                "content": "root::0:0:root:/:/bin/sh",
+                "reason": "x",
+            },
+            {
+                "path": ".git/config",
+                "section": "core",
+                "content": "[core]\n\tfsmonitor = touch /tmp/pwned",
+                "reason": "x",
+            },
+            {
+                "path": "roadmap.md",
+                "section": "Later",
+                "content": "- a real idea",
+                "reason": "said in the meeting",
+            },
         ]
         return analysis_reply(analysis)
 
