@@ -26,7 +26,8 @@ from services.db import Database  # noqa: E402
 from services.models import ActionItem, Meeting, Person  # noqa: E402
 from services.os_config import OSConfig, Reminders  # noqa: E402
 from services.reminders import ReminderService  # noqa: E402
-from services.slack_gateway import RateGate, SlackGateway, retry_handlers  # noqa: E402
+from services.slack.gateway import RateGate, SlackGateway, retry_handlers  # noqa: E402
+from services.slack.reminders import ReminderPublisher  # noqa: E402
 
 NOW = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)  # a Wednesday, 10:00 in London
 
@@ -78,7 +79,9 @@ async def main(people: int, items: int, per_minute: int) -> int:
             token=slack.bot_token, base_url=slack.api_url, retry_handlers=retry_handlers(gate)
         )
         config = OSConfig(reminders=Reminders(timezone="Europe/London", digest_hour=23))
-        service = ReminderService(db, lambda: config, SlackGateway(client, db, gate), concurrency=16)
+        service = ReminderService(
+            db, lambda: config, ReminderPublisher(SlackGateway(client, db, gate)), concurrency=16
+        )
         started = time.monotonic()
         report = await service.tick(NOW)
         # a scheduler would run again a minute later; anything released after a refusal goes then

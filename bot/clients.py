@@ -8,7 +8,7 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from services.slack_gateway import RateGate, retry_handlers
+from services.slack.gateway import RateGate, retry_handlers
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic

@@ -27,22 +27,23 @@ from services.access import AccessPolicy
 from services.action_items import ActionItemService
 from services.analysis.base import analyze_with_fallback, build_analyzer
 from services.analysis.heuristic import HeuristicAnalyzer
-from services.audit.publisher import AuditPublisher
 from services.audit.service import AuditService
 from services.fathom import FathomMeeting
 from services.home import HomeService
-from services.home_publisher import HomePublisher
 from services.jobs import JobQueue, QueuePolicy, Worker
 from services.os_config import OSConfig, load_or_default, load_os_config
 from services.os_context import build_context
 from services.os_repo import OSRepo
 from services.pipeline import MeetingPipeline
-from services.proposal_publisher import ProposalPublisher
 from services.proposals import ProposalService
 from services.qa import QAService
 from services.reminders import ReminderService
 from services.search import SearchIndex
-from services.slack_gateway import RateGate, SlackGateway
+from services.slack.approvals import ProposalPublisher
+from services.slack.audit import AuditPublisher
+from services.slack.gateway import RateGate, SlackGateway
+from services.slack.home import HomePublisher
+from services.slack.reminders import ReminderPublisher
 from services.webhook import WebhookIntake
 
 log = logging.getLogger(__name__)
@@ -234,7 +235,7 @@ class Runtime:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         from bot.slack_app import create_app
-        from services.publisher import SlackPublisher
+        from services.slack.meeting_card import SlackPublisher
 
         if self.settings.slack_enabled:
             assert self.settings.slack_bot_token and self.settings.slack_app_token
@@ -271,7 +272,7 @@ class Runtime:
         self.pipeline.publisher = publisher
         services.gateway, services.publisher = gateway, publisher
         services.action_items = ActionItemService(self.db, services.os_config, gateway)
-        services.reminders = ReminderService(self.db, services.os_config, gateway)
+        services.reminders = ReminderService(self.db, services.os_config, ReminderPublisher(gateway))
         services.home_publisher = HomePublisher(services.home, self.db, gateway, services.os_config)
         services.audit.gateway = gateway
         self.proposals.people = gateway

@@ -12,7 +12,7 @@ from services.meetings import MeetingStore
 from services.os_config import OSConfig, load_or_default
 from services.os_repo import OSRepo
 from services.pipeline import MeetingPipeline
-from services.slack_gateway import SlackGateway
+from services.slack.gateway import SlackGateway
 
 
 @dataclass
@@ -31,11 +31,11 @@ class Services:
     access: Any  # services.access.AccessPolicy: who may see which meeting
     # set once Slack (real or sandbox) is connected
     gateway: SlackGateway | None = None
-    publisher: Any = None  # services.publisher.SlackPublisher
+    publisher: Any = None  # services.slack.meeting_card.SlackPublisher
     action_items: Any = None  # services.action_items.ActionItemService
     reminders: Any = None  # services.reminders.ReminderService
-    home_publisher: Any = None  # services.home_publisher.HomePublisher
-    audit_publisher: Any = None  # services.audit.publisher.AuditPublisher
+    home_publisher: Any = None  # services.slack.home.HomePublisher
+    audit_publisher: Any = None  # services.slack.audit.AuditPublisher
 
     def os_config(self) -> OSConfig:
         """Read fresh each time: `fathom-os.yml` changes through approved commits."""

@@ -23,7 +23,7 @@ from services.db import Database
 from services.metrics import MetricsService
 from services.models import ActionItem, LLMUsage, Meeting, OSProposal, Person
 from services.search import ATTENDEES
-from services.slack_gateway import SlackGateway
+from services.slack.gateway import SlackGateway
 
 SHOW_ITEMS = 10
 SHOW_PROPOSALS = 5

@@ -12,25 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import SectionBlock
+from cachetools import TTLCache
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from blocks.action_items import digest_dm, reminder_dm
-from blocks.common import build, mrkdwn
-from blocks.text import esc_trunc, user_mention
 from services.action_items import sort_for_list, zone
 from services.clock import as_utc, utcnow
 from services.db import Database
 from services.models import ActionItem, Person, ReminderSent
 from services.os_config import OSConfig, QuietHours, Reminders
-from services.slack_gateway import SlackGateway
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +34,29 @@ Key = tuple[str, str, date]  # kind, subject, day
 NOTE_DAY = date(2000, 1, 1)  # thread notes are once per item ever, not once per day
 CHUNK = 400
 SEND_CONCURRENCY = 8
+
+
+class Refused(Exception):
+    """The sender could not deliver (Slack said no): the claim is released for a later run."""
+
+
+class ReminderSender(Protocol):
+    """Who draws and delivers what a run decided (`services.slack.reminders.ReminderPublisher`)."""
+
+    async def profile(self, slack_id: str) -> tuple[str | None, str]: ...
+
+    async def remind(self, slack_id: str, name: str, items: Sequence[ActionItem], now: datetime) -> None: ...
+
+    async def digest(
+        self,
+        slack_id: str,
+        due_today: Sequence[ActionItem],
+        overdue: Sequence[ActionItem],
+        completed: Sequence[ActionItem],
+        now: datetime,
+    ) -> None: ...
+
+    async def note(self, item: ActionItem, nudges: int) -> bool: ...
 
 
 @dataclass
@@ -83,16 +102,17 @@ class ReminderService:
         self,
         db: Database,
         os_config: Callable[[], OSConfig],
-        gateway: SlackGateway,
+        sender: ReminderSender,
         clock: Callable[[], datetime] = utcnow,
         concurrency: int = SEND_CONCURRENCY,
     ) -> None:
         self.db = db
         self.os_config = os_config
-        self.gateway = gateway
+        self.sender = sender
         self.clock = clock
         self.concurrency = concurrency
-        self._profiles: dict[str, tuple[str | None, str]] = {}  # slack id -> (tz, name)
+        # slack id -> (tz, name) of owners missing from the people cache; 10k people, a day at most
+        self._profiles: TTLCache[str, tuple[str | None, str]] = TTLCache(maxsize=10_000, ttl=86_400)
 
     async def tick(self, now: datetime | None = None) -> RunReport:
         now = as_utc(now or self.clock())
@@ -157,8 +177,7 @@ class ReminderService:
     async def _profile(self, uid: str) -> tuple[str | None, str]:
         if uid not in self._profiles:
             try:
-                user = await self.gateway.user_info(uid)
-                self._profiles[uid] = (user.tz, user.name)
+                self._profiles[uid] = await self.sender.profile(uid)
             except Exception:  # unknown user: default zone, no name
                 self._profiles[uid] = (None, "")
         return self._profiles[uid]
@@ -235,11 +254,11 @@ class ReminderService:
             won = await self._claim(list(dm), person.slack_id)
             report.lost_claims += len(dm) - len(won)
             items = sort_for_list(list({dm[k].id: dm[k] for k in won}.values()), local.date())
-            if items:
-                message = reminder_dm(person.name, items, now)
-                if await self._send(won, person.slack_id, message, report):
-                    report.dms += 1
-                    report.reminded_items += len(items)
+            if items and await self._send(
+                won, report, self.sender.remind(person.slack_id, person.name, items, now)
+            ):
+                report.dms += 1
+                report.reminded_items += len(items)
         for key, item, nudges in notes:
             if await self._claim([key], person.slack_id) and await self._note(key, item, nudges, report):
                 report.notes += 1
@@ -266,17 +285,15 @@ class ReminderService:
         if not (due_today or overdue or person.completed):
             return  # an empty digest is noise
         if await self._claim([key], person.slack_id):
-            message = digest_dm(due_today, overdue, person.completed, now)
-            if await self._send([key], person.slack_id, message, report):
+            sending = self.sender.digest(person.slack_id, due_today, overdue, person.completed, now)
+            if await self._send([key], report, sending):
                 report.digests += 1
 
-    async def _send(self, keys: list[Key], user: str, message: object, report: RunReport) -> bool:
+    async def _send(self, keys: list[Key], report: RunReport, sending: Awaitable[None]) -> bool:
         try:
-            await self.gateway.send_dm(user, message)  # type: ignore[arg-type]
-        except SlackApiError as exc:
-            log.warning(
-                "reminder DM refused by Slack (%s); released for a later run", exc.response.get("error")
-            )
+            await sending
+        except Refused as exc:
+            log.warning("reminder DM refused by Slack (%s); released for a later run", exc)
             await self._release(keys)
             report.failed += 1
             return False
@@ -285,24 +302,14 @@ class ReminderService:
 
     async def _note(self, key: Key, item: ActionItem, nudges: int, report: RunReport) -> bool:
         """After the last nudge the meeting's thread hears about it, once."""
-        parent = await self.gateway.ref(f"meeting:{item.meeting_id}")
-        if parent is None:
-            await self._mark([key], "skipped")
-            return False
-        owner = user_mention(item.owner_slack_id) or "its owner"
-        due = item.due_date.strftime("%a %d %b") if item.due_date else "no date"
-        text = (
-            f":hourglass: Still open after {nudges} reminder{'s' if nudges != 1 else ''} to {owner}"
-            f" (due {due}): *{esc_trunc(item.text, 1500)}*"
-        )
-        message = build(
-            f"Still open: {item.text}", [SectionBlock(block_id=f"reminder_note:{item.id}", text=mrkdwn(text))]
-        )
         try:
-            await self.gateway.post(parent.channel, message, thread_ts=parent.ts)
-        except SlackApiError:
+            posted = await self.sender.note(item, nudges)
+        except Refused:
             await self._release([key])
             report.failed += 1
+            return False
+        if not posted:
+            await self._mark([key], "skipped")
             return False
         await self._mark_sent([key])
         return True

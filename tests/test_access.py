@@ -23,7 +23,7 @@ from services.meetings import MeetingStore
 from services.os_config import OSConfig
 from services.qa import QAService
 from services.search import SearchIndex, parse_query
-from services.slack_gateway import RateGate, SlackGateway
+from services.slack.gateway import RateGate, SlackGateway
 from tests.harness import MEETINGS_CHANNEL, running_bot
 from tests.test_search import ingest_fixtures
 

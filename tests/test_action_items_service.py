@@ -19,7 +19,7 @@ from services.db import Database
 from services.errors import NotAllowed, StaleState
 from services.models import ActionItem, Meeting, Person
 from services.os_config import OSConfig
-from services.slack_gateway import RateGate, SlackGateway
+from services.slack.gateway import RateGate, SlackGateway
 
 PAYLOAD = {
     "title": "Sync",

@@ -28,7 +28,7 @@ from services.models import OSProposal
 from services.os_config import load_os_config
 from services.os_repo import OSRepo
 from services.proposals import ProposalService
-from services.slack_gateway import SlackUser
+from services.slack.gateway import SlackUser
 from tests.helpers import load_fixture
 
 MAYA = SlackUser("U01MAYA", "Maya Chen", "maya@agency.example", None)

@@ -17,7 +17,8 @@ from services.db import Database
 from services.models import ActionItem, Meeting, Person
 from services.os_config import OSConfig, QuietHours, Reminders
 from services.reminders import ReminderService
-from services.slack_gateway import RateGate, SlackGateway, retry_handlers
+from services.slack.gateway import RateGate, SlackGateway, retry_handlers
+from services.slack.reminders import ReminderPublisher
 
 _ids = count(1)
 
@@ -40,7 +41,7 @@ def gateway(slack: LocalSlack, db: Database) -> SlackGateway:
 def service(slack: LocalSlack, db: Database, **policy: object) -> ReminderService:
     policy.setdefault("digest_hour", 23)  # inside quiet hours: no digest unless a test asks
     config = OSConfig(reminders=Reminders(**policy))  # type: ignore[arg-type]
-    return ReminderService(db, lambda: config, gateway(slack, db))
+    return ReminderService(db, lambda: config, ReminderPublisher(gateway(slack, db)))
 
 
 async def meeting(db: Database) -> int:

@@ -18,7 +18,7 @@ from bot.sandbox import LocalSlack
 from services.clock import utcnow
 from services.db import Database
 from services.models import Person, SlackMessageRef
-from services.slack_gateway import RateGate, SlackGateway
+from services.slack.gateway import RateGate, SlackGateway
 
 
 @pytest.fixture

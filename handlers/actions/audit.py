@@ -1,7 +1,7 @@
 """Client OS buttons: the meeting card's "Generate client OS" and the preview card's three buttons.
 
 Each click acks at once; slow work (Claude, rendering, the upload) runs in the background and
-`services.audit.publisher.AuditPublisher` redraws the preview card at each stage.
+`services.slack.audit.AuditPublisher` redraws the preview card at each stage.
 """
 
 from __future__ import annotations

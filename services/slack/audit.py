@@ -14,7 +14,7 @@ from blocks.audit import preview_card, progress_card
 from blocks.common import Message
 from services.audit.service import AuditOptions, AuditService, Preview, Stage
 from services.errors import UserFacingError
-from services.slack_gateway import MessageRef, SlackGateway
+from services.slack.gateway import MessageRef, SlackGateway
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class AuditPublisher:
     def __init__(self, service: AuditService, gateway: SlackGateway, proposal_publisher: Any = None) -> None:
         self.service = service
         self.gateway = gateway
-        self.proposal_publisher = proposal_publisher  # services.proposal_publisher.ProposalPublisher
+        self.proposal_publisher = proposal_publisher  # services.slack.approvals.ProposalPublisher
 
     async def _home(self, meeting_id: int, fallback_channel: str | None) -> MessageRef:
         """The meeting's thread; a meeting without a card gets its preview where /os-audit was typed."""

@@ -16,7 +16,7 @@ from services.clock import utcnow
 from services.meetings import MeetingStore
 from services.models import ActionItem, Meeting
 from services.os_config import OSConfig
-from services.slack_gateway import MessageRef, SlackGateway
+from services.slack.gateway import MessageRef, SlackGateway
 
 log = logging.getLogger(__name__)
 

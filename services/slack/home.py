@@ -15,7 +15,7 @@ from services.clock import utcnow
 from services.db import Database
 from services.home import HomeData, HomeService, email_for_user, thread_urls
 from services.os_config import OSConfig
-from services.slack_gateway import SlackGateway
+from services.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
 

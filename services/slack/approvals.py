@@ -22,7 +22,7 @@ from services.analysis.schema import AnalysisOutcome
 from services.meetings import MeetingStore
 from services.models import OSProposal, SlackMessageRef
 from services.proposals import ProposalService
-from services.slack_gateway import MessageRef, SlackGateway
+from services.slack.gateway import MessageRef, SlackGateway
 from services.templating import steers_the_bot
 
 log = logging.getLogger(__name__)

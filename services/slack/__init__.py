@@ -1,0 +1,1 @@
+"""The Slack side: the gateway (retries, pacing, lookups) and one publisher per surface."""

@@ -1,0 +1,67 @@
+"""Reminder DMs and thread notes in Slack: what `services.reminders` decided, drawn and sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import SectionBlock
+
+from blocks.action_items import digest_dm, reminder_dm
+from blocks.common import Message, build, mrkdwn
+from blocks.text import esc_trunc, user_mention
+from services.models import ActionItem
+from services.reminders import Refused
+from services.slack.gateway import SlackGateway
+
+
+class ReminderPublisher:
+    """Implements `services.reminders.ReminderSender` over the gateway; Slack's refusals become
+    `Refused` so the domain can release its claim without knowing Slack's error type."""
+
+    def __init__(self, gateway: SlackGateway) -> None:
+        self.gateway = gateway
+
+    async def profile(self, slack_id: str) -> tuple[str | None, str]:
+        user = await self.gateway.user_info(slack_id)
+        return user.tz, user.name
+
+    async def remind(self, slack_id: str, name: str, items: Sequence[ActionItem], now: datetime) -> None:
+        await self._dm(slack_id, reminder_dm(name, items, now))
+
+    async def digest(
+        self,
+        slack_id: str,
+        due_today: Sequence[ActionItem],
+        overdue: Sequence[ActionItem],
+        completed: Sequence[ActionItem],
+        now: datetime,
+    ) -> None:
+        await self._dm(slack_id, digest_dm(due_today, overdue, completed, now))
+
+    async def note(self, item: ActionItem, nudges: int) -> bool:
+        """After the last nudge the meeting's thread hears about it; False when there is no thread."""
+        parent = await self.gateway.ref(f"meeting:{item.meeting_id}")
+        if parent is None:
+            return False
+        owner = user_mention(item.owner_slack_id) or "its owner"
+        due = item.due_date.strftime("%a %d %b") if item.due_date else "no date"
+        text = (
+            f":hourglass: Still open after {nudges} reminder{'s' if nudges != 1 else ''} to {owner}"
+            f" (due {due}): *{esc_trunc(item.text, 1500)}*"
+        )
+        message = build(
+            f"Still open: {item.text}", [SectionBlock(block_id=f"reminder_note:{item.id}", text=mrkdwn(text))]
+        )
+        try:
+            await self.gateway.post(parent.channel, message, thread_ts=parent.ts)
+        except SlackApiError as exc:
+            raise Refused(str(exc.response.get("error"))) from exc
+        return True
+
+    async def _dm(self, slack_id: str, message: Message) -> None:
+        try:
+            await self.gateway.send_dm(slack_id, message)
+        except SlackApiError as exc:
+            raise Refused(str(exc.response.get("error"))) from exc
