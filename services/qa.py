@@ -8,6 +8,7 @@ more than transcript lines), so answers stay grounded and the prompt stays small
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from services.access import Scope
 from services.db import Database
 from services.models import LLMUsage
+from services.redaction import Policy, Redactor
 from services.search import HIT_CLOSE, HIT_OPEN, Hit, SearchIndex, parse_query
 
 if TYPE_CHECKING:
@@ -60,12 +62,14 @@ class QAService:
         *,
         model: str = "claude-sonnet-4-6",
         prices: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] | None = None,
+        policy: Callable[[], Policy] = Policy,
     ) -> None:
         self.db = db
         self.index = index
         self.client = client
         self.model = model
         self.prices = prices or {}
+        self.policy = policy  # redaction before the model (services/redaction.py), standard by default
 
     async def retrieve(self, question: str, scope: Scope) -> list[Hit]:
         """Filters work in questions too (`client:brightline`); up to 3 passages per meeting, only
@@ -79,7 +83,8 @@ class QAService:
         hits = await self.retrieve(question, scope)
         if not hits or self.client is None:
             return Answer(question, None, hits)
-        prompt = f"Passages:\n\n{numbered_passages(hits)}\n\nQuestion: {question}"
+        redactor = Redactor(self.policy())  # placeholders in the request, originals in the answer
+        prompt = redactor.redact(f"Passages:\n\n{numbered_passages(hits)}\n\nQuestion: {question}")
         try:
             message = await self.client.messages.create(
                 model=self.model,
@@ -90,7 +95,7 @@ class QAService:
         except Exception as exc:  # any API failure: the passages are still a useful answer
             log.warning("Q&A call failed: %s", type(exc).__name__)
             return Answer(question, None, hits, error=type(exc).__name__)
-        text = "".join(getattr(block, "text", "") for block in message.content).strip()
+        text = redactor.restore("".join(getattr(block, "text", "") for block in message.content).strip())
         await self._record_usage(message.model, message.usage)
         return Answer(question, text or None, hits, model=message.model)
 

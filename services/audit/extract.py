@@ -16,6 +16,7 @@ from services.analysis.schema import UsageRecord
 from services.audit.heuristic import extract_heuristic, meeting_date
 from services.audit.schema import AuditExtraction
 from services.fathom import FathomMeeting
+from services.redaction import Policy, redact_meeting
 
 __all__ = ["AuditExtractionError", "extract_heuristic", "extract_with_claude", "build_user_prompt"]
 
@@ -116,9 +117,13 @@ async def extract_with_claude(
     fallback_model: str,
     client_name: str | None = None,
     industry: str | None = None,
+    policy: Policy | None = None,
 ) -> tuple[AuditExtraction, list[UsageRecord]]:
-    """Structured extraction with `messages.parse`; usage of every attempt is returned for cost tracking."""
-    prompt = build_user_prompt(meeting, client_name=client_name, industry=industry)
+    """Structured extraction with `messages.parse`; usage of every attempt is returned for cost tracking.
+    The model sees the meeting redacted (`policy`, standard by default); the extraction it returns
+    has the originals put back."""
+    redacted, redactor = redact_meeting(meeting, policy or Policy())
+    prompt = build_user_prompt(redacted, client_name=client_name, industry=industry)
     usage: list[UsageRecord] = []
     last_error: Exception | None = None
     for attempt_model in dict.fromkeys([model, fallback_model]):
@@ -140,7 +145,8 @@ async def extract_with_claude(
             log.warning("audit extraction with %s returned no structured output", attempt_model)
             last_error = AuditExtractionError(f"{attempt_model} returned no structured output")
             continue
-        return _finalise(parsed, client_name=client_name, industry=industry), usage
+        restored = redactor.restore_model(parsed)
+        return _finalise(restored, client_name=client_name, industry=industry), usage
     raise AuditExtractionError(f"audit extraction failed: {type(last_error).__name__}") from last_error
 
 
