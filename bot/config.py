@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.fathom_api import ApiKey, parse_keys
+
 
 class ConfigError(Exception):
     """Invalid or contradictory configuration; the message names the variable."""
@@ -49,6 +51,11 @@ class Settings(BaseSettings):
 
     fathom_webhook_secret: SecretStr | None = Field(default=None, alias="FATHOM_WEBHOOK_SECRET")
     fathom_api_key: SecretStr | None = Field(default=None, alias="FATHOM_API_KEY")
+    # External API: base URL (a local stand-in in tests), several per-user keys ("owner=key,…")
+    fathom_api_url: str = Field(default="https://api.fathom.ai/external/v1", alias="FATHOM_API_URL")
+    fathom_api_keys: SecretStr | None = Field(default=None, alias="FATHOM_API_KEYS")
+    reconcile_interval: float = Field(default=600.0, alias="RECONCILE_INTERVAL_SECONDS", ge=10)
+    ops_channel: str | None = Field(default=None, alias="OPS_CHANNEL")
     webhook_max_bytes: int = Field(default=10 * 1024 * 1024, alias="WEBHOOK_MAX_BYTES", ge=1024)
     # slow senders: a request's headers, then its body, must arrive within these; connections are capped
     webhook_header_timeout: float = Field(default=10.0, alias="WEBHOOK_HEADER_TIMEOUT", gt=0)
@@ -104,6 +111,13 @@ class Settings(BaseSettings):
             raise ValueError("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
         if app and not app.get_secret_value().startswith("xapp-"):
             raise ValueError("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+        if self.fathom_api_keys:
+            try:
+                self.fathom_keys  # noqa: B018 - validates the list
+            except ValueError as exc:
+                raise ValueError(str(exc)) from None
+        if not self.fathom_api_url.startswith(("http://", "https://")):
+            raise ValueError("FATHOM_API_URL: must be an http(s) URL (https://api.fathom.ai/external/v1)")
         if self.fathom_webhook_secret:
             for secret in self.webhook_secrets:
                 if not secret.startswith("whsec_"):
@@ -115,6 +129,25 @@ class Settings(BaseSettings):
         if not self.fathom_webhook_secret:
             return []
         return [s.strip() for s in self.fathom_webhook_secret.get_secret_value().split(",") if s.strip()]
+
+    @property
+    def fathom_keys(self) -> list[ApiKey]:
+        return parse_keys(
+            self.fathom_api_key.get_secret_value() if self.fathom_api_key else None,
+            self.fathom_api_keys.get_secret_value() if self.fathom_api_keys else None,
+        )
+
+    @property
+    def polling_mode(self) -> bool:
+        """An API key and no webhook secret: reconciliation every minute is the intake (no public URL)."""
+        return bool(self.fathom_keys) and not self.webhook_secrets
+
+    @property
+    def reconcile_every(self) -> float | None:
+        """Seconds between reconciliation runs; None without an API key."""
+        if not self.fathom_keys:
+            return None
+        return 60.0 if self.polling_mode else self.reconcile_interval
 
     @property
     def slack_enabled(self) -> bool:
@@ -136,6 +169,7 @@ class Settings(BaseSettings):
             if value is not None and value.get_secret_value():
                 out.append(value.get_secret_value())
         out.extend(self.webhook_secrets)
+        out.extend(k.key for k in self.fathom_keys)
         return out
 
 

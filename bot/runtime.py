@@ -12,6 +12,7 @@ import gc
 import logging
 import signal
 import time
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -29,14 +30,17 @@ from services.analysis.base import analyze_with_fallback, build_analyzer
 from services.analysis.heuristic import HeuristicAnalyzer
 from services.audit.service import AuditService
 from services.fathom import FathomMeeting
+from services.fathom_api import FathomAPI
 from services.home import HomeService
 from services.jobs import JobQueue, QueuePolicy, Worker
 from services.os_config import OSConfig, load_or_default, load_os_config
 from services.os_context import build_context
 from services.os_repo import OSRepo
 from services.pipeline import MeetingPipeline
+from services.privacy import PrivateAnalysis, qa_policy
 from services.proposals import ProposalService
 from services.qa import QAService
+from services.reconcile import Reconciler, Recovered
 from services.reminders import ReminderService
 from services.search import SearchIndex
 from services.slack.approvals import ProposalPublisher
@@ -48,6 +52,7 @@ from services.webhook import WebhookIntake
 
 log = logging.getLogger(__name__)
 
+RECOVERY_ALERT_AFTER = timedelta(hours=1)  # a recovered meeting this late is reported to OPS_CHANNEL
 SANDBOX_CHANNEL = "C02MEETINGS"  # #meetings in the local sandbox workspace
 
 
@@ -106,6 +111,8 @@ class Runtime:
         self.services = self._build_services()
         self.pipeline = self.services.pipeline
         self.proposals = self.services.proposals
+        self.intake = WebhookIntake(self.db, self.queue)
+        self.fathom_api, self.reconciler = self._build_reconciler()
 
     def _build_services(self) -> Services:
         """The domain services; the Slack-facing ones are attached by `_start_slack`."""
@@ -114,7 +121,8 @@ class Runtime:
         pipeline = MeetingPipeline(
             self.db,
             self.queue,
-            partial(_analyze, self.analyzer, HeuristicAnalyzer()),
+            # redaction before the model: the analyzer sees placeholders, the card the originals
+            PrivateAnalysis(partial(_analyze, self.analyzer, HeuristicAnalyzer()), self.db, self._os_config),
             context_for=self._context_for,
             fast_analysis=self.claude is None,
         )
@@ -136,7 +144,12 @@ class Runtime:
             home=HomeService(self.db, access),
             access=access,
             qa=QAService(
-                self.db, search, self.claude, model=settings.claude_model, prices=settings.claude_prices
+                self.db,
+                search,
+                self.claude,
+                model=settings.claude_model,
+                prices=settings.claude_prices,
+                policy=partial(qa_policy, self._os_config),
             ),
             audit=AuditService(
                 self.db,
@@ -147,6 +160,27 @@ class Runtime:
                 fallback_model=settings.claude_fallback_model,
                 proposals=proposals,
             ),
+        )
+
+    def _build_reconciler(self) -> tuple[FathomAPI | None, Reconciler | None]:
+        """With a Fathom API key: reconciliation (or, without a webhook secret, polling) intake."""
+        if not self.settings.fathom_keys:
+            return None, None
+        api = FathomAPI(self.settings.fathom_api_url, self.settings.fathom_keys)
+        return api, Reconciler(self.db, api, self.intake, on_recovered=[self._alert_recovered])
+
+    async def _alert_recovered(self, recovered: Recovered) -> None:
+        """OPS_CHANNEL hears of a meeting whose webhook was missing for over an hour (polling: never)."""
+        late = recovered.late_by
+        if self.settings.polling_mode or not self.settings.ops_channel or self.gateway is None:
+            return
+        if late is None or late < RECOVERY_ALERT_AFTER:
+            return
+        await self.gateway.call(
+            "chat.postMessage",
+            channel=self.settings.ops_channel,
+            text=f"Reconciliation recovered Fathom recording {recovered.recording_id}: its webhook "
+            f"had not arrived {int(late.total_seconds() // 60)} minutes after the meeting.",
         )
 
     def _os_config(self) -> OSConfig:
@@ -178,7 +212,7 @@ class Runtime:
             concurrency=self.settings.job_workers,
         )
         self.worker.start()
-        intake = WebhookIntake(self.db, self.queue)
+        intake = self.intake
         webhook_secrets = self.settings.webhook_secrets or self._sandbox_secret()
         app = create_http_app(
             db=self.db,
@@ -208,7 +242,9 @@ class Runtime:
             self.http_port,
             self.analyzer.name,
         )
-        if not webhook_secrets:
+        if self.settings.polling_mode:
+            log.info("polling mode: no webhook secret, Fathom's API is listed every minute")
+        elif not webhook_secrets:
             log.warning("FATHOM_WEBHOOK_SECRET is not set: every webhook will be refused with 401")
 
     def _sandbox_secret(self) -> list[str]:
@@ -287,7 +323,11 @@ class Runtime:
         await self.socket_handler.connect_async()
         self._slack_state = {"ok": True, "mode": mode, "checked_at": time.time()}
         self._liveness = asyncio.create_task(self._liveness_loop())
-        self.scheduler = Scheduler(self.services.reminders)
+        self.scheduler = Scheduler(
+            self.services.reminders,
+            reconciler=self.reconciler,
+            reconcile_seconds=self.settings.reconcile_every,
+        )
         self.scheduler.start()
 
     async def _liveness_loop(self, interval: float = 60.0) -> None:
@@ -345,6 +385,8 @@ class Runtime:
                 await self.socket_handler.close_async()
         if self.http_session is not None:
             await self.http_session.close()
+        if self.fathom_api is not None:
+            await self.fathom_api.close()
         if self.owned_sandbox:
             await self.owned_sandbox.stop()
         await self.close()

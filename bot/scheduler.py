@@ -1,4 +1,4 @@
-"""APScheduler in the bot's own event loop: the reminder tick every minute.
+"""APScheduler in the bot's own event loop: the reminder tick every minute, Fathom reconciliation.
 
 The tick's state lives in the database (claimed reminders), so the scheduler itself keeps nothing:
 a restart simply resumes, and two instances on one PostgreSQL database share the work safely.
@@ -18,9 +18,20 @@ log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    def __init__(self, reminders: Any, interval_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        reminders: Any,
+        interval_seconds: float = 60.0,
+        *,
+        reconciler: Any = None,
+        reconcile_seconds: float | None = None,
+    ) -> None:
         self.reminders = reminders
         self.interval = interval_seconds
+        # Fathom reconciliation (services/reconcile.py): every RECONCILE_INTERVAL_SECONDS, every
+        # minute in polling mode; its watermark is in the database, so a restart resumes it
+        self.reconciler = reconciler
+        self.reconcile_seconds = reconcile_seconds
         self._scheduler: AsyncIOScheduler | None = None
 
     def start(self, first_run: datetime | None = None) -> None:
@@ -36,8 +47,25 @@ class Scheduler:
             misfire_grace_time=int(self.interval),
             next_run_time=first_run or utcnow() + timedelta(seconds=self.interval),
         )
+        if self.reconciler is not None and self.reconcile_seconds:
+            scheduler.add_job(
+                self._reconcile,
+                "interval",
+                seconds=self.reconcile_seconds,
+                id="fathom.reconcile",
+                max_instances=1,  # a pass paced by the API's limit is never overlapped by the next
+                coalesce=True,
+                misfire_grace_time=int(self.reconcile_seconds),
+                next_run_time=utcnow() + timedelta(seconds=1),  # first pass at start: catch up
+            )
         scheduler.start()
         self._scheduler = scheduler
+
+    async def _reconcile(self) -> None:
+        try:
+            await self.reconciler.run()
+        except Exception as exc:  # one bad run (API down, key revoked) must not stop the schedule
+            log.warning("reconciliation failed: %s", exc)
 
     async def _tick(self) -> None:
         try:

@@ -51,6 +51,19 @@ class WebhookDelivery(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     recording_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     body: Mapped[bytes] = mapped_column(LargeBinary)
+    # webhook | reconciliation | backfill: how the meeting reached the bot
+    source: Mapped[str] = mapped_column(String(20), default="webhook", server_default="webhook")
+
+
+class SyncState(Base):
+    """Where a Fathom API listing stands: reconciliation's watermark, a backfill's resume cursors."""
+
+    __tablename__ = "sync_state"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    watermark: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cursors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # key owner -> cursor (None: done)
+    done: Mapped[int] = mapped_column(Integer, default=0)  # meetings handled so far (progress)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class Job(Base, TimestampMixin):

@@ -107,6 +107,7 @@ class _Pending:
     webhook_id: str
     recording_id: int
     body: bytes
+    source: str = "webhook"
     done: asyncio.Future[Receipt] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -127,15 +128,18 @@ class WebhookIntake:
         self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
-    async def receive(self, webhook_id: str, body: bytes) -> Receipt:
-        """Store a verified delivery. Duplicates (same webhook-id or recording_id) are acknowledged only."""
+    async def receive(self, webhook_id: str, body: bytes, source: str = "webhook") -> Receipt:
+        """Store a verified delivery. Duplicates (same webhook-id or recording_id) are acknowledged only.
+
+        `source`: "webhook", or "reconciliation"/"backfill" for meetings listed from Fathom's API,
+        which enter through this same intake so one recording is one meeting whichever came first."""
         try:
             meeting = parse_meeting(decode_body(body))
         except (UnicodeDecodeError, json.JSONDecodeError):
             return await self._reject(webhook_id, body, "body is not valid JSON")
         except FathomPayloadError as exc:
             return await self._reject(webhook_id, body, str(exc))
-        pending = _Pending(webhook_id, meeting.recording_id, body)
+        pending = _Pending(webhook_id, meeting.recording_id, body, source)
         self._pending.append(pending)
         self._wake.set()
         if self._writer is None or self._writer.done():
@@ -209,6 +213,7 @@ class WebhookIntake:
                         "received_at": now,
                         "recording_id": p.recording_id,
                         "body": p.body,
+                        "source": p.source,
                         "status": "duplicate" if duplicate else "accepted",
                         "reason": "recording_id already received" if duplicate else None,
                     }
