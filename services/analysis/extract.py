@@ -108,8 +108,9 @@ _WRAP_UP_YOU_RX = re.compile(
 )
 # "the Industrial Designer is gonna work on…", "Mark will be focused on…" (a role or a name, not "I"/"we")
 _THIRD_RX = re.compile(
-    r"\b(?:the )?(?:[A-Z][a-z]+|(?:industrial|interface|ui) designer|marketing expert|designers)"
-    r"(?: over here)? (?:is going to|is gonna|'s gonna|will|are going to|are gonna)(?: be)?"
+    r"\b(?:the |our )?(?:[A-Z][a-z]+|(?i:(?:user )?(?:industrial|interface|ui) designer|U_I_D_"
+    r"|market(?:ing)? (?:expert|manager)|project manager|designers))(?: over here| [A-Z][a-z]+)?"
+    r" (?:is going to|is gonna|'s gonna|will|are going to|are gonna)(?: be)?"
     r" (?:work|focus|look|design|prepare|do|build|make|check|investigate|research)",
 )
 _TEAM_RX = re.compile(
@@ -121,17 +122,17 @@ _LATER_RX = re.compile(
     r"\bnext (?:meeting|time|session|week|round)\b|\bafter (?:the|this) meeting\b|\bin the meantime\b"
     r"|\bgo (?:away|back)\b|\bwhen we (?:go|get) back\b|\bbefore (?:the )?next\b|\bby (?:the )?next\b"
     r"|\b(?:project|shared) (?:documents|folder)\b|\bindividual(?:ly)? (?:work|action)?\b|\bhomework\b"
-    r"|\bfollow[- ]up\b|\blook into\b|\bfind out\b|\binvestigate\b|\bcheck (?:whether|if|with|on)\b"
+    r"|\bmeet again\b|\bbefore we meet\b|\bfollow[- ]up\b|\blook into\b|\bfind out\b|\binvestigate\b|\bcheck (?:whether|if|with|on)\b"
     r"|\bwork (?:on|together)\b|\bfocus(?:ed)? on\b|\bsend (?:it|them|you|me|an? e-?mail)\b|\be-?mail (?:you|me|it)\b",
     re.IGNORECASE,
 )
 # steps inside the meeting, agenda lines and introductions: not action items
 _IN_MEETING_RX = re.compile(
     r"\b(?:present(?:ing)?|presentation|show you|talk (?:you )?(?:about|through)|tell you|go through|explain"
-    r"|introduce|introduction|my name|I'm the|I am the|agenda|draw|on the (?:white)?board|first of all"
+    r"|introduc(?:e|ing) (?:myself|ourselves|yourselves|each other|everyone|everybody)|introductions?|my name|I'm the|I am the|agenda|draw|on the (?:white)?board|first of all"
     r"|(?:first|now|then)(?: of all)?,? I(?:'ll| will| am going to|'m going to)|take (?:the )?minutes as"
     r"|right now|at the moment|this meeting we|in this meeting|today we|now we|let's start|go back"
-    r"|for a (?:second|moment|minute)|next slide|(?:this|the) slide|scroll|pass (?:me|it) (?:over|round)"
+    r"|for a (?:second|moment|minute)|wrap (?:it|this|that|things) up|(?:any|final) (?:questions|thoughts)|next slide|(?:this|the) slide|scroll|pass (?:me|it) (?:over|round)"
     r"|(?:open|close|switch|plug) (?:it|the|this)|the (?:mouse|laptop|projector|screen)|write (?:it )?down here)\b",
     re.IGNORECASE,
 )
@@ -347,11 +348,117 @@ def _first_name(name: str) -> str:
     return parts[0] if parts else name
 
 
-def _person(meeting: FathomMeeting, first: str) -> tuple[str, str | None] | None:
+def _person(
+    meeting: FathomMeeting, first: str, aliases: dict[str, tuple[str, str | None]] | None = None
+) -> tuple[str, str | None] | None:
+    """An invitee by first name, else a role or name the transcript ties to one speaker."""
     for inv in meeting.calendar_invitees:
         if inv.name and _first_name(inv.name).lower() == first.lower():
             return inv.name, inv.email
-    return None
+    return (aliases or {}).get(_alias_key(first))
+
+
+_ROLE = (
+    r"(?:(?:user )?interface designer|u_?i_?d_?|ui designer|industrial designer|(?:project|program) manager"
+    r"|marketing (?:expert|manager)|market(?:ing)? expert|(?:[a-z]+ )?(?:manager|director|officer|engineer|lead))"
+)
+_SELF_INTRO_RX = re.compile(
+    rf"\b(?:I'm|I am|my name is|my name's)\s+(?:(?:the|your|a|an|also)\s+)?(?P<role>{_ROLE})\b"
+    r"|\b(?:I'm|I am) (?:the )?(?:expert|responsible|in charge) (?:in|for|of) (?:the )?"
+    r"(?P<field>marketing|user interface|industrial design|project management)\b"
+    r"|\b(?:I'm|my name is|my name's)\s+(?P<name>(?-i:[A-Z][a-z]{2,}))\b"
+    r"(?=\s*(?:[,.;]|and\b|the\b|$|(?-i:[A-Z][a-z]+)))",
+    re.IGNORECASE,
+)
+_ADDRESS_RX = re.compile(
+    rf"(?:^|[,.?] )(?:the |our |uh |um |first |next |so )*(?:(?P<role>{_ROLE})\s*(?:[,?]|\.?$)"
+    r"|(?P<alias>(?-i:[A-Z][a-z]{2,}))\s*[,?])",
+    re.I,
+)
+_FIELD_ROLE = {
+    "marketing": "marketing expert",
+    "user interface": "user interface designer",
+    "industrial design": "industrial designer",
+    "project management": "project manager",
+}
+_NOT_NAMES = frozenset(
+    [
+        "okay",
+        "yeah",
+        "yes",
+        "well",
+        "right",
+        "sure",
+        "sorry",
+        "thanks",
+        "thank",
+        "alright",
+        "good",
+        "great",
+        "fine",
+        "and",
+        "but",
+        "so",
+        "then",
+        "now",
+        "just",
+        "sure",
+        "not",
+        "here",
+        "there",
+        "going",
+        "gonna",
+        "afraid",
+        "glad",
+        "happy",
+        "done",
+        "back",
+    ]
+)
+
+
+def _alias_key(alias: str) -> str:
+    key = re.sub(r"[^a-z ]", "", alias.lower().replace("_", "")).strip()
+    key = re.sub(r"^uid$", "user interface designer", key)
+    key = re.sub(r"^(?:ui|interface) designer$", "user interface designer", key)
+    return re.sub(r"^market expert$|^marketing (?:expert|manager)$", "marketing expert", key)
+
+
+def speaker_aliases(meeting: FathomMeeting) -> dict[str, tuple[str, str | None]]:
+    """Roles and first names as the transcript itself uses them -> the speaker they belong to.
+
+    "I'm the Project Manager" / "I'm Mike, User Interface Designer" name the speaker (three votes);
+    "Industrial Designer, would you…" addresses whoever answers next (one vote). A name or role
+    maps to the person with most votes, at least two and a clear majority; names of invitees are
+    resolved from the calendar and never overridden.
+    """
+    turns = list(_turns(meeting))
+    votes: dict[str, dict[tuple[str, str | None], int]] = {}
+
+    def vote(alias: str, who: tuple[str, str | None], weight: int) -> None:
+        key = _alias_key(alias)
+        if key and key.split()[0] not in _NOT_NAMES:
+            votes.setdefault(key, {}).setdefault(who, 0)
+            votes[key][who] += weight
+
+    lower_words = {w for *_, text in turns for w in re.findall(r"\b[a-z]{3,}\b", text)}
+    for pos, (_, speaker, email, _, text) in enumerate(turns):
+        for m in _SELF_INTRO_RX.finditer(text):
+            alias = m.group("role") or m.group("name") or _FIELD_ROLE[m.group("field").lower()]
+            vote(alias, (speaker, email), 3)
+        for m in _ADDRESS_RX.finditer(text):
+            nxt = next((t for t in turns[pos + 1 : pos + 3] if t[1] != speaker), None)
+            alias = m.group("role") or m.group("alias")
+            if m.group("alias") and alias.lower() in lower_words:
+                continue  # "Cool," "True," "See?": a word the transcript also writes in lower case
+            if nxt is not None:
+                vote(alias, (nxt[1], nxt[2]), 1)
+    out: dict[str, tuple[str, str | None]] = {}
+    for key, by in votes.items():
+        who, top = max(by.items(), key=lambda kv: (kv[1], kv[0][0]))
+        if top >= 2 and top * 2 > sum(by.values()):
+            out[key] = who
+    return out
 
 
 def _verb_score(sentence: str, end: int) -> float:
@@ -393,15 +500,32 @@ def _priority(text: str, due: date | None, day: date) -> str:
     return "important"
 
 
-def _addressee(
-    meeting: FathomMeeting, sentence: str, turns: list[tuple[int, str, str | None, str, str]], pos: int
-) -> tuple[str, str | None] | None:
-    """Who "you" is: a named attendee in the sentence, else the next other speaker (who answers)."""
-    for word in re.findall(r"\b[A-Z][a-z]+\b", sentence):
-        if word not in {"I", "You", "Okay", "So", "And", "But", "Yeah", "Well"} and (
-            person := _person(meeting, word)
-        ):
+Aliases = dict[str, tuple[str, str | None]]
+_NAMED_RX = re.compile(rf"\b(?:{_ROLE})\b|\b(?-i:[A-Z][a-z]{{2,}})\b", re.IGNORECASE)
+
+
+def _named(meeting: FathomMeeting, sentence: str, aliases: Aliases) -> tuple[str, str | None] | None:
+    """The first attendee the sentence names, by first name or by a role the transcript maps."""
+    for m in _NAMED_RX.finditer(sentence):
+        word = m.group(0)
+        if word[0].isupper() and word.lower() in _NOT_NAMES | {"you", "the", "we", "our"}:
+            continue
+        if (word[0].isupper() or " " in word) and (person := _person(meeting, word, aliases)):
             return person
+    return None
+
+
+def _addressee(
+    meeting: FathomMeeting,
+    sentence: str,
+    turns: list[tuple[int, str, str | None, str, str]],
+    pos: int,
+    aliases: Aliases,
+) -> tuple[str, str | None] | None:
+    """Who "you" is: an attendee named in the sentence (by name or role), else the next other
+    speaker (who answers)."""
+    if person := _named(meeting, sentence, aliases):
+        return person
     speaker = turns[pos][1]
     for later in turns[pos + 1 : pos + 4]:
         if later[1] != speaker:
@@ -409,31 +533,65 @@ def _addressee(
     return None
 
 
-def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
-    """Self-commitments ("I'll send…"), assignments ("you will have to…", "can you…") and team tasks.
+# "…the working design, you're looking at the technical functions design, and for you it's…":
+# a wrap-up sentence often hands out several tasks; each clause with its own subject is one item
+_CLAUSE_RX = re.compile(
+    r"(?:,|;|\band\b)\s+(?=(?:(?:and|then|so|uh|um|also)\s+)*(?:you(?:'re|'ll| will| are| can)?\b|for you\b"
+    rf"|(?:the |our )?(?:{_ROLE})s?\b|[A-Z][a-z]+ (?:will|is going|is gonna|'s gonna|can)\b|I(?:'ll| will)\b))",
+    re.IGNORECASE,
+)
+MAX_PER_TURN = 3
+# the impersonal "you" of how a thing is used, or a condition; not an assignment by itself
+_GENERIC_YOU_RX = re.compile(
+    r"\byou (?:have to|need to|have got to|must)\b|(?:^|\b(?:like|cause|because|so|and|but|then)\s+)if you\b(?! (?:can|could))"
+    r"|^if you\b(?! (?:can|could))|\b(?:every|each) (?:time|now and then)\b",
+    re.IGNORECASE,
+)
+_LIKE_X_TO_RX = re.compile(
+    rf"\bI(?:'d| would) like (?:the |our )?((?:{_ROLE})|(?-i:[A-Z][a-z]+)) to\b|\bI need (?:the |our )?((?:{_ROLE})|(?-i:[A-Z][a-z]+)) to\b",
+    re.IGNORECASE,
+)
 
-    Each turn gives at most one item per owner; in-meeting steps, agenda lines, introductions and
-    jokes score below the threshold. A sentence that says "you" is owned by its addressee: a named
-    attendee, else the next speaker, who in real meetings answers the assignment ("Right.").
+
+def _clauses(sentence: str) -> list[str]:
+    parts = [p.strip(" ,;") for p in _CLAUSE_RX.split(sentence)]
+    parts = [p for p in parts if len(p.split()) >= 3]
+    return parts if len(parts) > 1 else [sentence]
+
+
+def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
+    """Self-commitments ("I'll send…"), assignments ("you will have to…", "can you…",
+    "the Industrial Designer is gonna work on…") and team tasks.
+
+    A turn gives up to MAX_PER_TURN items, one per clause that has its own subject; in-meeting
+    steps, agenda lines, introductions and jokes score below the threshold. A sentence that says
+    "you" is owned by its addressee: an attendee named in it (by name, or by a role the transcript
+    ties to a speaker), else the next speaker, who in real meetings answers the assignment.
     """
     turns = list(_turns(meeting))
+    aliases = speaker_aliases(meeting)
     n = len(turns)
     scored: list[tuple[float, int, ActionItemOut]] = []
     for pos, (idx, speaker, email, ts, text) in enumerate(turns):
-        best: dict[str | None, tuple[float, str, str | None, str | None]] = {}
+        found: list[tuple[float, str, str | None, str | None]] = []
         late = (1.5 if pos >= 0.9 * n else 0.5 if pos >= 0.75 * n else 0.0) if n >= 40 else 0.0
-        for sentence in _sentences(text):
+        for sentence in (c for s in _sentences(text) for c in _clauses(s)):
             owner: str | None = speaker
             owner_email = email
+            assigned = False
             m = _COMMIT_RX.search(sentence)
             you = _YOU_RX.search(sentence) or (_WRAP_UP_YOU_RX.search(sentence) if late > 1 else None)
             ask = _ASK_RX.search(sentence)
             owns = _OWNS_RX.search(sentence)
             team = _TEAM_RX.search(sentence)
-            third = _THIRD_RX.search(sentence) if late else None
+            third = _THIRD_RX.search(sentence)
             if (you or ask) and not (m and m.start() < (you or ask).start()):  # type: ignore[union-attr]
                 hit = you or ask
-                addressee = _addressee(meeting, sentence, turns, pos)
+                named = _named(meeting, sentence, aliases)
+                if _GENERIC_YOU_RX.search(sentence) and not (late > 1 or named or _LATER_RX.search(sentence)):
+                    continue  # "you have to push harder", "if you have an LCD": anyone, not a task
+                addressee = named or _addressee(meeting, sentence, turns, pos, aliases)
+                assigned = bool(named or late)
                 if re.search(r"\byou (?:all|guys|three|two|both)\b|\beveryone\b", sentence, re.I):
                     owner, owner_email = None, None
                 elif addressee:
@@ -441,13 +599,20 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
                 else:
                     continue
                 m = hit
-            elif owns and (person := _person(meeting, owns.group(1))):
-                owner, owner_email = person
+            elif (like := _LIKE_X_TO_RX.search(sentence)) and (
+                person := _named(meeting, like.group(0), aliases)
+            ):
+                owner, owner_email, assigned = person[0], person[1], True
+                m = like
+            elif owns and (person := _person(meeting, owns.group(1), aliases)):
+                owner, owner_email, assigned = person[0], person[1], True
                 m = owns
             elif third and not re.match(r"(?:I|We|You|It|That|This|There|They)\b", third.group(0)):
-                named = re.match(r"(?:the )?([A-Z][a-z]+)", third.group(0))
-                person = _person(meeting, named.group(1)) if named else None
+                person = _named(meeting, third.group(0), aliases)
+                if person is None and not late:
+                    continue  # "the designer will…" about nobody here, mid-meeting: a remark
                 owner, owner_email = person if person else (None, None)
+                assigned = person is not None
                 m = third
             elif not m and team:
                 owner, owner_email, m = None, None, team
@@ -455,11 +620,13 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
                 continue
             due, _ = resolve_date(sentence, day)
             score = _score_commitment(sentence, m.end(), due is not None, late=late)
+            if assigned and owner is not None and owner != speaker:
+                score += 1.0  # handed to a named person, or to someone in the wrap-up: an assignment
             if owner is None:
                 score -= 0.5  # team tasks need a clearer after-the-meeting cue
-            if None not in best or score > best[None][0]:  # the turn's best sentence only
-                best[None] = (score, sentence, owner, owner_email)
-        for score, sentence, owner, owner_email in best.values():
+            found.append((score, sentence, owner, owner_email))
+        found.sort(key=lambda f: -f[0])
+        for score, sentence, owner, owner_email in found[:MAX_PER_TURN]:
             if score < MIN_COMMITMENT_SCORE:
                 continue
             due, _ = resolve_date(sentence, day)
