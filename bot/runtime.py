@@ -37,7 +37,7 @@ from services.os_config import OSConfig, load_or_default, load_os_config
 from services.os_context import build_context
 from services.os_repo import OSRepo
 from services.pipeline import MeetingPipeline
-from services.privacy import PrivateAnalysis, qa_policy
+from services.privacy import PrivateAnalysis, RetentionReport, purge_expired, qa_policy
 from services.proposals import ProposalService
 from services.qa import QAService
 from services.reconcile import Reconciler, Recovered
@@ -183,6 +183,10 @@ class Runtime:
             f"had not arrived {int(late.total_seconds() // 60)} minutes after the meeting.",
         )
 
+    async def purge_expired(self, *, dry_run: bool = False) -> RetentionReport:
+        """`retention:` of fathom-os.yml, daily from the scheduler and by `fathom-os retention`."""
+        return await purge_expired(self.db, self._os_config(), dry_run=dry_run)
+
     def _os_config(self) -> OSConfig:
         return load_or_default(self.os_repo.path)
 
@@ -327,6 +331,7 @@ class Runtime:
             self.services.reminders,
             reconciler=self.reconciler,
             reconcile_seconds=self.settings.reconcile_every,
+            retention=self.purge_expired,
         )
         self.scheduler.start()
 

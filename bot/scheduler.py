@@ -1,4 +1,5 @@
-"""APScheduler in the bot's own event loop: the reminder tick every minute, Fathom reconciliation.
+"""APScheduler in the bot's own event loop: the reminder tick every minute, Fathom reconciliation,
+the daily retention purge.
 
 The tick's state lives in the database (claimed reminders), so the scheduler itself keeps nothing:
 a restart simply resumes, and two instances on one PostgreSQL database share the work safely.
@@ -7,6 +8,7 @@ a restart simply resumes, and two instances on one PostgreSQL database share the
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +17,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from services.clock import utcnow
 
 log = logging.getLogger(__name__)
+
+RETENTION_HOUR_UTC = 3  # the daily retention purge (services/privacy.py)
 
 
 class Scheduler:
@@ -25,6 +29,7 @@ class Scheduler:
         *,
         reconciler: Any = None,
         reconcile_seconds: float | None = None,
+        retention: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         self.reminders = reminders
         self.interval = interval_seconds
@@ -32,6 +37,7 @@ class Scheduler:
         # minute in polling mode; its watermark is in the database, so a restart resumes it
         self.reconciler = reconciler
         self.reconcile_seconds = reconcile_seconds
+        self.retention = retention  # daily purge of what `retention:` in fathom-os.yml lets go
         self._scheduler: AsyncIOScheduler | None = None
 
     def start(self, first_run: datetime | None = None) -> None:
@@ -58,8 +64,25 @@ class Scheduler:
                 misfire_grace_time=int(self.reconcile_seconds),
                 next_run_time=utcnow() + timedelta(seconds=1),  # first pass at start: catch up
             )
+        if self.retention is not None:
+            scheduler.add_job(
+                self._purge,
+                "cron",
+                hour=RETENTION_HOUR_UTC,
+                id="privacy.retention",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=6 * 3600,  # a bot down at 03:00 purges when it is back that morning
+            )
         scheduler.start()
         self._scheduler = scheduler
+
+    async def _purge(self) -> None:
+        try:
+            assert self.retention is not None
+            await self.retention()  # services.privacy.purge_expired logs the counts
+        except Exception:  # one bad run must not stop the schedule
+            log.exception("retention purge failed")
 
     async def _reconcile(self) -> None:
         try:
