@@ -1,4 +1,5 @@
-"""`fathom-os` command line: run, ingest, db upgrade, check, jobs, reanalyze, os init, search, send, analyze."""
+"""`fathom-os` command line: run, ingest, db upgrade, check, jobs, reanalyze, os init, search, send, analyze,
+retention, forget, export."""
 
 from __future__ import annotations
 
@@ -40,6 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("path", type=Path)
     analyze.add_argument("--json", action="store_true", help="print the MeetingAnalysis as JSON (default)")
     analyze.add_argument("--offline", action="store_true", help="use the heuristic even when Claude is set")
+    retention = sub.add_parser("retention", help="purge what retention: in fathom-os.yml lets go")
+    retention.add_argument("--dry-run", action="store_true", help="only show what would be purged")
+    forget = sub.add_parser(
+        "forget", help="erase a person (GDPR/CCPA): anonymise everywhere, propose OS edits"
+    )
+    forget.add_argument("email")
+    forget.add_argument("--dry-run", action="store_true", help="only show what would change")
+    export = sub.add_parser("export", help="write a JSON bundle of everything stored about a person")
+    export.add_argument("email")
+    export.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
     return parser
 
 
@@ -272,6 +283,73 @@ async def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_retention(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import Runtime
+
+    runtime = Runtime(settings)
+    await runtime.open()
+    try:
+        report = await runtime.purge_expired(dry_run=args.dry_run)
+    finally:
+        await runtime.close()
+    print("\n".join(report.lines()))
+    return 0
+
+
+async def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import Runtime
+    from services.os_config import load_or_default
+    from services.privacy import forget
+
+    runtime = Runtime(settings)
+    await runtime.open()
+    try:
+        report = await forget(
+            runtime.db,
+            args.email,
+            actor="cli",
+            config=load_or_default(runtime.os_repo.path),
+            os_repo=runtime.os_repo,
+            proposals=runtime.proposals,
+            reindex=runtime.services.search.index_meeting,
+            dry_run=args.dry_run,
+        )
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    finally:
+        await runtime.close()
+    if report.record_id is not None:
+        print(f"erasure record #{report.record_id}")
+    print("\n".join(report.lines()))
+    return 0
+
+
+async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import Runtime
+    from services.os_config import load_or_default
+    from services.privacy import export
+
+    runtime = Runtime(settings)
+    await runtime.open()
+    try:
+        bundle = await export(
+            runtime.db, args.email, config=load_or_default(runtime.os_repo.path), os_repo=runtime.os_repo
+        )
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    finally:
+        await runtime.close()
+    data = json.dumps(bundle, indent=2, default=str, ensure_ascii=False)
+    if args.out is None:
+        print(data)
+    else:
+        args.out.write_text(data + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "ingest": cmd_ingest,
@@ -283,6 +361,9 @@ COMMANDS = {
     "send": cmd_send,
     "search": cmd_search,
     "analyze": cmd_analyze,
+    "retention": cmd_retention,
+    "forget": cmd_forget,
+    "export": cmd_export,
 }
 
 if __name__ == "__main__":  # pragma: no cover
