@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.sandbox.slack_faults import CallRecord
 from bot.sandbox.slack_interactions import Interactions
+from bot.sandbox.slack_rates import RateModel, rates_enabled_from_env
 from bot.sandbox.slack_socket import AckRecord, SocketHub
 from bot.sandbox.slack_state import (
     APP_ID,
@@ -60,10 +62,18 @@ class LocalSlack(Interactions):
         bot_token: str = DEFAULT_BOT_TOKEN,
         app_token: str = DEFAULT_APP_TOKEN,
         web_ui: bool = False,
+        rate_limits: bool | None = None,
+        rate_clock: Callable[[], float] | None = None,
     ) -> None:
         self.workspace = Workspace(users, channels)
         self.hub = SocketHub(APP_ID)
         self.web = WebApi(self.workspace, self.hub, bot_token, app_token)
+        # Slack's published per-method limits (bot/sandbox/slack_rates.py): None reads
+        # LOCAL_SLACK_RATE_LIMITS (off when unset); benchmarks and throughput tests pass True.
+        if rate_limits is None:
+            rate_limits = rates_enabled_from_env()
+        if rate_limits:
+            self.web.rates = RateModel(rate_clock) if rate_clock is not None else RateModel()
         self.bot_token, self.app_token = bot_token, app_token
         self.bot_user_id = BOT_USER_ID
         self.ack_timeout = 3.0
@@ -205,6 +215,11 @@ class LocalSlack(Interactions):
 
     def rate_limit(self, method: str, per_minute: int, window: float = 60.0) -> None:
         self.web.faults.rate_limit(method, per_minute, window)
+
+    @property
+    def rates(self) -> RateModel | None:
+        """The rate model when Slack's limits are on (`rates.limited` counts the 429s answered)."""
+        return self.web.rates
 
     def clear_faults(self) -> None:
         self.web.faults.clear()

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.sandbox import slack_limits as limits
 from bot.sandbox.slack_faults import CallRecord, Faults
+from bot.sandbox.slack_rates import PER_CHANNEL_METHODS, RateModel
 from bot.sandbox.slack_socket import SocketHub
 from bot.sandbox.slack_state import (
     APP_ID,
@@ -61,6 +62,7 @@ class WebApi(ViewsFilesApi):
         self.bot_token = bot_token
         self.app_token = app_token
         self.faults = Faults()
+        self.rates: RateModel | None = None  # Slack's published limits, off unless LocalSlack turns them on
         self.calls: list[CallRecord] = []
         self.base_url = ""
         self.triggers: dict[str, tuple[str, float]] = {}
@@ -145,6 +147,10 @@ class WebApi(ViewsFilesApi):
         handler = self.methods.get(method)
         if handler is None:
             return self._reply(method, params, {"ok": False, "error": "unknown_method"})
+        retry_after = self._rate_check(method, params)
+        if retry_after is not None:
+            headers = {"Retry-After": str(retry_after)}
+            return self._reply(method, params, {"ok": False, "error": "ratelimited"}, 429, headers)
         try:
             body = {"ok": True, **await handler(params)}
         except ApiError as exc:
@@ -152,6 +158,18 @@ class WebApi(ViewsFilesApi):
         except limits.SlackLimitError as exc:
             body = ApiError(exc.error, messages=exc.messages).body()
         return self._reply(method, params, body)
+
+    def _rate_check(self, method: str, params: dict[str, Any]) -> int | None:
+        if self.rates is None:
+            return None
+        channel = None
+        if method in PER_CHANNEL_METHODS:
+            raw = str(params.get("channel") or "")
+            try:
+                channel = self.channel_or_raise(raw)
+            except ApiError:
+                channel = raw
+        return self.rates.check(method, channel)
 
     # shared helpers used by the interaction helpers too ------------------------------------------
     def issue_trigger(self, user_id: str) -> str:
