@@ -680,7 +680,7 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
                 ):
                     what = sentence
             what = re.sub(r"^(?:yeah|yes|okay|ok|so|well|alright)\b[ ,]*", "", what, flags=re.I)
-            hedged = re.match(r"I (?:guess|think|dunno)\b", what, re.I)
+            hedged = re.match(r"I (?:guess|think|dunno)\b", what, re.I) or _UNDECIDED_RX.search(sentence)
             if len(what.split()) < 5 or what.endswith("?") or "'cause" in what or hedged:
                 continue
             why = None
@@ -703,7 +703,7 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
             previous = sentences[-1]
     scored += _consensus(meeting)
     turns = sum(1 for _ in _turns(meeting))
-    cap = max(3, min(MAX_DECISIONS, round(turns / 90)))
+    cap = max(3, min(MAX_DECISIONS, round(turns / 70)))
     unique: list[tuple[float, int, DecisionOut]] = []
     for item in sorted(scored, key=lambda s: (-s[0], s[1])):
         if not any(
@@ -716,7 +716,9 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
 
 _AGREE_RX = re.compile(
     r"^(?:yeah|yes|yep|yup|okay|ok|right|sure|agreed|I agree|fine|good|great|sounds good|makes sense|exactly"
-    r"|definitely|absolutely|alright|cool|true|that's (?:fine|good|right|a must|a good idea|it)|good idea)\b",
+    r"|definitely|absolutely|alright|cool|true|that's (?:fine|good|right|a must|a good idea|it)|good idea"
+    r"|I(?: would| 'd|'d)?(?: have to)? (?:side with|go with|agree|like (?:it|that|the idea))|me too|same here"
+    r"|I'm (?:fine|happy|okay) with|no problem|of course|let's do (?:it|that)|perfect|why not)\b",
     re.IGNORECASE,
 )
 # a proposal phrased as a choice: "we go with", "let's", "so no LCD", "it should be", "we keep"
@@ -742,6 +744,28 @@ _TENTATIVE_RX = re.compile(
 )
 
 
+_SHOULD_RX = re.compile(
+    r"\b(?:we|it|they|that|this)(?: really)? (?:should|shouldn't|must|need to|needs to)\b", re.I
+)
+_HYPOTHETICAL_RX = re.compile(
+    r"\b(?:you could|we could (?:also )?(?:maybe|perhaps)|would be (?:nice|cool|good|great)|I wonder|imagine"
+    r"|for example|for instance|in (?:one|some) remote)\b",
+    re.I,
+)
+
+
+_UNDECIDED_RX = re.compile(
+    r"\b(?:have to|need to|got to|gonna|going to|will|'ll|must|should|can|let's) (?:dec decide|decide|discuss|talk about"
+    r"|think about|consider|make (?:a|the) decision)\b|\bdecide (?:about|on|which|what|whether|how)\b"
+    r"|\bwhat we(?:'re| are) (?:gonna|going to) do\b|\bwe(?:'ll| will) see\b",
+    re.I,
+)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z][a-z']+", text.lower()) if len(w) > 3 and w not in _STOPWORDS]
+
+
 def _content_words(text: str) -> int:
     return sum(1 for w in re.findall(r"[a-z][a-z']+", text.lower()) if len(w) > 3 and w not in _STOPWORDS)
 
@@ -752,6 +776,11 @@ def _consensus(meeting: FathomMeeting) -> list[tuple[float, int, DecisionOut]]:
     marked `recap`, hedged proposals `tentative`."""
     turns = list(_turns(meeting))
     n = len(turns)
+    topics: dict[str, int] = {}
+    for *_, text in turns:
+        for w in set(_words(text)):
+            topics[w] = topics.get(w, 0) + 1
+    topic_floor = max(4, n // 80)
     out: list[tuple[float, int, DecisionOut]] = []
     for pos, (idx, speaker, _, ts, text) in enumerate(turns):
         sentences = _sentences(text)
@@ -772,14 +801,22 @@ def _consensus(meeting: FathomMeeting) -> list[tuple[float, int, DecisionOut]]:
                 continue
             conclude = bool(_CONCLUDE_RX.match(sentence))
             choice = bool(_CHOICE_RX.search(sentence))
-            if not (conclude or (choice and agreeing)):
+            should = bool(_SHOULD_RX.search(sentence))
+            if not (conclude or ((choice or should) and agreeing)):
                 continue
             if sentence.endswith("?") and not agreeing:
                 continue
+            # what is being agreed is a topic the meeting keeps returning to ("LCD", "titanium",
+            # "the budget"), not a passing remark: count the sentence's words that recur in many turns
+            topic = sum(1 for w in set(_words(sentence)) if topics.get(w, 0) >= topic_floor)
             score = 2.0 + 1.5 * min(len(agreeing), 2) + (2.0 if conclude else 0.0) + (1.0 if choice else 0.0)
-            score += min(content, 8) / 4 - (1.0 if content > 14 else 0.0)
+            score += (1.0 if should else 0.0) + 0.75 * min(topic, 4) - (1.0 if content > 14 else 0.0)
             if re.search(r"^if\b|\bif (?:we|you|someone|they)\b|\bwhether\b", sentence, re.I):
                 score -= 2.0  # a condition, not a choice
+            if _UNDECIDED_RX.search(sentence):
+                continue  # "then we'll have to decide about the concepts": a decision still to make
+            if _HYPOTHETICAL_RX.search(sentence):
+                score -= 2.0  # "you could just say…", "would be nice": an option described, not chosen
             if score < MIN_CONSENSUS_SCORE:
                 continue
             recap = bool(_RECAP_RX.search(sentence)) or (pos < 0.1 * n and "decided" in sentence.lower())
