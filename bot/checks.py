@@ -18,7 +18,10 @@ class Check:
 
 
 async def run_checks(settings: Settings) -> list[Check]:
-    checks = [await _database(settings), _webhook(settings), _claude(settings), await _slack(settings)]
+    intake = (
+        [_intake_mode(settings)] if settings.polling_mode else [_webhook(settings), _intake_mode(settings)]
+    )
+    checks = [await _database(settings), *intake, _claude(settings), await _slack(settings)]
     checks.append(await _os_repo(settings))
     return checks
 
@@ -45,6 +48,31 @@ async def _database(settings: Settings) -> Check:
     if revision is None:
         return Check("database", "warn", "reachable, schema not created yet", "run `fathom-os db upgrade`")
     return Check("database", "ok", f"{db.engine.dialect.name}, schema revision {revision}")
+
+
+def _intake_mode(settings: Settings) -> Check:
+    """How meetings reach the bot: webhook, webhook + reconciliation, or polling (no public URL)."""
+    keys = settings.fathom_keys
+    if settings.polling_mode:
+        return Check(
+            "fathom intake",
+            "ok",
+            f"polling mode: no FATHOM_WEBHOOK_SECRET, so Fathom's API ({len(keys)} key(s)) is listed "
+            f"every minute at {settings.fathom_api_url}; no public URL is needed",
+        )
+    if not keys:
+        return Check(
+            "fathom intake",
+            "warn",
+            "webhook mode; no FATHOM_API_KEY, so a webhook Fathom never delivers is never recovered",
+            "set FATHOM_API_KEY (Fathom settings, API Access) to reconcile, or to poll with no public URL",
+        )
+    return Check(
+        "fathom intake",
+        "ok",
+        f"webhook + reconciliation: Fathom's API ({len(keys)} key(s)) is listed every "
+        f"{settings.reconcile_interval / 60:g} min to recover missed deliveries",
+    )
 
 
 def _webhook(settings: Settings) -> Check:

@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("path", type=Path)
     analyze.add_argument("--json", action="store_true", help="print the MeetingAnalysis as JSON (default)")
     analyze.add_argument("--offline", action="store_true", help="use the heuristic even when Claude is set")
+    backfill = sub.add_parser("backfill", help="bring in past meetings from Fathom's API (resumable)")
+    backfill.add_argument("--since", required=True, type=_date_arg, help="e.g. 2026-10-01 (UTC)")
+    backfill.add_argument("--until", type=_date_arg, default=None, help="exclusive end date (UTC)")
+    backfill.add_argument("--dry-run", action="store_true", help="list and count only, store nothing")
     retention = sub.add_parser("retention", help="purge what retention: in fathom-os.yml lets go")
     retention.add_argument("--dry-run", action="store_true", help="only show what would be purged")
     forget = sub.add_parser(
@@ -350,7 +354,65 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _date_arg(value: str) -> Any:
+    from datetime import UTC, datetime
+
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date such as 2026-10-01") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
+    """Lists meetings page by page into the intake (source "backfill"); the bot's workers card them."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from bot.runtime import Runtime
+    from services.fathom_api import FathomAPIError
+    from services.reconcile import backfill
+
+    if not settings.fathom_keys:
+        print("Set FATHOM_API_KEY (or FATHOM_API_KEYS) to backfill from Fathom's API.", file=sys.stderr)
+        return 2
+    if args.until is not None and args.until <= args.since:
+        print("--until must be after --since", file=sys.stderr)
+        return 2
+    runtime = Runtime(settings)
+    api = runtime.fathom_api
+    assert api is not None  # built whenever a key is set
+    try:
+        await runtime.open()
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, transient=False) as bar:
+            task = bar.add_task("meetings listed", total=None)
+            report = await backfill(
+                runtime.db,
+                api,
+                None if args.dry_run else runtime.intake,
+                since=args.since,
+                until=args.until,
+                progress=lambda n: bar.advance(task, n),
+            )
+    except FathomAPIError as exc:
+        print(f"Backfill stopped: {exc}. Run the same command again to resume.", file=sys.stderr)
+        return 1
+    finally:
+        await api.close()
+        await runtime.close()
+    if args.dry_run:
+        print(f"dry run: {report.listed} meetings would be backfilled")
+    else:
+        resumed = " (resumed)" if report.resumed else ""
+        print(
+            f"backfill{resumed}: {len(report.recovered)} new meetings queued, "
+            f"{report.already_known} already known; `fathom-os run` posts their cards"
+        )
+    return 0
+
+
 COMMANDS = {
+    "backfill": cmd_backfill,
     "run": cmd_run,
     "ingest": cmd_ingest,
     "db": cmd_db,
