@@ -622,8 +622,14 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
             score = _score_commitment(sentence, m.end(), due is not None, late=late)
             if assigned and owner is not None and owner != speaker:
                 score += 1.0  # handed to a named person, or to someone in the wrap-up: an assignment
+            if re.search(r"^(?:\w+ )?I (?:guess|suppose|dunno) I\b|\bin case\b", sentence, re.I):
+                score -= 1.5  # "I guess I'll find out": a shrug, not a commitment
             if owner is None:
                 score -= 0.5  # team tasks need a clearer after-the-meeting cue
+                if re.search(
+                    r"\b(?:into|at|with|about|on) (?:that|this|it)\W*(?:later\W*)?$", sentence, re.I
+                ):
+                    score -= 1.0  # "we'll have to look into that": no task named
             found.append((score, sentence, owner, owner_email))
         found.sort(key=lambda f: -f[0])
         for score, sentence, owner, owner_email in found[:MAX_PER_TURN]:
