@@ -41,7 +41,7 @@ UK_NI = re.compile(
     r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"
 )
 DE_TAX_ID = re.compile(r"(?i)(?:steuer[- ]?id\w*|steuer-?identifikationsnummer|idnr|tax id\w*|tin)\W{1,5}")
-DE_TAX_DIGITS = re.compile(r"[1-9](?: ?\d){10}\b")
+DE_TAX_BARE = re.compile(r"(?<![\d-])[1-9](?: ?\d){10}(?![\d-])")
 _STREET_WORDS = (
     r"Street|St\.?|Road|Rd\.?|Avenue|Ave\.?|Lane|Ln\.?|Drive|Dr\.?|Boulevard|Blvd\.?|Way|Court|Ct\.?"
     r"|Place|Pl\.?|Terrace|Close|Crescent|Square|Sq\.?"
@@ -158,11 +158,20 @@ def _ibans(text: str) -> Iterable[Span]:
             yield Span(m.start(), m.start() + end, "IBAN", raw[:end], compact)
 
 
+def _de_tax_shape(digits: str) -> bool:
+    """In the first ten digits one digit occurs twice or three times, the others at most once."""
+    counts = sorted(Counter(digits[:10]).values(), reverse=True)
+    return counts[0] in (2, 3) and (len(counts) < 2 or counts[1] == 1)
+
+
 def _de_tax_ids(text: str) -> Iterable[Span]:
-    for m in DE_TAX_ID.finditer(text):
-        found = DE_TAX_DIGITS.match(text, m.end())
-        if found and de_tax_id_ok(_digits(found.group())):
-            yield Span(found.start(), found.end(), "TAX_ID", found.group(), _digits(found.group()))
+    """After a tax word the check digit suffices; a bare 11-digit number (a passage cut before
+    the word) needs the check digit and the id's digit structure too."""
+    after_word = {m.end() for m in DE_TAX_ID.finditer(text)}
+    for found in DE_TAX_BARE.finditer(text):
+        digits = _digits(found.group())
+        if de_tax_id_ok(digits) and (found.start() in after_word or _de_tax_shape(digits)):
+            yield Span(found.start(), found.end(), "TAX_ID", found.group(), digits)
 
 
 def _phones(region: str) -> Finder:
