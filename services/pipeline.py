@@ -81,6 +81,8 @@ class MeetingPipeline:
         await self.publisher.publish_meeting(meeting.id, with_items=not self.fast_analysis)
         if meeting.status != "analysed":
             await self.run_analysis(meeting.id)
+        elif self.fast_analysis:  # a retry after a crash past the analysis: the card above had no items
+            await self.publisher.publish_meeting(meeting.id)
 
     async def handle_analyze(self, job: Job) -> None:
         await self.run_analysis(int(job.payload["meeting_id"]))
