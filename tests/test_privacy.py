@@ -1,0 +1,207 @@
+"""Retention, erasure and export on a real database (SQLite, and PostgreSQL with TEST_DATABASE_URL)
+and a real OS git repository: purged transcripts leave search; a forgotten person leaves people,
+attendees, transcripts, items, the index, raw bodies and the audit log, and OS edits are proposed."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, text, update
+
+from services import audit_log
+from services.access import EVERYTHING
+from services.analysis.heuristic import HeuristicAnalyzer
+from services.db import Database
+from services.fathom import parse_meeting
+from services.meetings import MeetingStore
+from services.models import ActionItem, AuditLog, ErasureRecord, Meeting, OSProposal, Person, WebhookDelivery
+from services.os_config import load_os_config, parse_os_config
+from services.privacy import export, forget, purge_expired
+from services.proposals import ProposalService
+from services.search import SearchIndex, SearchQuery
+from tests.helpers import load_fixture
+from tests.test_proposals_service import commit_file, init_os
+
+TOM = "tom@brightline-dental.example"
+CONTACTS = """\
+# Brightline Dental contacts
+
+## People
+- Dr. Rosa Alvarez, practice owner, rosa@brightline-dental.example
+- Tom Becker, office manager, tom@brightline-dental.example, +1 415 555 0101
+- Priya Natarajan, compliance officer
+
+## Notes
+Three clinics; Open Dental.
+"""
+
+
+async def ingest(
+    db: Database, name: str, *, recording_id: int | None = None, webhook_id: str = "msg_1"
+) -> int:
+    """Stored as the pipeline stores it: raw delivery, meeting, heuristic analysis, search index."""
+    data = load_fixture(name)
+    if recording_id:
+        data["recording_id"] = recording_id
+    async with db.session() as s:
+        s.add(WebhookDelivery(webhook_id=webhook_id, status="accepted", body=json.dumps(data).encode(),
+                              recording_id=data["recording_id"]))  # fmt: skip
+    fathom = parse_meeting(data)
+    store = MeetingStore(db)
+    meeting_id = (await store.ingest(fathom)).meeting_id
+    await store.store_analysis(meeting_id, await HeuristicAnalyzer().analyze(fathom))
+    await SearchIndex(db).index_meeting(meeting_id)
+    return meeting_id
+
+
+async def line_passages(db: Database, meeting_id: int) -> int:
+    if db.is_sqlite:
+        sql = "SELECT COUNT(*) FROM search_fts WHERE meeting_id = :m AND kind = 'line'"
+    else:
+        sql = "SELECT COUNT(*) FROM search_passages WHERE meeting_id = :m AND kind = 'line'"
+    async with db.session() as s:
+        return int((await s.execute(text(sql), {"m": meeting_id})).scalar() or 0)
+
+
+async def test_retention_purges_old_transcripts_from_meeting_raw_body_and_search(any_db: Database) -> None:
+    db = any_db
+    old = await ingest(db, "ai_audit_discovery")
+    recent = await ingest(db, "ami_ES2006a_kickoff", webhook_id="msg_2")
+    async with db.session() as s:
+        started = (await s.get_one(Meeting, recent)).started_at
+        assert started is not None
+        await s.execute(
+            update(Meeting).where(Meeting.id == old).values(started_at=started - timedelta(days=90))
+        )
+    now = started + timedelta(days=1)
+    query = SearchQuery(text="insurance verification")
+    hits = await SearchIndex(db).search(query, EVERYTHING, per_meeting=5, limit=20)
+    assert any(h.meeting_id == old and h.kind == "line" for h in hits)
+    assert await line_passages(db, old) > 0 and await line_passages(db, recent) > 0
+
+    forever = await purge_expired(db, parse_os_config(""), now=now)
+    assert forever.transcripts == 0 and "kept forever" in forever.lines()[0]
+
+    config = parse_os_config("retention:\n  transcripts_days: 30\n")
+    dry = await purge_expired(db, config, now=now, dry_run=True)
+    assert dry.transcripts == 1 and "would purge 1" in dry.lines()[0]
+    assert await line_passages(db, old) > 0  # a dry run changes nothing
+
+    report = await purge_expired(db, config, now=now)
+    assert report.transcripts == 1 and report.passages > 0
+    assert await line_passages(db, old) == 0 and await line_passages(db, recent) > 0
+    hits = await SearchIndex(db).search(query, EVERYTHING, per_meeting=5, limit=20)
+    assert not any(h.meeting_id == old and h.kind == "line" for h in hits)
+    async with db.session() as s:
+        purged = await s.get_one(Meeting, old)
+        assert purged.payload.get("transcript") is None and purged.transcript_purged_at is not None
+        assert purged.analysis  # analysis and items stay
+        assert (await s.scalars(select(ActionItem).where(ActionItem.meeting_id == old))).first()
+        body = (
+            (await s.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == "msg_1"))).one().body
+        )
+        assert json.loads(body)["transcript"] is None and json.loads(body)["title"]
+        assert (await s.get_one(Meeting, recent)).payload.get("transcript")
+    # re-indexing the purged meeting (a re-analysis) does not bring the passages back
+    await SearchIndex(db).index_meeting(old)
+    assert await line_passages(db, old) == 0
+    assert (await purge_expired(db, config, now=now)).transcripts == 0  # nothing left to purge
+
+    bodies = parse_os_config("retention:\n  webhook_bodies_days: 7\n")
+    later = now + timedelta(days=30)
+    assert (await purge_expired(db, bodies, now=later, dry_run=True)).webhook_bodies == 2
+    assert (await purge_expired(db, bodies, now=later)).webhook_bodies == 2
+    async with db.session() as s:
+        assert all(d.body == b"" for d in await s.scalars(select(WebhookDelivery)))
+
+
+async def setup_person(db: Database, tmp_path: Path) -> tuple[int, Any, ProposalService]:
+    meeting_id = await ingest(db, "ai_audit_discovery")
+    async with db.session() as s:
+        s.add(Person(email=TOM, name="Tom Becker", slack_user_id="U0TOM", is_external=True))
+        audit_log.record(
+            s, "U0TOM", "action_item.done", "action_item:1", {"owner": "Tom Becker"}, {"status": "done"}
+        )
+        audit_log.record(
+            s, "U01MAYA", "action_item.reassign", "action_item:2", {"owner_email": TOM}, {"owner": "Maya"}
+        )
+    repo = await init_os(tmp_path / "os")
+    commit_file(repo.path, "contacts/brightline-dental.md", CONTACTS)
+    proposals = ProposalService(db, repo, lambda: load_os_config(repo.path))
+    return meeting_id, repo, proposals
+
+
+async def test_export_contains_what_is_stored_about_the_person(any_db: Database, tmp_path: Path) -> None:
+    db = any_db
+    meeting_id, repo, _ = await setup_person(db, tmp_path)
+    bundle = await export(db, TOM.upper(), os_repo=repo)
+    assert bundle["email"] == TOM and "Tom Becker" in bundle["names"]
+    assert bundle["person"]["slack_user_id"] == "U0TOM"
+    [meeting] = bundle["meetings"]
+    assert meeting["meeting_id"] == meeting_id and meeting["attendee"][0]["email"] == TOM
+    assert meeting["transcript_turns"] and all(
+        t["speaker"] == "Tom Becker" for t in meeting["transcript_turns"]
+    )
+    assert any("no-show" in i["text"] for i in bundle["action_items"])
+    assert {a["actor"] for a in bundle["audit_log"]} == {"U0TOM", "U01MAYA"}
+    assert bundle["os_files"] == [
+        {
+            "path": "contacts/brightline-dental.md",
+            "lines": ["- Tom Becker, office manager, tom@brightline-dental.example, +1 415 555 0101"],
+        }
+    ]
+    json.dumps(bundle)  # the CLI writes it as JSON
+
+
+async def test_forget_removes_the_person_everywhere_and_proposes_os_edits(
+    any_db: Database, tmp_path: Path
+) -> None:
+    db = any_db
+    meeting_id, repo, proposals = await setup_person(db, tmp_path)
+    index = SearchIndex(db)
+    assert any(h.meeting_id == meeting_id for h in await index.search(SearchQuery("Becker"), EVERYTHING))
+
+    dry = await forget(db, TOM, os_repo=repo, proposals=proposals, dry_run=True)
+    assert dry.counts["meetings"] == 1 and dry.counts["people"] == 1 and dry.record_id is None
+    async with db.session() as s:
+        assert await s.scalar(select(Person).where(Person.email == TOM))  # dry run: nothing changed
+
+    report = await forget(
+        db, TOM, actor="cli", os_repo=repo, proposals=proposals, reindex=index.index_meeting
+    )
+    assert report.counts["transcript turns"] > 0 and report.counts["action items"] >= 1
+    assert report.counts["audit log entries"] == 2 and report.counts["raw webhook bodies"] == 1
+    assert any("git filter-repo" in line for line in report.lines())
+    async with db.session() as s:
+        assert await s.scalar(select(Person).where(Person.email == TOM)) is None
+        meeting = await s.get_one(Meeting, meeting_id)
+        stored = json.dumps(meeting.payload) + json.dumps(meeting.analysis)
+        items = list((await s.scalars(select(ActionItem).where(ActionItem.meeting_id == meeting_id))).all())
+        entries = list((await s.scalars(select(AuditLog))).all())
+        bodies = b"".join(d.body for d in await s.scalars(select(WebhookDelivery)))
+        record = (await s.scalars(select(ErasureRecord))).one()
+        pending = list((await s.scalars(select(OSProposal).where(OSProposal.origin.like("erasure%")))).all())
+        attendees = (await s.execute(text("SELECT email FROM search_attendees"))).scalars().all()
+    for where in (stored, json.dumps([i.text for i in items]), bodies.decode()):
+        assert TOM not in where and "Tom Becker" not in where
+    turns = [t for t in meeting.payload["transcript"] if t["speaker"]["display_name"] == "[removed]"]
+    assert turns and all(t["text"] == "[removed]" for t in turns)
+    assert "Dr. Rosa Alvarez" in stored  # the others stay
+    export_item = next(i for i in items if "no-show" in i.text)
+    assert export_item.owner_email is None and export_item.owner_name is None  # owner cleared, text kept
+    assert TOM not in attendees
+    assert not any(h.meeting_id == meeting_id for h in await index.search(SearchQuery("Becker"), EVERYTHING))
+    logged = json.dumps([[e.actor, e.before, e.after] for e in entries])
+    assert TOM not in logged and "Tom Becker" not in logged and "U0TOM" not in logged
+    # the erasure record says what and how many, never who
+    assert record.actor == "cli" and record.counts["people"] == 1
+    assert TOM not in json.dumps(record.counts)
+    [proposal] = pending
+    assert proposal.path == "contacts/brightline-dental.md" and proposal.section == "## People"
+    assert "Tom Becker" not in proposal.content and "Dr. Rosa Alvarez" in proposal.content
+    assert proposal.status == "proposed" and report.proposals == [proposal.id]
+    content, _ = await repo.read("contacts/brightline-dental.md")
+    assert content and "Tom Becker" in content  # only after an approver approves
