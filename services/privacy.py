@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Text, bindparam, cast, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Text, bindparam, cast, func, or_, select, text, update
 
 from services import audit_log
 from services.analysis.schema import AnalysisOutcome, OSUpdate
@@ -242,7 +242,7 @@ async def _purge_bodies(db: Database, report: RetentionReport, before: datetime)
             )
             return
         result = await s.execute(update(WebhookDelivery).where(*expired).values(body=b""))
-        report.webhook_bodies = int(result.rowcount or 0)
+        report.webhook_bodies = int(getattr(result, "rowcount", 0) or 0)
 
 
 # -- erasure and export -----------------------------------------------------------------------
@@ -480,13 +480,18 @@ async def _forget_items(s: Any, who: Subject, report: ErasureReport, dry_run: bo
             decision.why = who.scrub(decision.why) if decision.why else None
 
 
-async def _forget_audit(s: Any, who: Subject, report: ErasureReport, dry_run: bool) -> None:
+def _audit_mentions(who: Subject) -> ColumnElement[bool]:
+    """Audit entries by the person (Slack id) or whose details name them."""
     needles = [who.email, *who.names] + ([who.slack_id] if who.slack_id else [])
-    conditions = [cast(AuditLog.before, Text).ilike(f"%{n}%") for n in needles]
+    conditions: list[ColumnElement[bool]] = [cast(AuditLog.before, Text).ilike(f"%{n}%") for n in needles]
     conditions += [cast(AuditLog.after, Text).ilike(f"%{n}%") for n in needles]
     if who.slack_id:
         conditions.append(AuditLog.actor == who.slack_id)
-    for entry in await s.scalars(select(AuditLog).where(or_(*conditions))):
+    return or_(*conditions)
+
+
+async def _forget_audit(s: Any, who: Subject, report: ErasureReport, dry_run: bool) -> None:
+    for entry in await s.scalars(select(AuditLog).where(_audit_mentions(who))):
         report.counts["audit log entries"] += 1
         if not dry_run:
             entry.before = who.scrub_data(entry.before) if entry.before else entry.before
@@ -621,11 +626,6 @@ async def export(
             {"id": d.id, "meeting_id": d.meeting_id, "what": d.what, "owner": d.owner}
             for d in await s.scalars(select(Decision).where(Decision.owner.in_(sorted(who.names) or [""])))
         ]
-        needles = [who.email, *who.names] + ([who.slack_id] if who.slack_id else [])
-        audit_conditions = [cast(AuditLog.before, Text).ilike(f"%{n}%") for n in needles]
-        audit_conditions += [cast(AuditLog.after, Text).ilike(f"%{n}%") for n in needles]
-        if who.slack_id:
-            audit_conditions.append(AuditLog.actor == who.slack_id)
         out["audit_log"] = [
             {
                 "at": a.at.isoformat(),
@@ -635,7 +635,7 @@ async def export(
                 "before": a.before,
                 "after": a.after,
             }
-            for a in await s.scalars(select(AuditLog).where(or_(*audit_conditions)).order_by(AuditLog.id))
+            for a in await s.scalars(select(AuditLog).where(_audit_mentions(who)).order_by(AuditLog.id))
         ]
     files = []
     if os_repo is not None:
