@@ -26,6 +26,8 @@ HEADING = "## Analysis quality (dev set)"
 COMMAND = ".venv/bin/fathom-os analyze --json --offline"
 # measured on commit debd2b8 (before #14), same scorer and command
 BEFORE = {"items": (0.29, 0.03, 1.00, 7), "decisions": (0.50, 0.03, 12)}
+# first round of #14 item 2 (commit d14351c), same scorer and command
+ROUND1 = {"items": (0.51, 0.30, 0.58, 43), "decisions": (0.23, 0.16, 99)}
 
 
 def _fmt(x: float | None) -> str:
@@ -83,6 +85,7 @@ def main() -> int:
     i, d = total["items"], total["decisions"]
     name, median, p95, turns = _timing(args.runs)
     bi, bd = BEFORE["items"], BEFORE["decisions"]
+    ri, rd = ROUND1["items"], ROUND1["decisions"]
     section = f"""{HEADING}
 
 `python ../shared/quality/score.py --analyze "{COMMAND}"` on the 20 QMSum/AMI dev meetings
@@ -93,6 +96,7 @@ decisions P ≥ 0.5, R ≥ 0.4.
 | offline analyzer | items P | items R | owner accuracy | items predicted | decisions P | decisions R | decisions predicted |
 |---|---|---|---|---|---|---|---|
 | before (#14 filed) | {bi[0]:.2f} | {bi[1]:.2f} | {bi[2]:.2f} | {bi[3]} | {bd[0]:.2f} | {bd[1]:.2f} | {bd[2]} |
+| first round (d14351c) | {ri[0]:.2f} | {ri[1]:.2f} | {ri[2]:.2f} | {ri[3]} | {rd[0]:.2f} | {rd[1]:.2f} | {rd[2]} |
 | after | {_fmt(i["precision"])} | {_fmt(i["recall"])} | {_fmt(i["owner_accuracy"])} | {i["pred"]} | {_fmt(d["precision"])} | {_fmt(d["recall"])} | {d["pred"]} |
 
 Recaps found {d["recaps_found"]}, marked as recap {d["recaps_marked"]}. Reference: five random turns as

@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from services.analysis.extract import resolve_date
+from services.analysis.extract import resolve_date, speaker_aliases
 from services.analysis.heuristic import HeuristicAnalyzer
 from services.analysis.schema import MeetingAnalysis
-from services.fathom import parse_meeting
+from services.fathom import FathomMeeting, parse_meeting
 from tests.helpers import FIXTURE_NAMES, load_fixture
 
 
@@ -144,7 +144,11 @@ def test_due_dates_resolve_against_the_meeting_day(phrase: str, expected: date |
 
 
 # ---- failure modes from issue #14, each from a real dev-set excerpt (QMSum/AMI, see tests/data/qmsum/)
-def _ami(turns: list[tuple[str, str]]) -> MeetingAnalysis:
+def _ami(turns: list[tuple[str, str]], tail: int = 0) -> MeetingAnalysis:
+    return HeuristicAnalyzer().analyze_sync(_ami_meeting(turns, tail))
+
+
+def _ami_meeting(turns: list[tuple[str, str]], tail: int = 0) -> FathomMeeting:
     people = {
         "PM": ("Maya Chen", "maya@agency.example"),
         "ID": ("Omar Haddad", "omar@agency.example"),
@@ -152,7 +156,8 @@ def _ami(turns: list[tuple[str, str]]) -> MeetingAnalysis:
         "ME": ("Jonas Reed", "jonas@agency.example"),
     }
     filler = [("ME", f"Filler remark number {i} about the remote.") for i in range(60)]
-    rows = filler + turns  # the excerpt is the wrap-up of a longer meeting
+    # the excerpt is the wrap-up of a longer meeting, or its middle when `tail` turns follow it
+    rows = filler + turns + [("UI", f"Later remark number {i} about the case.") for i in range(tail)]
     payload = {
         "title": "Product design meeting",
         "recording_id": 1,
@@ -169,7 +174,7 @@ def _ami(turns: list[tuple[str, str]]) -> MeetingAnalysis:
             for i, (s, t) in enumerate(rows)
         ],
     }
-    return HeuristicAnalyzer().analyze_sync(parse_meeting(payload))
+    return parse_meeting(payload)
 
 
 def test_you_will_have_to_assignment_is_owned_by_the_addressee() -> None:
@@ -255,3 +260,60 @@ def test_no_fathom_summary_gives_an_extractive_summary_from_the_transcript() -> 
     )
     assert "No summary or transcript" not in a.summary
     assert "remote" in a.summary and "Fathom sent no summary" in a.summary
+
+
+def test_role_named_owners_map_to_the_speaker_who_introduced_themselves_by_role() -> None:
+    # self-introductions (ES2006a turns 78, 103; TS3009a turn 110), then ES2006c turn 641's wrap-up
+    a = _ami(
+        [
+            ("ME", "I am the Marketing Expert, and I'll be looking at what users want."),
+            ("UI", "I'm the Interface Designer."),
+            ("ID", "I am the Industrial Designer."),
+            (
+                "PM",
+                "In the meantime, the Industrial Designer over here is gonna work on the look and feel design,"
+                " the User Interface Designer will work on the user interface design, and the Marketing Expert"
+                " is going to work on product evaluation.",
+            ),
+            ("ID", "Okay."),
+        ]
+    )
+    owners = {i.owner_name for i in a.action_items if "design" in i.text or "evaluation" in i.text}
+    assert {"Omar Haddad", "Priya Nair", "Jonas Reed"} <= owners
+
+
+def test_roles_and_names_map_from_the_transcript_but_sentence_openers_do_not() -> None:
+    # "Cool," / "True," before the next speaker are words, not names (ES2006c, ES2009c); "Marketing
+    # Expert." said by the chair hands the floor to the one who presents next (IS1006b turn 8)
+    meeting = _ami_meeting(
+        [
+            ("PM", "So let's go for the three presentations, so first Marketing Expert."),
+            ("ME", "Yes, I want to tell you about what people want in a remote."),
+            ("PM", "Cool, so what do you think?"),
+            ("ID", "Cool, I like it, it is cool."),
+            ("UI", "True, yeah, that is true."),
+            ("ME", "I am the expert in marketing."),
+        ]
+    )
+    aliases = speaker_aliases(meeting)
+    assert aliases["marketing expert"] == ("Jonas Reed", "jonas@agency.example")
+    assert "cool" not in aliases and "true" not in aliases
+
+
+def test_impersonal_you_have_to_is_not_an_action_item() -> None:
+    # TS3009b / TS3009c, mid-meeting: how the remote is used, not a task for anyone
+    a = _ami([("ID", "You have to set the channels."), ("UI", "Yeah you have to push harder.")], tail=40)
+    assert a.action_items == []
+
+
+def test_a_decision_still_to_be_made_is_not_a_decision() -> None:
+    # TS3009c turn 13: the agenda names a decision to take later in the meeting
+    a = _ami(
+        [
+            ("PM", "Then we'll have to decide about the control, the remote control concepts."),
+            ("ID", "Okay."),
+            ("UI", "Yeah."),
+        ],
+        tail=40,
+    )
+    assert not any("concepts" in d.what for d in a.decisions)
