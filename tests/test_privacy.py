@@ -205,3 +205,22 @@ async def test_forget_removes_the_person_everywhere_and_proposes_os_edits(
     assert proposal.status == "proposed" and report.proposals == [proposal.id]
     content, _ = await repo.read("contacts/brightline-dental.md")
     assert content and "Tom Becker" in content  # only after an approver approves
+
+
+def test_privacy_report_states_storage_retention_what_claude_sees_and_settings() -> None:
+    from blocks.help import PrivacyState, privacy_report
+    from services.privacy import privacy_settings
+
+    config = parse_os_config(
+        "privacy:\n  mode: standard\n  clients: {brightline-dental: strict}\n"
+        "  patterns: [{kind: project, pattern: 'FALCON-\\d+'}]\n  terms: [Falcon]\n"
+        "retention:\n  transcripts_days: 90\n"
+    )
+    current = privacy_settings(config)
+    state = PrivacyState(claude_model="claude-sonnet-4-6", database="SQLite", os_path="./os", **current)
+    shown = json.dumps(privacy_report(state).blocks)
+    assert "Transcripts: 90 days" in shown and "Raw webhook bodies: forever" in shown
+    assert "after redaction" in shown and "strict mode also replaces names" in shown
+    assert "client `brightline-dental`: strict" in shown and "PROJECT" in shown and "Falcon" not in shown
+    offline = privacy_report(PrivacyState(claude_model=None, database="SQLite", os_path="./os", **current))
+    assert "nothing leaves this server" in json.dumps(offline.blocks)

@@ -1,4 +1,4 @@
-"""`/os-help`: commands with examples and the configuration state."""
+"""`/os-help`: commands with examples and the configuration state; `/os-help privacy`: the compliance report."""
 
 from __future__ import annotations
 
@@ -6,15 +6,21 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from blocks.help import ConfigState, help_message
+from blocks.help import ConfigState, PrivacyState, help_message, privacy_report
 from handlers.context import services_of
+from services.privacy import privacy_settings
 
 COMMAND = "/os-help"
 
 
-async def os_help(ack: Any, context: dict[str, Any], respond: Any) -> None:
+async def os_help(ack: Any, command: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
-    settings = services_of(context).settings
+    services = services_of(context)
+    settings = services.settings
+    if (command.get("text") or "").strip().lower() == "privacy":
+        report = privacy_report(_privacy_state(services))
+        await respond(**report.as_kwargs(), response_type="ephemeral", replace_original=False)
+        return
     state = ConfigState(
         claude_model=settings.claude_model if settings.claude_enabled else None,
         slack_mode="slack" if settings.slack_enabled else "sandbox",
@@ -23,6 +29,24 @@ async def os_help(ack: Any, context: dict[str, Any], respond: Any) -> None:
         default_channel=settings.slack_default_channel,
     )
     await respond(**help_message(state).as_kwargs(), response_type="ephemeral", replace_original=False)
+
+
+def _privacy_state(services: Any) -> PrivacyState:
+    settings = services.settings
+    current = privacy_settings(services.os_config())
+    return PrivacyState(
+        claude_model=settings.claude_model if settings.claude_enabled else None,
+        mode=current["mode"],
+        clients=current["clients"],
+        meeting_types=current["meeting_types"],
+        patterns=current["patterns"],
+        terms=current["terms"],
+        transcripts_days=current["transcripts_days"],
+        webhook_bodies_days=current["webhook_bodies_days"],
+        database="SQLite" if services.db.is_sqlite else "PostgreSQL",
+        os_path=str(settings.os_repo_path),
+        phone_region=current["phone_region"],
+    )
 
 
 def register(app: AsyncApp) -> None:
