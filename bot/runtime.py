@@ -252,13 +252,13 @@ class Runtime:
             log.warning("FATHOM_WEBHOOK_SECRET is not set: every webhook will be refused with 401")
 
     def _sandbox_secret(self) -> list[str]:
-        """Sandbox without FATHOM_WEBHOOK_SECRET: a per-session secret so the page can sign samples."""
-        import base64
-        import secrets
+        """Sandbox without FATHOM_WEBHOOK_SECRET: a secret kept in the data folder, so the page, a restart
+        and `fathom-os send` all sign with the same one."""
+        from bot.sandbox.persistence import data_dir, load_or_create_secret
 
         if self._slack_state.get("mode") != "sandbox":
             return []
-        return ["whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()]
+        return [load_or_create_secret(data_dir(self.settings))]
 
     def _connect_sandbox_page(self, webhook_secrets: list[str]) -> None:
         ui = getattr(self.owned_sandbox or self.sandbox_slack, "web_ui", None)
@@ -286,9 +286,12 @@ class Runtime:
             local = self.sandbox_slack
             if local is None:
                 from bot.sandbox import LocalSlack
+                from bot.sandbox.persistence import WORKSPACE_FILE, data_dir
 
                 local = self.owned_sandbox = await LocalSlack.start(
-                    port=self.settings.sandbox_port, web_ui=True
+                    port=self.settings.sandbox_port,
+                    web_ui=True,
+                    state_path=data_dir(self.settings) / WORKSPACE_FILE,
                 )
             bot_token, app_token, api_url, mode = local.bot_token, local.app_token, local.api_url, "sandbox"
             log.info("no Slack tokens: using the local Slack sandbox at %s", local.base_url)

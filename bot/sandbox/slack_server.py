@@ -22,9 +22,12 @@ send a real Slack-shaped envelope over the socket and return the app's ack paylo
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import logging
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -48,6 +51,8 @@ from bot.sandbox.slack_web import WebApi
 if TYPE_CHECKING:
     from bot.sandbox.web import SandboxWeb
 
+log = logging.getLogger(__name__)
+
 DEFAULT_BOT_TOKEN = "xoxb-local-sandbox"  # noqa: S105 - not a secret: only this local server accepts it
 DEFAULT_APP_TOKEN = "xapp-local-sandbox"  # noqa: S105
 
@@ -64,8 +69,15 @@ class LocalSlack(Interactions):
         web_ui: bool = False,
         rate_limits: bool | None = None,
         rate_clock: Callable[[], float] | None = None,
+        state_path: Path | None = None,
     ) -> None:
         self.workspace = Workspace(users, channels)
+        self.state_path = state_path  # the sandbox keeps its workspace here across restarts
+        self._save_task: asyncio.Task[None] | None = None
+        if state_path is not None:
+            from bot.sandbox.persistence import load_workspace
+
+            load_workspace(self.workspace, state_path)
         self.hub = SocketHub(APP_ID)
         self.web = WebApi(self.workspace, self.hub, bot_token, app_token)
         # Slack's published per-method limits (bot/sandbox/slack_rates.py): None reads
@@ -110,6 +122,30 @@ class LocalSlack(Interactions):
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._save_task is not None:
+            self._save_task.cancel()
+        self.save()
+
+    # persistence (sandbox only) -----------------------------------------------------------------
+    def save(self) -> None:
+        if self.state_path is not None:
+            from bot.sandbox.persistence import save_workspace
+
+            save_workspace(self.workspace, self.state_path)
+
+    def schedule_save(self, delay: float = 0.5) -> None:
+        """Coalesce a burst of changes into one write; `stop()` writes whatever is left."""
+        if self.state_path is None or (self._save_task is not None and not self._save_task.done()):
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            try:
+                self.save()
+            except OSError as exc:  # a full disk must not take the sandbox down
+                log.warning("could not save the sandbox workspace to %s: %s", self.state_path, exc)
+
+        self._save_task = asyncio.get_running_loop().create_task(later())
 
     @property
     def api_url(self) -> str:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import copy
 import itertools
+import mimetypes
 import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 Message = dict[str, Any]
@@ -108,14 +110,25 @@ class StoredFile:
     initial_comment: str | None = None
     completed: bool = False
 
-    def to_api(self) -> dict[str, Any]:
+    @property
+    def mimetype(self) -> str:
+        return mimetypes.guess_type(self.name)[0] or "application/octet-stream"
+
+    def to_api(self, base_url: str = "") -> dict[str, Any]:
+        """Slack's file object; the URLs point at this server's `/sandbox/files/` route."""
+        url = f"{base_url}/sandbox/files/{self.id}/{quote(self.name)}"
         return {
             "id": self.id,
             "name": self.name,
             "title": self.title or self.name,
+            "mimetype": self.mimetype,
+            "filetype": self.name.rpartition(".")[2].lower() if "." in self.name else "binary",
             "size": len(self.content),
             "user": BOT_USER_ID,
             "channels": [self.channel] if self.channel else [],
+            "url_private": url,
+            "url_private_download": f"{url}?download=1",
+            "permalink": url,
         }
 
 

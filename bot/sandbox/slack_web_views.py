@@ -207,12 +207,12 @@ class ViewsFilesApi:
             done.append(stored)
         if channel is not None:
             message = self.bot_message(p.get("initial_comment") or "", None)
-            message["files"] = [f.to_api() for f in done]
+            message["files"] = [f.to_api(self.base_url) for f in done]
             message["upload"] = True
             if p.get("thread_ts"):
                 message["thread_ts"] = str(p["thread_ts"])
             self.ws.add_message(channel, message)
-        return {"files": [f.to_api() for f in done]}
+        return {"files": [f.to_api(self.base_url) for f in done]}
 
     # response_url -------------------------------------------------------------------------------
     async def handle_response_url(self, request: web.Request) -> web.Response:
@@ -273,6 +273,15 @@ class ViewsFilesApi:
                 message["thread_ts"] = str(body["thread_ts"])
             self.ws.add_message(channel, message)
             return
+        # Slack shows the answer to a click on a thread reply in that thread, not in the channel.
+        thread_ts = body.get("thread_ts")
+        if not thread_ts and original_ts:
+            if ctx["is_ephemeral"]:
+                original = next((e for e in self.ws.ephemerals if e["ts"] == original_ts), None)
+            else:
+                original = self.ws.find_message(channel, original_ts)
+            if original is not None and original.get("thread_ts") not in (None, original_ts):
+                thread_ts = original["thread_ts"]
         self.ws.ephemerals.append(
             {
                 "channel": channel,
@@ -280,7 +289,7 @@ class ViewsFilesApi:
                 "text": text or "",
                 "blocks": blocks,
                 "ts": self.ws.next_ts(),
-                "thread_ts": body.get("thread_ts"),
+                "thread_ts": thread_ts,
                 "source": "response_url",
             }
         )

@@ -22,9 +22,10 @@ import random
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
@@ -43,7 +44,9 @@ STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/htm
 TOKEN_HEADER = "X-Sandbox-Token"
 TOKEN_PLACEHOLDER = "__SANDBOX_TOKEN__"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
-_SPEAKER_LINE = re.compile(r"^\s*([A-Z][\w .'-]{0,40}):\s+(.+)$")
+_STAMP = r"\d{1,2}:\d{2}(?::\d{2})?"
+_STAMPED_LINE = re.compile(rf"^\[?({_STAMP})\]?\s*[-–]?\s*(.*)$")
+_SPEAKER_LINE = re.compile(rf"^([A-Z][\w .'-]{{0,40}}?)\s*(?:\(({_STAMP})\))?:\s*(.*)$")
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -52,30 +55,131 @@ class BadRequest(Exception):
     """A page request the sandbox cannot act on; shown to the person as a toast."""
 
 
-def transcript_payload(text: str, title: str = "", recording_id: int | None = None) -> dict[str, Any]:
-    """Wrap pasted text as a minimal Fathom payload; `Name: words` lines keep their speaker."""
-    entries = []
-    for n, line in enumerate(line for line in text.splitlines() if line.strip()):
+def _clock(value: str) -> int:
+    parts = [int(p) for p in value.split(":")]
+    total = 0
+    for part in parts:
+        total = total * 60 + part
+    return total
+
+
+def _stamp(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _speaking_seconds(words: str) -> int:
+    """About 150 words a minute, at least 2 s: the length of an utterance without timestamps."""
+    return max(2, round(len(words.split()) * 60 / 150))
+
+
+def _external_domain(title: str) -> str:
+    """The client's domain Fathom would know from the invite; here made from the title's first part."""
+    head = re.split(r"\s[-–—|:]\s|:", title, maxsplit=1)[0]
+    slug = re.sub(r"[^a-z0-9]+", "-", head.lower()).strip("-")
+    return f"{slug or 'guest'}.example"
+
+
+def transcript_payload(
+    text: str,
+    title: str = "",
+    recording_id: int | None = None,
+    people: dict[str, str] | None = None,
+    recorded_by: str = "Maya Chen",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Build the payload Fathom would send for a pasted transcript.
+
+    Lines look like `Name: words`, optionally with a timestamp (`[00:01:23] Name: words`,
+    `00:01:23 Name: words`, `Name (01:23): words`); a line without a speaker continues the previous
+    speaker. Speakers are the people who talk; invitees are the known people (`people`: name -> email,
+    internal) who spoke or recorded, plus every other speaker as an external guest. The meeting lasts
+    from the first timestamp to the end of the last utterance (estimated when there are no timestamps).
+    """
+    people = people or {}
+    known = {name.lower(): (name, email) for name, email in people.items()}
+    recorder = known.get(recorded_by.lower(), (recorded_by, None))
+    title = title.strip() or "Pasted transcript"
+    domain = _external_domain(title)
+    entries: list[dict[str, Any]] = []
+    clock = 0
+    speaker = recorder[0]
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        stamp: int | None = None
+        match = _STAMPED_LINE.match(line)
+        if match:
+            stamp, line = _clock(match.group(1)), match.group(2).strip()
         match = _SPEAKER_LINE.match(line)
-        speaker, words = (match.group(1).strip(), match.group(2)) if match else ("Maya Chen", line.strip())
-        stamp = f"00:{n // 6:02d}:{(n * 10) % 60:02d}"
-        entries.append({"speaker": {"display_name": speaker}, "text": words.strip(), "timestamp": stamp})
+        if match:
+            speaker, words = match.group(1).strip(), match.group(3).strip()
+            if match.group(2):
+                stamp = _clock(match.group(2))
+        else:
+            words = line
+        if not words:
+            continue
+        if stamp is not None:
+            clock = max(clock, stamp)
+        entries.append({"speaker": speaker, "text": words, "at": clock})
+        clock += _speaking_seconds(words)
+    duration = clock
+
+    speakers = list(dict.fromkeys(e["speaker"] for e in entries))
+    invitees: list[dict[str, Any]] = []
+    emails: dict[str, str] = {}
+    home_domain = (recorder[1] or "").partition("@")[2]
+    for name in dict.fromkeys([recorder[0], *speakers]):
+        display, email = known.get(name.lower(), (name, None))
+        external = email is None or bool(home_domain and email.partition("@")[2] != home_domain)
+        if email is None:
+            email = re.sub(r"[^a-z0-9]+", ".", name.lower()).strip(".") + "@" + domain
+        emails[name] = email
+        invitees.append(
+            {
+                "name": display,
+                "email": email,
+                "email_domain": email.partition("@")[2],
+                "is_external": external,
+                "matched_speaker_display_name": name if name in speakers else None,
+            }
+        )
+    transcript = [
+        {
+            "speaker": {"display_name": e["speaker"], "matched_calendar_invitee_email": emails[e["speaker"]]},
+            "text": e["text"],
+            "timestamp": _stamp(e["at"]),
+        }
+        for e in entries
+    ]
     rid = recording_id or random.randint(100_000_000, 999_999_999)  # noqa: S311 - an id, not a secret
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    maya = {"name": "Maya Chen", "email": "maya@agency.example", "email_domain": "agency.example"}
+    end = (now or datetime.now(UTC)).replace(microsecond=0)
+    start = end - timedelta(seconds=duration)
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    has_external = any(i["is_external"] for i in invitees)
+    recorder_email = emails.get(recorder[0]) or ""
     return {
-        "title": title.strip() or "Pasted transcript",
-        "meeting_title": title.strip() or "Pasted transcript",
+        "title": title,
+        "meeting_title": title,
         "recording_id": rid,
         "url": f"https://fathom.video/calls/{rid}",
         "share_url": f"https://fathom.video/share/sandbox-{rid}",
-        "created_at": now,
-        "recording_start_time": now,
-        "recording_end_time": now,
+        "created_at": end.strftime(iso),
+        "scheduled_start_time": start.strftime(iso),
+        "scheduled_end_time": end.strftime(iso),
+        "recording_start_time": start.strftime(iso),
+        "recording_end_time": end.strftime(iso),
+        "calendar_invitees_domains_type": "one_or_more_external" if has_external else "only_internal",
         "transcript_language": "en",
-        "calendar_invitees": [{**maya, "is_external": False, "matched_speaker_display_name": "Maya Chen"}],
-        "recorded_by": {**maya, "team": "Sandbox"},
-        "transcript": entries,
+        "calendar_invitees": invitees,
+        "recorded_by": {
+            "name": recorder[0],
+            "email": recorder_email,
+            "email_domain": recorder_email.partition("@")[2],
+            "team": "Sandbox",
+        },
+        "transcript": transcript,
     }
 
 
@@ -103,6 +207,7 @@ class SandboxWeb:
         """Tell every open page to refetch; cheap, so it is called after anything that may change state."""
         self.version += 1
         asyncio.get_running_loop().create_task(self._wake())
+        self.slack.schedule_save()
 
     async def _wake(self) -> None:
         async with self._changed:
@@ -175,6 +280,7 @@ class SandboxWeb:
         app.router.add_get("/sandbox/static/{name}", self.static)
         app.router.add_get("/sandbox/api/state", self.state)
         app.router.add_get("/sandbox/api/events", self.events)
+        app.router.add_get("/sandbox/files/{file_id}/{name}", self.file)
         posts: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "action": self.action,
             "submit": self.submit,
@@ -221,6 +327,24 @@ class SandboxWeb:
         if "/" in name or name.startswith(".") or not path.is_file() or path.suffix not in STATIC_TYPES:
             raise web.HTTPNotFound()
         return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+    async def file(self, request: web.Request) -> web.StreamResponse:
+        """An uploaded file's bytes: images inline, anything else as a download (never run as a page)."""
+        stored = self.slack.workspace.files.get(request.match_info["file_id"])
+        if stored is None or not stored.completed or stored.name != request.match_info["name"]:
+            raise web.HTTPNotFound(text="no such file in this sandbox")
+        inline = stored.mimetype.startswith("image/") and "download" not in request.query
+        disposition = "inline" if inline else "attachment"
+        return web.Response(
+            body=stored.content,
+            content_type=stored.mimetype if inline else "application/octet-stream",
+            headers={
+                "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(stored.name)}",
+                "Content-Security-Policy": "sandbox",
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "no-store",
+            },
+        )
 
     # reading ------------------------------------------------------------------------------------
     def _user_id(self, body: dict[str, Any] | Any) -> str:
@@ -311,11 +435,23 @@ class SandboxWeb:
         thread_ts = body.get("thread_ts") or None
         if not text:
             raise BadRequest("nothing to send")
-        if "@fathom" in text.lower() or f"<@{BOT_USER_ID}>" in text:
-            text = re.sub(r"@fathom\b", f"<@{BOT_USER_ID}>", text, flags=re.IGNORECASE)
+        text = self.mentions(text)
+        if f"<@{BOT_USER_ID}>" in text:
             return {"ack": await self.slack.mention(user_id, channel, text, thread_ts)}
         self.slack.post_as_user(user_id, channel, text, thread_ts)
         return {}
+
+    def mentions(self, text: str) -> str:
+        """`@Jonas Reed`, `@jonas`, `@Fathom OS` or `@fathom` typed in the composer become `<@U…>`, as
+        Slack's autocomplete would make them; longest names first, so `@Fathom OS` is not `@Fathom` + OS."""
+        names: dict[str, str] = {"fathom os": BOT_USER_ID, "fathom": BOT_USER_ID}
+        for user in self.slack.users.values():
+            if not user.deleted:
+                names.setdefault(user.real_name.lower(), user.id)
+                names.setdefault(user.name.lower(), user.id)
+        pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True) if n)
+        found = re.compile(rf"(?<![<\w])@({pattern})(?![\w-])", re.IGNORECASE)
+        return found.sub(lambda m: f"<@{names[m.group(1).lower()]}>", text)
 
     async def home(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"ack": await self.slack.open_home(self._user_id(body))}
@@ -326,7 +462,13 @@ class SandboxWeb:
             raise BadRequest("the webhook endpoint is not configured for this sandbox")
         name, transcript = body.get("name"), str(body.get("transcript") or "")
         if transcript.strip():
-            payload = transcript_payload(transcript, str(body.get("title") or ""))
+            ws = self.slack.workspace
+            people = {u.real_name: u.email for u in ws.users.values() if not u.is_bot and not u.deleted}
+            acting = ws.users.get(str(body.get("user") or ""))
+            recorder = acting.real_name if acting and not acting.is_bot else "Maya Chen"
+            payload = transcript_payload(
+                transcript, str(body.get("title") or ""), people=people, recorded_by=recorder
+            )
         elif name in sample_names():
             payload = json.loads((SAMPLES_DIR / f"{name}.json").read_text(encoding="utf-8"))
             payload["recording_id"] = random.randint(100_000_000, 999_999_999)  # noqa: S311

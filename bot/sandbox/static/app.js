@@ -258,13 +258,29 @@ function renderMessage(m, channel, { inThread = false } = {}) {
     (m.ephemeral ? '<span class="eph-note">Only visible to you</span>' : "")));
   const ctx = { channel, ts: m.ts };
   if (m.blocks && m.blocks.length) body.append(renderBlocks(m.blocks, ctx));
-  else body.append(el("div", { class: "text" }, mrkdwn(m.text)));
+  else if (m.text || !m.files) body.append(el("div", { class: "text" }, mrkdwn(m.text)));
+  for (const f of m.files || []) body.append(renderFile(f));
   if (!inThread && m.reply_count) {
     body.append(el("button", { type: "button", class: "replies-link", onclick: () => openThread(channel, m.ts) },
       `${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}`));
   }
   row.append(body);
   return row;
+}
+function fileSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+// An uploaded file: name, size and a download link served by the sandbox; images also inline.
+function renderFile(f) {
+  const box = el("div", { class: "file", "data-file-id": f.id });
+  if ((f.mimetype || "").startsWith("image/")) box.append(el("img", { class: "file-image", src: f.url_private, alt: f.title || f.name }));
+  const row = el("div", { class: "file-row" }, `<span class="file-icon">📄</span>`);
+  row.append(el("a", { class: "file-name", href: f.url_private_download, download: f.name }, esc(f.name)));
+  row.append(el("span", { class: "file-size" }, esc(fileSize(f.size || 0))));
+  box.append(row);
+  return box;
 }
 function ephemeralsIn(channel, threadTs) {
   return (ui.state.ephemerals || [])
