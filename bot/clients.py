@@ -47,4 +47,20 @@ def build_http_session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=30),
         connector=aiohttp.TCPConnector(limit=50, keepalive_timeout=30),
+        trace_configs=[_slack_call_metrics()],
     )
+
+
+def _slack_call_metrics() -> aiohttp.TraceConfig:
+    """Every Slack HTTP request (retries included) and every 429, by method, for /metrics."""
+    from services import telemetry
+
+    async def on_end(_session: object, _ctx: object, params: aiohttp.TraceRequestEndParams) -> None:
+        method = telemetry.slack_method(str(params.url))
+        telemetry.SLACK_CALLS.labels(method).inc()
+        if params.response.status == 429:
+            telemetry.SLACK_RATE_LIMITED.labels(method).inc()
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(on_end)
+    return trace

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import text
 
+from services import telemetry
 from services.db import Database
 from services.webhook import SignatureError, WebhookIntake, verify_signature
 
@@ -222,6 +223,13 @@ def create_http_app(
 
     app.router.add_post("/webhooks/fathom", fathom_webhook)
     app.router.add_get("/healthz", healthz)
+    app.middlewares.append(_measure_webhooks)
+
+    async def metrics(_request: web.Request) -> web.Response:
+        body, content_type = await telemetry.exposition(db)
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    app.router.add_get("/metrics", metrics)
     return app
 
 
@@ -246,6 +254,21 @@ async def _run_probe(
         return task.result()
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__, "reason": _reason(exc)}
+
+
+@web.middleware
+async def _measure_webhooks(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Acknowledgement latency and outcome of every webhook, for /metrics."""
+    if request.path != "/webhooks/fathom":
+        return await handler(request)  # type: ignore[no-any-return]
+    started = time.perf_counter()
+    response: web.StreamResponse = await handler(request)
+    body = getattr(response, "body", None)
+    status = None
+    if response.status in (200, 202) and isinstance(body, bytes):
+        status = {"status": "duplicate" if b'"duplicate"' in body else "accepted"}
+    telemetry.observe_webhook(started, response.status, status)
+    return response
 
 
 async def probe_write(db: Database, timeout: float = WRITE_PROBE_TIMEOUT) -> None:
