@@ -18,15 +18,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fathom-os", description="Fathom meetings -> Slack -> your OS")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot (webhook server, workers, Slack, scheduler)")
-    ingest = sub.add_parser("ingest", help="process a Fathom JSON payload from disk and print the result")
+    ingest = sub.add_parser(
+        "ingest", help="analyse a Fathom JSON payload from disk (dry run), or --store it for the running bot"
+    )
     ingest.add_argument("path", type=Path)
+    ingest.add_argument(
+        "--store",
+        action="store_true",
+        help="store it as a delivery + job, exactly as a webhook would; the running bot posts the card",
+    )
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     sub.add_parser("check", help="validate configuration and connectivity")
     jobs = sub.add_parser("jobs", help="list failed/dead jobs, or retry one")
     jobs.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
     jobs.add_argument("job_id", nargs="?", type=int)
-    re = sub.add_parser("reanalyze", help="queue a fresh analysis of a meeting")
+    re = sub.add_parser("reanalyze", help="queue a fresh analysis of a meeting; says what the bot will do")
     re.add_argument("recording_id", type=int)
     os_cmd = sub.add_parser("os", help="the OS git repository")
     os_cmd.add_argument("action", choices=["init"])
@@ -55,7 +62,42 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write a JSON bundle of everything stored about a person")
     export.add_argument("email")
     export.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
+    _describe(sub)
     return parser
+
+
+EXAMPLES = {
+    "run": "fathom-os run                       # no Slack tokens: sandbox on http://127.0.0.1:3000/",
+    "ingest": "fathom-os ingest examples/fathom/partner_sync.json --store",
+    "db": "fathom-os db upgrade",
+    "check": "fathom-os check",
+    "jobs": "fathom-os jobs list; fathom-os jobs retry 42",
+    "reanalyze": "fathom-os reanalyze 910001",
+    "os": "fathom-os os init",
+    "search": "fathom-os search reindex",
+    "send": "fathom-os send examples/fathom/ai_audit_discovery.json",
+    "analyze": "fathom-os analyze examples/fathom/ai_audit_discovery.json --offline",
+    "backfill": "fathom-os backfill --since 2026-10-01 --dry-run",
+    "retention": "fathom-os retention --dry-run",
+    "forget": "fathom-os forget rosa@brightline-dental.example --dry-run",
+    "export": "fathom-os export rosa@brightline-dental.example --out rosa.json",
+}
+
+
+def _describe(sub: Any) -> None:
+    """Every subcommand's --help: its one-line help as the description, and an example."""
+    helps = {a.dest: a.help for a in sub._choices_actions}
+    for name, parser in sub.choices.items():
+        parser.description = parser.description or helps.get(name)
+        if name in EXAMPLES:
+            parser.epilog = f"example:\n  {EXAMPLES[name]}"
+            parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def fail(message: str) -> int:
+    """One line on stderr saying what happened and what to do; exit code 2."""
+    print(f"fathom-os: {message}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,32 +116,104 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    import errno
+
     from bot.runtime import Runtime
 
-    return await Runtime(settings).serve()
+    try:
+        return await Runtime(settings).serve()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        ports = {
+            settings.sandbox_port: "SANDBOX_PORT (the sandbox page)",
+            settings.webhook_port: "WEBHOOK_PORT (the webhook server)",
+        }
+        busy = next((f"{p} ({v})" for p, v in ports.items() if p and f", {p})" in str(exc)), "in use")
+        return fail(
+            f"port {busy} is already in use: stop the other process, or set that variable to a free port"
+        )
 
 
 async def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import Runtime
+    """Dry run by default (analysis printed, nothing stored). With --store the file enters through the
+    webhook intake (delivery + job in one transaction), so the running bot's worker does the whole
+    pipeline and a later webhook of the same recording is a duplicate: one result whichever came first."""
     from services.fathom import FathomPayloadError, parse_meeting
 
     try:
-        meeting = parse_meeting(json.loads(args.path.read_text()))
-    except FileNotFoundError:
-        print(f"No such file: {args.path}", file=sys.stderr)
-        return 1
-    except (json.JSONDecodeError, FathomPayloadError) as exc:
-        print(f"{args.path} is not a Fathom meeting payload: {exc}", file=sys.stderr)
-        return 1
+        body = args.path.read_bytes()
+        meeting = parse_meeting(json.loads(body))
+    except OSError as exc:
+        return fail(f"cannot read {args.path}: {exc.strerror or exc}")
+    except (UnicodeDecodeError, json.JSONDecodeError, FathomPayloadError) as exc:
+        return fail(f"{args.path} is not a Fathom meeting payload: {exc}")
+    if not args.store:
+        return await _ingest_dry_run(settings, meeting)
+    import hashlib
+
+    from bot.runtime import Runtime
+    from services.webhook import WebhookIntake
+
     runtime = Runtime(settings)
     await runtime.open()
     try:
-        ingested = await runtime.pipeline.store.ingest(meeting)
-        outcome = await runtime.pipeline.run_analysis(ingested.meeting_id)
-        items = await runtime.pipeline.store.items(ingested.meeting_id)
+        intake = WebhookIntake(runtime.db, runtime.queue)
+        webhook_id = "ingest-" + hashlib.sha256(body).hexdigest()[:32]
+        receipt = await intake.receive(webhook_id, body, source="ingest")
     finally:
         await runtime.close()
-    print(json.dumps(_ingest_report(ingested.meeting_id, outcome, items), indent=2, default=str))
+    if receipt.status == "duplicate":
+        print(f"recording {meeting.recording_id} was already received; nothing changed")
+    elif receipt.status == "rejected":
+        return fail(f"{args.path} was refused: {receipt.reason}")
+    else:
+        print(
+            f"stored recording {meeting.recording_id} (delivery {receipt.delivery_id}, job {receipt.job_id}); "
+            "the running bot (`fathom-os run`) posts its card, items and approvals as for a webhook"
+        )
+    return 0
+
+
+async def _ingest_dry_run(settings: Settings, meeting: Any) -> int:
+    from services.analysis.heuristic import HeuristicAnalyzer
+
+    outcome_analyzer = "heuristic"
+    if settings.anthropic_api_key is None:
+        analysis = HeuristicAnalyzer().analyze_sync(meeting)
+        degraded = False
+    else:
+        from bot.clients import build_claude_client
+        from services.analysis.base import analyze_with_fallback, build_analyzer
+
+        client = build_claude_client(settings)
+        try:
+            outcome = await analyze_with_fallback(
+                build_analyzer(settings, client), HeuristicAnalyzer(), meeting
+            )
+        finally:
+            if client is not None:
+                await client.close()
+        analysis, degraded, outcome_analyzer = outcome.analysis, outcome.degraded, outcome.analyzer
+    report = {
+        "dry_run": True,
+        "stored": False,
+        "next": "nothing was stored; `fathom-os ingest FILE --store` (or `fathom-os send FILE`) hands it "
+        "to the running bot",
+        "recording_id": meeting.recording_id,
+        "title": meeting.title,
+        "analyzer": outcome_analyzer,
+        "degraded": degraded,
+        "types": [t.model_dump() for t in analysis.types],
+        "summary_one_line": analysis.summary_one_line,
+        "action_items": [
+            {"text": i.text, "owner": i.owner_name or i.owner_email, "due": i.due_date}
+            for i in analysis.action_items
+        ],
+        "decisions": [d.what for d in analysis.decisions],
+        "os_updates": [f"{u.action} {u.path}" for u in analysis.os_updates],
+    }
+    print(json.dumps(report, indent=2, default=str))
     return 0
 
 
@@ -185,21 +299,40 @@ async def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_reanalyze(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
     from bot.runtime import Runtime
+    from services.models import SlackMessageRef
 
     runtime = Runtime(settings)
     await runtime.open()
     try:
         meeting = await runtime.pipeline.store.by_recording(args.recording_id)
         if meeting is None:
-            print(f"no meeting with recording_id {args.recording_id}", file=sys.stderr)
-            return 1
+            return fail(
+                f"no meeting with recording_id {args.recording_id}; "
+                "`fathom-os ingest FILE --store` or `fathom-os send FILE` brings one in"
+            )
+        async with runtime.db.session() as s:
+            card = await s.scalar(
+                select(SlackMessageRef).where(SlackMessageRef.entity == f"meeting:{meeting.id}")
+            )
         queued = await runtime.pipeline.request_reanalysis(meeting.id)
-        print(
-            "re-analysis queued; the running bot picks it up" if queued else "a re-analysis is already queued"
-        )
     finally:
         await runtime.close()
+    what = f'meeting {meeting.id} "{meeting.title}" (recording {args.recording_id})'
+    if not queued:
+        print(f"{what}: a re-analysis is already queued; the running bot will do it once")
+    elif card is not None:
+        print(
+            f"{what}: re-analysis queued; the running bot analyses it again and updates its card in "
+            f"{card.channel} (ts {card.ts}) and the items in its thread"
+        )
+    else:
+        print(
+            f"{what}: re-analysis queued; it has no Slack card yet, so the running bot analyses it and "
+            "the card appears once the meeting's post job has run (`fathom-os jobs` shows failures)"
+        )
     return 0
 
 
@@ -236,17 +369,28 @@ async def cmd_search(settings: Settings, _args: argparse.Namespace) -> int:
 async def cmd_send(settings: Settings, args: argparse.Namespace) -> int:
     import httpx
 
+    from bot.sandbox.persistence import SECRET_FILE, data_dir, read_secret
     from services.webhook import sign_delivery
 
-    if not settings.webhook_secrets:
-        print("FATHOM_WEBHOOK_SECRET is not set; cannot sign", file=sys.stderr)
-        return 2
-    body = args.path.read_bytes()
-    url = args.url or f"http://{settings.webhook_host}:{settings.webhook_port}/webhooks/fathom"
-    async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.post(
-            url, content=body, headers=sign_delivery(settings.webhook_secrets[0], body)
+    folder = data_dir(settings)
+    secret = (settings.webhook_secrets or [None])[0] or read_secret(folder)
+    if secret is None:
+        return fail(
+            f"FATHOM_WEBHOOK_SECRET is not set and there is no sandbox secret in {folder / SECRET_FILE}: "
+            "set FATHOM_WEBHOOK_SECRET, or start `fathom-os run` without it once"
         )
+    try:
+        body = args.path.read_bytes()
+    except OSError as exc:
+        return fail(f"cannot read {args.path}: {exc.strerror or exc}")
+    url = args.url or f"http://{settings.webhook_host}:{settings.webhook_port}/webhooks/fathom"
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            response = await http.post(url, content=body, headers=sign_delivery(secret, body))
+    except httpx.ConnectError:
+        return fail(f"nothing is listening at {url}: start the bot with `fathom-os run` (or pass --url)")
+    except httpx.HTTPError as exc:
+        return fail(f"sending to {url} failed ({type(exc).__name__}): is the bot running there?")
     print(response.status_code, response.text)
     return 0 if response.status_code < 300 else 1
 
