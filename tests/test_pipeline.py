@@ -167,16 +167,19 @@ def test_cli_ingest_prints_the_analysis(
     report = json.loads(capsys.readouterr().out)
     assert report["types"][0]["type"] == "ai_audit" and report["analyzer"] == "heuristic"
     assert any("Send written audit summary" in i["text"] for i in report["action_items"])
+    assert report["stored"] is False and not (tmp_path / "data").exists()  # a dry run stores nothing
+    assert main(["ingest", str(FIXTURES / "ai_audit_discovery.json"), "--store"]) == 0
+    assert "the running bot" in capsys.readouterr().out  # stored as a delivery + job, like a webhook
     assert (tmp_path / "os" / ".git").exists() and (tmp_path / "data" / "fathom_os.sqlite3").exists()
-    # jobs listing and reanalyze on the same database
+    # jobs listing and reanalyze on the same database (no bot ran, so no meeting exists yet)
     assert main(["jobs"]) == 0
     assert "no failed or dead jobs" in capsys.readouterr().out
-    assert main(["reanalyze", "910001"]) == 0
-    assert main(["reanalyze", "1"]) == 1
+    assert main(["reanalyze", "910001"]) == 2
+    assert main(["reanalyze", "1"]) == 2
     assert main(["jobs", "retry", "12345"]) == 1
     assert main(["db", "upgrade"]) == 0
     assert main(["search", "reindex"]) == 0
-    assert "indexed 1 meetings" in capsys.readouterr().out
+    assert "indexed 0 meetings" in capsys.readouterr().out
 
 
 def test_cli_ingest_rejects_a_bad_file(
@@ -186,9 +189,9 @@ def test_cli_ingest_rejects_a_bad_file(
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.json").write_text('{"hello": 1}')
-    assert main(["ingest", str(tmp_path / "bad.json")]) == 1
+    assert main(["ingest", str(tmp_path / "bad.json")]) == 2
     assert "recording_id is missing" in capsys.readouterr().err
-    assert main(["ingest", str(tmp_path / "nope.json")]) == 1
+    assert main(["ingest", str(tmp_path / "nope.json")]) == 2
 
 
 def test_cli_os_init_then_check_reports_each_part(
