@@ -21,7 +21,7 @@ async def run_checks(settings: Settings) -> list[Check]:
     intake = (
         [_intake_mode(settings)] if settings.polling_mode else [_webhook(settings), _intake_mode(settings)]
     )
-    checks = [await _database(settings), *intake, _claude(settings), await _slack(settings)]
+    checks = [_mode(settings), await _database(settings), *intake, _claude(settings), await _slack(settings)]
     checks.append(await _os_repo(settings))
     return checks
 
@@ -75,7 +75,24 @@ def _intake_mode(settings: Settings) -> Check:
     )
 
 
+def _mode(settings: Settings) -> Check:
+    """Which mode `fathom-os run` starts in, and what is optional there (#16: say it before any FAIL)."""
+    slack = "Slack" if settings.slack_enabled else "sandbox (local Slack page, no tokens)"
+    intake = "polling Fathom's API" if settings.polling_mode else "webhooks"
+    optional = ["ANTHROPIC_API_KEY (else the offline analyzer)", "FATHOM_API_KEY (reconciliation)"]
+    if not settings.slack_enabled:
+        optional.insert(0, "FATHOM_WEBHOOK_SECRET (the sandbox keeps its own in the data folder)")
+    return Check("mode", "ok", f"{slack}, meetings by {intake}; optional here: {', '.join(optional)}")
+
+
 def _webhook(settings: Settings) -> Check:
+    if not settings.webhook_secrets and not settings.slack_enabled:
+        return Check(
+            "fathom webhook",
+            "ok",
+            "sandbox: no FATHOM_WEBHOOK_SECRET needed; the sandbox signs with its own secret "
+            "(data folder), which `fathom-os send` also uses",
+        )
     if not settings.webhook_secrets:
         return Check(
             "fathom webhook",
@@ -119,13 +136,20 @@ async def _slack(settings: Settings) -> Check:
     try:
         auth = await client.auth_test()
     except Exception as exc:
-        error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
-        return Check(
-            "slack",
-            "fail",
-            f"auth.test failed: {error}",
-            "reinstall the app and copy a fresh Bot User OAuth Token into SLACK_BOT_TOKEN",
+        error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error")
+        if error is None:  # no Slack answer at all: the URL or the network, not the token
+            return Check(
+                "slack",
+                "fail",
+                f"cannot reach {settings.slack_api_url} ({type(exc).__name__})",
+                "check SLACK_API_URL (default https://slack.com/api/) and this machine's network/proxy",
+            )
+        fix = (
+            "reinstall the app and copy a fresh Bot User OAuth Token into SLACK_BOT_TOKEN"
+            if error in ("invalid_auth", "token_revoked", "account_inactive", "not_authed")
+            else f"Slack answered {error!r}; see https://api.slack.com/methods/auth.test"
         )
+        return Check("slack", "fail", f"auth.test failed: {error}", fix)
     if not settings.slack_default_channel:
         return Check(
             "slack",
