@@ -12,6 +12,7 @@ recordings it stored are skipped). A backfill stores its resume cursors after ev
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -121,14 +122,22 @@ class Ingestor:
     async def page(self, items: list[dict[str, Any]], report: ReconcileReport, now: datetime) -> None:
         ids = [int(i["recording_id"]) for i in items]
         known = await known_recordings(self.db, ids)
-        for item in items:
+        fresh = [i for i in items if int(i["recording_id"]) not in known]
+        report.listed += len(items)
+        report.already_known += len(items) - len(fresh)
+        # together: the intake's group commit stores a whole page in one transaction
+        receipts = await asyncio.gather(
+            *(
+                self.intake.receive(
+                    f"{self.source}:{item['recording_id']}",
+                    json.dumps(item, separators=(",", ":")).encode(),
+                    source=self.source,
+                )
+                for item in fresh
+            )
+        )
+        for item, receipt in zip(fresh, receipts, strict=True):
             rid = int(item["recording_id"])
-            report.listed += 1
-            if rid in known:
-                report.already_known += 1
-                continue
-            body = json.dumps(item, separators=(",", ":")).encode()
-            receipt = await self.intake.receive(f"{self.source}:{rid}", body, source=self.source)
             if receipt.status == "accepted":
                 created = _created(item)
                 report.recovered.append(Recovered(rid, created, now - created if created else None))
