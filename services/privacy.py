@@ -203,12 +203,12 @@ async def _purge_transcripts(db: Database, report: RetentionReport, before: date
 
 async def _drop_line_passages(db: Database, s: Any, ids: list[int]) -> int:
     if db.is_sqlite:
+        # one executemany round trip; rowid ranges keep each delete off a scan of the whole index
         stmt = text("DELETE FROM search_fts WHERE rowid BETWEEN :lo AND :hi AND kind = 'line'")
         params = [{"lo": i * ROWS_PER_MEETING, "hi": (i + 1) * ROWS_PER_MEETING - 1} for i in ids]
-        total = 0
-        for p in params:  # executemany does not report rowcount on every driver
-            total += (await s.execute(stmt, p)).rowcount or 0
-        return total
+        before = int((await s.execute(text("SELECT total_changes()"))).scalar() or 0)
+        await s.execute(stmt, params)
+        return int((await s.execute(text("SELECT total_changes()"))).scalar() or 0) - before
     stmt = text("DELETE FROM search_passages WHERE kind = 'line' AND meeting_id IN :ids").bindparams(
         bindparam("ids", expanding=True)
     )
