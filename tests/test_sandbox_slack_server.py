@@ -610,3 +610,46 @@ async def test_workspace_can_be_seeded_with_other_people_and_channels() -> None:
             slack.channel_id("general")
     finally:
         await slack.stop()
+
+
+async def test_uploaded_files_are_downloadable_from_the_sandbox_and_survive_a_restart(
+    tmp_path: Any, client: AsyncWebClient
+) -> None:
+    """#16 item 1 and 6: a file message carries a sandbox URL serving its bytes; the workspace is kept."""
+    state = tmp_path / "sandbox_workspace.json"
+    first = await LocalSlack.start(web_ui=True, state_path=state)
+    try:
+        api = AsyncWebClient(token=first.bot_token, base_url=first.api_url)
+        parent = await api.chat_postMessage(channel="C02MEETINGS", text="Audit ready")
+        await api.files_upload_v2(
+            channel="C02MEETINGS", thread_ts=parent["ts"], filename="pack.zip", content=b"PK\x03\x04zip"
+        )
+        [file] = first.thread("C02MEETINGS", parent["ts"])[-1]["files"]
+        assert (file["name"], file["size"]) == ("pack.zip", 7)
+        async with aiohttp.ClientSession() as http, http.get(file["url_private_download"]) as response:
+            assert response.status == 200 and await response.read() == b"PK\x03\x04zip"
+            assert response.headers["Content-Disposition"].startswith("attachment")
+    finally:
+        await first.stop()
+    second = await LocalSlack.start(web_ui=True, state_path=state)
+    try:
+        assert [m["text"] for m in second.messages("C02MEETINGS")] == ["Audit ready"]
+        assert [f.name for f in second.files] == ["pack.zip"]
+        url = file["url_private"].replace(first.base_url, second.base_url)
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            assert await response.read() == b"PK\x03\x04zip"
+    finally:
+        await second.stop()
+
+
+async def test_response_url_answer_to_a_click_in_a_thread_lands_in_that_thread(
+    local: LocalSlack, client: AsyncWebClient
+) -> None:
+    """#16 item 6: Slack shows a click's ephemeral answer in the thread the button was in."""
+    parent = await client.chat_postMessage(channel="C02MEETINGS", text="card")
+    reply = await client.chat_postMessage(channel="C02MEETINGS", thread_ts=parent["ts"], text="item")
+    url = local.web.issue_response_url("C02MEETINGS", reply["ts"], "U01MAYA")
+    async with aiohttp.ClientSession() as http:
+        await http.post(url, json={"text": "Only owners can do that", "response_type": "ephemeral"})
+    [answer] = local.ephemerals
+    assert (answer["text"], answer["thread_ts"]) == ("Only owners can do that", parent["ts"])

@@ -200,6 +200,36 @@ def test_pasted_transcript_becomes_a_valid_fathom_payload_with_speakers() -> Non
     assert transcript_payload("x")["recording_id"] != transcript_payload("x")["recording_id"]
 
 
+def test_pasted_transcript_has_its_speakers_invitees_and_duration() -> None:
+    """#16 item 5: speakers from the text, known people internal, other speakers external, real length."""
+    text = (
+        "[00:00:05] Maya Chen: Welcome, Rosa.\n"
+        "[00:01:10] Dr. Rosa Alvarez: The front desk is drowning in calls.\n"
+        "[00:04:30] Jonas Reed: I will map the insurance workflow by Friday.\n"
+    )
+    people = {"Maya Chen": "maya@agency.example", "Jonas Reed": "jonas@agency.example"}
+    meeting = parse_meeting(transcript_payload(text, "Brightline Dental - discovery", people=people))
+    assert [u.speaker.display_name for u in meeting.transcript] == [
+        "Maya Chen",
+        "Dr. Rosa Alvarez",
+        "Jonas Reed",
+    ]
+    assert [i.email for i in meeting.internal_invitees] == ["maya@agency.example", "jonas@agency.example"]
+    assert meeting.external_domains == ["brightline-dental.example"]
+    assert meeting.duration_seconds is not None and 270 <= meeting.duration_seconds <= 300
+
+
+async def test_composer_names_become_mentions(tmp_path: Path) -> None:
+    """#16 item 6: `@Jonas Reed` and `@Fathom OS` typed in the composer are real mentions."""
+    slack = await LocalSlack.start(web_ui=True)
+    try:
+        assert slack.web_ui is not None
+        text = slack.web_ui.mentions("@Fathom OS ask @Jonas Reed and @priya, mail a@b.example")
+        assert text == "<@U0FATHOMBOT> ask <@U02JONAS> and <@U03PRIYA>, mail a@b.example"
+    finally:
+        await slack.stop()
+
+
 @browser_only
 async def test_sample_meeting_card_thread_home_and_modal_work_in_a_real_browser(tmp_path: Path) -> None:
     async with sandbox(tmp_path) as (runtime, slack), browser_page(slack.base_url + "/") as page:
