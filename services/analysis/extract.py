@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from services.analysis.chunking import similarity
-from services.analysis.schema import ActionItemOut, DecisionOut, Mention
+from services.analysis.schema import ActionItemOut, DecisionOut, DecisionStatus, Mention
 from services.fathom import FathomMeeting, Invitee
 
 MAX_ACTIONS = 12
@@ -707,8 +707,16 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
         sentences = _sentences(text)
         if sentences and speaker is not None and len(sentences[-1].split()) >= 5:
             previous = sentences[-1]
-    scored += _consensus(meeting)
+    scored += _consensus(meeting)  # sentence-level: a proposal answered "yeah", "Okay, no LCD."
+    scored += _episode_decisions(meeting)  # structural: one convergence point per topic episode
     turns = sum(1 for _ in _turns(meeting))
+    opening = OPENING * len(meeting.transcript or [])
+    scored = [
+        (sc, i, d.model_copy(update={"status": "recap"}))
+        if i < opening and _PAST_DECIDED_RX.search(d.what) and d.status != "recap"
+        else (sc, i, d)
+        for sc, i, d in scored
+    ]
     cap = max(3, min(MAX_DECISIONS, round(turns / 70)))
     unique: list[tuple[float, int, DecisionOut]] = []
     for item in sorted(scored, key=lambda s: (-s[0], s[1])):
@@ -718,6 +726,26 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
             unique.append(item)
     top = unique[:cap]
     return [d for _, _, d in sorted(top, key=lambda s: s[1])]
+
+
+def _episode_decisions(meeting: FathomMeeting) -> list[tuple[float, int, DecisionOut]]:
+    """One decision per topic episode, at its convergence point (services/analysis/episodes.py)."""
+    from services.analysis.episodes import convergences
+
+    turns = list(_turns(meeting))
+    out: list[tuple[float, int, DecisionOut]] = []
+    for c in convergences(turns):
+        idx, speaker, _, ts, _ = turns[c.pos]
+        recap = bool(_RECAP_RX.search(c.sentence))
+        status: DecisionStatus = "recap" if recap else "tentative" if c.hedged else "made"
+        what = re.sub(
+            r"^(?:(?:yeah|yes|okay|ok|so|well|alright|right|and|but)\b[ ,]*)+", "", c.sentence, flags=re.I
+        )
+        decision = DecisionOut(
+            what=what[:300].rstrip(".") or c.sentence[:300], owner=speaker, source_timestamp=ts, status=status
+        )
+        out.append((5.0 + c.score - (3.0 if recap else 0.0), idx, decision))
+    return out
 
 
 _AGREE_RX = re.compile(
@@ -741,9 +769,19 @@ _CONCLUDE_RX = re.compile(
 _RECAP_RX = re.compile(
     r"\b(?:last|previous|earlier|first|second|third) meeting\b|\blast time\b|\bwe (?:had )?(?:decided|agreed)"
     r" (?:before|earlier|last)\b|\bfrom (?:our|the) last\b|\bwe(?:'ve| have) (?:already )?(?:decided|agreed)\b"
-    r"|\bwere to be\b|\bas we (?:said|decided|agreed)\b",
+    r"|\bwere to be\b|\bas we (?:said|decided|agreed)\b|\bas agreed\b",
     re.IGNORECASE,
 )
+# "we decided to include voice recognition", "we came to the conclusion that…": said in the opening
+# of a meeting, the past tense restates what an earlier meeting settled
+_PAST_DECIDED_RX = re.compile(
+    r"\bcame to the conclusion\b|\bwe(?:'ve| have)? (?:more or less |basically |already )?(?:decided|chose|agreed)"
+    r" (?:to|that|on|the)\b",
+    re.IGNORECASE,
+)
+OPENING = 1 / 3  # share of the meeting in which past-tense decisions are recaps
+
+
 _TENTATIVE_RX = re.compile(
     r"\b(?:maybe|perhaps|possibly|might|could|consider|probably|option(?:al)?|I think|I guess|if (?:it|we))\b",
     re.I,
