@@ -206,9 +206,15 @@ async def _drop_line_passages(db: Database, s: Any, ids: list[int]) -> int:
         # one executemany round trip; rowid ranges keep each delete off a scan of the whole index
         stmt = text("DELETE FROM search_fts WHERE rowid BETWEEN :lo AND :hi AND kind = 'line'")
         params = [{"lo": i * ROWS_PER_MEETING, "hi": (i + 1) * ROWS_PER_MEETING - 1} for i in ids]
-        before = int((await s.execute(text("SELECT total_changes()"))).scalar() or 0)
+        # counted in one query too (BATCH stays below SQLite's 500 compound-select limit)
+        counts = " UNION ALL ".join(
+            f"SELECT COUNT(*) AS c FROM search_fts WHERE rowid BETWEEN {int(p['lo'])} AND {int(p['hi'])}"
+            " AND kind = 'line'"
+            for p in params
+        )
+        found = int((await s.execute(text(f"SELECT SUM(c) FROM ({counts})"))).scalar() or 0)  # noqa: S608
         await s.execute(stmt, params)
-        return int((await s.execute(text("SELECT total_changes()"))).scalar() or 0) - before
+        return found
     stmt = text("DELETE FROM search_passages WHERE kind = 'line' AND meeting_id IN :ids").bindparams(
         bindparam("ids", expanding=True)
     )
