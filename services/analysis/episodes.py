@@ -54,14 +54,27 @@ def segment(bags: Sequence[Counter[str]], window: int = WINDOW, min_len: int = M
     if n < 2 * min_len:
         return [0]
     sims: list[float] = []
-    for gap in range(1, n):
-        left: Counter[str] = Counter()
-        right: Counter[str] = Counter()
-        for b in bags[max(0, gap - window) : gap]:
-            left.update(b)
-        for b in bags[gap : gap + window]:
-            right.update(b)
-        dot = sum(v * right[w] for w, v in left.items() if w in right)
+    left: dict[str, int] = {}
+    right: dict[str, int] = {}
+
+    def add(bag: dict[str, int], words: Counter[str], sign: int) -> None:
+        for w, v in words.items():
+            left_over = bag.get(w, 0) + sign * v
+            if left_over:
+                bag[w] = left_over
+            else:
+                del bag[w]
+
+    for b in bags[:window]:
+        add(right, b, 1)
+    for gap in range(1, n):  # slide both windows one turn: O(n) bag updates, not O(n * window)
+        add(left, bags[gap - 1], 1)
+        if gap - 1 - window >= 0:
+            add(left, bags[gap - 1 - window], -1)
+        add(right, bags[gap - 1], -1)
+        if gap - 1 + window < n:
+            add(right, bags[gap - 1 + window], 1)
+        dot = sum(v * right.get(w, 0) for w, v in left.items())
         norm = math.sqrt(sum(v * v for v in left.values()) * sum(v * v for v in right.values()))
         sims.append(dot / norm if norm else 0.0)
     # depth of each valley: how far similarity climbs back on both sides (TextTiling)
