@@ -91,7 +91,8 @@ class Pacer:
                     self._calls.popleft()
                 wait = self._blocked_until - now
                 if len(self._calls) >= self.limit:
-                    wait = max(wait, self._calls[0] + self.window - now)
+                    # 1% margin: the server starts its window when the request arrives, a bit later
+                    wait = max(wait, self._calls[0] + self.window * 1.01 - now)
                 if wait <= 0:
                     self._calls.append(now)
                     return
