@@ -317,3 +317,120 @@ def test_a_decision_still_to_be_made_is_not_a_decision() -> None:
         tail=40,
     )
     assert not any("concepts" in d.what for d in a.decisions)
+
+
+# ---- topic episodes and convergence points (services/analysis/episodes.py)
+# ES2006c turns 410-428 (the case material: wood is ruled out) and 455-473 (buttons or LCD)
+_WOOD = [
+    ("UI", "Yeah , yeah ."),
+    (
+        "PM",
+        "Yeah , and given that we're we're looking at more spongy material preferences , I ha would think maybe rubber or plastic is more",
+    ),
+    ("UI", "Yeah ."),
+    ("UI", "U yeah wood is not really yeah ."),
+    ("ID", "Right ."),
+    ("ME", "Well it's not very cleanable either ,"),
+    ("PM", "Yeah ."),
+    ("ID", "That's true ."),
+    ("ME", "do you know ."),
+    ("UI", "Yeah ."),
+    (
+        "ME",
+        "It's it's not a practical I mean it's it's alright for a table , but for a remote control , you know .",
+    ),
+    ("ID", "Yeah ."),
+    ("ME", "And splinters and stuff and"),
+    ("ID", "Yeah ,"),
+    ("PM", "Yeah ."),
+    ("ID", "okay wood is out ."),
+    ("ME", "It just m doesn't make any sense , I think is the thing with wood ."),
+    ("ID", "Right ."),
+    ("UI", "Yeah , yeah , in the case of remote control not really ."),
+]
+_BUTTONS = [
+    (
+        "ME",
+        "I think this is going back to the the graph at the beginning that I made , where , you know , the buttons that people use all the time , you want buttons for them and everything else menu-driven .",
+    ),
+    ("ID", "Mm right ."),
+    ("PM", "And it"),
+    ("UI", "Yeah ."),
+    ("PM", "yeah L_ L_C_D_ ."),
+    (
+        "ID",
+        "So uh in in the buttons we have for the channels also we have options . Do you do we enumerate everything from zero to nine ? Or do we have just uh channel plus , channel minus , just to just to scroll ?",
+    ),
+    ("UI", "No , no , I mean mm we we definitely need the the numbers ,"),
+    ("ID", "The numbers ."),
+    ("UI", "because it's uh otherwise people don't want to flip through all the channels . Um"),
+    ("ME", "Yeah ."),
+    ("ID", "Right ."),
+    ("ME", "Yeah ."),
+    ("PM", "Do we need them on as buttons or do we need them as L_C_D_ ?"),
+    ("ID", "Or on the L_C_D_ we can , you know"),
+    ("ME", "G yeah ,"),
+    ("UI", "Yeah , I would say buttons ,"),
+    ("ME", "I would think buttons , yeah ."),
+    ("PM", "Buttons ."),
+    ("UI", "because it's yeah ."),
+]
+
+
+def _episode_turns(rows: list[tuple[str, str]]) -> list[tuple[int, str, str | None, str, str]]:
+    return [
+        (i, speaker, None, f"00:{i * 4 // 60:02d}:{i * 4 % 60:02d}", text)
+        for i, (speaker, text) in enumerate(rows)
+    ]
+
+
+def test_lexical_cohesion_cuts_two_topics_where_the_talk_changes_subject() -> None:
+    from collections import Counter
+
+    from services.analysis.episodes import segment
+    from services.analysis.extract import _words
+
+    turns = _episode_turns(_WOOD + _BUTTONS)
+    starts = segment([Counter(_words(t[4])) for t in turns])
+    assert len(starts) == 2 and abs(starts[1] - len(_WOOD)) <= 3, starts
+
+
+def test_convergence_is_the_proposal_another_speaker_echoes_not_the_agreement() -> None:
+    from services.analysis.episodes import convergences
+
+    found = convergences(_episode_turns(_BUTTONS))
+    assert len(found) == 1  # one decision per episode at most
+    c = found[0]
+    assert "I would say buttons" in c.sentence and _BUTTONS[c.pos][0] == "UI"  # the proposal's turn
+    assert c.accepted_by == 2  # "I would think buttons, yeah." and "Buttons." from two other speakers
+
+
+def test_a_counter_proposal_after_the_proposal_leaves_no_convergence() -> None:
+    from services.analysis.episodes import convergences
+
+    # the same exchange, answered with ES2006c turn 461's objection instead of agreement
+    rows = [
+        *_BUTTONS[:16],
+        ("ME", "No , no , I mean mm we we definitely need the the numbers ,"),
+        ("PM", "Buttons ."),
+    ]
+    assert convergences(_episode_turns(rows)) == []
+
+
+def test_past_tense_decision_in_the_opening_is_a_recap() -> None:
+    # ES2006c turn 207: the previous meeting's choice restated early in the next one
+    a = _ami(
+        [
+            ("UI", "Okay , and the personal preferences are pretty much the same as as as last time ."),
+            ("PM", "Mm-hmm ."),
+            (
+                "UI",
+                "It it has to be small , simple . Okay , we decided to include voice recognition , so to have"
+                " the standard uh major buttons like on , off , um ch the channels and and then um volume",
+            ),
+            ("ID", "Mm-hmm ."),
+        ],
+        tail=200,
+    )
+    found = [d for d in a.decisions if "voice recognition" in d.what]
+    assert found and all(d.status == "recap" for d in found)

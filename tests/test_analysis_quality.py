@@ -2,7 +2,8 @@
 project's scorer (tests/support/score.py): a regression below the floors fails.
 
 Floors sit just under the numbers measured when they were last raised (items P 0.44 / R 0.50,
-decisions P 0.32 / R 0.27 on these three; first set at items 0.45 / 0.31, decisions 0.23 / 0.15);
+decisions P 0.38 / R 0.31 on these three with topic-episode convergence; before it 0.32 / 0.27;
+first set at items 0.45 / 0.31, decisions 0.23 / 0.15);
 raise them as the analyzer improves, never lower them to pass.
 """
 
@@ -16,7 +17,7 @@ from services.fathom import parse_meeting
 from tests.support import score
 
 DATA = Path(__file__).resolve().parent / "data" / "qmsum"
-FLOORS = {"items_p": 0.42, "items_r": 0.45, "decisions_p": 0.28, "decisions_r": 0.24}
+FLOORS = {"items_p": 0.42, "items_r": 0.45, "decisions_p": 0.36, "decisions_r": 0.29}
 
 
 def test_offline_analyzer_stays_above_the_quality_floors_on_three_dev_meetings() -> None:
