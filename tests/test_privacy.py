@@ -224,3 +224,41 @@ def test_privacy_report_states_storage_retention_what_claude_sees_and_settings()
     assert "client `brightline-dental`: strict" in shown and "PROJECT" in shown and "Falcon" not in shown
     offline = privacy_report(PrivacyState(claude_model=None, database="SQLite", os_path="./os", **current))
     assert "nothing leaves this server" in json.dumps(offline.blocks)
+
+
+def test_cli_retention_forget_and_export(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    """The three commands through `fathom-os` itself, on a real SQLite file and OS repository."""
+    import asyncio
+
+    from bot.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("OS_REPO_PATH", str(tmp_path / "os"))
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env from the developer's folder
+
+    async def seed() -> None:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}")
+        await upgrade(db)
+        await ingest(db, "ai_audit_discovery")
+        await db.dispose()
+
+    from bot.db import upgrade
+
+    asyncio.run(seed())
+    assert main(["retention", "--dry-run"]) == 0
+    assert "kept forever" in capsys.readouterr().out
+    out = tmp_path / "tom.json"
+    assert main(["export", TOM, "--out", str(out)]) == 0
+    bundle = json.loads(out.read_text())
+    assert bundle["email"] == TOM and bundle["meetings"][0]["transcript_turns"]
+    capsys.readouterr()
+    assert main(["forget", TOM, "--dry-run"]) == 0
+    assert "would change" in capsys.readouterr().out
+    assert main(["forget", TOM]) == 0
+    printed = capsys.readouterr().out
+    assert "erasure record #1" in printed and "git filter-repo" in printed
+    assert main(["export", TOM]) == 0
+    assert json.loads(capsys.readouterr().out)["meetings"] == []
+    assert main(["forget", "not-an-email"]) == 2
+    assert "not an e-mail address" in capsys.readouterr().err
