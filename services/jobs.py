@@ -6,6 +6,11 @@ A worker keeps its short lease alive with a heartbeat and stops a job whose leas
 never runs twice at once). A worker killed with -9 stops renewing: its lease expires and another
 worker picks the job up again; a restart on the same host does not wait for that, it releases the
 leases of its dead predecessors at once (worker ids are `host:pid:random`).
+
+Priorities and per-kind concurrency live on the same table: claims take the highest `priority`
+first, and a worker keeps `priority_slots` slots that only claim jobs at `PRIORITY_FIRST_CARD` or
+above, so a meeting's first card is posted while every general slot is busy with analyses.
+`kind_limits` caps how many jobs of one kind a worker runs at once.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +41,8 @@ from services.models import Job
 log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
+PRIORITY_NORMAL = 0
+PRIORITY_FIRST_CARD = 10  # posting a meeting's parent card from what Fathom sent
 JobHandler = Callable[[Job], Awaitable[None]]
 
 
@@ -52,16 +60,27 @@ class JobQueue:
         self.policy = policy or QueuePolicy()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wakeup = asyncio.Event()
+        self._lanes: list[asyncio.Event] = []  # one wake-up per worker lane: none steals another's
         self.last_claim_error: str | None = None  # set while claims fail (shown in /healthz)
 
     def notify(self) -> None:
         """Wake local workers now instead of at the next poll."""
         self._wakeup.set()
+        for lane in self._lanes:
+            lane.set()
 
-    async def wait_for_work(self, timeout: float) -> None:
+    def lane_wakeup(self) -> asyncio.Event:
+        """A wake-up of its own for one claim loop (with a shared event, one loop's clear could
+        swallow the notify another loop was about to wait for)."""
+        event = asyncio.Event()
+        self._lanes.append(event)
+        return event
+
+    async def wait_for_work(self, timeout: float, wakeup: asyncio.Event | None = None) -> None:
+        event = wakeup or self._wakeup
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wakeup.wait(), timeout)
-        self._wakeup.clear()
+            await asyncio.wait_for(event.wait(), timeout)
+        event.clear()
 
     async def enqueue(
         self,
@@ -72,6 +91,7 @@ class JobQueue:
         key: str | None = None,
         delay: float = 0.0,
         max_attempts: int | None = None,
+        priority: int = PRIORITY_NORMAL,
     ) -> Job | None:
         """Add a job inside the caller's transaction. With a key, an active job with that key wins."""
         if key is not None:
@@ -88,6 +108,7 @@ class JobQueue:
             attempts=0,
             max_attempts=max_attempts or self.policy.max_attempts,
             run_after=utcnow() + timedelta(seconds=delay),
+            priority=priority,
         )
         session.add(job)
         await session.flush()
@@ -100,6 +121,7 @@ class JobQueue:
         items: list[tuple[dict[str, Any], str | None]],
         *,
         check_keys: bool = True,
+        priority: int = PRIORITY_NORMAL,
     ) -> dict[int, int | None]:
         """Bulk enqueue (payload, key) pairs in one statement; returns index -> job id (None: key active)."""
         keys = [key for _, key in items if key is not None]
@@ -124,6 +146,7 @@ class JobQueue:
                     "status": "queued",
                     "attempts": 0,
                     "max_attempts": self.policy.max_attempts,
+                    "priority": priority,
                     "run_after": now,
                     "created_at": now,
                     "updated_at": now,
@@ -136,9 +159,11 @@ class JobQueue:
                 out[i] = job_id
         return out
 
-    async def submit(self, kind: str, payload: dict[str, Any], *, key: str | None = None) -> Job | None:
+    async def submit(
+        self, kind: str, payload: dict[str, Any], *, key: str | None = None, priority: int = PRIORITY_NORMAL
+    ) -> Job | None:
         async with self.db.write_session() as s:
-            job = await self.enqueue(s, kind, payload, key=key)
+            job = await self.enqueue(s, kind, payload, key=key, priority=priority)
         if job is not None:
             self.notify()
         return job
@@ -149,11 +174,24 @@ class JobQueue:
             and_(Job.status == "running", Job.leased_until < now),
         )
 
-    async def claim(self, limit: int = 1) -> list[Job]:
+    async def claim(
+        self, limit: int = 1, *, min_priority: int | None = None, exclude_kinds: Collection[str] = ()
+    ) -> list[Job]:
+        """Lease up to `limit` due jobs, highest priority first, then oldest first."""
         now = utcnow()
         claimed: list[Job] = []
+        where = [self._claimable(now)]
+        if min_priority is not None:
+            where.append(Job.priority >= min_priority)
+        if exclude_kinds:
+            where.append(Job.kind.not_in(list(exclude_kinds)))
         async with self.db.write_session() as s:
-            stmt = select(Job.id).where(self._claimable(now)).order_by(Job.run_after, Job.id).limit(limit * 4)
+            stmt = (
+                select(Job.id)
+                .where(*where)
+                .order_by(Job.priority.desc(), Job.run_after, Job.id)
+                .limit(limit * 4)
+            )
             if not self.db.is_sqlite:
                 stmt = stmt.with_for_update(skip_locked=True)
             candidates = list((await s.scalars(stmt)).all())
@@ -289,8 +327,23 @@ class JobQueue:
             return {status: n for status, n in rows.all()}
 
 
+@dataclass
+class _Lane:
+    """One claim loop with its own slots; `min_priority` None takes any job."""
+
+    name: str
+    slots: asyncio.Semaphore
+    min_priority: int | None
+    wakeup: asyncio.Event
+
+
 class Worker:
-    """Runs handlers for claimed jobs with a concurrency limit; stop() finishes or releases work."""
+    """Runs handlers for claimed jobs with a concurrency limit; stop() finishes or releases work.
+
+    `concurrency` general slots claim any job, highest priority first; `priority_slots` more only
+    claim jobs at `PRIORITY_FIRST_CARD` or above, so those never wait behind long jobs.
+    `kind_limits` caps the running jobs of a kind (`{"meeting.analyze": 2}`) across both.
+    """
 
     def __init__(
         self,
@@ -299,44 +352,65 @@ class Worker:
         *,
         concurrency: int = 4,
         poll_interval: float = 1.0,
+        priority_slots: int = 1,
+        kind_limits: dict[str, int] | None = None,
     ) -> None:
+        if concurrency < 1 or priority_slots < 0:
+            raise ValueError("a worker needs concurrency >= 1 and priority_slots >= 0")
         self.queue = queue
         self.handlers = handlers
         self.concurrency = concurrency
         self.poll_interval = poll_interval
-        self._slots = asyncio.Semaphore(concurrency)
+        self.kind_limits = dict(kind_limits or {})
+        self._lanes = [_Lane("general", asyncio.Semaphore(concurrency), None, queue.lane_wakeup())]
+        if priority_slots:
+            self._lanes.append(
+                _Lane(
+                    "first-card", asyncio.Semaphore(priority_slots), PRIORITY_FIRST_CARD, queue.lane_wakeup()
+                )
+            )
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._kinds: Counter[str] = Counter()
         self._stopping = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
+        self._loop_tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._loop_task = asyncio.create_task(self._loop(), name="job-worker")
+        self._loop_tasks = [
+            asyncio.create_task(self._loop(lane), name=f"job-worker-{lane.name}") for lane in self._lanes
+        ]
 
-    async def _loop(self) -> None:
+    def _full_kinds(self) -> list[str]:
+        return [kind for kind, cap in self.kind_limits.items() if self._kinds[kind] >= cap]
+
+    async def _loop(self, lane: _Lane) -> None:
         while not self._stopping.is_set():
-            await self._slots.acquire()
+            await lane.slots.acquire()
             if self._stopping.is_set():
-                self._slots.release()
+                lane.slots.release()
                 break
             try:
-                jobs = await self.queue.claim(1)
+                jobs = await self.queue.claim(
+                    1, min_priority=lane.min_priority, exclude_kinds=self._full_kinds()
+                )
                 self.queue.last_claim_error = None
             except Exception as exc:
                 log.exception("claiming jobs failed; retrying")
                 self.queue.last_claim_error = f"{type(exc).__name__}: {exc}"[:300]
                 jobs = []
             if not jobs:
-                self._slots.release()
-                await self.queue.wait_for_work(self.poll_interval)
+                lane.slots.release()
+                await self.queue.wait_for_work(self.poll_interval, lane.wakeup)
                 continue
             job = jobs[0]
+            self._kinds[job.kind] += 1
             task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
             self._running[job.id] = task
-            task.add_done_callback(functools.partial(self._done, job.id))
+            task.add_done_callback(functools.partial(self._done, job.id, job.kind, lane))
 
-    def _done(self, job_id: int, _task: asyncio.Task[None] | None = None) -> None:
+    def _done(self, job_id: int, kind: str, lane: _Lane, _task: asyncio.Task[None] | None = None) -> None:
         self._running.pop(job_id, None)
-        self._slots.release()
+        self._kinds[kind] -= 1
+        lane.slots.release()
         if self._running or not self._stopping.is_set():
             self.queue.notify()
 
@@ -407,10 +481,10 @@ class Worker:
         """Stop claiming, let running jobs finish within `grace`, release the rest for another worker."""
         self._stopping.set()
         self.queue.notify()
-        if self._loop_task:
-            self._loop_task.cancel()
+        for loop_task in self._loop_tasks:
+            loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+                await loop_task
         running = list(self._running.values())
         if running:
             _done, pending = await asyncio.wait(running, timeout=grace)

@@ -76,6 +76,7 @@ class Job(Base, TimestampMixin):
     status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # higher is claimed first
     run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     leased_by: Mapped[str | None] = mapped_column(String(128))

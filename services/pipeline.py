@@ -1,5 +1,9 @@
 """The meeting pipeline, run by job workers: ingest -> first card -> analysis -> enriched card.
 
+The ingest job (high priority, `PRIORITY_FIRST_CARD`) stores the meeting, posts its first card from
+what Fathom sent and queues the analysis as its own normal-priority job: under a stream of meetings
+the first card never waits behind the analysis of earlier ones.
+
 Each step can run twice without visible effect: the meeting is keyed by recording_id, items by a
 dedupe key, and the publisher updates the message it recorded instead of posting again.
 """
@@ -14,7 +18,7 @@ from services import audit_log
 from services.analysis.schema import AnalysisOutcome
 from services.db import Database
 from services.fathom import FathomMeeting
-from services.jobs import JobHandler, JobQueue
+from services.jobs import PRIORITY_FIRST_CARD, JobHandler, JobQueue
 from services.meetings import MeetingStore
 from services.models import Job, Meeting
 
@@ -22,6 +26,7 @@ log = logging.getLogger(__name__)
 
 INGEST_JOB = "meeting.ingest"
 ANALYZE_JOB = "meeting.analyze"
+INGEST_PRIORITY = PRIORITY_FIRST_CARD  # the intake enqueues INGEST_JOB at this priority
 
 
 class MeetingPublisher(Protocol):
@@ -32,7 +37,7 @@ class AnalyzeFn(Protocol):
     async def __call__(self, meeting: FathomMeeting, *, os_context: str = "") -> AnalysisOutcome: ...
 
 
-AfterAnalysis = Callable[[int, AnalysisOutcome], Awaitable[None]]
+AfterAnalysis = Callable[[int, AnalysisOutcome], Awaitable[object]]
 ContextFn = Callable[[FathomMeeting], Awaitable[str]]
 
 
@@ -54,6 +59,7 @@ class MeetingPipeline:
         queue: JobQueue,
         analyze: AnalyzeFn,
         *,
+        store: MeetingStore | None = None,
         publisher: MeetingPublisher | None = None,
         context_for: ContextFn | None = None,
         after_analysis: list[AfterAnalysis] | None = None,
@@ -64,7 +70,7 @@ class MeetingPipeline:
         of posting every item card twice. With Claude (seconds) the first card brings Fathom's items."""
         self.db = db
         self.queue = queue
-        self.store = MeetingStore(db)
+        self.store = store or MeetingStore(db)
         self.analyze = analyze
         self.publisher = publisher or NullPublisher()
         self.context_for = context_for or _no_context
@@ -77,10 +83,16 @@ class MeetingPipeline:
     async def handle_ingest(self, job: Job) -> None:
         ingested = await self.store.ingest_delivery(int(job.payload["delivery_id"]))
         meeting = await self.store.get(ingested.meeting_id)
-        # first card, from what Fathom sent
+        # first card, from what Fathom sent; the analysis is its own job, behind every first card
         await self.publisher.publish_meeting(meeting.id, with_items=not self.fast_analysis)
         if meeting.status != "analysed":
-            await self.run_analysis(meeting.id)
+            async with self.db.write_session() as s:
+                # its own key: a Retry click while this one finishes still queues a re-analysis
+                queued = await self.queue.enqueue(
+                    s, ANALYZE_JOB, {"meeting_id": meeting.id}, key=f"first-analysis:{meeting.id}"
+                )
+            if queued is not None:
+                self.queue.notify()
         elif self.fast_analysis:  # a retry after a crash past the analysis: the card above had no items
             await self.publisher.publish_meeting(meeting.id)
 

@@ -20,7 +20,7 @@ from services.db import Database
 from services.fathom import FathomPayloadError, parse_meeting
 from services.jobs import JobQueue
 from services.models import WebhookDelivery
-from services.pipeline import INGEST_JOB
+from services.pipeline import INGEST_JOB, INGEST_PRIORITY
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +238,7 @@ class WebhookIntake:
                 INGEST_JOB,
                 [({"delivery_id": d}, f"recording:{row['recording_id']}") for row, d in fresh],
                 check_keys=False,
+                priority=INGEST_PRIORITY,
             )
         job_for = {d: jobs[i] for i, (_row, d) in enumerate(fresh)}
         # keyed by the pending object: the same webhook-id twice in one batch is stored once

@@ -19,7 +19,7 @@ from sqlalchemy import update
 from services.clock import as_utc, utcnow
 from services.db import Database
 from services.errors import PermanentJobError
-from services.jobs import JobQueue, QueuePolicy, Worker
+from services.jobs import PRIORITY_FIRST_CARD, JobQueue, QueuePolicy, Worker
 from services.models import Job
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -375,3 +375,70 @@ async def test_list_jobs_by_status(db: Database, statuses: tuple[str, ...]) -> N
     listed = await queue.list_jobs(statuses)
     assert len(listed) == (0 if statuses else 1)
     assert (await queue.counts()) == {"queued": 1}
+
+
+async def test_claim_takes_the_highest_priority_first_then_the_oldest(any_db: Database) -> None:
+    queue = JobQueue(any_db)
+    low = [await queue.submit("t", {"n": n}) for n in range(3)]
+    high = await queue.submit("card", {"n": 9}, priority=PRIORITY_FIRST_CARD)
+    assert all(low) and high
+    order = [job.id for job in await queue.claim(4)]
+    assert order == [high.id] + [job.id for job in low if job]
+
+
+async def test_priority_lane_claims_only_first_card_jobs(db: Database) -> None:
+    queue = JobQueue(db)
+    await queue.submit("t", {"n": 1})
+    assert await queue.claim(1, min_priority=PRIORITY_FIRST_CARD) == []
+    card = await queue.submit("card", {}, priority=PRIORITY_FIRST_CARD)
+    assert card and [j.id for j in await queue.claim(1, min_priority=PRIORITY_FIRST_CARD)] == [card.id]
+
+
+async def test_kind_limit_caps_running_jobs_of_that_kind(db: Database) -> None:
+    queue = JobQueue(db)
+    release = asyncio.Event()
+    running: dict[str, int] = {"slow": 0, "fast": 0}
+    peak = {"slow": 0}
+    fast_done = asyncio.Event()
+
+    async def slow(job: Job) -> None:
+        running["slow"] += 1
+        peak["slow"] = max(peak["slow"], running["slow"])
+        await release.wait()
+        running["slow"] -= 1
+
+    async def fast(job: Job) -> None:
+        fast_done.set()
+
+    worker = Worker(
+        queue, {"slow": slow, "fast": fast}, concurrency=4, kind_limits={"slow": 2}, poll_interval=0.05
+    )
+    worker.start()
+    try:
+        for n in range(4):
+            await queue.submit("slow", {"n": n})
+        await queue.submit("fast", {})
+        await asyncio.wait_for(fast_done.wait(), 10)  # a free slot ran the other kind
+        await wait_until(lambda: _running_is(running, 2))
+        await wait_until(lambda: _busy_is(worker, 2))  # the fast job's slot is free again
+        assert peak["slow"] == 2  # the other two slow jobs wait for the cap
+        assert (await queue.counts()).get("queued") == 2
+        release.set()
+        await wait_until(lambda: _queue_drained(queue))
+        assert peak["slow"] == 2
+    finally:
+        release.set()
+        await worker.stop()
+
+
+async def _busy_is(worker: Worker, n: int) -> bool:
+    return worker.busy == n
+
+
+async def _running_is(running: dict[str, int], n: int) -> bool:
+    return running["slow"] == n
+
+
+async def _queue_drained(queue: JobQueue) -> bool:
+    counts = await queue.counts()
+    return counts.get("queued", 0) == 0 and counts.get("running", 0) == 0

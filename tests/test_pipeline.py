@@ -57,6 +57,15 @@ async def store_delivery(db: Database, payload: dict[str, Any], webhook_id: str 
         return delivery.id
 
 
+async def ingest_and_analyse(pipeline: MeetingPipeline, job: Job) -> None:
+    """The ingest job posts the first card and queues the analysis job; run that one too."""
+    await pipeline.handle_ingest(job)
+    for queued in await pipeline.queue.claim(10):
+        assert queued.kind == ANALYZE_JOB
+        await pipeline.handle_analyze(queued)
+        await pipeline.queue.complete(queued.id)
+
+
 async def count(db: Database, model: Any) -> int:
     async with db.session() as s:
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
@@ -66,7 +75,7 @@ async def count(db: Database, model: Any) -> int:
 async def test_every_fixture_goes_through_the_pipeline(db: Database, name: str) -> None:
     pipeline, publisher = make_pipeline(db)
     delivery_id = await store_delivery(db, load_fixture(name))
-    await pipeline.handle_ingest(Job(id=1, kind="meeting.ingest", payload={"delivery_id": delivery_id}))
+    await ingest_and_analyse(pipeline, Job(id=1, kind="meeting.ingest", payload={"delivery_id": delivery_id}))
     meeting = await pipeline.store.by_recording(load_fixture(name)["recording_id"])
     assert meeting and meeting.status == "analysed" and meeting.primary_type
     # first card before analysis, then the enriched one
@@ -83,7 +92,7 @@ async def test_first_card_brings_fathom_items_unless_the_analysis_is_instant(
 ) -> None:
     pipeline, publisher = make_pipeline(db, fast=fast)
     delivery_id = await store_delivery(db, load_fixture("partner_sync"))
-    await pipeline.handle_ingest(Job(id=1, kind="meeting.ingest", payload={"delivery_id": delivery_id}))
+    await ingest_and_analyse(pipeline, Job(id=1, kind="meeting.ingest", payload={"delivery_id": delivery_id}))
     assert publisher.with_items == [not fast, True]
 
 
@@ -91,9 +100,9 @@ async def test_running_ingest_twice_creates_no_duplicates(db: Database) -> None:
     pipeline, _ = make_pipeline(db)
     delivery_id = await store_delivery(db, load_fixture("ai_audit_discovery"))
     job = Job(id=1, kind="meeting.ingest", payload={"delivery_id": delivery_id})
-    await pipeline.handle_ingest(job)
+    await ingest_and_analyse(pipeline, job)
     first = (await count(db, ActionItem), await count(db, Decision))
-    await pipeline.handle_ingest(job)
+    await ingest_and_analyse(pipeline, job)
     await pipeline.run_analysis(1)
     assert await count(db, Meeting) == 1
     assert (await count(db, ActionItem), await count(db, Decision)) == first
