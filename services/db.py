@@ -1,4 +1,9 @@
-"""The unit of work: one `async with db.session() as s:` per service call (commit on success)."""
+"""The unit of work: one `async with db.session() as s:` per service call (commit on success).
+
+`db.read_session()` is the unit of work of a pure read (search, Home, lists, loading a meeting): on
+SQLite it starts a deferred transaction, so it never takes the write lock and the webhook intake's
+insert does not queue behind it (WAL readers see a snapshot and never block the writer).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 
 class Database:
@@ -38,6 +44,19 @@ class Database:
                 raise
 
     @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that only reads: no write lock on SQLite, nothing committed.
+
+        A flush in it (an ORM change) raises `ReadOnlySessionError`: a read that starts writing
+        belongs in `session()`, where SQLite's lock is taken up front (see `_sqlite_begin_immediate`).
+        """
+        async with self._sessions() as session:
+            event.listen(session.sync_session, "before_flush", _refuse_flush)
+            await session.connection(execution_options={READ_ONLY: True})
+            yield session
+            # closing (not rollback) ends the transaction without expiring the loaded objects
+
+    @asynccontextmanager
     async def write_session(self) -> AsyncIterator[AsyncSession]:
         """A short write transaction on the hot path (webhook intake, job claims).
 
@@ -55,6 +74,18 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+READ_ONLY = "fathom_read_only"  # connection execution option set by Database.read_session
+
+
+class ReadOnlySessionError(RuntimeError):
+    """An ORM write inside `Database.read_session()`."""
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlySessionError("a read-only unit of work tried to write; use db.session()")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -75,5 +106,10 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     connection committed fails at once with SQLITE_BUSY ("database is locked"): the busy timeout
     does not apply to a stale snapshot. Starting every unit of work IMMEDIATE makes concurrent
     sessions queue on the busy timeout instead. Units of work are short and never nested.
+    A read-only unit of work (`read_session`) begins deferred: it never writes, so it never needs
+    the lock, and holding it would make every writer wait for a read.
     """
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -36,7 +36,7 @@ class MeetingStore:
         self.db = db
 
     async def ingest_delivery(self, delivery_id: int) -> Ingested:
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             delivery = await s.get(WebhookDelivery, delivery_id)
             if delivery is None:
                 raise PermanentJobError(f"delivery {delivery_id} not found")
@@ -48,7 +48,7 @@ class MeetingStore:
 
     async def ingest(self, fathom: FathomMeeting, *, delivery_id: int | None = None) -> Ingested:
         """Create the meeting and Fathom's own action items; an existing recording_id is reused."""
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             existing = await s.scalar(select(Meeting.id).where(Meeting.recording_id == fathom.recording_id))
             if existing is not None:
                 return Ingested(existing, False)
@@ -101,18 +101,18 @@ class MeetingStore:
             return Ingested(existing, False)
 
     async def get(self, meeting_id: int) -> Meeting:
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             meeting = await s.get(Meeting, meeting_id)
             if meeting is None:
                 raise NotFound(f"Meeting {meeting_id} was not found.")
             return meeting
 
     async def by_recording(self, recording_id: int) -> Meeting | None:
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             return await s.scalar(select(Meeting).where(Meeting.recording_id == recording_id))
 
     async def items(self, meeting_id: int) -> list[ActionItem]:
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             rows = await s.scalars(
                 select(ActionItem).where(ActionItem.meeting_id == meeting_id).order_by(ActionItem.position)
             )

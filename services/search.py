@@ -254,7 +254,7 @@ class SearchIndex:
             )
             expression = expression.replace('"', "")
         stmt = text(sql).bindparams(*params)
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             result = await s.execute(stmt, {"q": expression, "n": n, **_values(query), **allowed_values})
             return [dict(r._mapping) for r in result]
 
@@ -273,7 +273,7 @@ class SearchIndex:
             f" AND {allowed}"
             f" ORDER BY CASE WHEN {same_client} THEN 0 ELSE 1 END, m.started_at DESC, m.id DESC LIMIT :n"
         )
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             ids = [row[0] for row in await s.execute(sql, {"m": meeting_id, "n": limit, **allowed_values})]
         found = await self._meetings(set(ids))
         return [found[i] for i in ids if i in found]
@@ -286,7 +286,7 @@ class SearchIndex:
             f"SELECT id AS meeting_id FROM meetings WHERE {allowed} {where.replace('meeting_id IN', 'id IN')}"
         )
         stmt = text(sql + " ORDER BY started_at DESC LIMIT :n").bindparams(*params)
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             ids = [r[0] for r in await s.execute(stmt, {"n": limit, **_values(query), **allowed_values})]
         meetings = await self._meetings(set(ids))
         return [_hit(meetings[i], "title", None, meetings[i].title, 0.0) for i in ids if i in meetings]
@@ -294,7 +294,7 @@ class SearchIndex:
     async def _meetings(self, ids: set[int]) -> dict[int, Meeting]:
         if not ids:
             return {}
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             rows = await s.scalars(select(Meeting).where(Meeting.id.in_(ids)))
             return {m.id: m for m in rows}
 
