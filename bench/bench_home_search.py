@@ -3,7 +3,7 @@ with 500 open items. Targets: Home publish p95 < 300 ms, search p95 < 200 ms.
 
     .venv/bin/python bench/bench_home_search.py [--meetings 10000] [--runs 50]
 
-Home is measured end to end through the handler's `publish_home` (queries, blocks, permalinks
+Home is measured end to end through the Home publisher's `publish` (queries, blocks, permalinks
 and views.publish to the local Slack server); search through `SearchIndex.search`.
 The corpus is built from the Fathom fixtures' transcript lines, shuffled per meeting; its index
 rows come from the same `meeting_passages` the pipeline hook uses, inserted in bulk for speed.
@@ -29,7 +29,6 @@ from sqlalchemy import text  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.sandbox import LocalSlack  # noqa: E402
-from handlers.events.home import publish_home  # noqa: E402
 from services.access import EVERYTHING  # noqa: E402
 from services.clock import utcnow  # noqa: E402
 from services.models import ActionItem, Decision, Meeting  # noqa: E402
@@ -156,14 +155,14 @@ async def main(meetings: int, runs: int) -> None:
         await runtime.start()
         try:
             await build_corpus(runtime, meetings)
-            services = runtime.services
-            await publish_home(services, USER)  # warm caches (people lookup, connections)
+            publish_home = runtime.slack.home.publish
+            await publish_home(USER)  # warm caches (people lookup, connections)
             home: list[float] = []
             for _ in range(runs):
                 t0 = time.perf_counter()
-                await publish_home(services, USER)
+                await publish_home(USER)
                 home.append(time.perf_counter() - t0)
-            index: SearchIndex = services.search
+            index: SearchIndex = runtime.domain.search
             search: list[float] = []
             for k in range(runs * 2):
                 query = parse_query(QUERIES[k % len(QUERIES)])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -134,14 +135,7 @@ def reminder_dm(person_name: str, items: Sequence[ActionItem], now: datetime) ->
         SectionBlock(block_id="reminder:intro", text=mrkdwn(f"Hi {first}, {count} {noun} you:"))
     ]
     for item in items[:MAX_REMINDER_ITEMS]:
-        meta = " · ".join([*schedule(item, now), *links(item, None)])
-        text = headline(item) + (f"\n{meta}" if meta else "")
-        blocks.append(SectionBlock(block_id=block_id("action_item", item.id), text=mrkdwn(text)))
-        blocks.append(
-            ActionsBlock(
-                block_id=block_id("action_item", item.id, "actions"), elements=done_snooze_buttons(item)
-            )
-        )
+        blocks += _reminder_item(item, now)
     if count > MAX_REMINDER_ITEMS:
         rest = count - MAX_REMINDER_ITEMS
         blocks.append(
@@ -151,6 +145,28 @@ def reminder_dm(person_name: str, items: Sequence[ActionItem], now: datetime) ->
             )
         )
     return build(f"Reminder: {count} {noun} you", blocks)
+
+
+def _reminder_item(item: ActionItem, now: datetime) -> list[Block]:
+    meta = " · ".join([*schedule(item, now), *links(item, None)])
+    text = headline(item) + (f"\n{meta}" if meta else "")
+    return [
+        SectionBlock(block_id=block_id("action_item", item.id), text=mrkdwn(text)),
+        ActionsBlock(
+            block_id=block_id("action_item", item.id, "actions"), elements=done_snooze_buttons(item)
+        ),
+    ]
+
+
+def reminder_item_blocks(item: ActionItem, now: datetime) -> list[dict[str, Any]]:
+    """One item as a reminder DM or list draws it: spliced into a clicked message by block_id."""
+    return [b.to_dict() for b in _reminder_item(item, now)]
+
+
+def assigned_dm(item: ActionItem, actor: str, now: datetime) -> Message:
+    """The DM a new owner gets: who gave it to them, then the item with Done and Snooze."""
+    intro = SectionBlock(block_id="assigned:intro", text=mrkdwn(f"<@{actor}> gave you an action item:"))
+    return build("You have a new action item", [intro, *_reminder_item(item, now)])
 
 
 def digest_dm(

@@ -34,6 +34,7 @@ from blocks.text import code_block, esc_trunc, inline_code, plain, slack_len
 from blocks.values import MeetingRef, ProposalRef, encode
 from services.models import Meeting, OSProposal
 from services.templating import steers_the_bot
+from services.views import HistoryLine, RevertView
 
 MAX_SHOWN = 20  # header + context + 2 per proposal + more + approve all <= 50
 DIFF_BUDGET = 16_000  # characters of diff preview per card, shared by the proposals shown
@@ -254,3 +255,25 @@ def proposal_edit_modal(proposal: OSProposal) -> dict[str, Any]:
         ],
     )
     return view.to_dict()
+
+
+def reverted_text(result: RevertView) -> str:
+    """What the approver hears after a rollback (the Revert button and /os-rollback alike)."""
+    text = f"Reverted `{result.sha[:7]}` with commit `{result.reverted_sha[:7]}`."
+    if result.push_error:
+        text += f" The push to the remote failed: {result.push_error}"
+    return text
+
+
+def history_text(entries: Sequence[HistoryLine], path: str | None) -> str:
+    """One line per commit: short id, date, author, subject and the meeting it came from."""
+    where = f" of `{path[:200]}`" if path else ""
+    if not entries:
+        return f"No OS commits{where} yet."
+    lines = [f"*Recent OS commits{where}:*"]
+    for e in entries:
+        c = e.commit
+        meeting = f" — meeting: {e.meeting_title}" if e.meeting_title else ""
+        subject = c.subject if len(c.subject) <= 100 else c.subject[:99] + "…"
+        lines.append(f"`{c.short}` {c.date:%Y-%m-%d} {c.author_name}: {subject}{meeting}")
+    return "\n".join(lines)

@@ -359,7 +359,7 @@ async def cmd_search(settings: Settings, _args: argparse.Namespace) -> int:
             ids = list((await s.scalars(select(Meeting.id).order_by(Meeting.id))).all())
         passages = 0
         for meeting_id in ids:
-            passages += await runtime.services.search.index_meeting(meeting_id)
+            passages += await runtime.domain.search.index_meeting(meeting_id)
     finally:
         await runtime.close()
     print(f"indexed {len(ids)} meetings ({passages} passages)")
@@ -459,7 +459,7 @@ async def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
             config=load_or_default(runtime.os_repo.path),
             os_repo=runtime.os_repo,
             proposals=runtime.proposals,
-            reindex=runtime.services.search.index_meeting,
+            reindex=runtime.domain.search.index_meeting,
             dry_run=args.dry_run,
         )
     except ValueError as exc:

@@ -13,41 +13,31 @@ import logging
 import signal
 import time
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from bot.clients import build_claude_client, build_http_session, build_slack_client
 from bot.config import Settings
+from bot.container import Infra, build, build_offline
 from bot.db import create_database, upgrade
 from bot.http import ConnectionLimits, create_http_app, start_site
 from bot.scheduler import Scheduler
-from bot.services import Services
-from services.access import AccessPolicy
-from services.action_items import ActionItemService
-from services.analysis.base import analyze_with_fallback, build_analyzer
-from services.analysis.heuristic import HeuristicAnalyzer
-from services.audit.service import AuditService
+from handlers.context import AppContext
+from services.analysis.base import build_analyzer
+from services.container import Domain
 from services.fathom import FathomMeeting
 from services.fathom_api import FathomAPI
-from services.home import HomeService
 from services.jobs import JobQueue, QueuePolicy, Worker
 from services.os_config import OSConfig, load_or_default, load_os_config
 from services.os_context import build_context
 from services.os_repo import OSRepo
 from services.pipeline import MeetingPipeline
-from services.privacy import PrivateAnalysis, RetentionReport, purge_expired, qa_policy
+from services.privacy import RetentionReport, purge_expired
 from services.proposals import ProposalService
-from services.qa import QAService
 from services.reconcile import Reconciler, Recovered
-from services.reminders import ReminderService
-from services.search import SearchIndex
-from services.slack.approvals import ProposalPublisher
-from services.slack.audit import AuditPublisher
+from services.slack.container import Slack
 from services.slack.gateway import RateGate, SlackGateway
-from services.slack.home import HomePublisher
-from services.slack.reminders import ReminderPublisher
 from services.webhook import WebhookIntake
 
 log = logging.getLogger(__name__)
@@ -95,7 +85,6 @@ class Runtime:
         )
         self.os_repo = OSRepo(settings.os_repo_path)
         self.claude = claude_client or build_claude_client(settings)
-        self.gateway: SlackGateway | None = None
         self.worker: Worker | None = None
         self.http_runner: web.AppRunner | None = None
         self.http_port: int | None = None
@@ -108,59 +97,47 @@ class Runtime:
         self._stop = asyncio.Event()
         self._slack_state: dict[str, Any] = {"ok": False, "mode": "off"}
         self._liveness: asyncio.Task[None] | None = None
-        self.services = self._build_services()
-        self.pipeline = self.services.pipeline
-        self.proposals = self.services.proposals
-        self.intake = WebhookIntake(self.db, self.queue)
-        self.fathom_api, self.reconciler = self._build_reconciler()
-
-    def _build_services(self) -> Services:
-        """The domain services; the Slack-facing ones are attached by `_start_slack`."""
-        settings = self.settings
         self.analyzer = build_analyzer(settings, self.claude, self._os_config)
-        pipeline = MeetingPipeline(
-            self.db,
-            self.queue,
-            # redaction before the model: the analyzer sees placeholders, the card the originals
-            PrivateAnalysis(partial(_analyze, self.analyzer, HeuristicAnalyzer()), self.db, self._os_config),
-            context_for=self._context_for,
-            fast_analysis=self.claude is None,
-        )
-        store = pipeline.store
-        proposals = ProposalService(self.db, self.os_repo, self._os_config, remote=settings.os_remote)
-        search = SearchIndex(self.db)
-        access = AccessPolicy(self.db, self._os_config)  # channel members and users once Slack is up
-        # after each (re-)analysis: OS proposals, then the search index (publishing is added with Slack)
-        pipeline.after_analysis += [proposals.propose_from_analysis, search.after_analysis]
-        return Services(
+        self.infra = Infra(
             settings=settings,
             db=self.db,
             queue=self.queue,
-            store=store,
-            pipeline=pipeline,
             os_repo=self.os_repo,
-            proposals=proposals,
-            search=search,
-            home=HomeService(self.db, access),
-            access=access,
-            qa=QAService(
-                self.db,
-                search,
-                self.claude,
-                model=settings.claude_model,
-                prices=settings.claude_prices,
-                policy=partial(qa_policy, self._os_config),
-            ),
-            audit=AuditService(
-                self.db,
-                store,
-                self.os_repo,
-                client=self.claude,
-                model=settings.claude_model,
-                fallback_model=settings.claude_fallback_model,
-                proposals=proposals,
-            ),
+            claude=self.claude,
+            analyzer=self.analyzer,
+            context_for=self._context_for,
         )
+        self.context: AppContext | None = None  # built in one step by `start`, Slack client first
+        self._offline: Domain | None = None
+        self.intake = WebhookIntake(self.db, self.queue)
+        self.fathom_api, self.reconciler = self._build_reconciler()
+
+    @property
+    def domain(self) -> Domain:
+        """The running bot's domain; before `start` (CLI commands) the same services without Slack."""
+        if self.context is not None:
+            return self.context.domain
+        if self._offline is None:
+            self._offline = build_offline(self.infra)
+        return self._offline
+
+    @property
+    def slack(self) -> Slack:
+        if self.context is None:
+            raise RuntimeError("Slack is not connected: call start() first")
+        return self.context.slack
+
+    @property
+    def gateway(self) -> SlackGateway:
+        return self.slack.gateway
+
+    @property
+    def pipeline(self) -> MeetingPipeline:
+        return self.domain.pipeline
+
+    @property
+    def proposals(self) -> ProposalService:
+        return self.domain.proposals
 
     def _build_reconciler(self) -> tuple[FathomAPI | None, Reconciler | None]:
         """With a Fathom API key: reconciliation (or, without a webhook secret, polling) intake."""
@@ -172,7 +149,7 @@ class Runtime:
     async def _alert_recovered(self, recovered: Recovered) -> None:
         """OPS_CHANNEL hears of a meeting whose webhook was missing for over an hour (polling: never)."""
         late = recovered.late_by
-        if self.settings.polling_mode or not self.settings.ops_channel or self.gateway is None:
+        if self.settings.polling_mode or not self.settings.ops_channel or self.context is None:
             return
         if late is None or late < RECOVERY_ALERT_AFTER:
             return
@@ -212,7 +189,7 @@ class Runtime:
         await self._start_slack()
         self.worker = Worker(
             self.queue,
-            self.pipeline.handlers() | self.extra_job_handlers(),
+            self.pipeline.handlers(),
             concurrency=self.settings.job_workers,
         )
         self.worker.start()
@@ -268,14 +245,10 @@ class Runtime:
             secret = webhook_secrets[0] if webhook_secrets else None
             ui.configure_webhook(f"http://{host}:{self.http_port}/webhooks/fathom", secret)
 
-    def extra_job_handlers(self) -> dict[str, Any]:
-        return {}
-
     async def _start_slack(self) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         from bot.slack_app import create_app
-        from services.slack.meeting_card import SlackPublisher
 
         if self.settings.slack_enabled:
             assert self.settings.slack_bot_token and self.settings.slack_app_token
@@ -298,40 +271,20 @@ class Runtime:
         gate = RateGate()
         self.http_session = build_http_session()
         client = build_slack_client(bot_token, api_url, gate, self.http_session)
-        self.gateway = gateway = SlackGateway(client, self.db, gate)
         default_channel = self.settings.slack_default_channel or (
             SANDBOX_CHANNEL if mode == "sandbox" else None
         )
-        services = self.services
-        publisher = SlackPublisher(
-            services.store,
-            gateway,
-            services.os_config,
-            default_channel,
-            related=services.search.related,
-            access=services.access,
-        )
-        services.access.members = services.access.directory = gateway
-        self.pipeline.publisher = publisher
-        services.gateway, services.publisher = gateway, publisher
-        services.action_items = ActionItemService(self.db, services.os_config, gateway)
-        services.reminders = ReminderService(self.db, services.os_config, ReminderPublisher(gateway))
-        services.home_publisher = HomePublisher(services.home, self.db, gateway, services.os_config)
-        services.audit.gateway = gateway
-        self.proposals.people = gateway
-        self.proposals.publisher = ProposalPublisher(self.proposals, services.store, gateway)
-        self.pipeline.after_analysis.append(self.proposals.publisher.after_analysis)
-        services.audit_publisher = AuditPublisher(services.audit, gateway, self.proposals.publisher)
-        self.bolt_app = create_app(self.services, client)
+        self.context = context = build(self.infra, client, gate, default_channel)
+        self.bolt_app = create_app(context)
         self.socket_handler = AsyncSocketModeHandler(
             self.bolt_app, app_token, ping_interval=self.socket_ping_interval
         )
-        await self.gateway.auth_test()
+        await context.slack.gateway.auth_test()
         await self.socket_handler.connect_async()
         self._slack_state = {"ok": True, "mode": mode, "checked_at": time.time()}
         self._liveness = asyncio.create_task(self._liveness_loop())
         self.scheduler = Scheduler(
-            self.services.reminders,
+            context.domain.reminders,
             reconciler=self.reconciler,
             reconcile_seconds=self.settings.reconcile_every,
             retention=self.purge_expired,
@@ -343,7 +296,6 @@ class Runtime:
         while True:
             await asyncio.sleep(interval)
             try:
-                assert self.gateway
                 await self.gateway.auth_test()
                 connected = bool(self.socket_handler and await self.socket_handler.client.is_connected())
                 self._slack_state = {
@@ -385,9 +337,9 @@ class Runtime:
             await self.http_runner.cleanup()
         if self.worker:
             await self.worker.stop(grace=10)
-        await self.services.audit.drain()
-        if self.services.home_publisher is not None:
-            await self.services.home_publisher.drain()
+        if self.context is not None:
+            await self.context.domain.audit.drain()
+            await self.context.slack.home.drain()
         if self.socket_handler:
             with contextlib.suppress(Exception):
                 await self.socket_handler.close_async()
@@ -431,7 +383,3 @@ class Runtime:
         log.info("shutting down")
         await self.stop()
         return 0
-
-
-async def _analyze(primary: Any, heuristic: Any, meeting: FathomMeeting, *, os_context: str = "") -> Any:
-    return await analyze_with_fallback(primary, heuristic, meeting, os_context)

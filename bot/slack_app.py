@@ -1,4 +1,5 @@
-"""Bolt app factory: a fresh AsyncApp per call, services injected through context, one error handler."""
+"""Bolt app factory: a fresh AsyncApp per call, the typed AppContext injected through Bolt's context,
+one error handler."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.common import error_message
-from bot.services import Services
+from handlers.context import AppContext
+from handlers.registrar import Listener
 from services.errors import UserFacingError
 
 log = logging.getLogger(__name__)
@@ -56,9 +58,9 @@ class RecentIds:
         return False
 
 
-def create_app(
-    services: Services, client: AsyncWebClient, *, extra_modules: tuple[str, ...] = ()
-) -> AsyncApp:
+def create_app(fathom: AppContext, *, extra_modules: tuple[str, ...] = ()) -> AsyncApp:
+    """A fresh app over the Slack container's client; every listener gets `context["fathom"]`."""
+    client: AsyncWebClient = fathom.slack.client
 
     app = AsyncApp(
         client=client,
@@ -70,7 +72,7 @@ def create_app(
     seen_events = RecentIds()
 
     @app.middleware
-    async def inject_services(
+    async def inject_context(
         body: dict[str, Any],
         context: dict[str, Any],
         next: Callable[[], Awaitable[None]],  # noqa: A002
@@ -79,26 +81,24 @@ def create_app(
         if event_id and seen_events.seen(str(event_id)):
             log.info("ignoring a re-delivered event %s", event_id)
             return BoltResponse(status=200, body="")
-        context["services"] = services
+        context["fathom"] = fathom
         await next()
         return None
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
         # Only reached for errors outside our listeners (middleware); listeners are wrapped below.
-        await report_error(services, error, body, respond)
+        await report_error(fathom, error, body, respond)
 
-    registrar = SafeRegistrar(app, services)
+    registrar = SafeRegistrar(app, fathom)
     for name in HANDLER_MODULES + extra_modules:
         importlib.import_module(name).register(registrar)
     return app
 
 
-LISTENER_KINDS = ("action", "command", "view", "event", "options", "shortcut", "message", "view_submission")
-
-
 class SafeRegistrar:
-    """What handler modules' `register(app)` receives: AsyncApp, but every listener is wrapped.
+    """What handler modules' `register(app)` receives (`handlers.registrar.Registrar`): Bolt's
+    listener decorators, but every listener is wrapped.
 
     Why: when a listener raises just after `ack()`, Bolt's asyncio runner resets the ack it already
     has (`ack.response = None`), so Slack may get no acknowledgement at all and the user sees a
@@ -106,25 +106,39 @@ class SafeRegistrar:
     (`UserFacingError`) or a logged correlation id, and an un-acked request is still acked.
     """
 
-    def __init__(self, app: AsyncApp, services: Services) -> None:
+    def __init__(self, app: AsyncApp, context: AppContext) -> None:
         self._app = app
-        self._services = services
+        self._context = context
 
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._app, name)
-        if name not in LISTENER_KINDS:
-            return attr
+    def _wrapped(self, decorator: Callable[[Listener], Any]) -> Callable[[Listener], Any]:
+        def decorate(fn: Listener) -> Any:
+            return decorator(safe_listener(fn, self._context))
 
-        def register(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
-            def decorate(fn: Callable[..., Awaitable[Any]]) -> Any:
-                return attr(*args, **kwargs)(safe_listener(fn, self._services))
+        return decorate
 
-            return decorate
+    def action(self, constraints: Any) -> Callable[[Listener], Any]:
+        return self._wrapped(self._app.action(constraints))
 
-        return register
+    def command(self, command: Any) -> Callable[[Listener], Any]:
+        return self._wrapped(self._app.command(command))
+
+    def view(self, constraints: Any) -> Callable[[Listener], Any]:
+        return self._wrapped(self._app.view(constraints))
+
+    def event(self, event: Any) -> Callable[[Listener], Any]:
+        return self._wrapped(self._app.event(event))
+
+    def options(self, constraints: Any) -> Callable[[Listener], Any]:
+        return self._wrapped(self._app.options(constraints))
+
+    def shortcut(self, constraints: Any) -> Callable[[Listener], Any]:
+        return self._wrapped(self._app.shortcut(constraints))
+
+    def message(self, keyword: Any = None) -> Callable[[Listener], Any]:
+        return self._wrapped(self._app.message(keyword))
 
 
-def safe_listener(fn: Callable[..., Awaitable[Any]], services: Services) -> Callable[..., Awaitable[Any]]:
+def safe_listener(fn: Callable[..., Awaitable[Any]], services: AppContext) -> Callable[..., Awaitable[Any]]:
     wanted = list(inspect.signature(fn).parameters)
     names = wanted + [n for n in ("ack", "body", "respond") if n not in wanted]
 
@@ -146,7 +160,7 @@ def safe_listener(fn: Callable[..., Awaitable[Any]], services: Services) -> Call
     return listener
 
 
-async def report_error(services: Services, error: Exception, body: dict[str, Any], respond: Any) -> None:
+async def report_error(services: AppContext, error: Exception, body: dict[str, Any], respond: Any) -> None:
     if isinstance(error, UserFacingError):
         message = error_message(str(error))
     else:
@@ -162,7 +176,7 @@ async def report_error(services: Services, error: Exception, body: dict[str, Any
     await _tell_user(services, body, message, respond)
 
 
-async def _tell_user(services: Services, body: dict[str, Any], message: Any, respond: Any) -> None:
+async def _tell_user(services: AppContext, body: dict[str, Any], message: Any, respond: Any) -> None:
     try:
         if body.get("response_url") and respond is not None:
             await respond(
@@ -171,9 +185,9 @@ async def _tell_user(services: Services, body: dict[str, Any], message: Any, res
             return
         user = (body.get("user") or {}).get("id") or body.get("user_id")
         channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
-        if user and channel and services.gateway:
-            await services.gateway.post_ephemeral(channel, user, message)
-        elif user and services.gateway:
-            await services.gateway.send_dm(user, message)
+        if user and channel:
+            await services.slack.gateway.post_ephemeral(channel, user, message)
+        elif user:
+            await services.slack.gateway.send_dm(user, message)
     except Exception:
         log.warning("could not tell the user about an error")

@@ -35,7 +35,8 @@ class ChannelMembers(Protocol):
 
 
 class _User(Protocol):
-    email: str | None
+    @property
+    def email(self) -> str | None: ...
 
 
 class UserDirectory(Protocol):

@@ -67,6 +67,20 @@ class Change:
     notify: str | None = None
 
 
+class _AskSlack(Exception):
+    """The actor's right rests on being an attendee the people cache has never seen."""
+
+    def __init__(self, emails: list[str]) -> None:
+        super().__init__("attendees to look up")
+        self.emails = emails
+
+
+class _AlreadyDone(StaleState):
+    def __init__(self, by: str | None) -> None:
+        super().__init__("This item was already marked done.")
+        self.by = by
+
+
 def snapshot(item: ActionItem) -> dict[str, Any]:
     """The audited fields, JSON-ready."""
     return {
@@ -141,13 +155,6 @@ class ActionItemService:
         async with self.db.session() as s:
             return await self._load(s, item_id)
 
-    async def meeting(self, meeting_id: int) -> Meeting:
-        async with self.db.session() as s:
-            meeting = await s.get(Meeting, meeting_id)
-            if meeting is None:
-                raise NotFound("That meeting no longer exists.")
-            return meeting
-
     async def open_items_for(
         self, slack_user_id: str, overdue_only: bool = False, today: date | None = None
     ) -> list[ActionItem]:
@@ -180,28 +187,43 @@ class ActionItemService:
 
     # -- authorisation -----------------------------------------------------------------------------
     async def ensure_can_change(self, item_id: int, actor: str) -> ActionItem:
-        attendees = await self._resolve_attendees(item_id, actor)
-        async with self.db.session() as s:
-            item = await self._load(s, item_id)
-            await self._authorise(s, item, actor, attendees)
-            return item
+        """For opening a form (edit, pick a date): the change itself authorises again when it runs."""
+        resolved: set[str] = set()
+        for _ in range(2):
+            try:
+                async with self.db.session() as s:
+                    item = await self._load(s, item_id)
+                    await self._authorise(s, item, actor, resolved)
+                    return item
+            except _AskSlack as ask:
+                resolved = await self._look_up(ask.emails)
+        raise AssertionError("unreachable: the second pass never asks Slack")  # pragma: no cover
 
-    async def _authorise(self, s: AsyncSession, item: ActionItem, actor: str, resolved: set[str]) -> None:
-        """`resolved`: attendee ids looked up in Slack before this unit of work (`_resolve_attendees`)."""
+    async def _authorise(
+        self, s: AsyncSession, item: ActionItem, actor: str, resolved: set[str] | None
+    ) -> None:
+        """Owner, admin or internal attendee. `resolved`: attendee ids Slack named on an earlier pass
+        (None on the first); the first pass raises `_AskSlack` instead of calling Slack inside the
+        unit of work, since the directory writes its own cache and SQLite has one writer."""
         if actor and item.owner_slack_id == actor:
             return
         if await self._is_admin(s, actor):
             return
-        if actor in resolved or actor in (await self._attendee_ids(s, item.meeting_id))[0]:
+        known, unknown = await self._attendee_ids(s, item.meeting_id)
+        if actor in known or (resolved is not None and actor in resolved):
             return
+        if resolved is None and unknown and self.directory is not None:
+            raise _AskSlack(unknown)
         raise NotAllowed(
             "Only the item's owner, the meeting's attendees from the team and admins can change it."
         )
 
     async def _is_admin(self, s: AsyncSession, actor: str) -> bool:
         config = self.os_config()
+        if config.is_admin(actor):
+            return True
         actor_email = await s.scalar(select(Person.email).where(Person.slack_user_id == actor))
-        return bool(config.is_admin(actor) or (actor_email and config.is_admin(actor_email)))
+        return bool(actor_email and config.is_admin(actor_email))
 
     async def _attendee_ids(self, s: AsyncSession, meeting_id: int) -> tuple[set[str], list[str]]:
         """Slack ids of the meeting's internal attendees known to the people cache, and the emails
@@ -219,18 +241,12 @@ class ActionItemService:
         )
         return {uid for uid in known.values() if uid}, [e for e in emails if e not in known]
 
-    async def _resolve_attendees(self, item_id: int, actor: str) -> set[str]:
-        """Look up uncached internal attendees in Slack, but only when the actor's right to change the
-        item rests on being one (not the owner, not an admin). Runs no unit of work around Slack."""
-        async with self.db.session() as s:
-            item = await self._load(s, item_id)
-            if (actor and item.owner_slack_id == actor) or await self._is_admin(s, actor):
-                return set()
-            known, unknown = await self._attendee_ids(s, item.meeting_id)
-        if actor in known or self.directory is None:
-            return set()
+    async def _look_up(self, emails: list[str]) -> set[str]:
+        """Slack ids of attendees the people cache has never seen; runs no unit of work around Slack."""
         ids: set[str] = set()
-        for email in unknown:
+        if self.directory is None:
+            return ids
+        for email in emails:
             user = await self.directory.user_for_email(email)
             if user is not None:
                 ids.add(user.id)
@@ -238,18 +254,17 @@ class ActionItemService:
 
     # -- changes -----------------------------------------------------------------------------------
     async def complete(self, item_id: int, actor: str) -> ActionItem:
-        current = await self.ensure_can_change(item_id, actor)
-        if current.status == "done":
-            by = await self._name_of(current.completed_by)
-            raise StaleState(f"This item was already marked done{f' by {by}' if by else ''}.")
-
         def apply(item: ActionItem) -> None:
             if item.status == "done":
-                raise StaleState("This item was already marked done.")
+                raise _AlreadyDone(item.completed_by)
             item.status, item.completed_at, item.completed_by = "done", self.clock(), actor
             item.snoozed_until = None
 
-        return (await self._change(item_id, actor, "action_item.done", apply)).item
+        try:
+            return (await self._change(item_id, actor, "action_item.done", apply)).item
+        except _AlreadyDone as done:
+            by = await self._name_of(done.by)
+            raise StaleState(f"This item was already marked done{f' by {by}' if by else ''}.") from None
 
     async def reopen(self, item_id: int, actor: str) -> ActionItem:
         def apply(item: ActionItem) -> None:
@@ -295,9 +310,6 @@ class ActionItemService:
         return await self._change(
             item_id, actor, "action_item.reassign", apply, notify=new_owner, owner=(new_owner, owner)
         )
-
-    async def assign(self, item_id: int, new_owner: str, actor: str) -> Change:
-        return await self.reassign(item_id, new_owner, actor)
 
     async def edit(
         self,
@@ -361,11 +373,32 @@ class ActionItemService:
         notify: str | None = None,
         owner: tuple[str, tuple[str | None, str | None]] | None = None,
     ) -> Change:
-        """`owner`: a new owner's id and (name, email), checked against Slack by the caller."""
-        attendees = await self._resolve_attendees(item_id, actor)
+        """One unit of work: lock the row, authorise against its current state, apply, audit.
+
+        `owner`: a new owner's id and (name, email), checked against Slack by the caller. When the
+        actor's right rests on attendees Slack must name, the transaction is abandoned, Slack is
+        asked outside it, and the unit of work runs once more."""
+        resolved: set[str] | None = None
+        for _ in range(2):
+            try:
+                return await self._change_once(item_id, actor, action, apply, notify, owner, resolved)
+            except _AskSlack as ask:
+                resolved = await self._look_up(ask.emails)
+        raise AssertionError("unreachable: the second pass never asks Slack")  # pragma: no cover
+
+    async def _change_once(
+        self,
+        item_id: int,
+        actor: str,
+        action: str,
+        apply: Callable[[ActionItem], None],
+        notify: str | None,
+        owner: tuple[str, tuple[str | None, str | None]] | None,
+        resolved: set[str] | None,
+    ) -> Change:
         async with self.db.session() as s:
             item = await self._load(s, item_id, for_update=True)
-            await self._authorise(s, item, actor, attendees)
+            await self._authorise(s, item, actor, resolved)
             before = snapshot(item)
             apply(item)
             if owner and item.owner_slack_id == owner[0]:

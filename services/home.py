@@ -8,7 +8,6 @@ aggregate queries here.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -22,8 +21,6 @@ from services.clock import as_utc
 from services.db import Database
 from services.metrics import MetricsService
 from services.models import ActionItem, LLMUsage, Meeting, OSProposal, Person
-from services.search import ATTENDEES
-from services.slack.gateway import SlackGateway
 
 SHOW_ITEMS = 10
 SHOW_PROPOSALS = 5
@@ -70,41 +67,6 @@ class HomeData:
     def is_new(self) -> bool:
         """Nothing of theirs yet: the tab leads with the welcome and how to connect Fathom."""
         return not (self.open_total or self.meetings_total or self.proposals_total)
-
-
-async def thread_urls(gateway: SlackGateway | None, meeting_ids: set[int]) -> dict[int, str]:
-    """Permalinks of the meetings' cards (fetched concurrently; a missing card is just no link)."""
-    if gateway is None or not meeting_ids:
-        return {}
-
-    async def one(meeting_id: int) -> tuple[int, str | None]:
-        ref = await gateway.ref(f"meeting:{meeting_id}")
-        return meeting_id, (await gateway.permalink(ref) if ref else None)
-
-    pairs = await asyncio.gather(*(one(i) for i in sorted(meeting_ids)))
-    return {i: url for i, url in pairs if url}
-
-
-async def email_for_user(db: Database, gateway: SlackGateway | None, token: str) -> str | None:
-    """`<@U123|name>`, `U123`, `@handle` or an email -> the person's email, if we can tell."""
-    token = token.strip().strip("<>").split("|")[0]
-    if "@" in token and not token.startswith("@"):
-        return token.lower()
-    handle = token.lstrip("@")
-    if handle[:1] in ("U", "W") and handle.isupper():
-        async with db.session() as s:
-            email = await s.scalar(select(Person.email).where(Person.slack_user_id == handle).limit(1))
-        if email is None and gateway is not None:
-            try:
-                email = (await gateway.user_info(handle)).email
-            except Exception:  # unknown user: the filter then matches nothing
-                email = None
-        return email.lower() if email else None
-    async with db.session() as s:
-        found = await s.scalar(
-            select(ATTENDEES.c.email).where(ATTENDEES.c.email.like(f"{handle.lower()}@%")).limit(1)
-        )
-    return str(found) if found else None
 
 
 class HomeService:

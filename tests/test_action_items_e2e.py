@@ -78,7 +78,7 @@ async def test_stale_done_click_says_who_and_redraws_the_card(tmp_path: Path) ->
         ts, item_id = await _card(bot, "U01MAYA")
         ref = encode(ItemRef(item_id=item_id))
         stale_blocks = bot.slack.message(MEETINGS_CHANNEL, ts)["blocks"]
-        await bot.runtime.services.action_items.complete(item_id, "U02JONAS")  # elsewhere, e.g. a DM
+        await bot.runtime.domain.action_items.complete(item_id, "U02JONAS")  # elsewhere, e.g. a DM
         # the user still sees the old card with its Done button and clicks it
         bot.slack.workspace.find_message(bot.slack.channel_id(MEETINGS_CHANNEL), ts)["blocks"] = stale_blocks
         await bot.slack.click_button("U01MAYA", MEETINGS_CHANNEL, ts, ActionItemAction.DONE, ref)
@@ -86,7 +86,7 @@ async def test_stale_done_click_says_who_and_redraws_the_card(tmp_path: Path) ->
             lambda: any("already marked done by Jonas" in e["text"] for e in bot.slack.ephemerals)
         )
         await bot.wait_for(lambda: "Reopen" in _text(bot.slack.message(MEETINGS_CHANNEL, ts)))
-        item = await bot.runtime.services.action_items.get(item_id)
+        item = await bot.runtime.domain.action_items.get(item_id)
         assert item.completed_by == "U02JONAS" and item.version == 2
 
 
@@ -97,7 +97,7 @@ async def test_snooze_and_reassign_tell_the_new_owner(tmp_path: Path) -> None:
         choice = encode(SnoozeChoice(item_id=item_id, choice=SnoozeOption.TOMORROW))
         await bot.slack.select_option("U01MAYA", MEETINGS_CHANNEL, ts, ActionItemAction.SNOOZE, choice)
         await bot.wait_for(lambda: "snoozed until" in _text(bot.slack.message(MEETINGS_CHANNEL, ts)))
-        item = await bot.runtime.services.action_items.get(item_id)
+        item = await bot.runtime.domain.action_items.get(item_id)
         assert item.snoozed_until is not None
         await bot.slack.select_user("U01MAYA", MEETINGS_CHANNEL, ts, ActionItemAction.REASSIGN, "U04OMAR")
         await bot.wait_for(lambda: "<@U04OMAR>" in _text(bot.slack.message(MEETINGS_CHANNEL, ts)))
@@ -141,14 +141,14 @@ async def test_edit_form_opened_before_a_change_is_refused(tmp_path: Path) -> No
         )
         await bot.wait_for(lambda: bool(bot.slack.modal_stack("U01MAYA")))
         view_id = bot.slack.modal_stack("U01MAYA")[0]["id"]
-        await bot.runtime.services.action_items.complete(item_id, "U02JONAS")
+        await bot.runtime.domain.action_items.complete(item_id, "U02JONAS")
         values = {
             ItemField.TEXT: {ItemField.TEXT: "Overwrite"},
             ItemField.PRIORITY: {ItemField.PRIORITY: "urgent"},
         }
         ack = await bot.slack.submit_view("U01MAYA", view_id, values)
         assert ack["response_action"] == "errors" and "changed" in ack["errors"][ItemField.TEXT]
-        assert (await bot.runtime.services.action_items.get(item_id)).text != "Overwrite"
+        assert (await bot.runtime.domain.action_items.get(item_id)).text != "Overwrite"
 
 
 async def test_os_actions_lists_open_items_and_its_buttons_work(tmp_path: Path) -> None:
@@ -166,7 +166,7 @@ async def test_os_actions_lists_open_items_and_its_buttons_work(tmp_path: Path) 
 
 
 async def _done(bot: Bot, item_id: int) -> bool:
-    return (await bot.runtime.services.action_items.get(item_id)).status == "done"
+    return (await bot.runtime.domain.action_items.get(item_id)).status == "done"
 
 
 async def test_os_actions_paging_keeps_whose_list_it_is(tmp_path: Path) -> None:
@@ -215,7 +215,7 @@ async def test_reassign_to_a_forged_user_id_is_refused_and_changes_nothing(tmp_p
         await bot.wait_for(lambda: sum("could not be found" in e["text"] for e in bot.slack.ephemerals) == 1)
         await bot.wait_for(lambda: any("not a Slack user" in e["text"] for e in bot.slack.ephemerals))
         assert bot.slack.message(MEETINGS_CHANNEL, ts)["blocks"] == before["blocks"]
-        item = await bot.runtime.services.action_items.get(item_id)
+        item = await bot.runtime.domain.action_items.get(item_id)
         assert item.owner_slack_id == "U01MAYA" and item.version == 1
         assert await history(bot.runtime.db, f"action_item:{item_id}") == []
 

@@ -147,7 +147,7 @@ async def test_home_tab_refreshes_once_after_a_burst_of_changes(tmp_path: Path) 
 
     FIXTURE = "ai_audit_discovery"  # noqa: N806
     async with running_bot(tmp_path) as bot:
-        publisher = bot.runtime.services.home_publisher
+        publisher = bot.runtime.slack.home
         publisher.delay = 60.0  # nothing fires by itself: drain() below publishes what is pending
         await bot.send(FIXTURE)
         await bot.slack.open_home("U01MAYA")

@@ -126,14 +126,14 @@ async def test_external_edits_merge_cleanly_or_conflict_and_edit_resolves(tmp_pa
     commit_file(os_path, "projects/plan.md", PLAN)
     async with running_bot(tmp_path) as bot:
         meeting_id = meeting_id_of(await first_card(bot))
-        service = bot.runtime.services.proposals
+        service = bot.runtime.domain.proposals
         goals = OSUpdate(
             path="projects/plan.md", action="update_section", section="Goals", content="Ship v2."
         )
         budget = OSUpdate(path="projects/plan.md", action="update_section", section="Budget", content="Nine.")
         added = await service.propose_from_analysis(meeting_id, outcome(goals, budget))
         goals_id, budget_id = (p.id for p in added if p.path == "projects/plan.md")
-        await service.publisher.publish(meeting_id)
+        await bot.runtime.slack.approvals.publish(meeting_id)
         commit_file(os_path, "projects/plan.md", PLAN.replace("Ship the audit.", "Ship it all."))
         await click(bot, "U01MAYA", ProposalAction.APPROVE, ref(budget_id))  # other section: merges
         await card_shows(bot, budget_id, "applied")
@@ -282,14 +282,14 @@ async def test_long_diff_is_truncated_on_the_card_and_attached_in_full(tmp_path:
     async with running_bot(tmp_path) as bot:
         meeting_id = meeting_id_of(await first_card(bot))
         long = "\n".join(f"- line {n} of a long client history" for n in range(400))
-        service = bot.runtime.services.proposals
+        service = bot.runtime.domain.proposals
         await service.propose(  # a model may not create files: a long change made by hand
             meeting_id,
             [OSUpdate(path="clients/acme/history.md", action="create", content=long)],
             "test",
             origin="manual",
         )
-        await service.publisher.publish(meeting_id)
+        await bot.runtime.slack.approvals.publish(meeting_id)
         await bot.wait_for(lambda: "Preview truncated" in str((card(bot) or {}).get("blocks")))
 
         def diffs() -> list[Any]:
@@ -297,5 +297,5 @@ async def test_long_diff_is_truncated_on_the_card_and_attached_in_full(tmp_path:
 
         await bot.wait_for(lambda: any(b"line 399 of a long client history" in f.content for f in diffs()))
         attached = len(diffs())
-        await service.publisher.publish(meeting_id)  # same content: not attached twice
+        await bot.runtime.slack.approvals.publish(meeting_id)  # same content: not attached twice
         assert len(diffs()) == attached

@@ -13,7 +13,7 @@ from tests.harness import MEETINGS_CHANNEL, running_bot
 async def test_refusal_right_after_ack_is_acked_and_explained(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
         runtime = bot.runtime
-        app = create_app(runtime.services, runtime.gateway.client, extra_modules=("tests.failing_handlers",))  # type: ignore[union-attr]
+        app = create_app(runtime.context, extra_modules=("tests.failing_handlers",))  # type: ignore[arg-type]
         await runtime.socket_handler.close_async()
         handler = AsyncSocketModeHandler(app, bot.slack.app_token, ping_interval=0.2)
         await handler.connect_async()

@@ -9,13 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
-from blocks.audit import AuditAction, AuditRequest, options_modal
+from blocks.audit import AuditAction, AuditRequest
 from blocks.ids import MeetingAction
 from blocks.values import MeetingRef, decode
-from bot.services import Services
-from handlers.context import action_value, actor_id, channel_id, services_of
+from handlers.context import AppContext, action_value, actor_id, app_of, channel_id
+from handlers.registrar import Registrar
 from services.audit import available_industries
 from services.audit.service import AuditOptions, Output
 from services.errors import UserFacingError
@@ -33,7 +31,7 @@ def options_of(request: AuditRequest) -> AuditOptions:
 
 
 async def open_options(
-    services: Services,
+    app: AppContext,
     trigger_id: str,
     *,
     query: str = "",
@@ -41,55 +39,52 @@ async def open_options(
     channel: str | None,
     user: str,
 ) -> None:
-    viewer = await services.access.viewer(user)  # the picker lists only meetings this user may see
-    meetings = await services.audit.recent_meetings(viewer, query)
+    viewer = await app.domain.access.viewer(user)  # the picker lists only meetings this user may see
+    meetings = await app.domain.audit.recent_meetings(viewer, query)
     if selected and all(m.id != selected.meeting_id for m in meetings):
-        meetings = await services.audit.recent_meetings(viewer, "", limit=100)
+        meetings = await app.domain.audit.recent_meetings(viewer, "", limit=100)
     if not meetings:
         raise UserFacingError(
             f"No meetings match “{query[:80]}”."
             if query
             else "No meetings yet: record one with Fathom first."
         )
-    view = options_modal(meetings, available_industries(), selected=selected, channel=channel)
-    await services.slack.open_view(trigger_id, view)
+    await app.slack.audit.open_options(trigger_id, meetings, selected=selected, channel=channel)
 
 
 async def from_meeting_card(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
-    services = services_of(context)
-    ref = decode(MeetingRef, action_value(body))
-    await services.audit.ensure_can_generate(actor_id(body))
+    app, ref = app_of(context), decode(MeetingRef, action_value(body))
+    await app.domain.audit.ensure_can_generate(actor_id(body))
     request = AuditRequest(meeting_id=ref.meeting_id)
     await open_options(
-        services, body["trigger_id"], selected=request, channel=channel_id(body), user=actor_id(body)
+        app, body["trigger_id"], selected=request, channel=channel_id(body), user=actor_id(body)
     )
 
 
 async def build(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
     request = decode(AuditRequest, action_value(body))
-    await services_of(context).audit_publisher.start_delivery(options_of(request), actor_id(body))
+    await app_of(context).slack.audit.start_delivery(options_of(request), actor_id(body))
 
 
 async def regenerate(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
     request = decode(AuditRequest, action_value(body))
-    await services_of(context).audit_publisher.start_preview(
+    await app_of(context).slack.audit.start_preview(
         options_of(request), actor_id(body), channel_id(body), fresh=True
     )
 
 
 async def edit_inputs(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
-    services = services_of(context)
     request = decode(AuditRequest, action_value(body))
     await open_options(
-        services, body["trigger_id"], selected=request, channel=channel_id(body), user=actor_id(body)
+        app_of(context), body["trigger_id"], selected=request, channel=channel_id(body), user=actor_id(body)
     )
 
 
-def register(app: AsyncApp) -> None:
+def register(app: Registrar) -> None:
     app.action(MeetingAction.GENERATE_OS.value)(from_meeting_card)
     app.action(AuditAction.BUILD.value)(build)
     app.action(AuditAction.REGENERATE.value)(regenerate)

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
-from blocks.home import HomeAction, MoreRef, more_modal
+from blocks.home import HomeAction, MoreRef
 from blocks.values import decode
-from handlers.context import action_value, actor_id, services_of
-from services.home import MODAL_ROWS, thread_urls
+from handlers.context import action_value, actor_id, app_of
+from handlers.registrar import Registrar
+from services.home import MODAL_ROWS
 
 
 async def show_more(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
     await ack()
-    services = services_of(context)
-    ref = decode(MoreRef, action_value(body))
-    data = await services.home_publisher.load(actor_id(body), limit=MODAL_ROWS)
-    urls: dict[int, str] = {}
-    if ref.section == "meetings":
-        urls = await thread_urls(services.gateway, {m.id for m in data.meetings[:25]})
-    await services.slack.open_view(body["trigger_id"], more_modal(ref.section, data, urls))
+    app, ref = app_of(context), decode(MoreRef, action_value(body))
+    await app.slack.home.open_more(body["trigger_id"], actor_id(body), ref.section, limit=MODAL_ROWS)
 
 
-def register(app: AsyncApp) -> None:
+def register(app: Registrar) -> None:
     app.action(HomeAction.SHOW_MORE.value)(show_more)

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
 from blocks.common import notice
 from blocks.ids import MeetingAction
 from blocks.values import MeetingRef, decode
-from handlers.context import action_value, actor_id, services_of
+from handlers.context import action_value, actor_id, app_of
+from handlers.registrar import Registrar
 
 
 async def retry_analysis(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
-    services = services_of(context)
-    ref = decode(MeetingRef, action_value(body))
-    queued = await services.pipeline.request_reanalysis(ref.meeting_id, actor=actor_id(body))
-    await services.pipeline.publisher.publish_meeting(ref.meeting_id)
+    app, ref = app_of(context), decode(MeetingRef, action_value(body))
+    queued = await app.domain.pipeline.request_reanalysis(ref.meeting_id, actor=actor_id(body))
+    await app.slack.meeting_cards.publish_meeting(ref.meeting_id)
     text = (
         "Re-analysis queued; the card updates when it finishes."
         if queued
@@ -30,6 +28,6 @@ async def open_fathom(ack: Any) -> None:
     await ack()
 
 
-def register(app: AsyncApp) -> None:
+def register(app: Registrar) -> None:
     app.action(MeetingAction.RETRY_ANALYSIS.value)(retry_analysis)
     app.action(MeetingAction.OPEN_FATHOM.value)(open_fathom)

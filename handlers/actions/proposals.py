@@ -6,29 +6,15 @@ approver (a refusal becomes an ephemeral message through the app's wrapped-liste
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
-
-from slack_bolt.async_app import AsyncApp
 
 from blocks.common import notice
 from blocks.ids import ProposalAction
-from blocks.proposals import proposal_edit_modal
+from blocks.proposals import reverted_text
 from blocks.values import MeetingRef, ProposalRef, decode
-from bot.services import Services
-from handlers.context import action_value, actor_id, services_of
+from handlers.context import action_value, actor_id, app_of
+from handlers.registrar import Registrar
 from services.proposals import Decided
-
-Listener = Callable[..., Awaitable[None]]
-
-
-async def refresh_card(services: Services, meeting_id: int | None, actor: str | None = None) -> None:
-    """The approval card in place, and (debounced) the approver's Home tab list of pending changes."""
-    publisher = services.proposals.publisher
-    if meeting_id is not None and publisher is not None:
-        await publisher.publish(meeting_id)
-    if services.home_publisher is not None:
-        services.home_publisher.refresh_soon([actor])
 
 
 async def tell(respond: Any, text: str) -> None:
@@ -51,20 +37,18 @@ def describe(decided: Decided) -> str | None:
 
 async def approve(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
-    services = services_of(context)
-    ref = decode(ProposalRef, action_value(body))
-    decided = await services.proposals.approve(ref.proposal_id, actor_id(body))
-    await refresh_card(services, decided.proposal.meeting_id, actor_id(body))
+    app, ref = app_of(context), decode(ProposalRef, action_value(body))
+    decided = await app.domain.proposals.approve(ref.proposal_id, actor_id(body))
+    await app.slack.approvals.refresh([decided.proposal.meeting_id], actor_id(body))
     if message := describe(decided):
         await tell(respond, message)
 
 
 async def approve_all(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
-    services = services_of(context)
-    ref = decode(MeetingRef, action_value(body))
-    result = await services.proposals.approve_all(ref.meeting_id, actor_id(body))
-    await refresh_card(services, ref.meeting_id, actor_id(body))
+    app, ref = app_of(context), decode(MeetingRef, action_value(body))
+    result = await app.domain.proposals.approve_all(ref.meeting_id, actor_id(body))
+    await app.slack.approvals.refresh([ref.meeting_id], actor_id(body))
     messages = [m for m in (describe(d) for d in result.decided) if m]
     if result.held:
         paths = ", ".join(f"`{p.path}`" for p in result.held[:5]) + (" …" if len(result.held) > 5 else "")
@@ -78,34 +62,27 @@ async def approve_all(ack: Any, body: dict[str, Any], context: dict[str, Any], r
 
 async def reject(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
-    services = services_of(context)
-    ref = decode(ProposalRef, action_value(body))
-    proposal = await services.proposals.reject(ref.proposal_id, actor_id(body))
-    await refresh_card(services, proposal.meeting_id, actor_id(body))
+    app, ref = app_of(context), decode(ProposalRef, action_value(body))
+    proposal = await app.domain.proposals.reject(ref.proposal_id, actor_id(body))
+    await app.slack.approvals.refresh([proposal.meeting_id], actor_id(body))
 
 
 async def edit(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
-    services = services_of(context)
-    ref = decode(ProposalRef, action_value(body))
-    proposal = await services.proposals.for_editing(ref.proposal_id, actor_id(body))
-    await services.slack.open_view(body["trigger_id"], proposal_edit_modal(proposal))
+    app, ref = app_of(context), decode(ProposalRef, action_value(body))
+    proposal = await app.domain.proposals.for_editing(ref.proposal_id, actor_id(body))
+    await app.slack.approvals.open_edit(body["trigger_id"], proposal)
 
 
 async def revert(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
-    services = services_of(context)
-    ref = decode(ProposalRef, action_value(body))
-    result = await services.proposals.revert(ref.proposal_id, actor_id(body))
-    for meeting_id in dict.fromkeys(p.meeting_id for p in result.proposals):
-        await refresh_card(services, meeting_id, actor_id(body))
-    text = f"Reverted `{result.sha[:7]}` with commit `{result.reverted_sha[:7]}`."
-    if result.push_error:
-        text += f" The push to the remote failed: {result.push_error}"
-    await tell(respond, text)
+    app, ref = app_of(context), decode(ProposalRef, action_value(body))
+    result = await app.domain.proposals.revert(ref.proposal_id, actor_id(body))
+    await app.slack.approvals.refresh([p.meeting_id for p in result.proposals], actor_id(body))
+    await tell(respond, reverted_text(result))
 
 
-def register(app: AsyncApp) -> None:
+def register(app: Registrar) -> None:
     app.action(ProposalAction.APPROVE.value)(approve)
     app.action(ProposalAction.APPROVE_ALL.value)(approve_all)
     app.action(ProposalAction.REJECT.value)(reject)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
 from handlers.actions.audit import open_options
-from handlers.context import services_of
+from handlers.context import app_of
+from handlers.registrar import Registrar
 
 AUDIT = "/os-audit"
 
 
 async def audit(ack: Any, command: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
-    services = services_of(context)
-    await services.audit.ensure_can_generate(str(command.get("user_id") or ""))
+    app = app_of(context)
+    await app.domain.audit.ensure_can_generate(str(command.get("user_id") or ""))
     await open_options(
-        services,
+        app,
         str(command["trigger_id"]),
         query=str(command.get("text") or "").strip(),
         channel=command.get("channel_id"),
@@ -25,5 +24,5 @@ async def audit(ack: Any, command: dict[str, Any], context: dict[str, Any], resp
     )
 
 
-def register(app: AsyncApp) -> None:
+def register(app: Registrar) -> None:
     app.command(AUDIT)(audit)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
 from blocks.help import ConfigState, PrivacyState, help_message, privacy_report
-from handlers.context import services_of
+from handlers.context import app_of
+from handlers.registrar import Registrar
+from services.container import Domain
 from services.privacy import privacy_settings
 
 COMMAND = "/os-help"
@@ -15,10 +15,10 @@ COMMAND = "/os-help"
 
 async def os_help(ack: Any, command: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
-    services = services_of(context)
-    settings = services.settings
+    domain = app_of(context).domain
+    settings = domain.settings
     if (command.get("text") or "").strip().lower() == "privacy":
-        report = privacy_report(_privacy_state(services))
+        report = privacy_report(_privacy_state(domain))
         await respond(**report.as_kwargs(), response_type="ephemeral", replace_original=False)
         return
     state = ConfigState(
@@ -31,9 +31,9 @@ async def os_help(ack: Any, command: dict[str, Any], context: dict[str, Any], re
     await respond(**help_message(state).as_kwargs(), response_type="ephemeral", replace_original=False)
 
 
-def _privacy_state(services: Any) -> PrivacyState:
-    settings = services.settings
-    current = privacy_settings(services.os_config())
+def _privacy_state(domain: Domain) -> PrivacyState:
+    settings = domain.settings
+    current = privacy_settings(domain.os_config())
     return PrivacyState(
         claude_model=settings.claude_model if settings.claude_enabled else None,
         mode=current["mode"],
@@ -43,11 +43,11 @@ def _privacy_state(services: Any) -> PrivacyState:
         terms=current["terms"],
         transcripts_days=current["transcripts_days"],
         webhook_bodies_days=current["webhook_bodies_days"],
-        database="SQLite" if services.db.is_sqlite else "PostgreSQL",
+        database="SQLite" if domain.db.is_sqlite else "PostgreSQL",
         os_path=str(settings.os_repo_path),
         phone_region=current["phone_region"],
     )
 
 
-def register(app: AsyncApp) -> None:
+def register(app: Registrar) -> None:
     app.command(COMMAND)(os_help)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
-from handlers.context import services_of
+from handlers.context import app_of
+from handlers.registrar import Registrar
 
 
 async def app_home_opened(event: dict[str, Any], context: dict[str, Any]) -> None:
     if event.get("tab", "home") != "home":
         return
-    await services_of(context).home_publisher.publish(event["user"])
+    await app_of(context).slack.home.publish(event["user"])
 
 
-def register(app: AsyncApp) -> None:
+def register(app: Registrar) -> None:
     app.event("app_home_opened")(app_home_opened)

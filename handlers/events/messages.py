@@ -6,37 +6,32 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
 from blocks.common import notice
 from blocks.qa import qa_answer
-from handlers.context import services_of
-from services.access import AccessPolicy
-from services.home import thread_urls
-from services.qa import QAService
+from handlers.context import app_of
+from handlers.registrar import Registrar
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
 async def app_mention(event: dict[str, Any], context: dict[str, Any]) -> None:
-    services = services_of(context)
+    app = app_of(context)
     channel, user = event["channel"], str(event.get("user") or "")
     thread_ts = event.get("thread_ts") or event.get("ts")
     question = " ".join(_MENTION.sub(" ", event.get("text") or "").split())
     if not question:
         text = "Ask me about past meetings, e.g. _what did we decide about pricing with Brightline?_ · `/os-help`"
-        await services.slack.post(channel, notice(text), thread_ts=thread_ts)
+        await app.slack.gateway.post(channel, notice(text), thread_ts=thread_ts)
         return
-    access: AccessPolicy = services.access
-    scope, in_thread = await access.question_scope(user, channel, event.get("thread_ts"))
-    qa: QAService = services.qa
-    answer = await qa.answer(question, scope)
-    urls = await thread_urls(services.gateway, {h.meeting_id for h in answer.sources})
+    scope, in_thread = await app.domain.access.question_scope(user, channel, event.get("thread_ts"))
+    answer = await app.domain.qa.answer(question, scope)
+    gateway = app.slack.gateway
+    message = qa_answer(answer, await gateway.thread_urls({h.meeting_id for h in answer.sources}))
     if in_thread:
-        await services.slack.post(channel, qa_answer(answer, urls), thread_ts=thread_ts)
+        await gateway.post(channel, message, thread_ts=thread_ts)
     elif user:
-        await services.slack.post_ephemeral(channel, user, qa_answer(answer, urls), event.get("thread_ts"))
+        await gateway.post_ephemeral(channel, user, message, event.get("thread_ts"))
 
 
-def register(app: AsyncApp) -> None:
+def register(app: Registrar) -> None:
     app.event("app_mention")(app_mention)

@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
 from blocks.ids import ItemField, SnoozeField, ViewCallback
 from blocks.values import ItemRef, ItemVersionRef, decode
-from handlers.context import actor_id, services_of
+from handlers.context import actor_id, app_of
+from handlers.registrar import Registrar
 from services.action_items import SnoozeKind, ValidationFailed
 from services.errors import NotAllowed, NotFound, StaleState
 
@@ -32,14 +31,12 @@ def _value(view: dict[str, Any], field: str, key: str) -> Any:
 async def edit_submitted(
     ack: Any, body: dict[str, Any], view: dict[str, Any], context: dict[str, Any]
 ) -> None:
-    from handlers.actions.action_items import item_service, refresh, tell_new_owner
-
-    services = services_of(context)
+    app = app_of(context)
     ref = decode(ItemVersionRef, view.get("private_metadata"))
     actor = actor_id(body)
     priority = (_value(view, ItemField.PRIORITY, "selected_option") or {}).get("value")
     try:
-        change = await item_service(services).edit(
+        change = await app.domain.action_items.edit(
             ref.item_id,
             actor,
             version=ref.version,
@@ -56,23 +53,19 @@ async def edit_submitted(
         await ack(response_action="errors", errors={ItemField.TEXT.value: str(exc)})
         return
     await ack()
-    await refresh(services, change.item, None, None)
-    if change.notify and change.notify != actor:
-        await tell_new_owner(services, change.item, change.notify, actor)
+    await app.slack.action_items.changed(change.item, change.notify, actor)
 
 
 async def snooze_date_submitted(
     ack: Any, body: dict[str, Any], view: dict[str, Any], context: dict[str, Any]
 ) -> None:
-    from handlers.actions.action_items import item_service, refresh
-
-    services = services_of(context)
+    app = app_of(context)
     ref = decode(ItemRef, view.get("private_metadata"))
     picked = _value(view, SnoozeField.DATE, "selected_date")
     try:
         if not picked:
             raise ValidationFailed({"date": "Pick a day."})
-        item = await item_service(services).snooze(
+        item = await app.domain.action_items.snooze(
             ref.item_id, SnoozeKind.PICK_DATE, actor_id(body), picked=date.fromisoformat(picked)
         )
     except ValidationFailed as exc:
@@ -82,9 +75,9 @@ async def snooze_date_submitted(
         await ack(response_action="errors", errors={SnoozeField.DATE.value: str(exc)})
         return
     await ack()
-    await refresh(services, item, None, None)
+    await app.slack.action_items.refresh(item)
 
 
-def register(app: AsyncApp) -> None:
+def register(app: Registrar) -> None:
     app.view(ViewCallback.ACTION_ITEM_EDIT.value)(edit_submitted)
     app.view(ViewCallback.SNOOZE_DATE.value)(snooze_date_submitted)

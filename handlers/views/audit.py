@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-
 from blocks.audit import AUTO, AuditField, AuditRequest, AuditView, ModalMeta
 from blocks.values import decode
 from handlers.actions.audit import options_of
-from handlers.context import actor_id, services_of
+from handlers.context import actor_id, app_of
+from handlers.registrar import Registrar
 from services.audit import available_industries
 from services.audit.service import NO_INDUSTRY
 from services.errors import UserFacingError
@@ -64,14 +63,12 @@ async def submit(ack: Any, body: dict[str, Any], view: dict[str, Any], context: 
         return
     meta = decode(ModalMeta, view.get("private_metadata") or "{}")
     try:
-        await services_of(context).audit_publisher.start_preview(
-            options_of(request), actor_id(body), meta.channel
-        )
+        await app_of(context).slack.audit.start_preview(options_of(request), actor_id(body), meta.channel)
     except UserFacingError as exc:  # not allowed, busy, nowhere to post: say so under the meeting
         await ack(response_action="errors", errors={AuditField.MEETING.value: str(exc)[:300]})
         return
     await ack()
 
 
-def register(app: AsyncApp) -> None:
+def register(app: Registrar) -> None:
     app.view(AuditView.OPTIONS.value)(submit)

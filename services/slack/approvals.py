@@ -17,12 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from blocks.common import Message
-from blocks.proposals import FLAGS, MAX_SHOWN, proposal_card
+from blocks.proposals import FLAGS, MAX_SHOWN, proposal_card, proposal_edit_modal
 from services.analysis.schema import AnalysisOutcome
 from services.meetings import MeetingStore
 from services.models import OSProposal, SlackMessageRef
 from services.proposals import ProposalService
 from services.slack.gateway import MessageRef, SlackGateway
+from services.slack.home import HomePublisher
 from services.templating import steers_the_bot
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,13 @@ TRUNCATION_MARK = "Preview truncated"
 
 
 class ProposalPublisher:
-    def __init__(self, proposals: ProposalService, store: MeetingStore, gateway: SlackGateway) -> None:
+    def __init__(
+        self, proposals: ProposalService, store: MeetingStore, gateway: SlackGateway, home: HomePublisher
+    ) -> None:
         self.proposals = proposals
         self.store = store
         self.gateway = gateway
+        self.home = home
         self._locks: dict[int, asyncio.Lock] = {}
 
     async def publish(self, meeting_id: int) -> MessageRef | None:
@@ -57,6 +61,16 @@ class ProposalPublisher:
             if _truncated(message, proposals):
                 await self._attach_full_diff(meeting_id, meeting.title, proposals, diffs, parent)
             return ref
+
+    async def refresh(self, meeting_ids: Sequence[int | None], actor: str | None = None) -> None:
+        """The approval cards in place, and (debounced) the approver's Home tab list of pending changes."""
+        for meeting_id in dict.fromkeys(meeting_ids):
+            if meeting_id is not None:
+                await self.publish(meeting_id)
+        self.home.refresh_soon([actor])
+
+    async def open_edit(self, trigger_id: str, proposal: OSProposal) -> None:
+        await self.gateway.open_view(trigger_id, proposal_edit_modal(proposal))
 
     async def after_analysis(self, meeting_id: int, outcome: AnalysisOutcome) -> None:
         """Pipeline hook; a Slack failure here must not make the job re-run the analysis."""

@@ -8,22 +8,35 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from collections.abc import Sequence
 
-from blocks.audit import preview_card, progress_card
+from blocks.audit import AuditRequest, options_modal, preview_card, progress_card
 from blocks.common import Message
-from services.audit.service import AuditOptions, AuditService, Preview, Stage
+from services.audit import available_industries
+from services.audit.service import AuditOptions, AuditService, MeetingChoice, Preview, Stage
 from services.errors import UserFacingError
+from services.slack.approvals import ProposalPublisher
 from services.slack.gateway import MessageRef, SlackGateway
 
 log = logging.getLogger(__name__)
 
 
 class AuditPublisher:
-    def __init__(self, service: AuditService, gateway: SlackGateway, proposal_publisher: Any = None) -> None:
+    def __init__(self, service: AuditService, gateway: SlackGateway, approvals: ProposalPublisher) -> None:
         self.service = service
         self.gateway = gateway
-        self.proposal_publisher = proposal_publisher  # services.slack.approvals.ProposalPublisher
+        self.approvals = approvals
+
+    async def open_options(
+        self,
+        trigger_id: str,
+        meetings: Sequence[MeetingChoice],
+        *,
+        selected: AuditRequest | None,
+        channel: str | None,
+    ) -> None:
+        view = options_modal(list(meetings), available_industries(), selected=selected, channel=channel)
+        await self.gateway.open_view(trigger_id, view)
 
     async def _home(self, meeting_id: int, fallback_channel: str | None) -> MessageRef:
         """The meeting's thread; a meeting without a card gets its preview where /os-audit was typed."""
@@ -90,8 +103,8 @@ class AuditPublisher:
                 )
                 done = preview_card(delivery.preview, Stage.DONE, delivery=delivery)
                 await self._show(options.meeting_id, home, done)
-                if delivery.proposals and self.proposal_publisher is not None:
-                    await self.proposal_publisher.publish(options.meeting_id)
+                if delivery.proposals:
+                    await self.approvals.publish(options.meeting_id)
             except Exception as exc:
                 reference = self._failed(options.meeting_id, exc)
                 if "preview" in shown:

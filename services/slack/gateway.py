@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from cachetools import LRUCache, TTLCache
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -37,6 +38,11 @@ HIT_TTL = timedelta(hours=24)
 MISS_TTL = timedelta(hours=1)
 MEMBERS_TTL = 60.0  # seconds a channel's member list is trusted (access checks read it often)
 MEMBERS_CACHED = 256  # channels whose member lists are kept
+# Per-process caches, each bounded: least recently used entries go first.
+REFS_CACHED = 20_000  # entity -> message ref (a ref changes only through this gateway)
+SENT_CACHED = 20_000  # entity -> digest of the content last sent (a miss only costs one chat.update)
+PERMALINKS_CACHED = 20_000  # (channel, ts) -> permalink (permalinks never change)
+DM_CHANNELS_CACHED = 10_000  # user -> DM channel id (never changes)
 
 
 class RateGate:
@@ -139,10 +145,11 @@ class SlackGateway:
         self.client = client
         self.db = db
         self.gate = gate or RateGate()
-        self._dm_channels: dict[str, str] = {}
-        self._sent: dict[str, int] = {}  # entity -> hash of the content last sent by this process
-        self._permalinks: dict[tuple[str, str], str | None] = {}
-        self._members: dict[str, tuple[float, set[str]]] = {}
+        self._dm_channels: LRUCache[str, str] = LRUCache(DM_CHANNELS_CACHED)
+        self._sent: LRUCache[str, int] = LRUCache(SENT_CACHED)  # entity -> hash of the content sent
+        self._permalinks: LRUCache[tuple[str, str], str | None] = LRUCache(PERMALINKS_CACHED)
+        self._members: TTLCache[str, set[str]] = TTLCache(MEMBERS_CACHED, MEMBERS_TTL)
+        self._refs: LRUCache[str, MessageRef] = LRUCache(REFS_CACHED)
         self.bot_user_id: str | None = None
 
     async def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
@@ -158,9 +165,14 @@ class SlackGateway:
 
     # -- messages --------------------------------------------------------------------------------
     async def ref(self, entity: str) -> MessageRef | None:
+        if (cached := self._refs.get(entity)) is not None:
+            return cached
         async with self.db.session() as s:
             row = await s.scalar(select(SlackMessageRef).where(SlackMessageRef.entity == entity))
-            return MessageRef(row.channel, row.ts, row.thread_ts) if row else None
+        if row is None:
+            return None
+        ref = self._refs[entity] = MessageRef(row.channel, row.ts, row.thread_ts)
+        return ref
 
     async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> MessageRef:
         data = await self.call(
@@ -173,11 +185,15 @@ class SlackGateway:
 
     async def refs(self, entities: list[str]) -> dict[str, MessageRef]:
         """Several refs in one query (a meeting's parent, items and details)."""
-        if not entities:
-            return {}
+        found = {e: ref for e in entities if (ref := self._refs.get(e)) is not None}
+        missing = [e for e in entities if e not in found]
+        if not missing:
+            return found
         async with self.db.session() as s:
-            rows = await s.scalars(select(SlackMessageRef).where(SlackMessageRef.entity.in_(entities)))
-            return {r.entity: MessageRef(r.channel, r.ts, r.thread_ts) for r in rows}
+            rows = await s.scalars(select(SlackMessageRef).where(SlackMessageRef.entity.in_(missing)))
+            for r in rows:
+                found[r.entity] = self._refs[r.entity] = MessageRef(r.channel, r.ts, r.thread_ts)
+        return found
 
     async def post_or_update(
         self,
@@ -216,10 +232,12 @@ class SlackGateway:
         try:
             async with self.db.session() as s:
                 s.add(SlackMessageRef(entity=entity, channel=ref.channel, ts=ref.ts, thread_ts=ref.thread_ts))
+            self._refs[entity] = ref
         except IntegrityError:
             log.warning("a concurrent publisher already recorded %s", entity)
 
     async def _forget(self, entity: str) -> None:
+        self._refs.pop(entity, None)
         async with self.db.session() as s:
             row = await s.scalar(select(SlackMessageRef).where(SlackMessageRef.entity == entity))
             if row:
@@ -252,12 +270,17 @@ class SlackGateway:
             self._permalinks[key] = data.get("permalink")
         return self._permalinks[key]
 
-    async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
-        """POST to an interaction's response_url (replace_original / ephemeral replies)."""
-        import httpx
+    async def thread_urls(self, meeting_ids: set[int]) -> dict[int, str]:
+        """Permalinks of the meetings' cards (fetched concurrently; a missing card is just no link)."""
+        if not meeting_ids:
+            return {}
 
-        async with httpx.AsyncClient(timeout=10) as http:
-            await http.post(response_url, json=payload)
+        async def one(meeting_id: int) -> tuple[int, str | None]:
+            ref = await self.ref(f"meeting:{meeting_id}")
+            return meeting_id, (await self.permalink(ref) if ref else None)
+
+        pairs = await asyncio.gather(*(one(i) for i in sorted(meeting_ids)))
+        return {i: url for i, url in pairs if url}
 
     # -- views and files ---------------------------------------------------------------------------
     async def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
@@ -334,8 +357,8 @@ class SlackGateway:
     async def members(self, channel_id: str) -> set[str]:
         """`services.access.ChannelMembers`: a channel's members (every page), cached MEMBERS_TTL s."""
         cached = self._members.get(channel_id)
-        if cached and time.monotonic() - cached[0] < MEMBERS_TTL:
-            return cached[1]
+        if cached is not None:
+            return cached
         found: set[str] = set()
         cursor: str | None = None
         while True:
@@ -344,9 +367,7 @@ class SlackGateway:
             cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
                 break
-        if len(self._members) >= MEMBERS_CACHED:
-            self._members.pop(min(self._members, key=lambda c: self._members[c][0]))
-        self._members[channel_id] = (time.monotonic(), found)
+        self._members[channel_id] = found
         return found
 
     async def mentions_for(self, emails: list[str | None]) -> dict[str, str]:

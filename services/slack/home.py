@@ -10,11 +10,11 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
-from blocks.home import home_view
+from blocks.home import Section, home_view, more_modal
 from services.clock import utcnow
-from services.db import Database
-from services.home import HomeData, HomeService, email_for_user, thread_urls
+from services.home import HomeData, HomeService
 from services.os_config import OSConfig
+from services.people import People
 from services.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
@@ -24,14 +24,14 @@ class HomePublisher:
     def __init__(
         self,
         home: HomeService,
-        db: Database,
+        people: People,
         gateway: SlackGateway,
         os_config: Callable[[], OSConfig],
         *,
         delay: float = 2.0,
     ) -> None:
         self.home = home
-        self.db = db
+        self.people = people
         self.gateway = gateway
         self.os_config = os_config
         self.delay = delay
@@ -40,7 +40,7 @@ class HomePublisher:
 
     async def load(self, user_id: str, *, limit: int | None = None) -> HomeData:
         """Everything the tab (or an "N more" modal, with a bigger `limit`) shows this user."""
-        email = await email_for_user(self.db, self.gateway, user_id)
+        email = await self.people.email_for(user_id)
         config = self.os_config()
         approver = config.is_approver(user_id) or bool(email and config.is_approver(email))
         return await self.home.load(user_id, email=email, is_approver=approver, now=utcnow(), limit=limit)
@@ -48,8 +48,16 @@ class HomePublisher:
     async def publish(self, user_id: str) -> None:
         data = await self.load(user_id)
         ids = {m.id for m in data.meetings} | {p.meeting_id for p in data.proposals if p.meeting_id}
-        urls = await thread_urls(self.gateway, ids)
+        urls = await self.gateway.thread_urls(ids)
         await self.gateway.publish_home(user_id, home_view(data, urls))
+
+    async def open_more(self, trigger_id: str, user_id: str, section: Section, *, limit: int) -> None:
+        """The "N more" modal of one Home section, with links to the meetings' threads."""
+        data = await self.load(user_id, limit=limit)
+        urls: dict[int, str] = {}
+        if section == "meetings":
+            urls = await self.gateway.thread_urls({m.id for m in data.meetings[:25]})
+        await self.gateway.open_view(trigger_id, more_modal(section, data, urls))
 
     def refresh_soon(self, user_ids: Iterable[str | None]) -> None:
         """Re-publish these users' tabs once the changes settle (bots and unknown users skipped)."""

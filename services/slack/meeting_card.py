@@ -7,6 +7,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from cachetools import LRUCache
+
 from blocks.action_items import action_item_card
 from blocks.details import details_card
 from blocks.meeting_card import meeting_card
@@ -19,6 +21,9 @@ from services.os_config import OSConfig
 from services.slack.gateway import MessageRef, SlackGateway
 
 log = logging.getLogger(__name__)
+
+
+MEETING_LINKS_CACHED = 10_000
 
 
 class NoChannel(Exception):
@@ -42,6 +47,9 @@ class SlackPublisher:
         self.related = related  # (meeting id, scope) -> related meetings (SearchIndex.related)
         self.access = access  # without it no related links: nobody could tell who reads the card
         self._locks: dict[int, asyncio.Lock] = {}
+        # meeting id -> its Fathom link, refreshed by each publish; an item card redrawn after a click
+        # needs nothing else from the meeting. 10k meetings, least recently used dropped first.
+        self._links: LRUCache[int, str | None] = LRUCache(MEETING_LINKS_CACHED)
 
     def channel_for(self, meeting: Meeting) -> str:
         fathom = meeting.fathom()
@@ -64,6 +72,7 @@ class SlackPublisher:
 
     async def _publish(self, meeting_id: int, with_items: bool) -> None:
         meeting = await self.store.get(meeting_id)
+        self._links[meeting_id] = meeting.share_url or meeting.url
         items = await self.store.items(meeting_id)
         mentions = await self.gateway.mentions_for([i.owner_email for i in items] + _invitee_emails(meeting))
         if any(_unlinked(i, mentions) for i in items):
@@ -115,7 +124,13 @@ class SlackPublisher:
         parent = parent or await self.gateway.ref(f"meeting:{item.meeting_id}")
         if parent is None:
             return None
-        meeting = meeting or await self.store.get(item.meeting_id)
+        if meeting is not None:
+            link = meeting.share_url or meeting.url
+        elif item.meeting_id in self._links:
+            link = self._links[item.meeting_id]
+        else:
+            found = await self.store.get(item.meeting_id)
+            link = self._links[item.meeting_id] = found.share_url or found.url
         owner = None
         if item.owner_slack_id:
             owner = item.owner_slack_id
@@ -124,9 +139,7 @@ class SlackPublisher:
         elif item.owner_email and not item.owner_external:
             user = await self.gateway.user_for_email(item.owner_email)
             owner = user.id if user else None
-        card = action_item_card(
-            item, owner_mention=owner, meeting_url=meeting.share_url or meeting.url, now=utcnow()
-        )
+        card = action_item_card(item, owner_mention=owner, meeting_url=link, now=utcnow())
         return await self.gateway.post_or_update(
             f"action_item:{item.id}", parent.channel, card, thread_ts=parent.ts, known=known
         )
