@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from services.views import SnoozeKind
+
 
 class ActionItemAction(StrEnum):
     DONE = "action_item.done"
@@ -59,13 +61,7 @@ class ProposalField(StrEnum):
     CONTENT = "proposal_content"
 
 
-class SnoozeOption(StrEnum):
-    """Choices carried in SnoozeChoice.choice; the handler turns them into a datetime."""
-
-    ONE_HOUR = "1h"
-    TOMORROW = "tomorrow_9"
-    NEXT_MONDAY = "next_monday_9"
-    PICK_DATE = "pick_date"  # opens snooze_date_modal
+SnoozeOption = SnoozeKind  # the one definition lives with the view models (services/views.py)
 
 
 class HomeAction(StrEnum):

@@ -27,20 +27,12 @@ from services.db import Database
 from services.errors import NotAllowed, NotFound, StaleState, UserFacingError
 from services.models import ActionItem, Meeting, Person
 from services.os_config import OSConfig
+from services.views import SnoozeKind
 
 PRIORITIES = ("urgent", "important", "strategic")
 MAX_TEXT = 2000
 SNOOZE_HOUR = 9
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-class SnoozeKind:
-    """The values of `blocks.ids.SnoozeOption`, repeated so services never import blocks."""
-
-    ONE_HOUR = "1h"
-    TOMORROW = "tomorrow_9"
-    NEXT_MONDAY = "next_monday_9"
-    PICK_DATE = "pick_date"
 
 
 class ValidationFailed(UserFacingError):

@@ -57,10 +57,6 @@ class PeopleDirectory(Protocol):
     async def user_info(self, user_id: str) -> Any: ...
 
 
-class CardPublisher(Protocol):
-    async def publish(self, meeting_id: int) -> Any: ...
-
-
 @dataclass(frozen=True)
 class Decided:
     """What an approval did; `push_error` is shown to the approver but never undoes the commit."""
@@ -124,8 +120,7 @@ class ProposalService:
         self.repo = repo
         self.os_config = os_config
         self.remote = remote
-        self.people = people  # set once Slack is up; without it only Slack ids in the config match
-        self.publisher: CardPublisher | None = None  # the approval card, set by the runtime
+        self.people = people  # the Slack gateway; without it only Slack ids in the config match
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -8,7 +8,18 @@ results satisfy structurally.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
+
+
+class SnoozeKind(StrEnum):
+    """Snooze choices: carried in a button's value (`blocks.values.SnoozeChoice`), turned into a
+    datetime by `services.action_items.snooze_until`. Defined once, for both sides."""
+
+    ONE_HOUR = "1h"
+    TOMORROW = "tomorrow_9"
+    NEXT_MONDAY = "next_monday_9"
+    PICK_DATE = "pick_date"  # opens snooze_date_modal
 
 
 class CommitLine(Protocol):

@@ -69,8 +69,6 @@ async def analyze_with_fallback(
     primary: Analyzer, heuristic: Analyzer, meeting: FathomMeeting, os_context: str = ""
 ) -> AnalysisOutcome:
     """Primary analysis, or the heuristic one marked degraded with a short reason (no stack, no secrets)."""
-    if primary is heuristic:
-        return await heuristic.analyze(meeting, os_context=os_context)
     try:
         return await primary.analyze(meeting, os_context=os_context)
     except AnalysisFailed as exc:

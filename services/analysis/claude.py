@@ -6,7 +6,7 @@ summary over the parts (items and decisions are merged in code, by commitment). 
 meeting types go to CLAUDE_MODEL, the rest to CLAUDE_LIGHT_MODEL; the type is known before the
 call from the heuristic's cheap classification of title, invitees and transcript keywords.
 
-The SDK's own retries are kept small (set on the client by `build_analyzer`); when a model is
+The SDK's own retries are kept small (set on the client by `bot/clients.py`); when a model is
 overloaded, rate-limited or down we switch to the fallback model rather than wait, because a
 meeting card waiting on a retry loop is worse than one analysed by a smaller model. Re-analysis and
 backfill may go through the Message Batches API (half price, results within hours): the first
@@ -155,10 +155,6 @@ class ClaudeAnalyzer:
     @property
     def client(self) -> AsyncAnthropic:
         return self._client
-
-    async def aclose(self) -> None:
-        """Close the HTTP connection pool (call on shutdown, from the event loop that used it)."""
-        await self._client.close()
 
     # --- routing and planning ----------------------------------------------------------------
 

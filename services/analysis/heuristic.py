@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
 from datetime import date
 
 from services.analysis import extract
@@ -42,13 +41,6 @@ _TYPE_RULES: tuple[tuple[str, str, float], ...] = (
     ("networking", r"\bintro\b", 1.0),
     ("client", r"\bkick-?off\b|\bcheck-?in\b|\bstatus update\b|\bdelivery\b|\bproject\b", 0.6),
 )
-
-
-@dataclass(frozen=True)
-class _Context:
-    meeting: FathomMeeting
-    day: date
-    internal_names: tuple[str, ...]
 
 
 def _meeting_day(meeting: FathomMeeting) -> date:

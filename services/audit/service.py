@@ -2,8 +2,9 @@
 
 Extraction uses Claude when a client is configured and falls back to the offline heuristic, so a
 preview always arrives. The extraction behind a preview is kept in memory per (meeting, inputs),
-so the Generate click delivers exactly what the card showed without a second model call; a
-Regenerate (or a restart) extracts again. Only files the OS accepts (markdown, YAML, CSV) are
+for an hour and at most 64 of them, so the Generate click delivers exactly what the card showed
+without a second model call; a Regenerate (or a restart, or an expired preview) extracts again.
+Drawing each stage on the thread is `services.slack.audit.AuditPublisher`'s job. Only files the OS accepts (markdown, YAML, CSV) are
 proposed into it; code and config stay in the zip. Proposals still need an approver.
 """
 
@@ -18,6 +19,7 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import or_, select
 
 from services import audit_log
@@ -125,8 +127,10 @@ class AuditService:
         self.client = client  # anthropic.AsyncAnthropic, or None for the offline heuristic
         self.model = model
         self.fallback_model = fallback_model
-        self.gateway = gateway  # SlackGateway, set once Slack is up
-        self._previews: dict[tuple[int, str | None, str | None], Preview] = {}
+        self.gateway = gateway  # the Slack gateway (users.info, file upload); None without Slack
+        # (meeting, client, industry) -> the pack the card showed, so Generate delivers exactly that;
+        # bounded: 64 packs of a few hundred KB at most, and an hour (an unclicked preview is stale)
+        self._previews: TTLCache[tuple[int, str | None, str | None], Preview] = TTLCache(64, 3600)
         self._busy: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
 
