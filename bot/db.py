@@ -7,6 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
@@ -35,6 +36,8 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
     async with db.engine.begin() as conn:
+        if not db.is_sqlite:  # several instances starting at once: one migrates, the others wait
+            await conn.execute(text("SELECT pg_advisory_xact_lock(7317)"))
         await conn.run_sync(_run)
 
 

@@ -288,6 +288,7 @@ class Runtime:
             reconciler=self.reconciler,
             reconcile_seconds=self.settings.reconcile_every,
             retention=self.purge_expired,
+            db=self.db,  # each tick once across instances on one database
         )
         self.scheduler.start()
 

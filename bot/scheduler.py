@@ -2,23 +2,36 @@
 the daily retention purge.
 
 The tick's state lives in the database (claimed reminders), so the scheduler itself keeps nothing:
-a restart simply resumes, and two instances on one PostgreSQL database share the work safely.
+a restart simply resumes. With a database, every job runs once per tick across instances: a tick is
+the job's interval bucket of UTC time (the day, for daily jobs), and the instance that inserts the
+`scheduler_runs` row for (job, tick) runs it; the others skip (services/once.py).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from services.clock import utcnow
+from services.db import Database
+from services.once import claim_tick, purge_old
 
 log = logging.getLogger(__name__)
 
 RETENTION_HOUR_UTC = 3  # the daily retention purge (services/privacy.py)
+PURGE_MINUTE = 30  # 03:30 UTC: forget old Slack event ids and tick claims
+
+
+def tick_of(now: datetime, every_seconds: float) -> str:
+    """The bucket of UTC time a run at `now` belongs to: equal for every instance in that interval."""
+    if every_seconds >= 86_400:
+        return now.strftime("%Y-%m-%d")
+    start = int(now.timestamp() // every_seconds * every_seconds)
+    return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class Scheduler:
@@ -30,6 +43,7 @@ class Scheduler:
         reconciler: Any = None,
         reconcile_seconds: float | None = None,
         retention: Callable[[], Awaitable[Any]] | None = None,
+        db: Database | None = None,
     ) -> None:
         self.reminders = reminders
         self.interval = interval_seconds
@@ -38,13 +52,14 @@ class Scheduler:
         self.reconciler = reconciler
         self.reconcile_seconds = reconcile_seconds
         self.retention = retention  # daily purge of what `retention:` in fathom-os.yml lets go
+        self.db = db  # shared by every instance: each tick runs once across them
         self._scheduler: AsyncIOScheduler | None = None
 
     def start(self, first_run: datetime | None = None) -> None:
         """Call from inside the running loop; the first tick waits one interval unless told."""
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(
-            self._tick,
+            self._once("reminders.tick", self.interval, self._tick),
             "interval",
             seconds=self.interval,
             id="reminders.tick",
@@ -55,7 +70,7 @@ class Scheduler:
         )
         if self.reconciler is not None and self.reconcile_seconds:
             scheduler.add_job(
-                self._reconcile,
+                self._once("fathom.reconcile", self.reconcile_seconds, self._reconcile),
                 "interval",
                 seconds=self.reconcile_seconds,
                 id="fathom.reconcile",
@@ -66,7 +81,7 @@ class Scheduler:
             )
         if self.retention is not None:
             scheduler.add_job(
-                self._purge,
+                self._once("privacy.retention", 86_400, self._purge),
                 "cron",
                 hour=RETENTION_HOUR_UTC,
                 id="privacy.retention",
@@ -74,8 +89,56 @@ class Scheduler:
                 coalesce=True,
                 misfire_grace_time=6 * 3600,  # a bot down at 03:00 purges when it is back that morning
             )
+        if self.db is not None:
+            scheduler.add_job(
+                self._once("once.purge", 86_400, self._purge_seen),
+                "cron",
+                hour=RETENTION_HOUR_UTC,
+                minute=PURGE_MINUTE,
+                id="once.purge",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=6 * 3600,
+            )
         scheduler.start()
         self._scheduler = scheduler
+
+    def _once(
+        self, job: str, every_seconds: float, run: Callable[[], Awaitable[None]]
+    ) -> Callable[[], Awaitable[bool]]:
+        async def once() -> bool:
+            return await self.run_once(job, every_seconds, run)
+
+        return once
+
+    async def run_once(
+        self,
+        job: str,
+        every_seconds: float,
+        run: Callable[[], Awaitable[None]],
+        now: datetime | None = None,
+    ) -> bool:
+        """Run `run` unless another instance already ran `job` this tick; True when it ran here."""
+        if self.db is not None:
+            tick = tick_of(now or utcnow(), every_seconds)
+            try:
+                if not await claim_tick(self.db, job, tick):
+                    log.debug("%s %s already run by another instance", job, tick)
+                    return False
+            except Exception as exc:  # the database down: this run would fail anyway
+                log.warning("%s skipped: could not claim tick %s (%s)", job, tick, type(exc).__name__)
+                return False
+        await run()
+        return True
+
+    async def _purge_seen(self) -> None:
+        try:
+            assert self.db is not None
+            removed = await purge_old(self.db)
+            if removed:
+                log.info("forgot %d old Slack event ids and tick claims", removed)
+        except Exception:
+            log.exception("purge of seen events failed")
 
     async def _purge(self) -> None:
         try:

@@ -19,6 +19,7 @@ from blocks.common import error_message
 from handlers.context import AppContext
 from handlers.registrar import Listener
 from services.errors import UserFacingError
+from services.once import first_sighting
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,16 @@ def create_app(fathom: AppContext, *, extra_modules: tuple[str, ...] = ()) -> As
         raise_error_for_unhandled_request=False,
     )
 
-    seen_events = RecentIds()
+    seen_events = RecentIds()  # this process's fast path; the database decides across instances
+
+    async def _redelivered(event_id: str) -> bool:
+        if seen_events.seen(event_id):
+            return True
+        try:
+            return not await first_sighting(fathom.domain.db, event_id)
+        except Exception as exc:  # the database down: handle the event rather than drop it
+            log.warning("event de-duplication unavailable (%s): handling %s", type(exc).__name__, event_id)
+            return False
 
     @app.middleware
     async def inject_context(
@@ -78,7 +88,7 @@ def create_app(fathom: AppContext, *, extra_modules: tuple[str, ...] = ()) -> As
         next: Callable[[], Awaitable[None]],  # noqa: A002
     ) -> Any:
         event_id = body.get("event_id")
-        if event_id and seen_events.seen(str(event_id)):
+        if event_id and await _redelivered(str(event_id)):
             log.info("ignoring a re-delivered event %s", event_id)
             return BoltResponse(status=200, body="")
         context["fathom"] = fathom

@@ -194,6 +194,18 @@ class SlackMessageRef(Base, TimestampMixin):
     thread_ts: Mapped[str | None] = mapped_column(String(32))
 
 
+class SlackPendingPost(Base):
+    """A post under way: written before chat.postMessage, removed in the transaction that records its
+    ref. One still here means an earlier attempt may have posted and died before recording, so the
+    gateway looks for its own message (metadata key = entity) before posting again."""
+
+    __tablename__ = "slack_pending_posts"
+    entity: Mapped[str] = mapped_column(String(255), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class ReminderSent(Base):
     """One row per reminder actually claimed; the unique key makes every reminder at-most-once."""
 
@@ -270,3 +282,22 @@ class ErasureRecord(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(64))
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"meetings": 3, "items": 2, ...}
+
+
+class SeenEvent(Base):
+    """A Slack event id already handled by some instance: Slack re-delivers (retry_attempt > 0) over
+    any of the app's Socket Mode connections, so de-duplication lives in the shared database."""
+
+    __tablename__ = "seen_events"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class SchedulerRun(Base):
+    """One row per scheduled job and tick: the instance that inserts it runs that tick, others skip."""
+
+    __tablename__ = "scheduler_runs"
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)  # "reminders.tick"
+    tick: Mapped[str] = mapped_column(String(32), primary_key=True)  # "2026-12-01T10:31" (UTC bucket)
+    instance: Mapped[str] = mapped_column(String(128))  # host:pid of the runner, for operators
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
