@@ -32,7 +32,7 @@ from blocks.ids import AuditAction, AuditView
 from blocks.limits import OPTION_TEXT
 from blocks.text import bullet_lines, code_block, esc_trunc, plain
 from blocks.values import _Ref, encode
-from services.audit.service import NO_INDUSTRY, Delivery, MeetingChoice, Output, Preview, Stage
+from services.views import NO_INDUSTRY, Delivery, MeetingChoice, Output, Preview, Stage
 
 CLIENT_NAME_MAX = 80
 TREE_LIMIT = 2800

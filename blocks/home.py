@@ -27,8 +27,8 @@ from blocks.ids import HomeAction
 from blocks.limits import MAX_VIEW_BLOCKS
 from blocks.text import esc_trunc, link, user_mention
 from blocks.values import encode
-from services.home import HomeData, RecentMeeting, TeamPanel
 from services.models import ActionItem, OSProposal
+from services.views import HomeData, RecentMeeting, TeamPanel
 
 WELCOME = (
     "*Fathom OS* turns every recorded meeting into a threaded card with action items, decisions and "

@@ -7,7 +7,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 from blocks.common import Message, build, mrkdwn
 from blocks.search import citation, marked
 from blocks.text import esc_trunc
-from services.qa import Answer
+from services.views import Answer
 
 ANSWER_CHARS = 2800
 OFFLINE_PASSAGES = 5

@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 
 from blocks.common import Message, build, mrkdwn
 from blocks.text import esc_trunc, link
-from services.search import HIT_CLOSE, HIT_OPEN, Hit
+from services.views import HIT_CLOSE, HIT_OPEN, Hit
 
 SNIPPET_CHARS = 600
 KIND_LABELS = {"title": "title", "summary": "summary", "decision": "decision", "line": "transcript"}

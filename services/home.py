@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -21,52 +20,13 @@ from services.clock import as_utc
 from services.db import Database
 from services.metrics import MetricsService
 from services.models import ActionItem, LLMUsage, Meeting, OSProposal, Person
+from services.views import HomeData, RecentMeeting, TeamPanel
 
 SHOW_ITEMS = 10
 SHOW_PROPOSALS = 5
 SHOW_MEETINGS = 5
 MODAL_ROWS = 300
 TEAM_TTL = 60.0  # seconds  # the "N more" modal lists at most this many
-
-
-@dataclass(frozen=True)
-class RecentMeeting:
-    id: int
-    title: str
-    started_at: datetime | None
-    url: str | None
-    thread_url: str | None = None
-
-
-@dataclass(frozen=True)
-class TeamPanel:
-    completion_7d: float | None  # share of items created in the window that are done
-    completion_30d: float | None
-    median_time_to_done: timedelta | None
-    overdue_by_person: dict[str, int]  # Slack id (or name/email) -> overdue items
-    meetings_by_type_week: dict[str, int]
-    hours_by_client_month: dict[str, float]
-    claude_cost_month: Decimal
-
-
-@dataclass
-class HomeData:
-    user_id: str
-    open_items: list[ActionItem]
-    open_total: int
-    proposals: list[OSProposal]
-    proposals_total: int
-    is_approver: bool
-    meetings: list[RecentMeeting]
-    meetings_total: int
-    team: TeamPanel
-    now: datetime
-    meeting_titles: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def is_new(self) -> bool:
-        """Nothing of theirs yet: the tab leads with the welcome and how to connect Fathom."""
-        return not (self.open_total or self.meetings_total or self.proposals_total)
 
 
 class HomeService:

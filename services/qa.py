@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from services.db import Database
 from services.models import LLMUsage
 from services.redaction import Policy, Redactor
 from services.search import HIT_CLOSE, HIT_OPEN, Hit, SearchIndex, parse_query
+from services.views import Answer
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -32,15 +32,6 @@ SYSTEM = (
     "answer the question, say so in one sentence. Be brief: at most 5 sentences or bullets. "
     "Plain text, no headings."
 )
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    text: str | None  # Claude's answer; None offline or when Claude failed
-    sources: list[Hit] = field(default_factory=list)
-    model: str | None = None
-    error: str | None = None  # short reason Claude was not used (never shown raw to users)
 
 
 def numbered_passages(hits: list[Hit]) -> str:

@@ -19,10 +19,10 @@ from services.analysis.schema import MEETING_TYPES, AnalysisOutcome
 from services.db import Database
 from services.fathom import timestamp_seconds
 from services.models import Decision, Meeting
+from services.views import HIT_CLOSE, HIT_OPEN, Hit
 
 ROWS_PER_MEETING = 100_000  # SQLite rowid = meeting_id * this + n
 PASSAGE_CHARS = 320  # consecutive transcript lines are merged up to about this length
-HIT_OPEN, HIT_CLOSE = "\u27e6", "\u27e7"  # marks matched words in snippets; blocks turn them bold
 KIND_WEIGHTS = {"title": 8.0, "summary": 3.0, "decision": 5.0, "line": 1.0}
 _STOP = (
     "a about after all also an and any are as at be been but by can could did do does for from had has"
@@ -50,27 +50,6 @@ class Passage:
     kind: str
     text: str
     ts: str | None = None
-
-
-@dataclass(frozen=True)
-class Hit:
-    meeting_id: int
-    title: str
-    started_at: datetime | None
-    url: str | None
-    client: str | None
-    meeting_type: str | None
-    kind: str  # title | summary | decision | line
-    ts: str | None
-    snippet: str  # raw text; matched words wrapped in HIT_OPEN / HIT_CLOSE
-    score: float
-
-    @property
-    def recording_url(self) -> str | None:
-        """The moment in the recording (Fathom accepts `?timestamp=<seconds>`)."""
-        if not self.url:
-            return None
-        return f"{self.url}?timestamp={timestamp_seconds(self.ts)}" if self.ts else self.url
 
 
 def parse_query(raw: str) -> SearchQuery:

@@ -13,9 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -36,72 +33,13 @@ from services.meetings import MeetingStore
 from services.models import LLMUsage, Meeting, OSProposal
 from services.os_paths import ALLOWED_EXTENSIONS, UnsafePath, slugify, validate_os_path
 from services.os_repo import OSRepo
+from services.views import NO_INDUSTRY, AuditOptions, Delivery, MeetingChoice, Output, Preview, Stage
 
 log = logging.getLogger(__name__)
 
 OS_PREFIX = "clients/{client}/claude-code-os"
-NO_INDUSTRY = "general"  # matches no pack: base templates only
 CLIENT_NAME_MAX = 80
 ACTOR = "audit:{user}"
-
-
-class Output(StrEnum):
-    ZIP = "zip"
-    OS = "os"
-    BOTH = "both"
-
-
-class Stage(StrEnum):
-    ANALYSING = "analysing"
-    READY = "ready"
-    GENERATING = "generating"
-    UPLOADING = "uploading"
-    DONE = "done"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class AuditOptions:
-    meeting_id: int
-    client_name: str | None = None
-    industry: str | None = None  # a pack name, NO_INDUSTRY, or None to detect
-    output: Output = Output.ZIP
-
-    @property
-    def wants_zip(self) -> bool:
-        return self.output in (Output.ZIP, Output.BOTH)
-
-    @property
-    def wants_os(self) -> bool:
-        return self.output in (Output.OS, Output.BOTH)
-
-
-@dataclass(frozen=True)
-class MeetingChoice:
-    id: int
-    title: str
-    client_slug: str | None
-    started_at: datetime | None
-    primary_type: str | None
-
-
-@dataclass
-class Preview:
-    options: AuditOptions
-    meeting_title: str
-    extraction: AuditExtraction
-    pack: GeneratedPack
-    source: str  # "claude" | "heuristic"
-
-
-@dataclass
-class Delivery:
-    preview: Preview
-    zip_name: str | None = None
-    zip_bytes: int = 0
-    proposals: list[OSProposal] = field(default_factory=list)
-    zip_only: list[str] = field(default_factory=list)  # files the OS does not hold (code, config)
-    already_in_os: list[str] = field(default_factory=list)  # exist there already: not proposed again
 
 
 Progress = Callable[[Stage], Awaitable[None]]
