@@ -46,6 +46,68 @@ def _as_json(value: Any) -> Any:
     return value
 
 
+def _flag(params: dict[str, Any], name: str) -> bool:
+    """Slack booleans arrive as "1"/"0" (slack_sdk), "true"/"false" or JSON booleans."""
+    return str(params.get(name, "")).lower() in ("1", "true")
+
+
+def _metadata(params: dict[str, Any]) -> dict[str, Any] | None:
+    """chat.postMessage / chat.update `metadata`: {event_type: str, event_payload: object}."""
+    raw = _as_json(params.get("metadata"))
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, dict):
+        raise ApiError("invalid_metadata_format")
+    event_type, payload = raw.get("event_type"), raw.get("event_payload")
+    if not isinstance(event_type, str) or not event_type or not isinstance(payload, dict):
+        raise ApiError("invalid_metadata_schema")
+    return {"event_type": event_type, "event_payload": payload}
+
+
+def _page(messages: list[Any], params: dict[str, Any]) -> tuple[list[Any], str]:
+    """One page of `messages` and the next cursor ("" on the last page), Slack's cursor paging."""
+    try:
+        limit = int(params.get("limit") or 100)
+        cursor = str(params.get("cursor") or "")
+        start = int(base64.b64decode(cursor).decode().removeprefix("next_ts:")) if cursor else 0
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise ApiError("invalid_cursor") from None
+    if limit < 1:
+        raise ApiError("invalid_limit")
+    more = start + limit < len(messages)
+    return messages[start : start + limit], (
+        base64.b64encode(f"next_ts:{start + limit}".encode()).decode() if more else ""
+    )
+
+
+def _in_window(messages: list[Any], params: dict[str, Any]) -> list[Any]:
+    """`oldest` / `latest` bounds, exclusive unless `inclusive` (Slack's default)."""
+    inclusive = _flag(params, "inclusive")
+    try:
+        oldest = float(params["oldest"]) if params.get("oldest") else None
+        latest = float(params["latest"]) if params.get("latest") else None
+    except ValueError:
+        raise ApiError("invalid_ts_oldest" if params.get("oldest") else "invalid_ts_latest") from None
+    out = []
+    for m in messages:
+        ts = float(m["ts"])
+        if oldest is not None and (ts < oldest or (ts == oldest and not inclusive)):
+            continue
+        if latest is not None and (ts > latest or (ts == latest and not inclusive)):
+            continue
+        out.append(m)
+    return out
+
+
+def _as_listed(messages: list[Any], params: dict[str, Any]) -> list[Any]:
+    """Copies as history/replies list them: metadata only with `include_all_metadata`."""
+    out = copy.deepcopy(messages)
+    if not _flag(params, "include_all_metadata"):
+        for m in out:
+            m.pop("metadata", None)
+    return out
+
+
 def _required(params: dict[str, Any], name: str) -> Any:
     value = params.get(name)
     if value in (None, ""):
@@ -218,7 +280,7 @@ class WebApi(ViewsFilesApi):
             message["thread_ts"] = str(thread_ts)
             if str(p.get("reply_broadcast", "")).lower() in ("1", "true"):
                 message["subtype"] = "thread_broadcast"
-        metadata = _as_json(p.get("metadata"))
+        metadata = _metadata(p)
         if metadata:
             message["metadata"] = metadata
         stored = self.ws.add_message(channel, message)
@@ -239,7 +301,7 @@ class WebApi(ViewsFilesApi):
             fresh["blocks"] = message["blocks"]
         message.update(fresh)
         message["edited"] = {"user": BOT_USER_ID, "ts": self.ws.next_ts()}
-        metadata = _as_json(p.get("metadata"))
+        metadata = _metadata(p)
         if metadata:
             message["metadata"] = metadata
         return {"channel": channel, "ts": ts, "text": message["text"], "message": copy.deepcopy(message)}
@@ -298,22 +360,31 @@ class WebApi(ViewsFilesApi):
         return {"channel": channel.to_api()}
 
     async def conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, `oldest`/`latest`/`inclusive`, cursor pages; metadata with include_all_metadata."""
         channel = self.channel_or_raise(_required(p, "channel"))
-        messages = list(reversed(self.ws.top_level(channel)))
-        if p.get("latest"):
-            messages = [m for m in messages if float(m["ts"]) < float(p["latest"])]
-        if p.get("oldest"):
-            messages = [m for m in messages if float(m["ts"]) > float(p["oldest"])]
-        limit = int(p.get("limit") or 100)
-        page = messages[:limit]
-        return {"messages": copy.deepcopy(page), "has_more": len(messages) > limit, "pin_count": 0}
+        messages = _in_window(list(reversed(self.ws.top_level(channel))), p)
+        page, cursor = _page(messages, p)
+        return {
+            "messages": _as_listed(page, p),
+            "has_more": bool(cursor),
+            "pin_count": 0,
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
+            "response_metadata": {"next_cursor": cursor},
+        }
 
     async def conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        """The parent first, then its replies oldest first (`oldest`/`latest` bound the replies)."""
         channel = self.channel_or_raise(_required(p, "channel"))
         thread = self.ws.thread(channel, str(_required(p, "ts")))
         if not thread:
             raise ApiError("thread_not_found")
-        return {"messages": copy.deepcopy(thread), "has_more": False}
+        page, cursor = _page([thread[0], *_in_window(thread[1:], p)], p)
+        return {
+            "messages": _as_listed(page, p),
+            "has_more": bool(cursor),
+            "response_metadata": {"next_cursor": cursor},
+        }
 
     async def conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
         """Slack's shape: `members` (user ids) a page at a time, `response_metadata.next_cursor`."""

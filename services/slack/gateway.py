@@ -2,7 +2,8 @@
 
 Owns rate limits (a 429's Retry-After pauses every caller of that method, not just one request;
 total wait is bounded), records each post (entity -> channel, ts) the moment it succeeds so a
-retried job updates instead of posting twice, and caches email -> Slack user lookups (hits and
+retried job updates instead of posting twice (a crash between Slack's reply and that record is
+covered by a pending marker and the message's own metadata, see `post_or_update`), and caches email -> Slack user lookups (hits and
 misses) in the people table. Speaks plain dicts and `blocks.Message`; no Bolt types here.
 """
 
@@ -13,7 +14,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cachetools import LRUCache, TTLCache
@@ -24,13 +25,13 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from blocks.common import Message
 from services.clock import as_utc, utcnow
 from services.db import Database
-from services.models import Person, SlackMessageRef
+from services.models import Person, SlackMessageRef, SlackPendingPost
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,12 @@ REFS_CACHED = 20_000  # entity -> message ref (a ref changes only through this g
 SENT_CACHED = 20_000  # entity -> digest of the content last sent (a miss only costs one chat.update)
 PERMALINKS_CACHED = 20_000  # (channel, ts) -> permalink (permalinks never change)
 DM_CHANNELS_CACHED = 10_000  # user -> DM channel id (never changes)
+# Every post recorded as a ref carries Slack message metadata {event_type: REF_EVENT, event_payload:
+# {key: entity}}, so after a crash the bot can recognise its own message in the channel or thread.
+REF_EVENT = "fathom_os_ref"
+LOOKUP_MARGIN = 120.0  # seconds before a pending post's start still searched (clock skew with Slack)
+LOOKUP_PAGES = 5  # pages of history/replies read at most when looking for an earlier post
+LOOKUP_PAGE = 200  # messages a page
 
 
 class RateGate:
@@ -174,9 +181,17 @@ class SlackGateway:
         ref = self._refs[entity] = MessageRef(row.channel, row.ts, row.thread_ts)
         return ref
 
-    async def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> MessageRef:
+    async def post(
+        self, channel: str, message: Message, *, thread_ts: str | None = None, key: str | None = None
+    ) -> MessageRef:
+        """Post a message; `key` (a ref's entity) goes into its metadata so the bot can find it again."""
+        metadata = {"event_type": REF_EVENT, "event_payload": {"key": key}} if key else None
         data = await self.call(
-            "chat.postMessage", channel=channel, thread_ts=thread_ts, **message.as_kwargs()
+            "chat.postMessage",
+            channel=channel,
+            thread_ts=thread_ts,
+            metadata=metadata,
+            **message.as_kwargs(),
         )
         return MessageRef(str(data["channel"]), str(data["ts"]), thread_ts)
 
@@ -208,8 +223,15 @@ class SlackGateway:
 
         `known` is a pre-fetched ref map (see `refs`); an update whose content this process already
         sent is skipped, so re-publishing an unchanged card costs no Slack call.
+
+        A first post writes a pending marker before chat.postMessage and removes it with the ref. A
+        marker found on a later attempt means that attempt may have posted and died before recording:
+        only then is Slack searched for the message carrying this entity's metadata, and a match is
+        recorded and updated instead of posted again. The normal path costs no extra Slack call.
         """
         existing = known.get(entity) if known is not None else await self.ref(entity)
+        if existing is None:
+            existing = await self._claim_post(entity, channel, thread_ts)
         digest = hash((message.text, repr(message.blocks)))
         if existing is not None:
             if self._sent.get(entity) == digest:
@@ -223,18 +245,85 @@ class SlackGateway:
                     raise
                 log.warning("message for %s vanished; posting again", entity)
                 await self._forget(entity)
-        ref = await self.post(channel, message, thread_ts=thread_ts)
+                await self._claim_post(entity, channel, thread_ts)
+        try:
+            ref = await self.post(channel, message, thread_ts=thread_ts, key=entity)
+        except SlackApiError as exc:
+            if exc.response.status_code < 500:  # Slack answered: nothing was posted
+                await self._clear_pending(entity)
+            raise
         await self._record(entity, ref)
         self._sent[entity] = digest
         return ref
+
+    async def _claim_post(self, entity: str, channel: str, thread_ts: str | None) -> MessageRef | None:
+        """Before a first post: write the pending marker; if one is there already, an earlier attempt
+        may have posted, so look for its message (the ref, recorded, if found)."""
+        try:
+            async with self.db.session() as s:
+                pending = await s.get(SlackPendingPost, entity)
+                if pending is None:
+                    s.add(SlackPendingPost(entity=entity, channel=channel, thread_ts=thread_ts))
+                    return None
+                where = (pending.channel, pending.thread_ts, pending.started_at)
+        except IntegrityError:
+            return None  # a concurrent first post of the same entity wrote it a moment ago
+        found = await self._find_posted(entity, *where)
+        if found is not None:
+            log.warning("found the earlier post of %s in Slack; updating it instead of posting", entity)
+            await self._record(entity, found)
+        return found
+
+    async def _find_posted(
+        self, entity: str, channel: str, thread_ts: str | None, since: datetime
+    ) -> MessageRef | None:
+        """This bot's message carrying `entity` in its metadata, posted since `since` (a few pages of
+        conversations.history, or conversations.replies for a thread reply)."""
+        oldest = f"{as_utc(since).timestamp() - LOOKUP_MARGIN:.6f}"
+        method, where = (
+            ("conversations.replies", {"ts": thread_ts}) if thread_ts else ("conversations.history", {})
+        )
+        cursor: str | None = None
+        for _ in range(LOOKUP_PAGES):
+            try:
+                data = await self.call(
+                    method,
+                    channel=channel,
+                    oldest=oldest,
+                    limit=LOOKUP_PAGE,
+                    include_all_metadata=True,
+                    cursor=cursor,
+                    **where,
+                )
+            except SlackApiError as exc:
+                if exc.response.get("error") == "ratelimited":
+                    raise  # retry the job later rather than risk a second post
+                log.warning("could not look for an earlier post of %s: %s", entity, exc.response.get("error"))
+                return None
+            for m in data.get("messages") or []:
+                if _carries(m, entity) and m.get("ts") != thread_ts and self._mine(m):
+                    return MessageRef(channel, str(m["ts"]), thread_ts)
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return None
+
+    def _mine(self, message: dict[str, Any]) -> bool:
+        return self.bot_user_id is None or message.get("user") == self.bot_user_id
 
     async def _record(self, entity: str, ref: MessageRef) -> None:
         try:
             async with self.db.session() as s:
                 s.add(SlackMessageRef(entity=entity, channel=ref.channel, ts=ref.ts, thread_ts=ref.thread_ts))
+                await s.execute(delete(SlackPendingPost).where(SlackPendingPost.entity == entity))
             self._refs[entity] = ref
         except IntegrityError:
             log.warning("a concurrent publisher already recorded %s", entity)
+            await self._clear_pending(entity)
+
+    async def _clear_pending(self, entity: str) -> None:
+        async with self.db.session() as s:
+            await s.execute(delete(SlackPendingPost).where(SlackPendingPost.entity == entity))
 
     async def _forget(self, entity: str) -> None:
         self._refs.pop(entity, None)
@@ -287,7 +376,10 @@ class SlackGateway:
         await self.call("views.publish", user_id=user_id, view=view)
 
     async def open_view(self, trigger_id: str, view: dict[str, Any]) -> dict[str, Any]:
-        return (await self.call("views.open", trigger_id=trigger_id, view=view)).get("view", {})
+        view_opened: dict[str, Any] = (await self.call("views.open", trigger_id=trigger_id, view=view)).get(
+            "view", {}
+        )
+        return view_opened
 
     async def update_view(self, view_id: str, view: dict[str, Any]) -> None:
         await self.call("views.update", view_id=view_id, view=view)
@@ -400,6 +492,15 @@ def _slack_user(data: dict[str, Any]) -> SlackUser:
         tz=data.get("tz"),
         is_bot=bool(data.get("is_bot")),
     )
+
+
+def _carries(message: dict[str, Any], entity: str) -> bool:
+    """Whether a message's metadata marks it as the post of `entity` (see REF_EVENT)."""
+    metadata = message.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("event_type") != REF_EVENT:
+        return False
+    payload = metadata.get("event_payload")
+    return isinstance(payload, dict) and payload.get("key") == entity
 
 
 def _drop_none(kwargs: dict[str, Any]) -> dict[str, Any]:
