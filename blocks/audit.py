@@ -155,7 +155,7 @@ def options_modal(
         private_metadata=encode(ModalMeta(channel=channel)),
         blocks=blocks,
     )
-    return view.to_dict()  # type: ignore[no-any-return]
+    return view.to_dict()
 
 
 def progress_card(meeting_title: str, stage: Stage, reference: str | None = None) -> Message:

@@ -244,7 +244,7 @@ class JobQueue:
                 .where(Job.id == job_id, Job.status == "running", Job.leased_by == self.worker_id)
                 .values(leased_until=utcnow() + timedelta(seconds=self.policy.lease_seconds))
             )
-            return result.rowcount == 1  # type: ignore[attr-defined]
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def complete(self, job_id: int) -> None:
         async with self.db.write_session() as s:
@@ -298,7 +298,7 @@ class JobQueue:
                 .where(Job.id == job_id, Job.status == "dead")
                 .values(status="queued", attempts=0, run_after=utcnow(), last_error=None)
             )
-            ok = result.rowcount == 1  # type: ignore[attr-defined]
+            ok = bool(result.rowcount == 1)  # type: ignore[attr-defined]
         if ok:
             self.notify()
         return ok

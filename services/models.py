@@ -111,7 +111,7 @@ class Meeting(Base, TimestampMixin):
         if cached is None or cached[0] is not self.payload:
             cached = (self.payload, FathomMeeting.model_validate(self.payload or {}))
             self.__dict__["_fathom"] = cached
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
 
 
 class Person(Base, TimestampMixin):

@@ -16,8 +16,8 @@ from services.access import Scope
 from services.db import Database
 from services.models import LLMUsage
 from services.redaction import Policy, Redactor
-from services.search import HIT_CLOSE, HIT_OPEN, Hit, SearchIndex, parse_query
-from services.views import Answer
+from services.search import SearchIndex, parse_query
+from services.views import HIT_CLOSE, HIT_OPEN, Answer, Hit
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic

@@ -15,8 +15,8 @@ from blocks.values import MeetingRef, decode
 from handlers.context import AppContext, action_value, actor_id, app_of, channel_id
 from handlers.registrar import Registrar
 from services.audit import available_industries
-from services.audit.service import AuditOptions, Output
 from services.errors import UserFacingError
+from services.views import AuditOptions, Output
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from handlers.actions.audit import options_of
 from handlers.context import actor_id, app_of
 from handlers.registrar import Registrar
 from services.audit import available_industries
-from services.audit.service import NO_INDUSTRY
 from services.errors import UserFacingError
+from services.views import NO_INDUSTRY
 
 
 def _initial(view: dict[str, Any], field: str) -> Any:

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from blocks.audit import AuditRequest, options_modal, preview_card, progress_card
 from blocks.common import Message
 from services.audit import available_industries
-from services.audit.service import AuditOptions, AuditService, MeetingChoice, Preview, Stage
+from services.audit.service import AuditService
 from services.errors import UserFacingError
 from services.slack.approvals import ProposalPublisher
 from services.slack.gateway import MessageRef, SlackGateway
+from services.views import AuditOptions, MeetingChoice, Preview, Stage
 
 log = logging.getLogger(__name__)
 

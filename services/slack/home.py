@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterable
 
 from blocks.home import Section, home_view, more_modal
 from services.clock import utcnow
-from services.home import HomeData, HomeService
+from services.home import HomeService
 from services.os_config import OSConfig
 from services.people import People
 from services.slack.gateway import SlackGateway
+from services.views import HomeData
 
 log = logging.getLogger(__name__)
 
