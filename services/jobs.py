@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import os
@@ -44,6 +45,14 @@ ACTIVE = ("queued", "running")
 PRIORITY_NORMAL = 0
 PRIORITY_FIRST_CARD = 10  # posting a meeting's parent card from what Fathom sent
 JobHandler = Callable[[Job], Awaitable[None]]
+
+_job_priority: contextvars.ContextVar[int | None] = contextvars.ContextVar("job_priority", default=None)
+
+
+def current_job_priority() -> int | None:
+    """The priority of the job whose handler is running in this task; None outside any job
+    (a Slack handler answering a click): the Slack pacer serves that first."""
+    return _job_priority.get()
 
 
 @dataclass
@@ -423,6 +432,7 @@ class Worker:
             return
         lease_lost = asyncio.Event()
         beat = asyncio.create_task(self._heartbeat(job.id, lease_lost, asyncio.current_task()))
+        _job_priority.set(job.priority)  # this task's own context: what the Slack pacer orders by
         try:
             await handler(job)
         except asyncio.CancelledError:

@@ -26,6 +26,7 @@ import asyncio
 import copy
 import logging
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,7 @@ from bot.sandbox.slack_state import (
     Workspace,
 )
 from bot.sandbox.slack_web import WebApi
+from services.slack.rate_limits import limit_for, scaled
 
 if TYPE_CHECKING:
     from bot.sandbox.web import SandboxWeb
@@ -70,6 +72,7 @@ class LocalSlack(Interactions):
         rate_limits: bool | None = None,
         rate_clock: Callable[[], float] | None = None,
         state_path: Path | None = None,
+        rate_scale: float = 1.0,
     ) -> None:
         self.workspace = Workspace(users, channels)
         self.state_path = state_path  # the sandbox keeps its workspace here across restarts
@@ -85,7 +88,8 @@ class LocalSlack(Interactions):
         if rate_limits is None:
             rate_limits = rates_enabled_from_env()
         if rate_limits:
-            self.web.rates = RateModel(rate_clock) if rate_clock is not None else RateModel()
+            limits = scaled(limit_for, rate_scale) if rate_scale != 1.0 else limit_for
+            self.web.rates = RateModel(rate_clock or time.monotonic, limits)
         self.bot_token, self.app_token = bot_token, app_token
         self.bot_user_id = BOT_USER_ID
         self.ack_timeout = 3.0

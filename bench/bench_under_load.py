@@ -1,0 +1,229 @@
+"""The whole bot under load, with Slack's published rate limits modelled (issue #15).
+
+Run: .venv/bin/python bench/bench_under_load.py ack         [--requests 400] [--senders 20] [--profile]
+     .venv/bin/python bench/bench_under_load.py first-card  [--meetings 50] [--interval 0.2]
+     .venv/bin/python bench/bench_under_load.py backfill    [--meetings 200]
+
+The local Slack server runs in its own process with `LOCAL_SLACK_RATE_LIMITS=1` (bot/sandbox/
+slack_rates.py: chat.postMessage 1/s per channel with a burst of 3, Tier 1-4 per-minute buckets), as
+Slack would; the bot (webhook server, workers, heuristic analyzer) runs in this process; the webhook
+senders run in a third process so their CPU is not the bot's.
+
+- ack: webhook ack p50/p99 with 20 concurrent senders while 20 meetings are being analysed, one of
+  them two hours long (the long fixture's transcript played twice).
+- first-card: 50 meetings sent one per 200 ms with analysis running; time from sending the webhook to
+  the parent card's `ts` in Slack (the local server stamps `ts` from the same clock).
+- backfill: 200 meetings at once into one channel: time until every first card is posted against the
+  channel's ceiling (1 message/s after the burst), 429s the bot received, Slack calls per meeting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+os.environ.setdefault("LOCAL_SLACK_RATE_LIMITS", "1")  # the Slack subprocess models Slack's limits
+
+from _common import SECRET, fixture, remote_slack_runtime, summary  # noqa: E402
+
+CHANNEL = "C02MEETINGS"
+CYCLE = ["partner_sync", "ai_audit_discovery", "ami_ES2006a_kickoff", "ami_ES2006d_decision"]
+
+
+def two_hour_meeting() -> dict[str, Any]:
+    """The 80-minute fixture played twice: about 2 h 40 min of transcript, ~450 KB."""
+    base = fixture("ami_TS3009c_long")
+    second = copy.deepcopy(base["transcript"])
+    for turn in second:
+        h, m, s = (int(x) for x in turn["timestamp"].split(":"))
+        total = h * 3600 + m * 60 + s + 81 * 60
+        turn["timestamp"] = f"{total // 3600:02d}:{total // 60 % 60:02d}:{total % 60:02d}"
+    return {**base, "transcript": base["transcript"] + second}
+
+
+def meeting(i: int, rid_base: int, long: bool = False) -> bytes:
+    payload = two_hour_meeting() if long else fixture(CYCLE[i % len(CYCLE)])
+    title = f"Bench {rid_base + i}"
+    return json.dumps(
+        {**payload, "recording_id": rid_base + i, "title": title, "meeting_title": title}
+    ).encode()
+
+
+async def post_all(url: str, bodies: list[bytes], concurrency: int = 20) -> list[float]:
+    """Send signed deliveries; returns the wall-clock send time of each (time.time())."""
+    import aiohttp
+
+    from services.webhook import sign_delivery
+
+    sent = [0.0] * len(bodies)
+    sem = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession() as http:
+
+        async def one(i: int) -> None:
+            async with sem:
+                sent[i] = time.time()
+                async with http.post(url, data=bodies[i], headers=sign_delivery(SECRET, bodies[i])) as r:
+                    assert r.status == 202, r.status
+
+        await asyncio.gather(*[one(i) for i in range(len(bodies))])
+    return sent
+
+
+async def sender_process(url: str, total: int, senders: int) -> list[float]:
+    """Run in a child process: `total` deliveries from `senders` concurrent senders; ack latencies."""
+    import aiohttp
+
+    from services.webhook import sign_delivery
+
+    base = fixture("ai_audit_discovery")
+    bodies = [json.dumps({**base, "recording_id": 5_000_000 + i}).encode() for i in range(total)]
+    signed = [(b, sign_delivery(SECRET, b)) for b in bodies]
+    latencies: list[float] = []
+
+    async def sender(http: aiohttp.ClientSession) -> None:
+        while signed:
+            body, headers = signed.pop()
+            start = time.perf_counter()
+            async with http.post(url, data=body, headers=headers) as r:
+                await r.read()
+                assert r.status == 202, r.status
+            latencies.append((time.perf_counter() - start) * 1000)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=senders)) as http:
+        await asyncio.gather(*[sender(http) for _ in range(senders)])
+    return latencies
+
+
+async def count_status(runtime: Any, status: str) -> int:
+    from sqlalchemy import func, select
+
+    from services.models import Meeting
+
+    async with runtime.db.read_session() as s:
+        return int(await s.scalar(select(func.count()).where(Meeting.status == status)) or 0)
+
+
+async def wait_for(predicate: Any, timeout: float, step: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(step)
+    raise TimeoutError("condition not met in time")
+
+
+async def parents(web: Any) -> dict[str, float]:
+    """Title-in-card -> ts of every top-level message in the meetings channel."""
+    found: dict[str, float] = {}
+    cursor = None
+    while True:
+        page = await web.conversations_history(channel=CHANNEL, limit=200, cursor=cursor)
+        for m in page["messages"]:
+            text = json.dumps(m.get("blocks") or m.get("text"))
+            for word in text.split("Bench ")[1:]:
+                digits = "".join(ch for ch in word[:8] if ch.isdigit())
+                if digits:
+                    found.setdefault(digits, float(m["ts"]))
+                    break
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return found
+
+
+async def ack(total: int, senders: int, profile: bool) -> None:
+    async with remote_slack_runtime() as (runtime, web):
+        url = f"http://127.0.0.1:{runtime.http_port}/webhooks/fathom"
+        await post_all(
+            url, [meeting(0, 4_000_000, long=True)] + [meeting(i, 4_000_000) for i in range(1, 20)]
+        )
+
+        async def analysing() -> bool:  # every first card is out: the analyses are what runs now
+            return len(await parents(web)) >= 20
+
+        await wait_for(analysing, 120, step=0.5)
+        analysed_at_start = await count_status(runtime, "analysed")
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "sender", url, str(total), str(senders), stdout=subprocess.PIPE
+        )
+        out, _ = await proc.communicate()
+        analysed_at_end = await count_status(runtime, "analysed")
+        analysed_before = analysed_at_start
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        latencies = json.loads(out)
+        print(
+            summary(f"webhook ack, {senders} senders, {total} deliveries, 20 meetings analysing", latencies)
+        )
+        print(f"meetings analysed when the senders started / finished: {analysed_before} / {analysed_at_end}")
+
+
+async def first_card(n: int, interval: float) -> None:
+    async with remote_slack_runtime() as (runtime, web):
+        url = f"http://127.0.0.1:{runtime.http_port}/webhooks/fathom"
+        rid = 6_000_000
+        sent: dict[str, float] = {}
+        for i in range(n):
+            sent[str(rid + i)] = (await post_all(url, [meeting(i, rid, long=i == 0)]))[0]
+            await asyncio.sleep(interval)
+
+        async def all_posted() -> bool:
+            return len(set(sent) & set(await parents(web))) == n
+
+        await wait_for(all_posted, 120, step=0.5)
+        posted = await parents(web)
+        latencies = [(posted[r] - sent[r]) * 1000 for r in sent]
+        print(summary(f"time to first card, {n} meetings one per {interval * 1000:.0f} ms", latencies))
+
+
+async def backfill(n: int) -> None:
+    async with remote_slack_runtime() as (runtime, web):
+        url = f"http://127.0.0.1:{runtime.http_port}/webhooks/fathom"
+        rid = 7_000_000
+        start = time.time()
+        await post_all(url, [meeting(i, rid) for i in range(n)])
+
+        async def all_posted() -> bool:
+            return len(await parents(web)) >= n
+
+        await wait_for(all_posted, 60 + 2 * n, step=1.0)
+        posted = await parents(web)
+        last = max(posted.values()) - start
+        ceiling = max(0.0, n - 3) / 1.0  # burst of 3, then 1 message per second in one channel
+        print(f"backfill {n} meetings into one channel: every first card after {last:.1f} s")
+        print(f"  channel ceiling for {n} posts: {ceiling:.1f} s; ratio {last / ceiling:.2f}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "sender":
+        print(json.dumps(asyncio.run(sender_process(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))))
+        sys.exit(0)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["ack", "first-card", "backfill"])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--senders", type=int, default=20)
+    parser.add_argument("--meetings", type=int, default=None)
+    parser.add_argument("--interval", type=float, default=0.2)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    if args.mode == "ack":
+        asyncio.run(ack(args.requests, args.senders, args.profile))
+    elif args.mode == "first-card":
+        asyncio.run(first_card(args.meetings or 50, args.interval))
+    else:
+        asyncio.run(backfill(args.meetings or 200))
