@@ -74,6 +74,8 @@ def test_scopes_cover_the_web_api_methods_the_code_calls() -> None:
         "chat.postMessage": "chat:write",
         "conversations.open": "im:write",
         "conversations.members": "channels:read",  # groups:read too, for private card channels
+        "conversations.history": "channels:history",  # groups:history too (finding a lost post)
+        "conversations.replies": "channels:history",
         "users.lookupByEmail": "users:read.email",
         "users.info": "users:read",
         "files_upload_v2": "files:write",
