@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from services.slack.gateway import RateGate, retry_handlers
+from services.slack.pacer import Pacer
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -40,6 +41,17 @@ def build_slack_client(
     Pass one long-lived `session`: without it slack_sdk opens a new HTTP session (and connection)
     for every call, which costs more than the call itself on a busy bot."""
     return AsyncWebClient(token=token, base_url=api_url, retry_handlers=retry_handlers(gate), session=session)
+
+
+def build_pacer(api_url: str) -> Pacer | None:
+    """Pace below Slack's published limits when talking to Slack. The local Slack server has no
+    limits unless it models them (`LOCAL_SLACK_RATE_LIMITS=1`, benchmarks), so tests stay fast."""
+    from urllib.parse import urlparse
+
+    from bot.sandbox.slack_rates import rates_enabled_from_env
+
+    local = (urlparse(api_url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+    return Pacer() if not local or rates_enabled_from_env() else None
 
 
 def build_http_session() -> aiohttp.ClientSession:

@@ -16,6 +16,7 @@ from functools import partial
 from anthropic import AsyncAnthropic
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.clients import build_pacer
 from bot.config import Settings
 from handlers.context import AppContext
 from services.access import AccessPolicy
@@ -191,7 +192,7 @@ def build_offline(infra: Infra) -> Domain:
 
 def build(infra: Infra, client: AsyncWebClient, gate: RateGate, default_channel: str | None) -> AppContext:
     """Everything, Slack side included, for `fathom-os run`."""
-    gateway = SlackGateway(client, infra.db, gate)
+    gateway = SlackGateway(client, infra.db, gate, build_pacer(client.base_url))
     core = _core(infra, gateway)
     meeting_cards = SlackPublisher(
         core.store, gateway, infra.os_config, default_channel, related=core.search.related, access=core.access

@@ -123,3 +123,31 @@ async def test_calls_outside_a_job_are_interactive_and_jobs_carry_their_priority
         await worker.stop()
     assert seen == {"card": PRIORITY_FIRST_CARD, "bulk": PRIORITY_NORMAL}
     assert pacing_priority() == INTERACTIVE
+
+
+async def test_the_gateway_paces_a_meeting_burst_into_one_channel(local: LocalSlack, db: Database) -> None:
+    from blocks.common import Message
+    from services.slack.gateway import RateGate, SlackGateway
+
+    gate = RateGate(max_wait=30)
+    client = AsyncWebClient(token=local.bot_token, base_url=local.api_url, retry_handlers=[])
+    gateway = SlackGateway(client, db, gate, Pacer(scaled(limit_for, SCALE)))
+    channel = local.add_channel("meetings").id
+    parent = await gateway.post(channel, Message(text="card"))
+    await asyncio.gather(
+        *[gateway.post(channel, Message(text=f"item {n}"), thread_ts=parent.ts) for n in range(12)]
+    )
+    assert local.rates is not None and local.rates.limited == 0
+    assert len(local.thread(channel, parent.ts)) == 13
+
+
+def test_pacing_is_on_for_slack_and_for_a_local_server_that_models_the_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.clients import build_pacer
+
+    monkeypatch.delenv("LOCAL_SLACK_RATE_LIMITS", raising=False)
+    assert isinstance(build_pacer("https://slack.com/api/"), Pacer)
+    assert build_pacer("http://127.0.0.1:3000/api/") is None
+    monkeypatch.setenv("LOCAL_SLACK_RATE_LIMITS", "1")
+    assert isinstance(build_pacer("http://127.0.0.1:3000/api/"), Pacer)

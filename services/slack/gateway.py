@@ -32,6 +32,7 @@ from blocks.common import Message
 from services.clock import as_utc, utcnow
 from services.db import Database
 from services.models import Person, SlackMessageRef, SlackPendingPost
+from services.slack.pacer import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +149,11 @@ class SlackUser:
 
 
 class SlackGateway:
-    def __init__(self, client: AsyncWebClient, db: Database, gate: RateGate | None = None) -> None:
+    def __init__(
+        self, client: AsyncWebClient, db: Database, gate: RateGate | None = None, pacer: Pacer | None = None
+    ) -> None:
         self.client = client
+        self.pacer = pacer  # sends at Slack's rate, by priority (services/slack/pacer.py); None: unpaced
         self.db = db
         self.gate = gate or RateGate()
         self._dm_channels: LRUCache[str, str] = LRUCache(DM_CHANNELS_CACHED)
@@ -161,6 +165,8 @@ class SlackGateway:
 
     async def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         """Call a Web API method through slack_sdk's named method (it knows each method's encoding)."""
+        if self.pacer is not None:
+            await self.pacer.acquire(method, kwargs.get("channel"))
         await self.gate.wait(method)
         response = await getattr(self.client, method.replace(".", "_"))(**_drop_none(kwargs))
         return dict(response.data) if isinstance(response.data, dict) else {}
