@@ -187,3 +187,21 @@ async def test_people_lookups_are_cached_hits_and_misses_with_expiry(slack: Loca
         await s.execute(update(Person).values(looked_up_at=utcnow() - timedelta(hours=2)))
     await gateway.mentions_for(["maya@agency.example", "nobody@agency.example"])
     assert len(slack.calls_to("users.lookupByEmail")) == 3
+
+
+async def test_the_local_slack_returns_metadata_only_when_asked_as_slack_does(slack: LocalSlack) -> None:
+    client = build_slack_client(slack.bot_token, slack.api_url, RateGate())
+    meta = {"event_type": "fathom_os_ref", "event_payload": {"key": "meeting:1"}}
+    parent = await client.chat_postMessage(channel="C02MEETINGS", text="card", metadata=meta)
+    await client.chat_postMessage(channel="C02MEETINGS", text="reply", thread_ts=parent["ts"], metadata=meta)
+    plain = await client.conversations_history(channel="C02MEETINGS")
+    full = await client.conversations_history(channel="C02MEETINGS", include_all_metadata=True)
+    assert "metadata" not in plain["messages"][0] and full["messages"][0]["metadata"] == meta
+    replies = await client.conversations_replies(
+        channel="C02MEETINGS", ts=parent["ts"], include_all_metadata=True
+    )
+    assert [m.get("metadata") for m in replies["messages"]] == [meta, meta]
+    assert replies["response_metadata"] == {"next_cursor": ""} and not replies["has_more"]
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postMessage(channel="C02MEETINGS", text="x", metadata={"event_type": "t"})
+    assert err.value.response["error"] == "invalid_metadata_schema"
