@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from standardwebhooks.webhooks import Webhook
 
 from services.clock import utcnow
+from services.cpu import run_cpu
 from services.db import Database
-from services.fathom import FathomPayloadError, parse_meeting
+from services.fathom import FathomMeeting, FathomPayloadError, parse_meeting
 from services.jobs import JobQueue
 from services.models import WebhookDelivery
 from services.pipeline import INGEST_JOB, INGEST_PRIORITY
@@ -111,6 +112,13 @@ class _Pending:
     done: asyncio.Future[Receipt] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+OFF_LOOP_BYTES = 64 * 1024  # bodies above this are validated in the CPU pool, not on the event loop
+
+
+def _parse(body: bytes) -> FathomMeeting:
+    return parse_meeting(decode_body(body))
+
+
 class WebhookIntake:
     """Group commit: concurrent deliveries are stored together in one short transaction.
 
@@ -134,7 +142,10 @@ class WebhookIntake:
         `source`: "webhook", or "reconciliation"/"backfill" for meetings listed from Fathom's API,
         which enter through this same intake so one recording is one meeting whichever came first."""
         try:
-            meeting = parse_meeting(decode_body(body))
+            if len(body) > OFF_LOOP_BYTES:  # a long transcript: validating it takes milliseconds
+                meeting = await run_cpu(_parse, body)
+            else:
+                meeting = _parse(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
             return await self._reject(webhook_id, body, "body is not valid JSON")
         except FathomPayloadError as exc:

@@ -7,7 +7,6 @@ transcripts otherwise drown the card in false "commitments").
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import date
 
@@ -21,6 +20,7 @@ from services.analysis.schema import (
     TypeScore,
 )
 from services.clock import utcnow
+from services.cpu import run_cpu
 from services.fathom import FathomMeeting
 
 CLIENT_TYPES = ("client", "ai_audit", "discovery", "sales")
@@ -123,7 +123,7 @@ class HeuristicAnalyzer:
 
     async def analyze(self, meeting: FathomMeeting, *, os_context: str = "") -> AnalysisOutcome:
         # CPU-bound on long transcripts: off the event loop so webhook acks and Slack acks stay fast
-        analysis = await asyncio.to_thread(self.analyze_sync, meeting)
+        analysis = await run_cpu(self.analyze_sync, meeting)
         return AnalysisOutcome(analysis=analysis, analyzer="heuristic")
 
     def analyze_sync(self, meeting: FathomMeeting) -> MeetingAnalysis:

@@ -1,0 +1,38 @@
+"""CPU-heavy work (the heuristic analyzer, validating a large Fathom payload) off the event loop.
+
+The event loop serves the webhook acks and the Socket Mode acks; a long transcript analysed on it
+makes every ack wait. The work runs in one small thread pool sized from the machine: one thread
+fewer than the cores (at least one), so the loop's thread competes for the GIL with at most that
+many CPU-bound threads instead of asyncio's default executor (cores + 4 threads, shared with
+blocking I/O such as file reads and zip building).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+CPU_THREADS = max(1, (os.cpu_count() or 2) - 1)
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=CPU_THREADS, thread_name_prefix="fathom-cpu")
+    return _pool
+
+
+async def run_cpu(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run `fn` in the CPU pool; the caller's context (log fields) goes with it."""
+    loop = asyncio.get_running_loop()
+    call = functools.partial(fn, *args, **kwargs)
+    return await loop.run_in_executor(_executor(), contextvars.copy_context().run, call)
