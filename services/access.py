@@ -174,14 +174,14 @@ class AccessPolicy:
         sql, params = scope.sql("id")
         names = _names(params, "acc_m", ids)
         stmt = text(f"SELECT id FROM meetings WHERE id IN ({names}) AND {sql}").bindparams(**params)
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             return {int(r[0]) for r in await s.execute(stmt)}
 
     async def card_at(self, channel: str, ts: str | None) -> int | None:
         """The meeting whose card is the message `ts` in `channel` (a question in its thread)."""
         if not ts:
             return None
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             entity = await s.scalar(
                 select(SlackMessageRef.entity).where(
                     SlackMessageRef.channel == channel,
@@ -194,7 +194,7 @@ class AccessPolicy:
 
     async def card_channels(self) -> list[str]:
         """The channels holding meeting cards (routing keeps this a handful)."""
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             rows = await s.scalars(
                 select(SlackMessageRef.channel)
                 .where(SlackMessageRef.entity.like(f"{CARD_PREFIX}%"))
@@ -203,7 +203,7 @@ class AccessPolicy:
             return sorted(rows.all())
 
     async def _emails(self, user_id: str, known: bool = False) -> set[str]:
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             emails = {
                 e.lower()
                 for e in await s.scalars(select(Person.email).where(Person.slack_user_id == user_id))

@@ -37,7 +37,7 @@ class HomeService:
 
     async def email_of(self, user_id: str) -> str | None:
         """From the people cache the gateway fills; the handler falls back to users.info."""
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             return await s.scalar(select(Person.email).where(Person.slack_user_id == user_id).limit(1))
 
     async def load(
@@ -73,7 +73,7 @@ class HomeService:
         where = (ActionItem.status == "open", mine if email else ActionItem.owner_slack_id == user_id)
         overdue = case((ActionItem.due_date < now.date(), 0), else_=1)
         undated = case((ActionItem.due_date.is_(None), 1), else_=0)
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             total = await s.scalar(select(func.count()).select_from(ActionItem).where(*where)) or 0
             rows = await s.scalars(
                 select(ActionItem)
@@ -85,7 +85,7 @@ class HomeService:
 
     async def pending_proposals(self, limit: int) -> tuple[list[OSProposal], int]:
         where = OSProposal.status == "proposed"
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             total = await s.scalar(select(func.count()).select_from(OSProposal).where(where)) or 0
             rows = await s.scalars(select(OSProposal).where(where).order_by(OSProposal.id).limit(limit))
             return list(rows.all()), int(total)
@@ -94,7 +94,7 @@ class HomeService:
         """The newest meetings the user may see (services.access: attended, in one of their
         channels, or all of them for an admin), filtered in the query."""
         visible = where(scope, "meetings.id")
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             total = await s.scalar(select(func.count()).select_from(Meeting).where(visible))
             rows = await s.execute(
                 select(Meeting.id, Meeting.title, Meeting.started_at, Meeting.url)
@@ -117,7 +117,7 @@ class HomeService:
         week_start = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         metrics = await MetricsService(self.db, clock=lambda: now).action_items()
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             by_type = await s.execute(
                 select(Meeting.primary_type, func.count())
                 .where(Meeting.started_at >= week_start)
@@ -151,5 +151,5 @@ class HomeService:
         ids.discard(0)
         if not ids:
             return {}
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             return dict((await s.execute(select(Meeting.id, Meeting.title).where(Meeting.id.in_(ids)))).all())

@@ -79,7 +79,7 @@ class MetricsService:
         now = as_utc(self.clock())
         today = today or now.date()
         since = now - timedelta(days=30)
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             rows = await s.scalars(
                 select(ActionItem).where(
                     or_(
