@@ -301,3 +301,48 @@ class SchedulerRun(Base):
     tick: Mapped[str] = mapped_column(String(32), primary_key=True)  # "2026-12-01T10:31" (UTC bucket)
     instance: Mapped[str] = mapped_column(String(128))  # host:pid of the runner, for operators
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class MeetingFacts(Base):
+    """Numbers derived once per (re-)analysis from a meeting's payload and analysis, so the dashboard
+    is plain SQL on both engines instead of JSON digging (services/analytics.py writes them)."""
+
+    __tablename__ = "meeting_facts"
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    week: Mapped[date | None] = mapped_column(Date, index=True)  # Monday of started_at's ISO week (UTC)
+    client_slug: Mapped[str | None] = mapped_column(String(120), index=True)
+    client_domain: Mapped[str | None] = mapped_column(String(255))  # first external invitee domain
+    primary_type: Mapped[str] = mapped_column(String(40), default="other")
+    scheduled_seconds: Mapped[int | None] = mapped_column(Integer)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    decisions: Mapped[int] = mapped_column(Integer, default=0)
+    action_items: Mapped[int] = mapped_column(Integer, default=0)
+    risks: Mapped[int] = mapped_column(Integer, default=0)
+    sentiment: Mapped[float | None] = mapped_column(Numeric(6, 4))  # -1..1 (VADER compound, or Claude's)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MeetingSpeaker(Base):
+    """One row per speaker of a meeting: talk time and tone, for talk share and sentiment by person."""
+
+    __tablename__ = "meeting_speakers"
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    speaker: Mapped[str] = mapped_column(String(255), primary_key=True)  # display name
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    is_external: Mapped[bool] = mapped_column(Boolean, default=False)
+    talk_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    sentiment: Mapped[float | None] = mapped_column(Numeric(6, 4))
+
+
+class ChartCache(Base):
+    """An uploaded chart image: re-rendered and re-uploaded only when its data hash changes."""
+
+    __tablename__ = "chart_cache"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)  # "home:U1:items_by_state"
+    data_hash: Mapped[str] = mapped_column(String(64))
+    file_id: Mapped[str] = mapped_column(String(64))
+    alt_text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
