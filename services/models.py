@@ -346,3 +346,31 @@ class ChartCache(Base):
     file_id: Mapped[str] = mapped_column(String(64))
     alt_text: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class OutboxEntry(Base, TimestampMixin):
+    """One write to an outside system (Gamma, HubSpot, Linear, ...): proposed, approved, applied once.
+
+    `dedupe_key` is unique: the same meeting or item proposed twice is one entry, so approving it
+    twice (or a retried job) never creates a second record in the target."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_target_status", "target", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target: Mapped[str] = mapped_column(String(20))  # gamma | hubspot | salesforce | asana | jira | linear
+    operation: Mapped[str] = mapped_column(String(40))  # deck | meeting | task | note | issue
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    # proposed | approved (applying) | applied | rejected | failed | undone
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("action_items.id", ondelete="SET NULL"), index=True)
+    summary: Mapped[str] = mapped_column(String(500), default="")  # one line for the card
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    external_url: Mapped[str | None] = mapped_column(String(1000))
+    progress: Mapped[str | None] = mapped_column(String(255))  # "generating (poll 3)" while a job runs
+    error: Mapped[str | None] = mapped_column(Text)  # the target's own message on a 4xx
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    remote_status: Mapped[str | None] = mapped_column(String(40))  # last status seen there (two-way sync)
