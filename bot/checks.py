@@ -17,6 +17,31 @@ class Check:
     fix: str | None = None
 
 
+# what to do about a bad variable, by its name (the first word of a ConfigError line)
+CONFIG_FIXES: dict[str, str] = {
+    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-) from the app's OAuth & Permissions page, "
+    "or unset both Slack tokens for the local sandbox",
+    "SLACK_APP_TOKEN": "create an app-level token (xapp-) with connections:write under Basic Information, "
+    "or unset both Slack tokens for the local sandbox",
+    "SLACK_API_URL": "unset it (https://slack.com/api/) or give the full http(s) URL of the Web API",
+    "FATHOM_WEBHOOK_SECRET": "copy the signing secret (whsec_…) from Fathom's webhook settings; "
+    "comma-separate two during a rotation",
+    "FATHOM_API_URL": "unset it (Fathom's own API) or give a full http(s) URL",
+    "FATHOM_API_KEYS": "write owner=key pairs separated by commas",
+    "DATABASE_URL": "sqlite+aiosqlite:///./data/fathom_os.sqlite3 or postgresql+asyncpg://user@host/db",
+}
+
+
+def config_checks(problems: list[str]) -> list[Check]:
+    """Every invalid setting as its own failed check, so one run of `check` shows them all (#16)."""
+    checks = []
+    for problem in problems:
+        variable = problem.split(":", 1)[0].strip()
+        fix = CONFIG_FIXES.get(variable, f"fix {variable} (see the configuration table in README.md)")
+        checks.append(Check("config", "fail", problem, fix))
+    return checks
+
+
 async def run_checks(settings: Settings) -> list[Check]:
     intake = (
         [_intake_mode(settings)] if settings.polling_mode else [_webhook(settings), _intake_mode(settings)]

@@ -8,10 +8,13 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging import configure_logging
+
+if TYPE_CHECKING:
+    from bot.checks import Check
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
+        if args.command == "check":  # every bad setting as its own [FAIL] line, with what to do
+            from bot.checks import config_checks
+
+            print_checks(config_checks(exc.problems))
+            names = ", ".join(dict.fromkeys(p.split(":", 1)[0] for p in exc.problems))
+            return fail(
+                f"{len(exc.problems)} setting problem(s) ({names}): fix them as shown, then check again"
+            )
         print(f"Configuration error:\n{exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
@@ -258,8 +269,12 @@ async def cmd_db(settings: Settings, _args: argparse.Namespace) -> int:
 async def cmd_check(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.checks import run_checks
 
+    return print_checks(await run_checks(settings))
+
+
+def print_checks(checks: list[Check]) -> int:
     problems = 0
-    for check in await run_checks(settings):
+    for check in checks:
         mark = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[check.level]
         print(f"[{mark}] {check.name}: {check.message}")
         if check.fix:

@@ -1,7 +1,7 @@
 """Settings: the design's config contract, read from the environment or `.env`.
 
 Names are fixed (deploy scripts and tests rely on them). Anything invalid becomes one
-`ConfigError` naming the variable, so `fathom-os` can exit with a clear message.
+`ConfigError` listing every bad variable, so `fathom-os` can exit with a clear message.
 """
 
 from __future__ import annotations
@@ -17,7 +17,11 @@ from services.fathom_api import ApiKey, parse_keys
 
 
 class ConfigError(Exception):
-    """Invalid or contradictory configuration; the message names the variable."""
+    """Invalid or contradictory configuration: one line per problem, each naming its variable."""
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
 
 
 # USD per million tokens: input, output, cache write, cache read. Override with CLAUDE_PRICES (JSON).
@@ -103,26 +107,32 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
+        problems = self.cross_field_problems()
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def cross_field_problems(self) -> list[str]:
+        """Every contradiction between settings, each line naming its variable (#16: all at once)."""
+        problems: list[str] = []
         bot, app = self.slack_bot_token, self.slack_app_token
         if bool(bot) != bool(app):
             missing = "SLACK_APP_TOKEN" if bot else "SLACK_BOT_TOKEN"
-            raise ValueError(f"{missing}: set both Slack tokens or neither (neither = local sandbox)")
+            problems.append(f"{missing}: set both Slack tokens or neither (neither = local sandbox)")
         if bot and not bot.get_secret_value().startswith("xoxb-"):
-            raise ValueError("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
+            problems.append("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
         if app and not app.get_secret_value().startswith("xapp-"):
-            raise ValueError("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+            problems.append("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
         if self.fathom_api_keys:
             try:
                 self.fathom_keys  # noqa: B018 - validates the list
             except ValueError as exc:
-                raise ValueError(str(exc)) from None
+                problems.append(str(exc))
         if not self.fathom_api_url.startswith(("http://", "https://")):
-            raise ValueError("FATHOM_API_URL: must be an http(s) URL (https://api.fathom.ai/external/v1)")
-        if self.fathom_webhook_secret:
-            for secret in self.webhook_secrets:
-                if not secret.startswith("whsec_"):
-                    raise ValueError("FATHOM_WEBHOOK_SECRET: each secret must start with whsec_")
-        return self
+            problems.append("FATHOM_API_URL: must be an http(s) URL (https://api.fathom.ai/external/v1)")
+        if any(not secret.startswith("whsec_") for secret in self.webhook_secrets):
+            problems.append("FATHOM_WEBHOOK_SECRET: each secret must start with whsec_")
+        return problems
 
     @property
     def webhook_secrets(self) -> list[str]:
@@ -174,13 +184,33 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build settings or raise ConfigError with one line per bad variable."""
+    """Build settings or raise ConfigError listing every bad variable, not only the first.
+
+    Pydantic reports every bad field but runs the cross-field checks only when all fields are valid;
+    so on field errors the settings are built once more with those fields at their defaults, and the
+    contradictions among the rest are reported too.
+    """
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "config"
-            msg = str(err["msg"]).removeprefix("Value error, ")
+        problems = _problems(exc)
+        failed = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+    defaults: dict[str, object] = {}
+    for name, field in Settings.model_fields.items():
+        if field.alias in failed or name in failed:
+            defaults[field.alias or name] = field.get_default(call_default_factory=True)
+    if defaults:
+        try:
+            Settings(**{**overrides, **defaults})  # type: ignore[arg-type]
+        except ValidationError as exc:
+            problems += [p for p in _problems(exc) if p not in problems]
+    raise ConfigError(problems)
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "config"
+        for msg in str(err["msg"]).removeprefix("Value error, ").splitlines():
             lines.append(msg if loc == "config" or msg.split(":")[0].isupper() else f"{loc}: {msg}")
-        raise ConfigError("\n".join(lines)) from None
+    return lines

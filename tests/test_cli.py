@@ -130,3 +130,21 @@ def test_check_with_an_unreachable_slack_url_advises_the_url_not_a_reinstall(
     assert result.returncode == 1
     assert f"[FAIL] slack: cannot reach {url}" in result.stdout
     assert "SLACK_API_URL" in result.stdout and "reinstall" not in result.stdout
+
+
+def test_check_with_several_bad_settings_reports_every_one_with_its_fix(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        "check",
+        SLACK_API_URL="ftp://slack.example",  # a field error ...
+        LOG_LEVEL="loud",  # ... another ...
+        SLACK_BOT_TOKEN="abc",  # ... and contradictions pydantic checks only after the fields pass
+        SLACK_APP_TOKEN="xapp-1",
+        FATHOM_WEBHOOK_SECRET="nope",
+    )
+    assert "SLACK_API_URL" in one_line_error(result)  # exit 2: the settings are unusable as they are
+    fails = [line for line in result.stdout.splitlines() if line.startswith("[FAIL] config: ")]
+    named = {line.removeprefix("[FAIL] config: ").split(":")[0] for line in fails}
+    assert {"SLACK_API_URL", "LOG_LEVEL", "SLACK_BOT_TOKEN", "FATHOM_WEBHOOK_SECRET"} <= named, result.stdout
+    assert result.stdout.count("       fix: ") == len(fails)
+    assert "whsec_" in result.stdout and "xoxb-" in result.stdout
