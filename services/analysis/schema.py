@@ -75,6 +75,7 @@ class MeetingAnalysis(BaseModel):
     stakeholders: list[Stakeholder] = Field(default_factory=list)
     roadmap_ideas: list[Mention] = Field(default_factory=list)
     os_updates: list[OSUpdate] = Field(default_factory=list)
+    sentiment: float | None = Field(default=None, ge=-1, le=1, description="overall tone, -1 to 1")
 
     @property
     def primary_type(self) -> str:
@@ -180,6 +181,7 @@ class ClaudeAnalysis(_Out):
     stakeholders: list[ClaudeStakeholder]
     roadmap_ideas: list[ClaudeMention]
     section_changes: list[ClaudeSectionChange]
+    sentiment: float | None = Field(default=None, description="overall tone of the meeting, -1 to 1")
 
     def to_analysis(self) -> MeetingAnalysis:
         def mentions(items: list[ClaudeMention]) -> list[Mention]:
@@ -233,6 +235,7 @@ class ClaudeAnalysis(_Out):
                 )
                 for c in self.section_changes
             ],
+            sentiment=None if self.sentiment is None else max(-1.0, min(1.0, self.sentiment)),
         )
 
 
