@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     # short, renewed by the heartbeat every third of it: a killed worker's job is free within this
     job_lease_seconds: float = Field(default=30.0, alias="JOB_LEASE_SECONDS", gt=0)
 
+    # outside systems (#21): a connector is on when its secret is set; URLs point at local stand-ins in tests
+    gamma_api_key: SecretStr | None = Field(default=None, alias="GAMMA_API_KEY")
+    gamma_api_url: str = Field(default="https://public-api.gamma.app", alias="GAMMA_API_URL")
+    hubspot_token: SecretStr | None = Field(default=None, alias="HUBSPOT_TOKEN")
+    hubspot_api_url: str = Field(default="https://api.hubapi.com", alias="HUBSPOT_API_URL")
+    linear_api_key: SecretStr | None = Field(default=None, alias="LINEAR_API_KEY")
+    linear_api_url: str = Field(default="https://api.linear.app/graphql", alias="LINEAR_API_URL")
+    outbox_sync_seconds: float = Field(default=300.0, alias="OUTBOX_SYNC_SECONDS", ge=5)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
     log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
 
@@ -175,6 +184,9 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.anthropic_api_key,
             self.fathom_api_key,
+            self.gamma_api_key,
+            self.hubspot_token,
+            self.linear_api_key,
         ):
             if value is not None and value.get_secret_value():
                 out.append(value.get_secret_value())

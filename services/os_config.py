@@ -262,6 +262,62 @@ class Retention(_Model):
     webhook_bodies_days: int | None = Field(default=None, ge=1)
 
 
+class ConnectorSettings(_Model):
+    """One outside system under `integrations:` (#21); its secret lives in the environment."""
+
+    enabled: bool = True
+    # operations applied without an approval (e.g. [task]); every other write waits on its card
+    auto_apply: list[str] = Field(default_factory=list)
+    meeting_types: list[str] = Field(default_factory=lambda: ["client", "sales", "discovery", "ai_audit"])
+    owners: dict[str, str] = Field(default_factory=dict)  # Slack id or email -> the target's user id
+    team_id: str | None = None  # Linear team (issues are created there)
+    project_id: str | None = None  # Asana / Linear project
+    theme_id: str | None = None  # Gamma theme
+    export_as: str | None = "pdf"  # Gamma export attached in the thread: pdf | pptx | none
+    num_cards: int = Field(default=10, ge=1, le=60)
+
+    @field_validator("meeting_types")
+    @classmethod
+    def _types(cls, v: list[str]) -> list[str]:
+        out = [t.strip().lower() for t in v]
+        for t in out:
+            if t not in MEETING_TYPE_NAMES:
+                raise ValueError(f"'{t}' is not a meeting type ({', '.join(MEETING_TYPE_NAMES)})")
+        return out
+
+    @field_validator("export_as")
+    @classmethod
+    def _export(cls, v: str | None) -> str | None:
+        if v is None or str(v).lower() in ("none", "false", ""):
+            return None
+        if str(v).lower() not in ("pdf", "pptx"):
+            raise ValueError("must be pdf, pptx or none")
+        return str(v).lower()
+
+    def owner_for(self, *keys: str | None) -> str | None:
+        for key in keys:
+            if key and (key in self.owners or key.lower() in self.owners):
+                return self.owners.get(key) or self.owners.get(key.lower())
+        return None
+
+
+class Integrations(_Model):
+    gamma: ConnectorSettings | None = None
+    hubspot: ConnectorSettings | None = None
+    salesforce: ConnectorSettings | None = None
+    asana: ConnectorSettings | None = None
+    jira: ConnectorSettings | None = None
+    linear: ConnectorSettings | None = None
+
+    def settings_for(self, target: str) -> ConnectorSettings:
+        found = getattr(self, target, None)
+        return found if isinstance(found, ConnectorSettings) else ConnectorSettings()
+
+    def auto_applies(self, target: str, operation: str) -> bool:
+        found = getattr(self, target, None)
+        return isinstance(found, ConnectorSettings) and operation in found.auto_apply
+
+
 class OSConfig(_Model):
     team: list[TeamMember] = Field(default_factory=list)
     approvers: list[str] = Field(default_factory=list)
@@ -273,6 +329,7 @@ class OSConfig(_Model):
     model_routing: ModelRouting = Field(default_factory=ModelRouting)
     privacy: Privacy = Field(default_factory=Privacy)
     retention: Retention = Field(default_factory=Retention)
+    integrations: Integrations = Field(default_factory=Integrations)
 
     @field_validator("internal_domains")
     @classmethod

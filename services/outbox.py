@@ -1,0 +1,450 @@
+"""The outbox: every write to an outside system is a proposal first, applied once, recorded, undone
+where the target allows (the way OS changes go through `services/proposals.py`).
+
+An entry is stored with a unique dedupe key (the same meeting or item never makes two records),
+shown on an approval card, and applied by a durable job (`outbox.apply`) after an approver says
+so, or at once when `fathom-os.yml` lets that target's operation auto-apply. A 4xx from the target
+ends the entry as `failed` with the target's own message (shown on the card); a 429 is honoured
+through the connector's shared rate gate; 5xx and network errors are retried with the queue's
+backoff. Project-management targets are synced both ways by `sync()`, run on a schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Protocol, cast
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from services import audit_log
+from services.clock import utcnow
+from services.db import Database
+from services.errors import NotAllowed, NotFound, StaleState, UserFacingError
+from services.integrations.base import (
+    Applied,
+    Attachment,
+    Connector,
+    NotUndoable,
+    RateGate,
+    TargetError,
+    TaskTracker,
+    Write,
+    with_rate_limit,
+)
+from services.jobs import JobHandler, JobQueue
+from services.models import ActionItem, Job, OutboxEntry
+from services.os_config import OSConfig
+
+log = logging.getLogger(__name__)
+
+APPLY_JOB = "outbox.apply"
+TARGETS = ("gamma", "hubspot", "salesforce", "asana", "jira", "linear")
+PENDING = ("proposed",)
+NOT_APPROVER = (
+    "Only the approvers listed in fathom-os.yml can approve, reject or undo writes to outside "
+    "systems. Ask one of them, or propose adding yourself to `approvers:` in fathom-os.yml."
+)
+AUTO = "auto-apply"  # approved_by when fathom-os.yml lets the target's operation apply unasked
+SYNC = "sync"  # the actor of changes made by two-way sync
+
+
+class Notifier(Protocol):
+    """The Slack side (services/slack/outbox.py): redraw a card, attach a file, redraw an item."""
+
+    async def changed(self, entry: OutboxEntry) -> None: ...
+
+    async def attach(self, entry: OutboxEntry, attachment: Attachment) -> None: ...
+
+    async def item_changed(self, item_id: int) -> None: ...
+
+
+class PeopleDirectory(Protocol):
+    async def user_info(self, user_id: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Proposed:
+    target: str
+    operation: str
+    payload: dict[str, Any]
+    dedupe_key: str
+    summary: str
+    meeting_id: int | None = None
+    item_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    done_here: int = 0  # items marked done because the task was completed there
+    closed_there: int = 0  # tasks closed there because the item was done here
+
+
+def snapshot(e: OutboxEntry) -> dict[str, Any]:
+    return {
+        "target": e.target,
+        "operation": e.operation,
+        "status": e.status,
+        "dedupe_key": e.dedupe_key,
+        "external_id": e.external_id,
+        "external_url": e.external_url,
+        "error": (e.error or "")[:500] or None,
+    }
+
+
+class OutboxService:
+    def __init__(
+        self,
+        db: Database,
+        queue: JobQueue,
+        os_config: Callable[[], OSConfig],
+        connectors: dict[str, Connector],
+        *,
+        people: PeopleDirectory | None = None,
+        notifier: Notifier | None = None,
+        gates: dict[str, RateGate] | None = None,
+    ) -> None:
+        self.db = db
+        self.queue = queue
+        self.os_config = os_config
+        self.connectors = connectors
+        self.people = people
+        self.notifier = notifier
+        self.gates = gates if gates is not None else {t: RateGate() for t in connectors}
+
+    def with_notifier(self, notifier: Notifier) -> OutboxService:
+        """The same outbox drawing its cards through `notifier` (the Slack publisher is built later)."""
+        return OutboxService(
+            self.db,
+            self.queue,
+            self.os_config,
+            self.connectors,
+            people=self.people,
+            notifier=notifier,
+            gates=self.gates,
+        )
+
+    def handlers(self) -> dict[str, JobHandler]:
+        return {APPLY_JOB: self.handle_apply}
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def get(self, entry_id: int) -> OutboxEntry:
+        async with self.db.read_session() as s:
+            row = await s.get(OutboxEntry, entry_id)
+        if row is None:
+            raise NotFound(f"Outside write {entry_id} was not found.")
+        return row
+
+    async def for_meeting(self, meeting_id: int) -> list[OutboxEntry]:
+        async with self.db.read_session() as s:
+            rows = await s.scalars(
+                select(OutboxEntry).where(OutboxEntry.meeting_id == meeting_id).order_by(OutboxEntry.id)
+            )
+            return list(rows.all())
+
+    async def for_item(self, item_id: int) -> list[OutboxEntry]:
+        async with self.db.read_session() as s:
+            rows = await s.scalars(
+                select(OutboxEntry).where(OutboxEntry.item_id == item_id).order_by(OutboxEntry.id)
+            )
+            return list(rows.all())
+
+    def configured(self) -> list[str]:
+        return [t for t in TARGETS if t in self.connectors]
+
+    # -- proposing ----------------------------------------------------------------------------
+
+    async def propose(self, proposed: Proposed, actor: str) -> OutboxEntry:
+        """Store a write (or return the one already stored under its dedupe key); auto-applied when
+        fathom-os.yml says this target's operation may go without approval."""
+        if proposed.target not in TARGETS:
+            raise UserFacingError(f"'{proposed.target}' is not a known target ({', '.join(TARGETS)}).")
+        if proposed.target not in self.connectors:
+            raise UserFacingError(
+                f"{proposed.target} is not configured: set its token in the environment and "
+                f"its section under `integrations:` in fathom-os.yml (see README)."
+            )
+        auto = self.os_config().integrations.auto_applies(proposed.target, proposed.operation)
+        try:
+            async with self.db.write_session() as s:
+                entry = OutboxEntry(
+                    target=proposed.target,
+                    operation=proposed.operation,
+                    payload=proposed.payload,
+                    dedupe_key=proposed.dedupe_key[:255],
+                    summary=proposed.summary[:500],
+                    meeting_id=proposed.meeting_id,
+                    item_id=proposed.item_id,
+                    status="proposed",
+                )
+                s.add(entry)
+                await s.flush()
+                audit_log.record(s, actor, "outbox.proposed", f"outbox:{entry.id}", None, snapshot(entry))
+                if auto:
+                    await self._approve_in(s, entry, AUTO)
+        except IntegrityError:  # proposed before: the same record, never a second one
+            async with self.db.read_session() as s:
+                found = await s.scalar(
+                    select(OutboxEntry).where(OutboxEntry.dedupe_key == proposed.dedupe_key[:255])
+                )
+            if found is None:
+                raise
+            return found
+        if auto:
+            self.queue.notify()
+        await self._notify(entry)
+        return entry
+
+    # -- deciding -----------------------------------------------------------------------------
+
+    async def authorise(self, actor: str) -> None:
+        config = self.os_config()
+        if config.is_approver(actor):
+            return
+        email = None
+        if self.people is not None:
+            try:
+                email = getattr(await self.people.user_info(actor), "email", None)
+            except Exception:
+                log.warning("could not look up Slack user %s", actor)
+        if not (email and config.is_approver(email)):
+            raise NotAllowed(NOT_APPROVER)
+
+    async def approve(self, entry_id: int, actor: str) -> OutboxEntry:
+        """Queue the write; approving twice (or a second approver) is the same single write."""
+        await self.authorise(actor)
+        async with self.db.write_session() as s:
+            entry = await self._load(s, entry_id)
+            if entry.status in ("approved", "applied"):
+                return entry
+            if entry.status not in ("proposed", "failed"):
+                raise StaleState(_why_not(entry, "approved"))
+            await self._approve_in(s, entry, actor)
+        self.queue.notify()
+        await self._notify(entry)
+        return entry
+
+    async def approve_all(self, meeting_id: int, actor: str) -> list[OutboxEntry]:
+        await self.authorise(actor)
+        out = []
+        for entry in await self.for_meeting(meeting_id):
+            if entry.status == "proposed":
+                out.append(await self.approve(entry.id, actor))
+        return out
+
+    async def reject(self, entry_id: int, actor: str) -> OutboxEntry:
+        await self.authorise(actor)
+        async with self.db.write_session() as s:
+            entry = await self._load(s, entry_id)
+            if entry.status not in ("proposed", "failed"):
+                raise StaleState(_why_not(entry, "rejected"))
+            before = snapshot(entry)
+            entry.status, entry.approved_by, entry.decided_at = "rejected", actor, utcnow()
+            audit_log.record(s, actor, "outbox.rejected", f"outbox:{entry.id}", before, snapshot(entry))
+        await self._notify(entry)
+        return entry
+
+    async def undo(self, entry_id: int, actor: str) -> OutboxEntry:
+        """Take an applied write back where the target allows (archive, delete)."""
+        await self.authorise(actor)
+        entry = await self.get(entry_id)
+        if entry.status != "applied" or not entry.external_id:
+            raise StaleState(_why_not(entry, "undone"))
+        connector = self._connector(entry.target)
+        gate = self.gates.setdefault(entry.target, RateGate())
+        try:
+            await with_rate_limit(gate, lambda: connector.undo(entry.operation, entry.external_id or ""))
+        except NotUndoable as exc:
+            raise UserFacingError(f"{entry.target} cannot take this back: {exc}") from exc
+        except TargetError as exc:
+            raise UserFacingError(f"{entry.target} refused the undo: {exc.message}") from exc
+        async with self.db.write_session() as s:
+            row = await self._load(s, entry_id)
+            before = snapshot(row)
+            row.status = "undone"
+            audit_log.record(s, actor, "outbox.undone", f"outbox:{row.id}", before, snapshot(row))
+        await self._notify(row)
+        return row
+
+    async def _approve_in(self, s: Any, entry: OutboxEntry, actor: str) -> None:
+        before = snapshot(entry)
+        entry.status, entry.approved_by, entry.decided_at = "approved", actor, utcnow()
+        entry.error, entry.progress = None, "queued"
+        audit_log.record(s, actor, "outbox.approved", f"outbox:{entry.id}", before, snapshot(entry))
+        await self.queue.enqueue(s, APPLY_JOB, {"entry_id": entry.id}, key=f"outbox:{entry.id}")
+
+    # -- applying (the job) -------------------------------------------------------------------
+
+    async def handle_apply(self, job: Job) -> None:
+        entry = await self.get(int(job.payload["entry_id"]))
+        if entry.status != "approved":  # applied by an earlier run, rejected meanwhile: nothing to do
+            return
+        connector = self.connectors.get(entry.target)
+        if connector is None:
+            await self._finish(entry.id, "failed", error=f"{entry.target} is not configured any more")
+            return
+        write = Write(entry.id, entry.operation, dict(entry.payload), entry.dedupe_key)
+        gate = self.gates.setdefault(entry.target, RateGate())
+
+        async def progress(text: str) -> None:
+            row = await self._finish(entry.id, "approved", progress=text[:255])
+            await self._notify(row)
+
+        try:
+            applied: Applied = await with_rate_limit(gate, lambda: connector.apply(write, progress))
+        except TargetError as exc:  # the target said no: show its words, do not retry
+            row = await self._finish(entry.id, "failed", error=exc.message, status_code=exc.status)
+            await self._notify(row)
+            return
+        except Exception as exc:
+            if job.attempts >= job.max_attempts:
+                row = await self._finish(
+                    entry.id, "failed", error=f"gave up after {job.attempts} tries: {exc}"
+                )
+                await self._notify(row)
+            else:
+                await self._finish(entry.id, "approved", progress=f"retrying ({type(exc).__name__})")
+            raise
+        row = await self._finish(entry.id, "applied", applied=applied)
+        for attachment in applied.attachments:
+            if self.notifier is not None:
+                await self.notifier.attach(row, attachment)
+        await self._notify(row)
+
+    async def _finish(
+        self,
+        entry_id: int,
+        status: str,
+        *,
+        error: str | None = None,
+        progress: str | None = None,
+        applied: Applied | None = None,
+        status_code: int | None = None,
+    ) -> OutboxEntry:
+        async with self.db.write_session() as s:
+            row = await self._load(s, entry_id)
+            before = snapshot(row)
+            row.status, row.progress = status, progress
+            if error is not None:
+                row.error = f"{status_code}: {error}" if status_code else error
+            if applied is not None:
+                row.external_id, row.external_url = applied.external_id, applied.url
+                row.remote_status, row.applied_at, row.error = applied.remote_status, utcnow(), None
+            if status != before["status"]:
+                audit_log.record(
+                    s, row.approved_by or SYNC, f"outbox.{status}", f"outbox:{row.id}", before, snapshot(row)
+                )
+        return row
+
+    # -- two-way status -----------------------------------------------------------------------
+
+    async def sync(self) -> SyncReport:
+        """Completed there -> done here; done here -> closed there (each change in the audit log)."""
+        done_here = closed_there = 0
+        for target, connector in self.connectors.items():
+            if not _is_tracker(connector):
+                continue
+            async with self.db.read_session() as s:
+                rows = (
+                    await s.execute(
+                        select(OutboxEntry, ActionItem)
+                        .join(ActionItem, ActionItem.id == OutboxEntry.item_id)
+                        .where(OutboxEntry.target == target, OutboxEntry.status == "applied")
+                        .where(OutboxEntry.external_id.is_not(None))
+                    )
+                ).all()
+            if not rows:
+                continue
+            gate = self.gates.setdefault(target, RateGate())
+            ids = [e.external_id for e, _ in rows if e.external_id]
+            tracker = cast(TaskTracker, connector)
+            states = await with_rate_limit(gate, partial(tracker.states, ids))
+            by_id = {st.external_id: st for st in states}
+            for entry, item in rows:
+                state = by_id.get(entry.external_id or "")
+                if state is None:
+                    continue
+                if state.done and item.status != "done":
+                    if await self._mark_done_here(entry, item.id, state.status):
+                        done_here += 1
+                elif item.status == "done" and not state.done:
+                    eid = entry.external_id or ""
+                    await with_rate_limit(gate, partial(tracker.close, eid))
+                    await self._remote_status(entry.id, "closed from here", "outbox.closed_there")
+                    closed_there += 1
+                elif state.status != entry.remote_status:
+                    await self._remote_status(entry.id, state.status, None)
+        return SyncReport(done_here, closed_there)
+
+    async def _mark_done_here(self, entry: OutboxEntry, item_id: int, remote: str) -> bool:
+        async with self.db.write_session() as s:
+            item = await s.get(ActionItem, item_id, with_for_update=not self.db.is_sqlite)
+            if item is None or item.status == "done":
+                return False
+            before = {"status": item.status, "version": item.version}
+            item.status, item.completed_at, item.completed_by = "done", utcnow(), None
+            item.version += 1
+            audit_log.record(
+                s,
+                f"{SYNC}:{entry.target}",
+                "action_item.done",
+                f"action_item:{item_id}",
+                before,
+                {"status": "done", "version": item.version, "by": f"{entry.target} {entry.external_id}"},
+            )
+            row = await self._load(s, entry.id)
+            row.remote_status = remote
+        if self.notifier is not None:
+            await self.notifier.item_changed(item_id)
+        return True
+
+    async def _remote_status(self, entry_id: int, status: str, action: str | None) -> None:
+        async with self.db.write_session() as s:
+            row = await self._load(s, entry_id)
+            before = snapshot(row)
+            row.remote_status = status[:40]
+            if action:
+                audit_log.record(s, SYNC, action, f"outbox:{row.id}", before, {"remote_status": status})
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _connector(self, target: str) -> Connector:
+        connector = self.connectors.get(target)
+        if connector is None:
+            raise UserFacingError(f"{target} is not configured (its token is not set).")
+        return connector
+
+    @staticmethod
+    async def _load(s: Any, entry_id: int) -> OutboxEntry:
+        row = await s.get(OutboxEntry, entry_id)
+        if row is None:
+            raise NotFound(f"Outside write {entry_id} was not found.")
+        assert isinstance(row, OutboxEntry)
+        return row
+
+    async def _notify(self, entry: OutboxEntry) -> None:
+        if self.notifier is None:
+            return
+        try:
+            await self.notifier.changed(entry)
+        except Exception as exc:  # a Slack hiccup must not undo or repeat the outside write
+            log.warning("could not redraw the card of outbox entry %s: %s", entry.id, type(exc).__name__)
+
+
+def _is_tracker(connector: Connector) -> bool:
+    return hasattr(connector, "states") and hasattr(connector, "close")
+
+
+def _why_not(entry: OutboxEntry, verb: str) -> str:
+    return f"This {entry.target} write is already {entry.status}; it cannot be {verb}."
+
+
+def pending(entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
+    return [e for e in entries if e.status in PENDING]
+
+
+__all__ = ["APPLY_JOB", "NOT_APPROVER", "OutboxService", "Proposed", "SyncReport", "TaskTracker"]
