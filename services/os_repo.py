@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 import time
 import uuid
@@ -265,15 +266,27 @@ class OSRepo:
         if self.path.exists() and any(self.path.iterdir()):
             raise OSRepoError(f"{self.path} exists, is not empty and is not a git repository")
         files = _render_skeleton(Path(skeleton_dir), context or {})
-        self.path.mkdir(parents=True, exist_ok=True)
-        await self._git("init", "--quiet", "--initial-branch=main")
-        async with self._write_lock():
+        # Built aside and renamed into place (atomic; refused when the target is not empty), so
+        # instances starting together on one host make one OS: the others adopt it.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.init-", dir=self.path.parent))
+        try:
+            fresh = OSRepo(staging)
+            await fresh._git("init", "--quiet", "--initial-branch=main")
             for rel, text in files.items():
-                target = self.path / validate_os_path(self.path, rel, content=text)
+                target = staging / validate_os_path(staging, rel, content=text)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(text, encoding="utf-8")
-            await self._git("add", "--all")
-            await self._git("commit", "--quiet", "--cleanup=whitespace", "-m", "Initialise the Fathom OS")
+            await fresh._git("add", "--all")
+            await fresh._git("commit", "--quiet", "--cleanup=whitespace", "-m", "Initialise the Fathom OS")
+            try:
+                os.rename(staging, self.path)
+            except OSError:
+                if await self._is_own_repo():  # another process created it meanwhile
+                    return False
+                raise OSRepoError(f"{self.path} exists, is not empty and is not a git repository") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # gone already after a successful rename
         return True
 
     # -- reading ------------------------------------------------------------------------------

@@ -193,3 +193,13 @@ async def test_two_processes_one_killed_every_meeting_carded_once(tmp_path: Path
         await db.dispose()
         await slack.stop()
         await _drop_pg_database(url)
+
+
+async def test_instances_starting_together_create_the_os_once(tmp_path: Path) -> None:
+    """Two instances starting at once on one host: one creates the OS, the other adopts it."""
+    from services.os_repo import OSRepo
+
+    context = {"agency_name": "Our Agency", "default_channel": MEETINGS_CHANNEL}
+    created = await asyncio.gather(*(OSRepo(tmp_path / "os").init(context=context) for _ in range(3)))
+    assert sorted(created) == [False, False, True]
+    assert len(await OSRepo(tmp_path / "os").history()) == 1
