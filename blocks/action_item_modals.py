@@ -26,12 +26,12 @@ from blocks.ids import ItemField, SnoozeField, ViewCallback
 from blocks.limits import INPUT_VALUE
 from blocks.text import esc_trunc, truncate, user_mention
 from blocks.values import ItemRef, ItemVersionRef, encode
-from services.models import ActionItem
+from services.views import ItemView
 
 PRIORITIES = (("urgent", "Urgent"), ("important", "Important"), ("strategic", "Strategic"))
 
 
-def edit_item_modal(item: ActionItem, *, owner_slack_id: str | None) -> dict[str, Any]:
+def edit_item_modal(item: ItemView, *, owner_slack_id: str | None) -> dict[str, Any]:
     """Edit form pre-filled with the item's current state."""
     owner = user_mention(owner_slack_id) or user_mention(item.owner_slack_id)
     options = [Option(text=label, value=value) for value, label in PRIORITIES]
@@ -89,13 +89,13 @@ def edit_item_modal(item: ActionItem, *, owner_slack_id: str | None) -> dict[str
         title="Edit action item",
         submit="Save",
         close="Cancel",
-        private_metadata=encode(ItemVersionRef(item_id=item.id or 0, version=item.version or 1)),
+        private_metadata=encode(ItemVersionRef(item_id=item.id, version=item.version)),
         blocks=blocks,
     )
     return view.to_dict()
 
 
-def snooze_date_modal(item: ActionItem, *, today: date | None = None) -> dict[str, Any]:
+def snooze_date_modal(item: ItemView, *, today: date | None = None) -> dict[str, Any]:
     """The "Pick a date…" snooze choice; the handler snoozes until 9:00 that day, owner's time."""
     initial = (today + timedelta(days=1)).isoformat() if today else None
     view = View(
@@ -104,7 +104,7 @@ def snooze_date_modal(item: ActionItem, *, today: date | None = None) -> dict[st
         title="Snooze until…",
         submit="Snooze",
         close="Cancel",
-        private_metadata=encode(ItemRef(item_id=item.id or 0)),
+        private_metadata=encode(ItemRef(item_id=item.id)),
         blocks=[
             ContextBlock(
                 elements=[MarkdownTextObject(text=esc_trunc(item.text, 2900))], block_id="snooze_item"

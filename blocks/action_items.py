@@ -7,7 +7,7 @@ Every place an item appears draws the same section + actions pair with the same 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -29,8 +29,7 @@ from blocks.ids import ActionItemAction, SnoozeOption, block_id
 from blocks.limits import HEADER_TEXT, SECTION_TEXT
 from blocks.text import bullet_lines, esc_trunc, escape, link, plain, slack_date, user_mention
 from blocks.values import ItemRef, PageRef, SnoozeChoice, encode
-from services.clock import as_utc
-from services.models import ActionItem
+from services.views import ItemView
 
 PRIORITY_EMOJI = {
     "urgent": ":red_circle:",
@@ -57,7 +56,7 @@ MAX_REMINDER_ITEMS = 20
 
 
 def action_item_card(
-    item: ActionItem, *, owner_mention: str | None, meeting_url: str | None, now: datetime
+    item: ItemView, *, owner_mention: str | None, meeting_url: str | None, now: datetime
 ) -> Message:
     """One thread reply. `owner_mention` is the owner's Slack user id (or `<@U…>`) when known."""
     owner = _owner(item, owner_mention)
@@ -71,7 +70,7 @@ def action_item_card(
 
 
 def action_item_list(
-    items: Sequence[ActionItem],
+    items: Sequence[ItemView],
     *,
     title: str,
     page: int,
@@ -126,7 +125,7 @@ def action_item_list(
     return build(f"{title}: {len(items)} action items (page {page} of {pages})", blocks)
 
 
-def reminder_dm(person_name: str, items: Sequence[ActionItem], now: datetime) -> Message:
+def reminder_dm(person_name: str, items: Sequence[ItemView], now: datetime) -> Message:
     """One DM per person listing what needs them, each item with Done and Snooze."""
     first = escape(person_name.split()[0]) if person_name.strip() else "there"
     count = len(items)
@@ -147,7 +146,7 @@ def reminder_dm(person_name: str, items: Sequence[ActionItem], now: datetime) ->
     return build(f"Reminder: {count} {noun} you", blocks)
 
 
-def _reminder_item(item: ActionItem, now: datetime) -> list[Block]:
+def _reminder_item(item: ItemView, now: datetime) -> list[Block]:
     meta = " · ".join([*schedule(item, now), *links(item, None)])
     text = headline(item) + (f"\n{meta}" if meta else "")
     return [
@@ -158,21 +157,21 @@ def _reminder_item(item: ActionItem, now: datetime) -> list[Block]:
     ]
 
 
-def reminder_item_blocks(item: ActionItem, now: datetime) -> list[dict[str, Any]]:
+def reminder_item_blocks(item: ItemView, now: datetime) -> list[dict[str, Any]]:
     """One item as a reminder DM or list draws it: spliced into a clicked message by block_id."""
     return [b.to_dict() for b in _reminder_item(item, now)]
 
 
-def assigned_dm(item: ActionItem, actor: str, now: datetime) -> Message:
+def assigned_dm(item: ItemView, actor: str, now: datetime) -> Message:
     """The DM a new owner gets: who gave it to them, then the item with Done and Snooze."""
     intro = SectionBlock(block_id="assigned:intro", text=mrkdwn(f"<@{actor}> gave you an action item:"))
     return build("You have a new action item", [intro, *_reminder_item(item, now)])
 
 
 def digest_dm(
-    due_today: Sequence[ActionItem],
-    overdue: Sequence[ActionItem],
-    completed: Sequence[ActionItem],
+    due_today: Sequence[ItemView],
+    overdue: Sequence[ItemView],
+    completed: Sequence[ItemView],
     now: datetime,
 ) -> Message:
     """The daily digest: overdue first (what hurts), then today, then what got done."""
@@ -200,18 +199,18 @@ def digest_dm(
     return build(text, blocks)
 
 
-def _mention_for(item: ActionItem, mentions: dict[str, str]) -> str | None:
+def _mention_for(item: ItemView, mentions: dict[str, str]) -> str | None:
     return item.owner_slack_id or (mentions.get(item.owner_email.lower()) if item.owner_email else None)
 
 
-def headline(item: ActionItem, limit: int = ITEM_TEXT) -> str:
+def headline(item: ItemView, limit: int = ITEM_TEXT) -> str:
     text = esc_trunc(" ".join(item.text.split()) or "(no text)", limit)
-    if item.status == "done":
+    if item.done:
         return f":white_check_mark: ~{text}~"
-    return f"{PRIORITY_EMOJI.get(item.priority or 'important', ':white_circle:')} *{text}*"
+    return f"{PRIORITY_EMOJI.get(item.priority, ':white_circle:')} *{text}*"
 
 
-def _owner(item: ActionItem, owner_mention: str | None) -> str:
+def _owner(item: ItemView, owner_mention: str | None) -> str:
     mention = user_mention(owner_mention) or user_mention(item.owner_slack_id)
     if mention:
         return f"Owner: {mention}"
@@ -221,15 +220,27 @@ def _owner(item: ActionItem, owner_mention: str | None) -> str:
     return "Owner: _unassigned_"
 
 
+def _utc(value: datetime) -> datetime:
+    """`now` as UTC (a naive value is taken as UTC); the view's datetimes already are."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def local_time(when: datetime) -> str:
+    """A moment as Slack draws it in each reader's own time zone ("tomorrow at 9:00 AM"); the UTC
+    fallback is only for places Slack cannot format (notifications, old clients)."""
+    fallback = _utc(when).strftime("%a %d %b %H:%M UTC")
+    return slack_date(when.timestamp(), "{date_short_pretty} at {time}", fallback)
+
+
 def _day(value: date) -> str:
     return value.strftime("%a %d %b %Y")
 
 
-def schedule(item: ActionItem, now: datetime) -> list[str]:
+def schedule(item: ItemView, now: datetime) -> list[str]:
     parts: list[str] = []
-    if item.status == "done":
+    if item.done:
         by = user_mention(item.completed_by)
-        when = as_utc(item.completed_at) if item.completed_at else None
+        when = item.completed_at
         done = "Done" + (f" by {by}" if by else "")
         if when:
             done += " " + slack_date(
@@ -244,16 +255,13 @@ def schedule(item: ActionItem, now: datetime) -> list[str]:
             parts.append("due *today*")
         else:
             parts.append(f"due {_day(item.due_date)}")
-    if item.snoozed_until and as_utc(item.snoozed_until) > as_utc(now):
-        until = as_utc(item.snoozed_until)
-        fallback = until.strftime("%d %b %H:%M UTC")
-        parts.append(
-            ":zzz: snoozed until " + slack_date(until.timestamp(), "{date_short_pretty} {time}", fallback)
-        )
+    if item.snoozed_until and item.snoozed_until > _utc(now):
+        until = item.snoozed_until
+        parts.append(":zzz: snoozed until " + local_time(until))
     return parts
 
 
-def links(item: ActionItem, meeting_url: str | None) -> list[str]:
+def links(item: ItemView, meeting_url: str | None) -> list[str]:
     if item.playback_url:
         label = f"▶ {item.source_timestamp}" if item.source_timestamp else "▶ recording"
         return [link(item.playback_url, label)]
@@ -262,17 +270,17 @@ def links(item: ActionItem, meeting_url: str | None) -> list[str]:
     return []
 
 
-def _snooze_select(item: ActionItem) -> StaticSelectElement:
+def _snooze_select(item: ItemView) -> StaticSelectElement:
     options = [
-        Option(text=label, value=encode(SnoozeChoice(item_id=item.id or 0, choice=choice)))
+        Option(text=label, value=encode(SnoozeChoice(item_id=item.id, choice=choice)))
         for choice, label in SNOOZE_LABELS.items()
     ]
     return StaticSelectElement(action_id=ActionItemAction.SNOOZE, placeholder="Snooze", options=options)
 
 
-def done_snooze_buttons(item: ActionItem) -> list[InteractiveElement]:
-    ref = encode(ItemRef(item_id=item.id or 0))
-    if item.status == "done":
+def done_snooze_buttons(item: ItemView) -> list[InteractiveElement]:
+    ref = encode(ItemRef(item_id=item.id))
+    if item.done:
         return [ButtonElement(text="Reopen", action_id=ActionItemAction.REOPEN, value=ref)]
     return [
         ButtonElement(text="Done", action_id=ActionItemAction.DONE, value=ref, style="primary"),
@@ -280,10 +288,10 @@ def done_snooze_buttons(item: ActionItem) -> list[InteractiveElement]:
     ]
 
 
-def _actions(item: ActionItem, owner_mention: str | None) -> ActionsBlock:
+def _actions(item: ItemView, owner_mention: str | None) -> ActionsBlock:
     """Done/Reopen, Snooze, Reassign (or Assign when nobody owns it), Edit."""
     elements = done_snooze_buttons(item)
-    if item.status != "done":
+    if not item.done:
         known = user_mention(owner_mention) or user_mention(item.owner_slack_id)
         if known:
             elements.append(
@@ -296,8 +304,6 @@ def _actions(item: ActionItem, owner_mention: str | None) -> ActionsBlock:
         else:
             elements.append(UserSelectElement(action_id=ActionItemAction.REASSIGN, placeholder="Reassign"))
     elements.append(
-        ButtonElement(
-            text="Edit", action_id=ActionItemAction.EDIT, value=encode(ItemRef(item_id=item.id or 0))
-        )
+        ButtonElement(text="Edit", action_id=ActionItemAction.EDIT, value=encode(ItemRef(item_id=item.id)))
     )
     return ActionsBlock(block_id=block_id("action_item", item.id, "actions"), elements=elements)

@@ -27,8 +27,7 @@ from blocks.ids import HomeAction
 from blocks.limits import MAX_VIEW_BLOCKS
 from blocks.text import esc_trunc, link, user_mention
 from blocks.values import encode
-from services.models import ActionItem, OSProposal
-from services.views import HomeData, RecentMeeting, TeamPanel
+from services.views import HomeData, ItemView, ProposalView, RecentMeeting, TeamPanel
 
 WELCOME = (
     "*Fathom OS* turns every recorded meeting into a threaded card with action items, decisions and "
@@ -81,7 +80,7 @@ def _more(section: Section, hidden: int) -> list[Block]:
     return [ActionsBlock(block_id=f"home:{section}:more", elements=[button])]
 
 
-def item_line(item: ActionItem, data: HomeData) -> str:
+def item_line(item: ItemView, data: HomeData) -> str:
     meta = [*schedule(item, data.now), *links(item, None)]
     title = data.meeting_titles.get(item.meeting_id)
     if title:
@@ -101,7 +100,7 @@ def _items(data: HomeData) -> list[Block]:
     return blocks + _more("items", data.open_total - len(data.open_items))
 
 
-def proposal_line(p: OSProposal, titles: dict[int, str], urls: dict[int, str]) -> str:
+def proposal_line(p: ProposalView, titles: dict[int, str], urls: dict[int, str]) -> str:
     where = f"`{esc_trunc(p.path, 200)}` ({p.action})"
     source = titles.get(p.meeting_id or 0)
     thread = urls.get(p.meeting_id or 0)
@@ -168,7 +167,7 @@ def _team(team: TeamPanel) -> list[Block]:
     return [*_title("team", "*Team*"), SectionBlock(block_id="home:team:stats", fields=fields)]
 
 
-def compact_item_line(item: ActionItem, data: HomeData) -> str:
+def compact_item_line(item: ItemView, data: HomeData) -> str:
     meta = " · ".join([*schedule(item, data.now), *links(item, None)])
     return headline(item, limit=140) + (f" — {meta}" if meta else "")
 

@@ -6,10 +6,9 @@ only ever swaps one complete card for another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import datetime
 
-from pydantic import ValidationError
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -39,7 +38,7 @@ from blocks.text import (
 from blocks.values import MeetingRef, encode
 from services.analysis.schema import MeetingAnalysis
 from services.fathom import FathomMeeting, Invitee
-from services.models import ActionItem, Meeting
+from services.views import MeetingView
 
 TYPE_LABELS = {
     "ai_audit": "AI audit",
@@ -55,46 +54,24 @@ OS_TYPES = frozenset({"ai_audit", "discovery"})
 MAX_PEOPLE = 25
 
 
-def parse_payload(meeting: Meeting) -> FathomMeeting | None:
-    try:
-        return meeting.fathom()
-    except ValidationError:
-        return None
+def meeting_card(meeting: MeetingView, *, thread_count: int | None = None) -> Message:
+    """Parent card: its items, @mentions (lower-case email -> Slack id) and related meetings
+    (title, link to its thread or None) come with the view.
 
-
-def parse_analysis(meeting: Meeting) -> MeetingAnalysis | None:
-    if not meeting.analysis:
-        return None
-    try:
-        return MeetingAnalysis.model_validate(meeting.analysis)
-    except ValidationError:
-        return None
-
-
-def meeting_card(
-    meeting: Meeting,
-    items: Sequence[ActionItem],
-    *,
-    mentions: dict[str, str],
-    thread_count: int | None = None,
-    related: Sequence[tuple[str, str | None]] = (),
-) -> Message:
-    """Parent card. `mentions` maps lower-case email -> Slack user id for @mentions.
-
-    `thread_count` is how many item cards sit in the thread (defaults to `len(items)`);
-    `related` lists (title, link to its thread or None) of meetings with the same client or people.
+    `thread_count` is how many item cards sit in the thread (defaults to the number of items).
     """
-    fathom = parse_payload(meeting)
-    mentions = {email.lower(): user for email, user in mentions.items()}
-    status = meeting.status or "received"  # unsaved ORM objects have no column defaults yet
-    analysis = parse_analysis(meeting) if status == "analysed" or meeting.needs_reanalysis else None
-    url = meeting.share_url or meeting.url or (fathom.share_url or fathom.url if fathom else None)
-    title = meeting.title or (fathom.title if fathom else "") or "Meeting"
+    fathom = meeting.fathom
+    mentions = meeting.mentions
+    items = meeting.items
+    status = meeting.status
+    analysis = meeting.analysis_shown
+    url = meeting.url
+    title = meeting.title or "Meeting"
     blocks: list[Block] = [
         HeaderBlock(block_id=block_id("meeting", meeting.id, "header"), text=plain(title, HEADER_TEXT)),
         ContextBlock(
             block_id=block_id("meeting", meeting.id, "meta"),
-            elements=[mrkdwn(_meta_line(meeting, status, fathom, analysis))],
+            elements=[mrkdwn(_meta_line(meeting, analysis))],
         ),
     ]
     attendees = _attendees(fathom, mentions)
@@ -105,7 +82,7 @@ def meeting_card(
         blocks.append(SectionBlock(block_id=block_id("meeting", meeting.id, "summary"), text=mrkdwn(summary)))
     count = len(items) if thread_count is None else thread_count
     if count:
-        done = sum(1 for i in items if i.status == "done")
+        done = sum(1 for i in items if i.done)
         noun = "action item" if count == 1 else "action items"
         extra = f" ({done} done)" if done else ""
         blocks.append(
@@ -114,8 +91,8 @@ def meeting_card(
                 elements=[mrkdwn(f":memo: {count} {noun}{extra} in the thread")],
             )
         )
-    if related:
-        links = [link(target, plain(name, 80)) for name, target in related[:3]]  # each label escaped
+    if meeting.related:
+        links = [link(target, plain(name, 80)) for name, target in meeting.related[:3]]  # labels escaped
         blocks.append(
             ContextBlock(
                 block_id=block_id("meeting", meeting.id, "related"),
@@ -128,17 +105,14 @@ def meeting_card(
     return build(f"{title} — meeting notes", blocks)
 
 
-def _meta_line(
-    meeting: Meeting, status: str, fathom: FathomMeeting | None, analysis: MeetingAnalysis | None
-) -> str:
+def _meta_line(meeting: MeetingView, analysis: MeetingAnalysis | None) -> str:
+    status = meeting.status
     parts: list[str] = []
-    started: datetime | None = meeting.started_at or (fathom.started_at if fathom else None)
+    started: datetime | None = meeting.started_at
     if started:
         fallback = started.strftime("%a %d %b %Y %H:%M UTC")
         parts.append(":calendar: " + slack_date(started.timestamp(), "{date_short_pretty} {time}", fallback))
-    seconds = fathom.duration_seconds if fathom else None
-    if seconds is None and meeting.started_at and meeting.ended_at:
-        seconds = int((meeting.ended_at - meeting.started_at).total_seconds())
+    seconds = meeting.duration_seconds
     if seconds is not None:
         parts.append(f":stopwatch: {_duration(seconds)}")
     if analysis and status == "analysed":
@@ -160,7 +134,7 @@ def _duration(seconds: int) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def _person(invitee: Invitee, mentions: dict[str, str]) -> str:
+def _person(invitee: Invitee, mentions: Mapping[str, str]) -> str:
     email = (invitee.email or "").lower()
     mention = user_mention(mentions.get(email)) if email else None
     return mention or escape(invitee.name or invitee.email or "someone")
@@ -172,7 +146,7 @@ def _people_field(label: str, names: list[str]) -> str:
     return fit_markdown(f"*{label}*\n" + ", ".join(shown) + more, FIELD_TEXT)
 
 
-def _attendees(fathom: FathomMeeting | None, mentions: dict[str, str]) -> list[TextObject]:
+def _attendees(fathom: FathomMeeting | None, mentions: Mapping[str, str]) -> list[TextObject]:
     if not fathom or not fathom.calendar_invitees:
         return []
     fields: list[TextObject] = []
@@ -202,7 +176,7 @@ def _summary(fathom: FathomMeeting | None, analysis: MeetingAnalysis | None, url
 
 
 def _buttons(
-    meeting: Meeting, status: str, analysis: MeetingAnalysis | None, url: str | None
+    meeting: MeetingView, status: str, analysis: MeetingAnalysis | None, url: str | None
 ) -> list[InteractiveElement]:
     ref = encode(MeetingRef(meeting_id=meeting.id or 0))
     buttons: list[InteractiveElement] = []

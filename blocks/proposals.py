@@ -32,9 +32,7 @@ from blocks.ids import ProposalAction, ProposalField, ViewCallback, block_id
 from blocks.limits import HEADER_TEXT, INPUT_VALUE, SECTION_TEXT
 from blocks.text import code_block, esc_trunc, inline_code, plain, slack_len
 from blocks.values import MeetingRef, ProposalRef, encode
-from services.models import Meeting, OSProposal
-from services.templating import steers_the_bot
-from services.views import HistoryLine, RevertView
+from services.views import HistoryLine, MeetingHeading, ProposalView, RevertView
 
 MAX_SHOWN = 20  # header + context + 2 per proposal + more + approve all <= 50
 DIFF_BUDGET = 16_000  # characters of diff preview per card, shared by the proposals shown
@@ -55,18 +53,20 @@ STATUS = {
 ACTIONS = {"create": "create", "append": "append to", "update_section": "update section"}
 
 
-def proposal_card(meeting: Meeting | None, proposals: Sequence[OSProposal], diffs: dict[int, str]) -> Message:
+def proposal_card(
+    meeting: MeetingHeading | None, proposals: Sequence[ProposalView], diffs: dict[int, str]
+) -> Message:
     """`diffs` maps proposal id -> unified diff (missing: the proposed content is previewed)."""
     meeting_id = meeting.id if meeting else None
     title = f"OS updates: {meeting.title}" if meeting else "OS updates"
     shown = _shown(proposals)
     preview = max(DIFF_MIN, min(DIFF_MAX, DIFF_BUDGET // max(1, len(shown))))
-    sensitive = sum(1 for p in shown if _held(p))
+    sensitive = sum(1 for p in shown if p.held)
     full_preview = max(preview, SENSITIVE_BUDGET // max(1, sensitive))
     counts: dict[str, int] = {}
     for proposal in proposals:
         counts[proposal.status] = counts.get(proposal.status, 0) + 1
-    held = sum(1 for p in proposals if _held(p))
+    held = sum(1 for p in proposals if p.held)
     summary = " · ".join(f"{n} {status}" for status, n in counts.items()) or "no proposals"
     blocks: list[Block] = [
         HeaderBlock(block_id=block_id("proposals", meeting_id, "header"), text=plain(title, HEADER_TEXT)),
@@ -78,7 +78,7 @@ def proposal_card(meeting: Meeting | None, proposals: Sequence[OSProposal], diff
         blocks.append(
             SectionBlock(
                 block_id=block_id("proposal", proposal.id),
-                text=mrkdwn(_describe(proposal, diffs, full_preview if _held(proposal) else preview)),
+                text=mrkdwn(_describe(proposal, diffs, full_preview if proposal.held else preview)),
             )
         )
         buttons = _buttons(proposal)
@@ -124,25 +124,20 @@ def proposal_card(meeting: Meeting | None, proposals: Sequence[OSProposal], diff
     return build(f"{title} — {summary}", blocks)
 
 
-def _held(proposal: OSProposal) -> bool:
-    """Pending and steering the bot: needs its own approval, never part of Approve all."""
-    return proposal.status == "proposed" and steers_the_bot(proposal.path) is not None
-
-
 def _changes(n: int) -> str:
     return f"{n} change{'s' if n != 1 else ''}"
 
 
-def _shown(proposals: Sequence[OSProposal]) -> list[OSProposal]:
+def _shown(proposals: Sequence[ProposalView]) -> list[ProposalView]:
     """The first `MAX_SHOWN`, except that a held change is never collapsed into "+N more"."""
-    held = [p for p in proposals if _held(p)][:MAX_SHOWN]
+    held = [p for p in proposals if p.held][:MAX_SHOWN]
     room = MAX_SHOWN - len(held)
-    others = [p for p in proposals if not _held(p)][:room]
+    others = [p for p in proposals if not p.held][:room]
     keep = {id(p) for p in held + others}
     return [p for p in proposals if id(p) in keep]
 
 
-def _describe(proposal: OSProposal, diffs: dict[int, str], preview: int) -> str:
+def _describe(proposal: ProposalView, diffs: dict[int, str], preview: int) -> str:
     action = ACTIONS.get(proposal.action, proposal.action)
     if proposal.action == "update_section" and proposal.section:
         action += f" “{esc_trunc(proposal.section, 100)}”"
@@ -152,7 +147,7 @@ def _describe(proposal: OSProposal, diffs: dict[int, str], preview: int) -> str:
     if proposal.status in ("conflicted", "invalid", "rejected") and proposal.reason:
         status += f": {esc_trunc(proposal.reason, 300)}"
     head = f"*{inline_code(proposal.path, 300)}* — {action}\n{status}"
-    if kind := steers_the_bot(proposal.path):
+    if kind := proposal.steers_the_bot:
         head += f"\n*{FLAGS[kind]}*"
     if proposal.why:
         head += f"\n_Why:_ {esc_trunc(proposal.why, 300)}"
@@ -165,8 +160,8 @@ def _describe(proposal: OSProposal, diffs: dict[int, str], preview: int) -> str:
     return f"{head}\n{block}{note}"
 
 
-def _buttons(proposal: OSProposal) -> list[InteractiveElement]:
-    ref = encode(ProposalRef(proposal_id=proposal.id or 0))
+def _buttons(proposal: ProposalView) -> list[InteractiveElement]:
+    ref = encode(ProposalRef(proposal_id=proposal.id))
     if proposal.status == "applied":
         return [
             ButtonElement(
@@ -182,7 +177,7 @@ def _buttons(proposal: OSProposal) -> list[InteractiveElement]:
     if proposal.status in ("proposed", "conflicted", "invalid"):
         buttons: list[InteractiveElement] = []
         if proposal.status == "proposed":
-            kind = steers_the_bot(proposal.path)
+            kind = proposal.steers_the_bot
             confirm = (
                 ConfirmObject(
                     title="Approve this change?",
@@ -210,10 +205,10 @@ def _buttons(proposal: OSProposal) -> list[InteractiveElement]:
     return []
 
 
-def proposal_edit_modal(proposal: OSProposal) -> dict[str, Any]:
+def proposal_edit_modal(proposal: ProposalView) -> dict[str, Any]:
     """Edit the proposed content before approving. Slack inputs hold 3,000 characters: a longer
     proposal is not offered for editing (saving a cut copy would silently lose the rest)."""
-    ref = encode(ProposalRef(proposal_id=proposal.id or 0))
+    ref = encode(ProposalRef(proposal_id=proposal.id))
     where = (
         f"{inline_code(proposal.path, 300)} — {ACTIONS.get(proposal.action, esc_trunc(proposal.action, 40))}"
     )

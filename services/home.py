@@ -20,7 +20,7 @@ from services.clock import as_utc
 from services.db import Database
 from services.metrics import MetricsService
 from services.models import ActionItem, LLMUsage, Meeting, OSProposal, Person
-from services.views import HomeData, RecentMeeting, TeamPanel
+from services.views import HomeData, RecentMeeting, TeamPanel, item_views, proposal_views
 
 SHOW_ITEMS = 10
 SHOW_PROPOSALS = 5
@@ -53,9 +53,9 @@ class HomeService:
         titles = await self._titles({i.meeting_id for i in items} | {p.meeting_id or 0 for p in proposals})
         return HomeData(
             user_id=user_id,
-            open_items=items,
+            open_items=item_views(items),
             open_total=items_total,
-            proposals=proposals,
+            proposals=proposal_views(proposals),
             proposals_total=proposals_total,
             is_approver=is_approver,
             meetings=meetings,

@@ -7,16 +7,22 @@ results satisfy structurally.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from pydantic import ValidationError
+
+from services.analysis.schema import MeetingAnalysis
 from services.audit.generator import GeneratedPack
 from services.audit.schema import AuditExtraction
-from services.fathom import timestamp_seconds
-from services.models import ActionItem, OSProposal
+from services.clock import as_utc
+from services.fathom import FathomMeeting, timestamp_seconds
+from services.models import ActionItem, Meeting, OSProposal
+from services.templating import steers_the_bot
 
 
 class SnoozeKind(StrEnum):
@@ -27,6 +33,206 @@ class SnoozeKind(StrEnum):
     TOMORROW = "tomorrow_9"
     NEXT_MONDAY = "next_monday_9"
     PICK_DATE = "pick_date"  # opens snooze_date_modal
+
+
+# -- meetings, action items, proposals ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """One action item as every surface draws it (thread card, list, DMs, Home, modals).
+
+    Built from the row by `of`: unsaved rows' missing defaults filled in, datetimes made UTC."""
+
+    id: int
+    meeting_id: int
+    text: str
+    owner_name: str | None = None
+    owner_email: str | None = None
+    owner_slack_id: str | None = None
+    owner_external: bool = False
+    due_date: date | None = None
+    priority: str = "important"
+    status: str = "open"
+    snoozed_until: datetime | None = None  # UTC
+    completed_at: datetime | None = None  # UTC
+    completed_by: str | None = None
+    source_timestamp: str | None = None
+    playback_url: str | None = None
+    version: int = 1
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+    @classmethod
+    def of(cls, row: ActionItem) -> ItemView:
+        return cls(
+            id=row.id or 0,
+            meeting_id=row.meeting_id or 0,
+            text=row.text or "",
+            owner_name=row.owner_name,
+            owner_email=row.owner_email,
+            owner_slack_id=row.owner_slack_id,
+            owner_external=bool(row.owner_external),
+            due_date=row.due_date,
+            priority=row.priority or "important",
+            status=row.status or "open",
+            snoozed_until=as_utc(row.snoozed_until) if row.snoozed_until else None,
+            completed_at=as_utc(row.completed_at) if row.completed_at else None,
+            completed_by=row.completed_by,
+            source_timestamp=row.source_timestamp,
+            playback_url=row.playback_url,
+            version=row.version or 1,
+        )
+
+
+def item_views(rows: Sequence[ActionItem]) -> list[ItemView]:
+    return [ItemView.of(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class MeetingView:
+    """A meeting as its card draws it, built once per publish: the stored Fathom payload and the
+    analysis validated once here (None when absent or no longer valid), its items, the
+    email -> Slack id mentions (lower-case keys) and the related meetings (title, thread link)."""
+
+    id: int
+    title: str
+    url: str | None
+    status: str
+    needs_reanalysis: bool
+    primary_type: str | None
+    started_at: datetime | None
+    duration_seconds: int | None
+    fathom: FathomMeeting | None
+    analysis: MeetingAnalysis | None
+    items: tuple[ItemView, ...] = ()
+    mentions: Mapping[str, str] = field(default_factory=dict)
+    related: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def analysis_shown(self) -> MeetingAnalysis | None:
+        """The analysis the card shows: once analysed, or the basic one after a degraded run."""
+        return self.analysis if self.status == "analysed" or self.needs_reanalysis else None
+
+    @property
+    def internal_emails(self) -> list[str]:
+        return [i.email for i in self.fathom.internal_invitees if i.email] if self.fathom else []
+
+    @classmethod
+    def of(
+        cls,
+        row: Meeting,
+        items: Sequence[ItemView] = (),
+        *,
+        mentions: Mapping[str, str] | None = None,
+        related: Sequence[tuple[str, str | None]] = (),
+    ) -> MeetingView:
+        try:
+            fathom: FathomMeeting | None = FathomMeeting.model_validate(row.payload or {})
+        except ValidationError:
+            fathom = None
+        analysis = None
+        if row.analysis:
+            try:
+                analysis = MeetingAnalysis.model_validate(row.analysis)
+            except ValidationError:
+                analysis = None
+        started = row.started_at or (fathom.started_at if fathom else None)
+        seconds = fathom.duration_seconds if fathom else None
+        if seconds is None and row.started_at and row.ended_at:
+            seconds = int((row.ended_at - row.started_at).total_seconds())
+        return cls(
+            id=row.id or 0,
+            title=row.title or (fathom.title if fathom else "") or "",
+            url=row.share_url or row.url or (fathom.share_url or fathom.url if fathom else None),
+            status=row.status or "received",  # unsaved ORM objects have no column defaults yet
+            needs_reanalysis=bool(row.needs_reanalysis),
+            primary_type=row.primary_type,
+            started_at=started,
+            duration_seconds=seconds,
+            fathom=fathom,
+            analysis=analysis,
+            items=tuple(items),
+            mentions={email.lower(): user for email, user in (mentions or {}).items()},
+            related=tuple(related),
+        )
+
+    def with_(
+        self,
+        *,
+        items: Sequence[ItemView] | None = None,
+        mentions: Mapping[str, str] | None = None,
+        related: Sequence[tuple[str, str | None]] | None = None,
+    ) -> MeetingView:
+        """The same meeting with its items, mentions or related links filled in (no re-parse)."""
+        return replace(
+            self,
+            items=self.items if items is None else tuple(items),
+            mentions=self.mentions
+            if mentions is None
+            else {email.lower(): user for email, user in mentions.items()},
+            related=self.related if related is None else tuple(related),
+        )
+
+
+class MeetingHeading(Protocol):
+    """What an approval card needs of its meeting (a `MeetingView` is one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class MeetingTitle:
+    id: int
+    title: str
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    """An OS proposal as its card, Home and the full diff draw it. `steers_the_bot` is the domain's
+    verdict ("template", "configuration" or None): such a change needs its own approval."""
+
+    id: int
+    meeting_id: int | None
+    path: str
+    action: str
+    content: str
+    status: str
+    section: str | None = None
+    reason: str | None = None
+    why: str | None = None
+    commit_sha: str | None = None
+    steers_the_bot: str | None = None
+
+    @property
+    def held(self) -> bool:
+        """Pending and steering the bot: needs its own approval, never part of Approve all."""
+        return self.status == "proposed" and self.steers_the_bot is not None
+
+    @classmethod
+    def of(cls, row: OSProposal) -> ProposalView:
+        return cls(
+            id=row.id or 0,
+            meeting_id=row.meeting_id,
+            path=row.path or "",
+            action=row.action or "",
+            content=row.content or "",
+            status=row.status or "proposed",
+            section=row.section,
+            reason=row.reason,
+            why=row.why,
+            commit_sha=row.commit_sha,
+            steers_the_bot=steers_the_bot(row.path or ""),
+        )
+
+
+def proposal_views(rows: Sequence[OSProposal]) -> list[ProposalView]:
+    return [ProposalView.of(r) for r in rows]
 
 
 class CommitLine(Protocol):
@@ -93,10 +299,13 @@ class Hit:
 @dataclass(frozen=True)
 class Answer:
     question: str
-    text: str | None  # Claude's answer; None offline or when Claude failed
-    sources: list[Hit] = field(default_factory=list)
-    model: str | None = None
+    text: str | None  # the answer (Claude's, or offline from the transcript); None: nothing found
+    sources: list[Hit] = field(default_factory=list)  # citations: moments in the recording
+    model: str | None = None  # None: answered offline
     error: str | None = None  # short reason Claude was not used (never shown raw to users)
+    choices: list[MeetingChoice] = field(default_factory=list)  # "Which meeting?" candidates
+    meeting_id: int | None = None  # the meeting answered from
+    in_thread: bool = False  # asked in a meeting card's thread: answer there, not to the asker alone
 
 
 # -- from services/home.py --------------------------------------------------------------------------
@@ -125,9 +334,9 @@ class TeamPanel:
 @dataclass
 class HomeData:
     user_id: str
-    open_items: list[ActionItem]
+    open_items: list[ItemView]
     open_total: int
-    proposals: list[OSProposal]
+    proposals: list[ProposalView]
     proposals_total: int
     is_approver: bool
     meetings: list[RecentMeeting]

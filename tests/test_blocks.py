@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from blocks.values import (
 from services.analysis.schema import DecisionOut, MeetingAnalysis, Mention, TypeScore
 from services.fathom import FathomMeeting
 from services.models import ActionItem, Meeting, OSProposal
+from services.views import ItemView, MeetingView, ProposalView
 from tests.helpers import FIXTURES  # noqa: E402
 
 FIXTURE_FILES = sorted(FIXTURES.glob("*.json"))
@@ -76,9 +78,20 @@ def make_meeting(payload: dict[str, Any], *, id: int = 7, **overrides: Any) -> M
     return Meeting(**fields)
 
 
+def card(
+    meeting: Meeting,
+    items: list[ItemView],
+    *,
+    mentions: dict[str, str],
+    related: list[tuple[str, str | None]] | None = None,
+) -> Any:
+    """The meeting card of a row, through the view the publisher builds once per publish."""
+    return meeting_card(MeetingView.of(meeting, items, mentions=mentions, related=related or ()))
+
+
 def make_items(
     payload: dict[str, Any], meeting_id: int = 7, mentions: dict[str, str] | None = None
-) -> list[ActionItem]:
+) -> list[ItemView]:
     """What ingest would store from Fathom's own action items."""
     fathom = FathomMeeting.model_validate(payload)
     external = {(i.email or "").lower() for i in fathom.external_invitees}
@@ -86,27 +99,29 @@ def make_items(
     for position, raw in enumerate(fathom.action_items or []):
         email = (raw.assignee.email or "").lower() if raw.assignee else ""
         items.append(
-            ActionItem(
-                id=100 + position,
-                meeting_id=meeting_id,
-                position=position,
-                dedupe_key=f"k{position}",
-                source="fathom",
-                text=raw.description,
-                owner_name=raw.assignee.name if raw.assignee else None,
-                owner_email=email or None,
-                owner_slack_id=(mentions or {}).get(email),
-                owner_external=email in external,
-                priority="important",
-                status="open",
-                source_timestamp=raw.recording_timestamp,
-                playback_url=raw.recording_playback_url,
+            ItemView.of(
+                ActionItem(
+                    id=100 + position,
+                    meeting_id=meeting_id,
+                    position=position,
+                    dedupe_key=f"k{position}",
+                    source="fathom",
+                    text=raw.description,
+                    owner_name=raw.assignee.name if raw.assignee else None,
+                    owner_email=email or None,
+                    owner_slack_id=(mentions or {}).get(email),
+                    owner_external=email in external,
+                    priority="important",
+                    status="open",
+                    source_timestamp=raw.recording_timestamp,
+                    playback_url=raw.recording_playback_url,
+                )
             )
         )
     return items
 
 
-def item(**overrides: Any) -> ActionItem:
+def item(**overrides: Any) -> ItemView:
     fields: dict[str, Any] = {
         "id": 5,
         "meeting_id": 7,
@@ -119,7 +134,7 @@ def item(**overrides: Any) -> ActionItem:
         "source_timestamp": "00:03:49",
     }
     fields.update(overrides)
-    return ActionItem(**fields)
+    return ItemView.of(ActionItem(**fields))
 
 
 def analysis(**overrides: Any) -> MeetingAnalysis:
@@ -179,7 +194,7 @@ def button(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
 def test_meeting_card_for_every_fixture_shows_title_and_link_within_limits(path: Path) -> None:
     payload = json.loads(path.read_text())
     meeting = make_meeting(payload)
-    message = meeting_card(meeting, make_items(payload), mentions=MENTIONS)
+    message = card(meeting, make_items(payload), mentions=MENTIONS)
     assert check_message(message.blocks, message.text) == []
     assert message.blocks[0]["type"] == "header"
     assert message.blocks[0]["text"]["text"] == payload["title"]
@@ -189,7 +204,7 @@ def test_meeting_card_for_every_fixture_shows_title_and_link_within_limits(path:
 
 
 def test_meeting_card_splits_internal_and_external_attendees_and_mentions_known_people() -> None:
-    message = meeting_card(make_meeting(load("ai_audit_discovery.json")), [], mentions=MENTIONS)
+    message = card(make_meeting(load("ai_audit_discovery.json")), [], mentions=MENTIONS)
     attendees = next(b for b in message.blocks if b["block_id"] == "meeting:7:attendees")
     team, external = (f["text"] for f in attendees["fields"])
     assert "<@UMAYA01>" in team and "<@UJONAS1>" in team
@@ -200,13 +215,13 @@ def test_meeting_card_splits_internal_and_external_attendees_and_mentions_known_
 
 def test_first_card_shows_fathom_summary_then_analysis_summary_once_analysed() -> None:
     payload = load("ai_audit_discovery.json")
-    first = meeting_card(make_meeting(payload), [], mentions={})
+    first = card(make_meeting(payload), [], mentions={})
     assert "Front desk overloaded" in all_text(first.blocks)
     assert "*Key Takeaways*" in all_text(first.blocks)  # markdown heading drawn as bold
     done = make_meeting(
         payload, status="analysed", primary_type="ai_audit", analysis=analysis().model_dump(mode="json")
     )
-    second = meeting_card(done, [], mentions={})
+    second = card(done, [], mentions={})
     text = all_text(second.blocks)
     assert "Brightline wants phone automation" in text and "*No-shows*" in text
     assert "AI audit (92%)" in text
@@ -218,12 +233,12 @@ def test_generate_os_button_only_for_audit_or_discovery_meetings() -> None:
     payload = load("partner_sync.json")
     other = analysis(types=[TypeScore(type="internal_partner", confidence=0.8)])
     meeting = make_meeting(payload, status="analysed", analysis=other.model_dump(mode="json"))
-    assert MeetingAction.GENERATE_OS not in action_ids(meeting_card(meeting, [], mentions={}).blocks)
+    assert MeetingAction.GENERATE_OS not in action_ids(card(meeting, [], mentions={}).blocks)
 
 
 def test_failed_analysis_shows_warning_and_retry_button() -> None:
     meeting = make_meeting(load("partner_sync.json"), status="failed", error="Traceback: secret stuff")
-    message = meeting_card(meeting, [], mentions={})
+    message = card(meeting, [], mentions={})
     text = all_text(message.blocks)
     assert "Analysis failed" in text
     assert "Traceback" not in text
@@ -237,13 +252,13 @@ def test_degraded_analysis_offers_retry_too() -> None:
         needs_reanalysis=True,
         analysis=analysis().model_dump(mode="json"),
     )
-    assert MeetingAction.RETRY_ANALYSIS in action_ids(meeting_card(meeting, [], mentions={}).blocks)
+    assert MeetingAction.RETRY_ANALYSIS in action_ids(card(meeting, [], mentions={}).blocks)
 
 
 def test_long_summary_is_cut_with_a_link_to_fathom() -> None:
     payload = load("partner_sync.json")
     payload["default_summary"]["markdown_formatted"] = "word " * 3000
-    message = meeting_card(make_meeting(payload), [], mentions={})
+    message = card(make_meeting(payload), [], mentions={})
     summary = next(b for b in message.blocks if b["block_id"] == "meeting:7:summary")["text"]["text"]
     assert len(summary) <= 3000
     assert summary.endswith("(<https://fathom.video/share/de2b2share|full summary in Fathom>)")
@@ -252,7 +267,7 @@ def test_long_summary_is_cut_with_a_link_to_fathom() -> None:
 def test_meeting_without_summary_or_invitees_still_renders() -> None:
     payload = load("minimal_no_content.json")
     payload["calendar_invitees"] = []
-    message = meeting_card(make_meeting(payload), [], mentions={})
+    message = card(make_meeting(payload), [], mentions={})
     ids = [b["block_id"] for b in message.blocks]
     assert "meeting:7:summary" not in ids and "meeting:7:attendees" not in ids
     assert check_message(message.blocks, message.text) == []
@@ -261,8 +276,8 @@ def test_meeting_without_summary_or_invitees_still_renders() -> None:
 def test_meeting_card_counts_thread_items() -> None:
     payload = load("partner_sync.json")
     items = make_items(payload)
-    items[0].status = "done"
-    message = meeting_card(make_meeting(payload), items, mentions={})
+    items[0] = replace(items[0], status="done")
+    message = card(make_meeting(payload), items, mentions={})
     assert f"{len(items)} action items (1 done) in the thread" in all_text(message.blocks)
 
 
@@ -444,7 +459,7 @@ def test_details_card_with_nothing_recorded() -> None:
     assert "No decisions" in all_text(details_card(7, empty).blocks)
 
 
-def proposal(id: int, **overrides: Any) -> OSProposal:
+def proposal(id: int, **overrides: Any) -> ProposalView:
     fields: dict[str, Any] = {
         "id": id,
         "meeting_id": 7,
@@ -454,7 +469,7 @@ def proposal(id: int, **overrides: Any) -> OSProposal:
         "status": "proposed",
     }
     fields.update(overrides)
-    return OSProposal(**fields)
+    return ProposalView.of(OSProposal(**fields))
 
 
 def test_proposal_card_shows_status_diff_and_buttons_per_state() -> None:
@@ -466,7 +481,7 @@ def test_proposal_card_shows_status_diff_and_buttons_per_state() -> None:
         proposal(4, status="rejected"),
         proposal(5),
     ]
-    message = proposal_card(meeting, proposals, {1: "--- a\n+++ b\n+<added>"})
+    message = proposal_card(MeetingView.of(meeting), proposals, {1: "--- a\n+++ b\n+<added>"})
     text = all_text(message.blocks)
     assert "`clients/brightline/log-1.md`" in text and "```\n--- a\n+++ b\n+&lt;added&gt;\n```" in text
     assert "applied `abcdef1`" in text and "conflicted: file changed since proposal" in text
@@ -517,7 +532,7 @@ def test_every_drawn_action_id_is_registered() -> None:
     payload = load("ai_audit_discovery.json")
     meeting = make_meeting(payload, status="failed", primary_type="ai_audit")
     items = make_items(payload)
-    drawn = action_ids(meeting_card(meeting, items, mentions={}).blocks)
+    drawn = action_ids(card(meeting, items, mentions={}).blocks)
     drawn |= action_ids(action_item_card(items[0], owner_mention=None, meeting_url=None, now=NOW).blocks)
     drawn |= action_ids(
         action_item_card(
@@ -533,7 +548,9 @@ def test_every_drawn_action_id_is_registered() -> None:
         ).blocks
     )
     drawn |= action_ids(
-        proposal_card(meeting, [proposal(1), proposal(2), proposal(3, status="applied")], {}).blocks
+        proposal_card(
+            MeetingView.of(meeting), [proposal(1), proposal(2), proposal(3, status="applied")], {}
+        ).blocks
     )
     assert drawn <= all_action_ids()
     covered = {m.value for enum in (ActionItemAction, MeetingAction, ProposalAction) for m in enum}
@@ -565,7 +582,7 @@ def test_markdown_becomes_mrkdwn_without_raw_markup() -> None:
 def test_fallback_text_cannot_ping_either() -> None:
     payload = load("partner_sync.json")
     meeting = make_meeting(payload, title="<!channel> standup & <@U999>")
-    message = meeting_card(meeting, [], mentions={})
+    message = card(meeting, [], mentions={})
     assert "<!channel>" not in message.text and "&lt;!channel&gt; standup &amp;" in message.text
     assert (
         message.blocks[0]["text"]["text"] == "<!channel> standup & <@U999>"
@@ -573,9 +590,7 @@ def test_fallback_text_cannot_ping_either() -> None:
 
 
 def test_mentions_match_emails_case_insensitively() -> None:
-    message = meeting_card(
-        make_meeting(load("partner_sync.json")), [], mentions={"Maya@Agency.Example": "UMAYA01"}
-    )
+    message = card(make_meeting(load("partner_sync.json")), [], mentions={"Maya@Agency.Example": "UMAYA01"})
     assert "<@UMAYA01>" in all_text(message.blocks)
 
 
@@ -583,8 +598,8 @@ def test_meeting_card_lists_related_meetings_with_links_escaped() -> None:
     payload = load("partner_sync.json")
     meeting = make_meeting(payload, status="analysed", primary_type="internal_partner")
     related = [("Brightline <b>", "https://agency.slack.com/archives/C1/p1"), ("Old sync", None)]
-    card = meeting_card(meeting, [], mentions={}, related=related)
-    block = next(b for b in card.blocks if b["block_id"].endswith(":related"))
+    drawn = card(meeting, [], mentions={}, related=related)
+    block = next(b for b in drawn.blocks if b["block_id"].endswith(":related"))
     text = block["elements"][0]["text"]
     assert "<https://agency.slack.com/archives/C1/p1|Brightline &lt;b&gt;>" in text and "Old sync" in text
-    assert check_message(card.blocks, card.text) == []
+    assert check_message(drawn.blocks, drawn.text) == []

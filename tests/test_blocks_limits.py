@@ -32,6 +32,7 @@ from blocks.limits import check_message, check_view
 from blocks.text import bullet_lines, code_block, esc_trunc, fit_markdown, slack_len, truncate
 from services.analysis.schema import DecisionOut, MeetingAnalysis, Mention, OSUpdate, Stakeholder, TypeScore
 from services.models import ActionItem, Meeting, OSProposal
+from services.views import ItemView, MeetingView, ProposalView
 
 FIXTURE = Path(__file__).resolve().parents[1] / "examples" / "fathom" / "ai_audit_discovery.json"
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -97,42 +98,46 @@ def huge_meeting(status: str = "analysed") -> Meeting:
     )
 
 
-def huge_items(n: int = 200) -> list[ActionItem]:
+def huge_items(n: int = 200) -> list[ItemView]:
     return [
-        ActionItem(
-            id=BIG_ID - i,
-            meeting_id=BIG_ID,
-            text=weird(5000),
-            owner_name=weird(255) if i % 3 else None,
-            owner_email=f"p{i}@ext.example" if i % 3 else None,
-            owner_slack_id="U" + "A" * 30 if i % 5 == 0 else None,
-            owner_external=bool(i % 2),
-            due_date=date(2026, 11, 1) + timedelta(days=i % 40),
-            priority=("urgent", "important", "strategic", "weird")[i % 4],
-            status="done" if i % 7 == 0 else "open",
-            completed_at=NOW if i % 7 == 0 else None,
-            completed_by="UDONE" if i % 7 == 0 else None,
-            snoozed_until=NOW + timedelta(days=1) if i % 11 == 0 else None,
-            source_timestamp="99:99:99",
-            playback_url="https://fathom.video/calls/1?timestamp=" + "9" * 2900,
+        ItemView.of(
+            ActionItem(
+                id=BIG_ID - i,
+                meeting_id=BIG_ID,
+                text=weird(5000),
+                owner_name=weird(255) if i % 3 else None,
+                owner_email=f"p{i}@ext.example" if i % 3 else None,
+                owner_slack_id="U" + "A" * 30 if i % 5 == 0 else None,
+                owner_external=bool(i % 2),
+                due_date=date(2026, 11, 1) + timedelta(days=i % 40),
+                priority=("urgent", "important", "strategic", "weird")[i % 4],
+                status="done" if i % 7 == 0 else "open",
+                completed_at=NOW if i % 7 == 0 else None,
+                completed_by="UDONE" if i % 7 == 0 else None,
+                snoozed_until=NOW + timedelta(days=1) if i % 11 == 0 else None,
+                source_timestamp="99:99:99",
+                playback_url="https://fathom.video/calls/1?timestamp=" + "9" * 2900,
+            )
         )
         for i in range(n)
     ]
 
 
-def huge_proposals(n: int = 60) -> tuple[list[OSProposal], dict[int, str]]:
+def huge_proposals(n: int = 60) -> tuple[list[ProposalView], dict[int, str]]:
     statuses = ("proposed", "applied", "rejected", "conflicted", "invalid", "unknown")
     proposals = [
-        OSProposal(
-            id=i,
-            meeting_id=BIG_ID,
-            path="clients/" + weird(900) + ".md",
-            action=("create", "append", "update_section")[i % 3],
-            section=weird(255),
-            content=weird(20_000),
-            status=statuses[i % len(statuses)],
-            reason=weird(5000),
-            commit_sha="f" * 64,
+        ProposalView.of(
+            OSProposal(
+                id=i,
+                meeting_id=BIG_ID,
+                path="clients/" + weird(900) + ".md",
+                action=("create", "append", "update_section")[i % 3],
+                section=weird(255),
+                content=weird(20_000),
+                status=statuses[i % len(statuses)],
+                reason=weird(5000),
+                commit_sha="f" * 64,
+            )
         )
         for i in range(1, n + 1)
     ]
@@ -149,7 +154,8 @@ def test_huge_meeting_card_in_every_state_fits() -> None:
     items = huge_items()
     mentions = {f"p{n}@agency{n}.example": f"U{n:08d}" for n in range(0, 400, 2)}
     for status in ("received", "analysing", "analysed", "failed"):
-        message = meeting_card(huge_meeting(status), items, mentions=mentions, thread_count=200)
+        view = MeetingView.of(huge_meeting(status), items, mentions=mentions)
+        message = meeting_card(view, thread_count=200)
         assert_message_ok(message)
         assert message.blocks[0]["text"]["text"].endswith("…")
 
@@ -188,18 +194,18 @@ def test_huge_details_fit() -> None:
 
 def test_sixty_proposals_with_5000_line_diffs_fit() -> None:
     proposals, diffs = huge_proposals()
-    message = proposal_card(huge_meeting(), proposals, diffs)
+    message = proposal_card(MeetingView.of(huge_meeting()), proposals, diffs)
     assert_message_ok(message)
     text = json.dumps(message.blocks, ensure_ascii=False)
     assert "more proposals" in text and "full diff attached" in text
     for block in message.blocks:
         if block["block_id"].startswith("proposal:") and block["type"] == "section":
             assert block["text"]["text"].count("```") == 2  # preview fenced, never cut open
-    single = proposal_card(huge_meeting(), proposals[:1], diffs)
+    single = proposal_card(MeetingView.of(huge_meeting()), proposals[:1], diffs)
     assert_message_ok(single)
     assert single.blocks[2]["text"]["text"].count("```") == 2
     assert_message_ok(proposal_card(None, proposals, {}))
-    assert_message_ok(proposal_card(huge_meeting(), [], {}))
+    assert_message_ok(proposal_card(MeetingView.of(huge_meeting()), [], {}))
 
 
 def test_modals_for_huge_entities_fit() -> None:
@@ -207,7 +213,9 @@ def test_modals_for_huge_entities_fit() -> None:
     for view in (
         proposal_edit_modal(proposals[0]),
         proposal_edit_modal(
-            OSProposal(id=1, path=weird(900), action="create", content=weird(3000), status="proposed")
+            ProposalView.of(
+                OSProposal(id=1, path=weird(900), action="create", content=weird(3000), status="proposed")
+            )
         ),
         edit_item_modal(huge_items(2)[1], owner_slack_id=None),
         edit_item_modal(huge_items(1)[0], owner_slack_id="UABC"),

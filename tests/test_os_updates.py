@@ -29,6 +29,7 @@ from services.os_config import load_os_config
 from services.os_repo import OSRepo
 from services.proposals import ProposalService
 from services.slack.gateway import SlackUser
+from services.views import proposal_views
 from tests.helpers import load_fixture
 
 MAYA = SlackUser("U01MAYA", "Maya Chen", "maya@agency.example", None)
@@ -201,7 +202,7 @@ async def test_model_keeps_only_section_updates_of_existing_files_and_unsafe_pat
 async def test_each_proposals_reason_is_shown_on_the_approval_card(db, service) -> None:
     meeting_id, stored = await propose(db, service, "ai_audit_discovery")
     assert all(p.why for p in stored)
-    card = proposal_card(None, await service.for_meeting(meeting_id), {})
+    card = proposal_card(None, proposal_views(await service.for_meeting(meeting_id)), {})
     sections = {b["block_id"]: b["text"]["text"] for b in card.blocks if b["type"] == "section"}
     for p in stored:
         text = sections[f"proposal:{p.id}"]

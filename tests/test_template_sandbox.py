@@ -27,6 +27,7 @@ from services.os_config import load_os_config
 from services.os_repo import OSRepo, OSRepoError
 from services.proposals import ProposalService
 from services.templating import BLOCKED, environment, render, steers_the_bot
+from services.views import MeetingView, ProposalView
 from tests.helpers import load_fixture
 from tests.test_blocks import load, make_meeting
 from tests.test_proposals_service import MAYA, Directory, init_os
@@ -175,9 +176,11 @@ async def test_skeleton_with_an_unsafe_expression_renders_inert(tmp_path: Path) 
         await OSRepo(tmp_path / "os2").init(skeleton, {})
 
 
-def card_proposal(id: int, path: str, content: str = "- line\n", **fields: object) -> OSProposal:
-    return OSProposal(
-        id=id, meeting_id=7, path=path, action="append", content=content, status="proposed", **fields
+def card_proposal(id: int, path: str, content: str = "- line\n", **fields: object) -> ProposalView:
+    return ProposalView.of(
+        OSProposal(
+            id=id, meeting_id=7, path=path, action="append", content=content, status="proposed", **fields
+        )
     )
 
 
@@ -193,7 +196,9 @@ def test_card_flags_changes_that_steer_the_bot_and_approve_all_skips_them() -> N
     diffs = {2: long_diff, 3: long_diff}
     message = proposal_card(None, proposals, diffs)
     assert message.blocks == proposal_card(None, proposals, diffs).blocks
-    with_meeting = proposal_card(make_meeting(load("ai_audit_discovery.json")), proposals, diffs)
+    with_meeting = proposal_card(
+        MeetingView.of(make_meeting(load("ai_audit_discovery.json"))), proposals, diffs
+    )
     blocks = with_meeting.blocks
     text = str(blocks)
     section = {b["block_id"]: b["text"]["text"] for b in blocks if b["type"] == "section"}

@@ -16,6 +16,7 @@ from services.models import ActionItem
 from services.slack.gateway import SlackGateway
 from services.slack.home import HomePublisher
 from services.slack.meeting_card import SlackPublisher
+from services.views import ItemView, item_views
 
 PAGE_SIZE = 10
 
@@ -44,18 +45,19 @@ class ActionItemPublisher:
         self, item: ActionItem, clicked: Clicked | None = None, respond: Respond | None = None
     ) -> None:
         """Redraw the thread card; when the click came from a DM or a list, redraw that message too."""
-        card = await self.cards.publish_item(item)
+        view = ItemView.of(item)
+        card = await self.cards.publish_item(view)
         # the owner's and the clicker's Home tabs, debounced
         self.home.refresh_soon([item.owner_slack_id, clicked.actor if clicked else None])
         if clicked is None or clicked.from_home or respond is None or not clicked.message_blocks:
             return
         if card and card.channel == clicked.channel and card.ts == clicked.message_ts:
             return  # the clicked message is the card itself, already redrawn
-        blocks = splice(list(clicked.message_blocks), reminder_item_blocks(item, utcnow()))
+        blocks = splice(list(clicked.message_blocks), reminder_item_blocks(view, utcnow()))
         await respond(text=clicked.message_text, blocks=blocks, replace_original=True)
 
     async def tell_new_owner(self, item: ActionItem, owner: str, actor: str) -> None:
-        await self.gateway.send_dm(owner, assigned_dm(item, actor, utcnow()))
+        await self.gateway.send_dm(owner, assigned_dm(ItemView.of(item), actor, utcnow()))
 
     async def changed(
         self,
@@ -74,7 +76,7 @@ class ActionItemPublisher:
         self, items: Sequence[ActionItem], user: str, caller: str, *, overdue: bool, page: int = 1
     ) -> Message:
         return action_item_list(
-            items,
+            item_views(items),
             title=await self.list_title(user, caller, overdue),
             page=page,
             page_size=PAGE_SIZE,
@@ -91,10 +93,12 @@ class ActionItemPublisher:
         return f"{(await self.gateway.user_info(user)).name}'s {kind} action items"
 
     async def open_edit(self, trigger_id: str, item: ActionItem) -> None:
-        await self.gateway.open_view(trigger_id, edit_item_modal(item, owner_slack_id=item.owner_slack_id))
+        await self.gateway.open_view(
+            trigger_id, edit_item_modal(ItemView.of(item), owner_slack_id=item.owner_slack_id)
+        )
 
     async def open_snooze_date(self, trigger_id: str, item: ActionItem, today: date) -> None:
-        await self.gateway.open_view(trigger_id, snooze_date_modal(item, today=today))
+        await self.gateway.open_view(trigger_id, snooze_date_modal(ItemView.of(item), today=today))
 
 
 def splice(blocks: list[dict[str, Any]], fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:

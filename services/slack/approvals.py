@@ -24,7 +24,7 @@ from services.models import OSProposal, SlackMessageRef
 from services.proposals import ProposalService
 from services.slack.gateway import MessageRef, SlackGateway
 from services.slack.home import HomePublisher
-from services.templating import steers_the_bot
+from services.views import MeetingTitle, ProposalView, proposal_views
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,13 @@ class ProposalPublisher:
                 return None
             meeting = await self.store.get(meeting_id)
             diffs = await self.proposals.diffs_for(proposals)
-            message = proposal_card(meeting, proposals, diffs)
+            views = proposal_views(proposals)
+            message = proposal_card(MeetingTitle(meeting.id, meeting.title), views, diffs)
             ref = await self.gateway.post_or_update(
                 f"proposals:{meeting_id}", parent.channel, message, thread_ts=parent.ts
             )
-            if _truncated(message, proposals):
-                await self._attach_full_diff(meeting_id, meeting.title, proposals, diffs, parent)
+            if _truncated(message, views):
+                await self._attach_full_diff(meeting_id, meeting.title, views, diffs, parent)
             return ref
 
     async def refresh(self, meeting_ids: Sequence[int | None], actor: str | None = None) -> None:
@@ -70,7 +71,7 @@ class ProposalPublisher:
         self.home.refresh_soon([actor])
 
     async def open_edit(self, trigger_id: str, proposal: OSProposal) -> None:
-        await self.gateway.open_view(trigger_id, proposal_edit_modal(proposal))
+        await self.gateway.open_view(trigger_id, proposal_edit_modal(ProposalView.of(proposal)))
 
     async def after_analysis(self, meeting_id: int, outcome: AnalysisOutcome) -> None:
         """Pipeline hook; a Slack failure here must not make the job re-run the analysis."""
@@ -85,7 +86,7 @@ class ProposalPublisher:
         self,
         meeting_id: int,
         title: str,
-        proposals: Sequence[OSProposal],
+        proposals: Sequence[ProposalView],
         diffs: dict[int, str],
         parent: MessageRef,
     ) -> None:
@@ -117,16 +118,16 @@ class ProposalPublisher:
             return len(rows.all())
 
 
-def _truncated(message: Message, proposals: Sequence[OSProposal]) -> bool:
+def _truncated(message: Message, proposals: Sequence[ProposalView]) -> bool:
     return len(proposals) > MAX_SHOWN or TRUNCATION_MARK in str(message.blocks)
 
 
-def full_diff(proposals: Sequence[OSProposal], diffs: dict[int, str]) -> str:
+def full_diff(proposals: Sequence[ProposalView], diffs: dict[int, str]) -> str:
     """Every proposal of the meeting, its status and its whole diff (or content), as one text file."""
     parts = []
     for p in proposals:
         head = f"### Proposal {p.id}: {p.action} {p.path}" + (f" [{p.section}]" if p.section else "")
-        if kind := steers_the_bot(p.path):
+        if kind := p.steers_the_bot:
             head += f"\n{FLAGS[kind]}: needs its own approval, never part of Approve all"
         body = diffs.get(p.id) or p.content or ""
         note = f"\n(reason: {p.reason})" if p.reason and p.status in ("invalid", "rejected") else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from cachetools import LRUCache
 
@@ -13,12 +13,12 @@ from blocks.action_items import action_item_card
 from blocks.details import details_card
 from blocks.meeting_card import meeting_card
 from services.access import AccessPolicy, Scope
-from services.analysis.schema import MeetingAnalysis
 from services.clock import utcnow
 from services.meetings import MeetingStore
 from services.models import ActionItem, Meeting
 from services.os_config import OSConfig
 from services.slack.gateway import MessageRef, SlackGateway
+from services.views import ItemView, MeetingView, item_views
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,10 @@ class SlackPublisher:
         # needs nothing else from the meeting. 10k meetings, least recently used dropped first.
         self._links: LRUCache[int, str | None] = LRUCache(MEETING_LINKS_CACHED)
 
-    def channel_for(self, meeting: Meeting) -> str:
-        fathom = meeting.fathom()
-        analysis = MeetingAnalysis.model_validate(meeting.analysis) if meeting.analysis else None
-        types: list[str] = [t.type for t in analysis.types] if analysis else []
-        channel = self.os_config().route(types, fathom.external_domains) or self.default_channel
+    def channel_for(self, meeting: MeetingView) -> str:
+        types: list[str] = [t.type for t in meeting.analysis.types] if meeting.analysis else []
+        domains = meeting.fathom.external_domains if meeting.fathom else []
+        channel = self.os_config().route(types, domains) or self.default_channel
         if not channel:
             raise NoChannel("no routing rule matched and SLACK_DEFAULT_CHANNEL is not set")
         return channel
@@ -71,39 +70,43 @@ class SlackPublisher:
                 self._locks.pop(meeting_id, None)
 
     async def _publish(self, meeting_id: int, with_items: bool) -> None:
-        meeting = await self.store.get(meeting_id)
-        self._links[meeting_id] = meeting.share_url or meeting.url
-        items = await self.store.items(meeting_id)
-        mentions = await self.gateway.mentions_for([i.owner_email for i in items] + _invitee_emails(meeting))
-        if any(_unlinked(i, mentions) for i in items):
-            items = await self.store.link_owners(meeting_id, mentions)
+        # one load of the meeting, its payload and analysis validated once into the view
+        row = await self.store.get(meeting_id)
+        rows = await self.store.items(meeting_id)
+        meeting = MeetingView.of(row)
+        self._links[meeting_id] = meeting.url
+        mentions = await self.gateway.mentions_for([*(i.owner_email for i in rows), *meeting.internal_emails])
+        if any(_unlinked(i, mentions) for i in rows):
+            rows = await self.store.link_owners(meeting_id, mentions)
+        items = item_views(rows)
         known = await self.gateway.refs(
             [f"meeting:{meeting_id}", f"meeting_details:{meeting_id}"]
             + [f"action_item:{i.id}" for i in items]
         )
         existing = known.get(f"meeting:{meeting_id}")
         channel = existing.channel if existing else self.channel_for(meeting)
-        related = await self._related(meeting, channel) if meeting.status == "analysed" else []
-        card = meeting_card(meeting, items, mentions=mentions, related=related)
-        parent = await self.gateway.post_or_update(f"meeting:{meeting_id}", channel, card, known=known)
+        related = await self._related(meeting_id, channel) if meeting.status == "analysed" else []
+        meeting = meeting.with_(items=items, mentions=mentions, related=related)
+        parent = await self.gateway.post_or_update(
+            f"meeting:{meeting_id}", channel, meeting_card(meeting), known=known
+        )
         for item in items if with_items else []:
-            await self.publish_item(item, parent=parent, meeting=meeting, mentions=mentions, known=known)
+            await self._post_item(item, parent, meeting.url, meeting.mentions, known)
         if meeting.analysis:
-            analysis = MeetingAnalysis.model_validate(meeting.analysis)
             await self.gateway.post_or_update(
                 f"meeting_details:{meeting_id}",
                 parent.channel,
-                details_card(meeting_id, analysis),
+                details_card(meeting_id, meeting.analysis),
                 thread_ts=parent.ts,
                 known=known,
             )
 
-    async def _related(self, meeting: Meeting, channel: str) -> list[tuple[str, str | None]]:
+    async def _related(self, meeting_id: int, channel: str) -> list[tuple[str, str | None]]:
         """(title, link to its thread) of meetings with the same client or people, only those every
         reader of `channel` may see (services.access.AccessPolicy.channel_audience)."""
         if self.related is None or self.access is None:
             return []
-        found = await self.related(meeting.id, await self.access.channel_audience(channel))
+        found = await self.related(meeting_id, await self.access.channel_audience(channel))
         refs = await self.gateway.refs([f"meeting:{m.id}" for m in found])
         out: list[tuple[str, str | None]] = []
         for m in found:
@@ -111,26 +114,26 @@ class SlackPublisher:
             out.append((m.title, await self.gateway.permalink(ref) if ref else None))
         return out
 
-    async def publish_item(
-        self,
-        item: ActionItem,
-        *,
-        parent: MessageRef | None = None,
-        meeting: Meeting | None = None,
-        mentions: dict[str, str] | None = None,
-        known: dict[str, MessageRef] | None = None,
-    ) -> MessageRef | None:
-        """Post or refresh one item's card in its meeting thread."""
-        parent = parent or await self.gateway.ref(f"meeting:{item.meeting_id}")
+    async def publish_item(self, item: ItemView) -> MessageRef | None:
+        """Post or refresh one item's card in its meeting thread (after a click or an edit)."""
+        parent = await self.gateway.ref(f"meeting:{item.meeting_id}")
         if parent is None:
             return None
-        if meeting is not None:
-            link = meeting.share_url or meeting.url
-        elif item.meeting_id in self._links:
+        if item.meeting_id in self._links:
             link = self._links[item.meeting_id]
         else:
             found = await self.store.get(item.meeting_id)
             link = self._links[item.meeting_id] = found.share_url or found.url
+        return await self._post_item(item, parent, link, None, None)
+
+    async def _post_item(
+        self,
+        item: ItemView,
+        parent: MessageRef,
+        link: str | None,
+        mentions: Mapping[str, str] | None,
+        known: dict[str, MessageRef] | None,
+    ) -> MessageRef:
         owner = None
         if item.owner_slack_id:
             owner = item.owner_slack_id
@@ -151,8 +154,3 @@ def _unlinked(item: ActionItem, mentions: dict[str, str]) -> bool:
         and not item.owner_external
         and mentions.get((item.owner_email or "").lower())
     )
-
-
-def _invitee_emails(meeting: Meeting) -> list[str | None]:
-    fathom = meeting.fathom()
-    return [i.email for i in fathom.internal_invitees]

@@ -14,6 +14,7 @@ from blocks.text import esc_trunc, user_mention
 from services.models import ActionItem
 from services.reminders import Refused
 from services.slack.gateway import SlackGateway
+from services.views import item_views
 
 
 class ReminderPublisher:
@@ -28,7 +29,7 @@ class ReminderPublisher:
         return user.tz, user.name
 
     async def remind(self, slack_id: str, name: str, items: Sequence[ActionItem], now: datetime) -> None:
-        await self._dm(slack_id, reminder_dm(name, items, now))
+        await self._dm(slack_id, reminder_dm(name, item_views(items), now))
 
     async def digest(
         self,
@@ -38,7 +39,9 @@ class ReminderPublisher:
         completed: Sequence[ActionItem],
         now: datetime,
     ) -> None:
-        await self._dm(slack_id, digest_dm(due_today, overdue, completed, now))
+        await self._dm(
+            slack_id, digest_dm(item_views(due_today), item_views(overdue), item_views(completed), now)
+        )
 
     async def note(self, item: ActionItem, nudges: int) -> bool:
         """After the last nudge the meeting's thread hears about it; False when there is no thread."""
