@@ -1,0 +1,159 @@
+"""HubSpot through the outbox: the official hubspot-api-client against the local CRM v3 stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.sandbox.hubspot_api import HubSpotStandIn
+from services.db import Database
+from services.integrations.base import TargetError
+from services.integrations.hubspot import HubSpotConnector
+from services.outbox import Proposed
+from tests.support.outbox import APPROVER, outbox, settled, worker
+
+TOKEN = "pat-na1-test"
+
+
+@pytest.fixture
+async def hubspot() -> AsyncIterator[HubSpotStandIn]:
+    stand_in = await HubSpotStandIn.start(token=TOKEN)
+    yield stand_in
+    await stand_in.stop()
+
+
+def connector(stand_in: HubSpotStandIn, token: str = TOKEN) -> HubSpotConnector:
+    return HubSpotConnector(token, stand_in.base_url, portal_id="4242")
+
+
+def meeting(key: str = "hubspot:meeting:7", **payload: object) -> Proposed:
+    body = {
+        "title": "Acme discovery",
+        "body": "Summary: scope agreed.\nDecisions: start in January.",
+        "start": "2026-01-14T15:00:00Z",
+        "end": "2026-01-14T15:45:00Z",
+        "external_url": "https://fathom.video/calls/7",
+        "emails": ["dana@acme.example"],
+        "domains": ["acme.example"],
+        **payload,
+    }
+    return Proposed("hubspot", "meeting", body, key, "Meeting: Acme discovery")
+
+
+async def test_a_meeting_is_logged_and_associated_by_email_and_domain(
+    db: Database, hubspot: HubSpotStandIn
+) -> None:
+    dana = hubspot.add("contacts", {"email": "dana@acme.example"})
+    acme = hubspot.add("companies", {"domain": "acme.example", "name": "Acme"})
+    hubspot.add("contacts", {"email": "someone@else.example"})
+    service, cards = outbox(db, {"hubspot": connector(hubspot)})
+    entry = await service.propose(meeting(), APPROVER)
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        done = await settled(service, entry.id)
+    assert done.status == "applied", done.error
+    [record] = hubspot.live("meetings")
+    assert done.external_id == record["id"]
+    props = record["properties"]
+    assert props["hs_meeting_title"] == "Acme discovery" and "start in January" in props["hs_meeting_body"]
+    assert props["hs_meeting_external_url"] == "https://fathom.video/calls/7"
+    assert props["hs_meeting_start_time"] == "2026-01-14T15:00:00.000Z"
+    assert sorted(hubspot.associations[record["id"]]) == sorted([(dana, 200), (acme, 188)])
+    assert done.external_url == f"https://app.hubspot.com/contacts/4242/record/0-1/{dana}"
+    assert cards.cards[-1][1] == "applied"
+
+
+async def test_crm_matches_win_over_a_lookup(db: Database, hubspot: HubSpotStandIn) -> None:
+    deal = hubspot.add("deals", {"dealname": "Acme audit"})
+    contact = hubspot.add("contacts", {"email": "dana@acme.example"})
+    service, _ = outbox(db, {"hubspot": connector(hubspot)})
+    entry = await service.propose(meeting(contact_ids=[contact], deal_ids=[deal], domains=[]), APPROVER)
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        await settled(service, entry.id)
+    assert not [r for r in hubspot.requests if r[1].endswith("/search")]
+    [record] = hubspot.live("meetings")
+    assert sorted(hubspot.associations[record["id"]]) == sorted([(contact, 200), (deal, 212)])
+
+
+async def test_tasks_and_a_note_carry_owner_due_date_and_facts(db: Database, hubspot: HubSpotStandIn) -> None:
+    service, _ = outbox(db, {"hubspot": connector(hubspot)})
+    task = Proposed(
+        "hubspot",
+        "task",
+        {"subject": "Send the SOW", "due": "2026-01-20", "owner_id": "77", "emails": []},
+        "hubspot:task:item:5",
+        "Task: Send the SOW",
+    )
+    note = Proposed(
+        "hubspot",
+        "note",
+        {"body": "Budget: 40k. Timeline: Q1."},
+        "hubspot:note:meeting:7",
+        "Note: deal facts",
+    )
+    async with worker(service):
+        for p in (task, note):
+            entry = await service.propose(p, APPROVER)
+            await service.approve(entry.id, APPROVER)
+            assert (await settled(service, entry.id)).status == "applied"
+    [t] = hubspot.live("tasks")
+    assert (
+        t["properties"]["hs_task_subject"] == "Send the SOW" and t["properties"]["hubspot_owner_id"] == "77"
+    )
+    assert t["properties"]["hs_timestamp"] == "2026-01-20T00:00:00.000Z"
+    assert t["properties"]["hs_task_status"] == "NOT_STARTED"
+    [n] = hubspot.live("notes")
+    assert n["properties"]["hs_note_body"] == "Budget: 40k. Timeline: Q1."
+
+
+async def test_approved_twice_logs_one_meeting(db: Database, hubspot: HubSpotStandIn) -> None:
+    service, _ = outbox(db, {"hubspot": connector(hubspot)})
+    entry = await service.propose(meeting(), APPROVER)
+    assert (await service.propose(meeting(), APPROVER)).id == entry.id
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        await service.approve(entry.id, APPROVER)
+        await settled(service, entry.id)
+    assert len(hubspot.live("meetings")) == 1
+
+
+async def test_a_4xx_shows_hubspots_message_on_the_card(db: Database, hubspot: HubSpotStandIn) -> None:
+    service, cards = outbox(db, {"hubspot": connector(hubspot)})
+    entry = await service.propose(meeting(contact_ids=["999"]), APPROVER)  # a contact that does not exist
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        done = await settled(service, entry.id)
+    assert done.status == "failed"
+    assert done.error == "400: One or more associations are invalid: 999 does not exist"
+    assert cards.cards[-1] == (entry.id, "failed", None, done.error)
+    assert hubspot.live("meetings") == []
+
+
+async def test_a_429_with_hubspots_body_is_retried(db: Database, hubspot: HubSpotStandIn) -> None:
+    service, _ = outbox(db, {"hubspot": connector(hubspot)})
+    hubspot.window = 0.5  # the interval header: the client waits a tenth of it
+    hubspot.force(429, {}, count=2)
+    entry = await service.propose(meeting(domains=[], emails=[]), APPROVER)
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        done = await settled(service, entry.id)
+    assert done.status == "applied" and hubspot.throttled == 2
+    assert len(hubspot.live("meetings")) == 1
+
+
+async def test_undo_archives_the_record(db: Database, hubspot: HubSpotStandIn) -> None:
+    service, _ = outbox(db, {"hubspot": connector(hubspot)})
+    entry = await service.propose(meeting(domains=[], emails=[]), APPROVER)
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        await settled(service, entry.id)
+    assert (await service.undo(entry.id, APPROVER)).status == "undone"
+    assert hubspot.live("meetings") == []
+
+
+async def test_check_names_a_bad_token(hubspot: HubSpotStandIn) -> None:
+    assert "token accepted" in await connector(hubspot).check()
+    with pytest.raises(TargetError, match="Authentication credentials not found"):
+        await connector(hubspot, token="pat-wrong").check()
