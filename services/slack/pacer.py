@@ -10,7 +10,7 @@ waits for a token of its bucket; waiters are served by priority, then in arrival
 Buckets are per method (Slack's tiers are per method and workspace) and, for chat.postMessage, per
 channel, so an ephemeral or a modal never waits behind a channel's bulk posts at all, and a click's
 chat.update overtakes every queued bulk update. The pacer runs a little below Slack's published
-figures (`services/slack/rate_limits.py`): one token less of burst and `MARGIN` of the rate, so the
+figures (`services/slack/rate_limits.py`): one token less of burst and `MARGIN` (97 %) of the rate, so the
 jitter between granting a token here and the request reaching Slack does not turn into a 429.
 """
 
@@ -27,7 +27,7 @@ from services.jobs import current_job_priority
 from services.slack.rate_limits import PER_CHANNEL_METHODS, Limit, limit_for
 
 INTERACTIVE = 100
-MARGIN = 0.9
+MARGIN = 0.97
 
 
 def pacing_priority() -> int:
