@@ -36,7 +36,7 @@ from services.integrations.base import (
     with_rate_limit,
 )
 from services.jobs import JobHandler, JobQueue
-from services.models import ActionItem, Job, OutboxEntry
+from services.models import ActionItem, Job, Meeting, OutboxEntry
 from services.os_config import OSConfig
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,52 @@ class OutboxService:
             self.queue.notify()
         await self._notify(entry)
         return entry
+
+    async def send_item(self, item_id: int, target: str, actor: str) -> OutboxEntry:
+        """ "Send to …" on an item card: propose the task; an approver's click is also the approval."""
+        from services.integrations.proposals import issue_for_item
+
+        async with self.db.read_session() as s:
+            item = await s.get(ActionItem, item_id)
+            meeting = await s.get(Meeting, item.meeting_id) if item is not None else None
+        if item is None:
+            raise NotFound(f"Action item {item_id} was not found.")
+        settings = self.os_config().integrations.settings_for(target)
+        entry = await self.propose(issue_for_item(item, meeting, settings, target), actor)
+        if entry.status == "proposed" and await self.is_approver(actor):
+            entry = await self.approve(entry.id, actor)
+        return entry
+
+    async def propose_crm(
+        self, meeting_id: int, actor: str, *, decisions: Sequence[str] = ()
+    ) -> list[OutboxEntry]:
+        """After a client, sales or discovery meeting: the HubSpot meeting, tasks and note to approve."""
+        from services.integrations.proposals import hubspot_for_meeting
+
+        if "hubspot" not in self.connectors:
+            return []
+        config = self.os_config()
+        settings = config.integrations.settings_for("hubspot")
+        async with self.db.read_session() as s:
+            meeting = await s.get(Meeting, meeting_id)
+            if meeting is None:
+                raise NotFound(f"Meeting {meeting_id} was not found.")
+            items = list(
+                (await s.scalars(select(ActionItem).where(ActionItem.meeting_id == meeting_id))).all()
+            )
+        if not settings.enabled or (meeting.primary_type or "client") not in settings.meeting_types:
+            return []
+        return [
+            await self.propose(p, actor)
+            for p in hubspot_for_meeting(meeting, items, config, decisions=decisions)
+        ]
+
+    async def is_approver(self, actor: str) -> bool:
+        try:
+            await self.authorise(actor)
+        except NotAllowed:
+            return False
+        return True
 
     # -- deciding -----------------------------------------------------------------------------
 
