@@ -74,6 +74,10 @@ class AuditAction(StrEnum):
     EDIT_INPUTS = "audit.edit_inputs"  # reopen the options modal, pre-filled
 
 
+class QAAction(StrEnum):
+    PICK_MEETING = "qa.pick_meeting"  # "Which meeting?" button; value = QAPick
+
+
 class AuditView(StrEnum):
     OPTIONS = "audit.options_submit"
 
@@ -84,6 +88,7 @@ ACTION_ENUMS: tuple[type[StrEnum], ...] = (
     ProposalAction,
     HomeAction,
     AuditAction,
+    QAAction,
 )
 VIEW_ENUMS: tuple[type[StrEnum], ...] = (ViewCallback, AuditView)
 

@@ -43,6 +43,14 @@ class PageRef(_Ref):
     overdue: bool = False
 
 
+class QAPick(_Ref):
+    """A "Which meeting?" button: the meeting, and the asker's own question (the one value that
+    carries text: an ephemeral message is not sent back with the click). Access is checked again."""
+
+    meeting_id: int
+    question: str = Field(max_length=1500)
+
+
 class ItemVersionRef(_Ref):
     """An edit modal's private_metadata: the item and the version the form was opened at."""
 

@@ -162,6 +162,7 @@ def _domain(
             db,
             core.search,
             infra.claude,
+            access=core.access,
             model=settings.claude_model,
             prices=settings.claude_prices,
             policy=partial(qa_policy, infra.os_config),  # privacy: of fathom-os.yml (#18)

@@ -38,8 +38,10 @@ HANDLER_MODULES = (
     "handlers.commands.meetings",
     "handlers.commands.help",
     "handlers.actions.audit",
+    "handlers.actions.qa",
     "handlers.views.audit",
     "handlers.commands.audit",
+    "handlers.commands.report",
 )
 
 

@@ -23,7 +23,9 @@ from services.views import HIT_CLOSE, HIT_OPEN, Hit
 
 ROWS_PER_MEETING = 100_000  # SQLite rowid = meeting_id * this + n
 PASSAGE_CHARS = 320  # consecutive transcript lines are merged up to about this length
-KIND_WEIGHTS = {"title": 8.0, "summary": 3.0, "decision": 5.0, "line": 1.0}
+# the meeting's own words (title, transcript) outrank what was derived from them: a decision is
+# indexed only when its evidence was found in the transcript, and weighs less than a line
+KIND_WEIGHTS = {"title": 8.0, "summary": 3.0, "decision": 0.8, "line": 1.0}
 _STOP = (
     "a about after all also an and any are as at be been but by can could did do does for from had has"
     " have how i if in into is it its me my of on or our so than that the their them then there these"
@@ -43,6 +45,7 @@ class SearchQuery:
     with_user: str | None = None  # as typed: `<@U123|name>`, `@name` or an email
     with_email: str | None = None  # resolved by the caller from with_user
     problems: tuple[str, ...] = ()
+    meeting_ids: tuple[int, ...] | None = None  # only these meetings (a scoped question)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,10 @@ def meeting_passages(meeting: Meeting, decisions: list[Decision]) -> list[Passag
     summary = " ".join(filter(None, [analysis.get("summary_one_line"), analysis.get("summary")]))
     if summary or fathom.summary_markdown:
         out.append(Passage("summary", summary or fathom.summary_markdown))
+    checked = _evidenced(analysis)
     for d in decisions:
+        if d.what.strip().lower() not in checked:
+            continue  # no transcript evidence recorded: a derived fragment, not the meeting's words
         out.append(Passage("decision", d.what + (f" — {d.why}" if d.why else ""), d.source_timestamp))
     chunk: list[str] = []
     start: str | None = None
@@ -99,6 +105,16 @@ def meeting_passages(meeting: Meeting, decisions: list[Decision]) -> list[Passag
     if chunk:
         out.append(Passage("line", "\n".join(chunk), start))
     return out
+
+
+def _evidenced(analysis: dict[str, Any]) -> set[str]:
+    """Decisions whose evidence passed the analysis's check (services/analysis/evidence.py keeps
+    only entries whose quoted words are in the transcript)."""
+    return {
+        str(d.get("what") or "").strip().lower()
+        for d in analysis.get("decisions") or []
+        if isinstance(d, dict) and d.get("evidence")
+    }
 
 
 def match_expression(words: str, *, any_word: bool) -> str | None:
@@ -257,6 +273,56 @@ class SearchIndex:
         found = await self._meetings(set(ids))
         return [found[i] for i in ids if i in found]
 
+    async def named_meetings(self, raw: str, scope: Scope, *, today: date) -> list[int] | None:
+        """The meetings in `scope` a question names, newest first, or None when it names none.
+
+        A question names a meeting by its client ("Brightline", `client:`), its title (most of
+        the title's words), its date ("yesterday", "on Monday", 2026-11-16) or its people (an
+        attendee's first name or email, `with:`); named criteria must all hold."""
+        words = set(re.findall(r"[a-z0-9]+", raw.lower()))
+        query = parse_query(raw)
+        allowed, params = scope.sql("id")
+        sql = f"SELECT id, title, client_slug, started_at FROM meetings WHERE {allowed}"
+        async with self.db.read_session() as s:
+            rows = list(await s.execute(text(sql + " ORDER BY started_at DESC, id DESC LIMIT 5000"), params))
+            emails = [
+                (str(r[0]), int(r[1]))
+                for r in await s.execute(
+                    text(
+                        f"SELECT email, meeting_id FROM search_attendees WHERE {scope.sql('meeting_id')[0]}"
+                    ),
+                    scope.sql("meeting_id")[1],
+                )
+            ]
+        order = [int(r[0]) for r in rows]
+        criteria: list[set[int]] = []
+        clients = {
+            int(r[0])
+            for r in rows
+            if r[2] and (r[2].split("-")[0] in words or (query.client and r[2].startswith(query.client)))
+        }
+        if clients or query.client:
+            criteria.append(clients)
+        titles = {int(r[0]) for r in rows if _names_title(str(r[1]), words)}
+        if titles:
+            criteria.append(titles)
+        days = _named_days(raw, today)
+        if days:
+            criteria.append({int(r[0]) for r in rows if r[3] is not None and _day(r[3]) in days})
+        people = {w for w in words if len(w) > 2 and w not in STOPWORDS}
+        wanted = (query.with_email or "").lower()
+        attended: set[int] = set()
+        for email, meeting_id in emails:
+            local = re.split(r"[._+\-]", email.split("@")[0])[0]
+            if local in people or (wanted and email == wanted):
+                attended.add(meeting_id)
+        if attended or wanted:
+            criteria.append(attended)
+        if not criteria:
+            return None
+        found = set.intersection(*criteria)
+        return [i for i in order if i in found]
+
     async def _recent(self, query: SearchQuery, scope: Scope, limit: int) -> list[Hit]:
         """Filters without words: the latest matching meetings."""
         where, params = _filters(query)
@@ -278,6 +344,46 @@ class SearchIndex:
             return {m.id: m for m in rows}
 
 
+_TITLE_STOP = STOPWORDS | {"meeting", "call", "sync", "weekly", "daily", "chat", "session", "discussion"}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _names_title(title: str, words: set[str]) -> bool:
+    """Most of a title's own words (a distinctive one, with a digit, is enough) are in the question."""
+    own = {w for w in re.findall(r"[a-z0-9]+", title.lower()) if w not in _TITLE_STOP and len(w) > 2}
+    if not own:
+        return False
+    hit = own & words
+    return any(any(c.isdigit() for c in w) and len(w) > 3 for w in hit) or (
+        len(hit) >= 2 and len(hit) >= 0.6 * len(own)
+    )
+
+
+def _named_days(raw: str, today: date) -> set[date]:
+    lowered = raw.lower()
+    days: set[date] = set()
+    if re.search(r"\byesterday", lowered):
+        days.add(date.fromordinal(today.toordinal() - 1))
+    if re.search(r"\btoday|\bthis morning", lowered):
+        days.add(today)
+    for n, name in enumerate(_WEEKDAYS):
+        if re.search(rf"\b{name}", lowered):
+            back = (today.weekday() - n) % 7 or 7
+            days.add(date.fromordinal(today.toordinal() - back))
+    for iso in re.findall(r"\b\d{4}-\d{2}-\d{2}\b", raw):
+        try:
+            days.add(date.fromisoformat(iso))
+        except ValueError:
+            continue
+    return days
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.date() if isinstance(value, datetime) else value
+
+
 def _filters(query: SearchQuery) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -290,6 +396,9 @@ def _filters(query: SearchQuery) -> tuple[str, list[Any]]:
         params.append(bindparam("after", type_=DateTime(timezone=True)))
     if query.with_user is not None or query.with_email is not None:
         clauses.append("id IN (SELECT meeting_id FROM search_attendees WHERE email = :email)")
+    if query.meeting_ids is not None:
+        names = ", ".join(f":only_m{n}" for n in range(len(query.meeting_ids))) or "NULL"
+        clauses.append(f"id IN ({names})")
     if not clauses:
         return "", params
     return f"AND meeting_id IN (SELECT id FROM meetings WHERE {' AND '.join(clauses)})", params
@@ -305,6 +414,8 @@ def _values(query: SearchQuery) -> dict[str, Any]:
         values["after"] = datetime.combine(query.after, time.min, tzinfo=UTC)
     if query.with_user is not None or query.with_email is not None:
         values["email"] = (query.with_email or "").lower()
+    for n, meeting_id in enumerate(query.meeting_ids or ()):
+        values[f"only_m{n}"] = meeting_id
     return values
 
 

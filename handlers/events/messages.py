@@ -1,5 +1,6 @@
-"""@-mentions: questions about past meetings. Answered in the thread when asked in a meeting card's
-thread, otherwise ephemerally to the asker; cited meetings follow services.access."""
+"""@-mentions: questions about past meetings. Asked in a meeting card's thread, answered there from
+that meeting; otherwise ephemerally to the asker, from the meeting the question names or fits
+(or a "Which meeting?" choice); cited meetings follow services.access."""
 
 from __future__ import annotations
 
@@ -23,11 +24,10 @@ async def app_mention(event: dict[str, Any], context: dict[str, Any]) -> None:
         text = "Ask me about past meetings, e.g. _what did we decide about pricing with Brightline?_ · `/os-help`"
         await app.slack.gateway.post(channel, notice(text), thread_ts=thread_ts)
         return
-    scope, in_thread = await app.domain.access.question_scope(user, channel, event.get("thread_ts"))
-    answer = await app.domain.qa.answer(question, scope)
+    answer = await app.domain.qa.answer(question, user, channel=channel, thread_ts=event.get("thread_ts"))
     gateway = app.slack.gateway
     message = qa_answer(answer, await gateway.thread_urls({h.meeting_id for h in answer.sources}))
-    if in_thread:
+    if answer.in_thread:
         await gateway.post(channel, message, thread_ts=thread_ts)
     elif user:
         await gateway.post_ephemeral(channel, user, message, event.get("thread_ts"))
