@@ -31,6 +31,7 @@ from blocks.common import Message, build, mrkdwn
 from blocks.ids import AuditAction, AuditView
 from blocks.limits import OPTION_TEXT
 from blocks.text import bullet_lines, code_block, esc_trunc, plain
+from blocks.text import link as text_link
 from blocks.values import _Ref, encode
 from services.views import NO_INDUSTRY, Delivery, MeetingChoice, Output, Preview, Stage
 
@@ -56,6 +57,7 @@ class AuditRequest(_Ref):
     client_name: str | None = Field(default=None, max_length=CLIENT_NAME_MAX)
     industry: str | None = Field(default=None, max_length=40)
     output: Literal["zip", "os", "both"] = "zip"
+    run: str | None = Field(default=None, max_length=16)  # the card these inputs are drawn on
 
 
 class ModalMeta(_Ref):
@@ -176,8 +178,12 @@ def preview_card(
     *,
     delivery: Delivery | None = None,
     reference: str | None = None,
+    run: str | None = None,
 ) -> Message:
-    """File tree, top opportunities, budget and timeline; buttons only when nothing is running."""
+    """File tree, top opportunities, budget and timeline; buttons only when nothing is running.
+
+    `run` names this card: buttons of a card still in progress carry it, so its clicks redraw it;
+    a finished card's buttons carry none, so a click there starts a new card (#16 item 2)."""
     pack, x = preview.pack, preview.extraction
     status = STAGE_TEXT[stage] + (f" Reference: `{reference}`" if reference else "")
     plan = pack.plan
@@ -215,19 +221,30 @@ def preview_card(
     if delivery is not None:
         blocks.append(ContextBlock(block_id="audit:result", elements=[mrkdwn(_result_line(delivery))]))
     if stage in (Stage.READY, Stage.DONE, Stage.FAILED):
-        blocks.append(_buttons(preview))
+        blocks.append(_buttons(preview, None if stage == Stage.DONE else run))
     return build(f"Client OS for {pack.client_name}: {STAGE_TEXT[stage]}", blocks)
 
 
-def request_for(preview: Preview) -> AuditRequest:
+def request_for(preview: Preview, run: str | None = None) -> AuditRequest:
     o = preview.options
     return AuditRequest(
-        meeting_id=o.meeting_id, client_name=o.client_name, industry=o.industry, output=o.output.value
+        meeting_id=o.meeting_id,
+        client_name=o.client_name,
+        industry=o.industry,
+        output=o.output.value,
+        run=run,
     )
 
 
-def _buttons(preview: Preview) -> ActionsBlock:
-    value = encode(request_for(preview))
+def started_here(meeting_title: str, link: str | None) -> Message:
+    """The ephemeral where /os-audit was asked: the modal closes, so say where the preview is."""
+    where = text_link(link, "in the meeting's thread") if link else "in the meeting's thread"
+    text = f":hourglass_flowing_sand: Preparing the client OS preview for “{esc_trunc(meeting_title, 200)}” {where}."
+    return build(text, [SectionBlock(block_id="audit:started", text=mrkdwn(text))])
+
+
+def _buttons(preview: Preview, run: str | None) -> ActionsBlock:
+    value = encode(request_for(preview, run))
     return ActionsBlock(
         block_id="audit:actions",
         elements=[
@@ -262,4 +279,5 @@ __all__ = [
     "preview_card",
     "progress_card",
     "request_for",
+    "started_here",
 ]

@@ -65,14 +65,14 @@ async def from_meeting_card(ack: Any, body: dict[str, Any], context: dict[str, A
 async def build(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
     request = decode(AuditRequest, action_value(body))
-    await app_of(context).slack.audit.start_delivery(options_of(request), actor_id(body))
+    await app_of(context).slack.audit.start_delivery(options_of(request), actor_id(body), request.run)
 
 
 async def regenerate(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
     request = decode(AuditRequest, action_value(body))
     await app_of(context).slack.audit.start_preview(
-        options_of(request), actor_id(body), channel_id(body), fresh=True
+        options_of(request), actor_id(body), channel_id(body), fresh=True, run=request.run
     )
 
 

@@ -63,7 +63,9 @@ async def submit(ack: Any, body: dict[str, Any], view: dict[str, Any], context: 
         return
     meta = decode(ModalMeta, view.get("private_metadata") or "{}")
     try:
-        await app_of(context).slack.audit.start_preview(options_of(request), actor_id(body), meta.channel)
+        await app_of(context).slack.audit.start_preview(
+            options_of(request), actor_id(body), meta.channel, asked_in=meta.channel
+        )
     except UserFacingError as exc:  # not allowed, busy, nowhere to post: say so under the meeting
         await ack(response_action="errors", errors={AuditField.MEETING.value: str(exc)[:300]})
         return
