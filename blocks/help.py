@@ -40,6 +40,12 @@ COMMAND_DOCS: dict[str, tuple[str, str, str]] = {  # command -> (arguments, what
         "Revert an OS commit (approvers only); the revert is a new commit by you.",
         "/os-rollback 3f2a9c1",
     ),
+    "/os-report": (
+        "[week|month] [client:NAME] [here]",
+        "The dashboard as a DM: meetings, items, time by client, ROI per type, decisions, risks, tone "
+        "and charts; `here` posts it to the channel (admins).",
+        "/os-report month client:brightline",
+    ),
     "/os-help": (
         "[privacy]",
         "This message; `/os-help privacy` for what is stored, for how long, and what Claude sees.",

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from blocks.action_items import done_snooze_buttons, headline, links, schedule
+from blocks.charts import home_charts_blocks
 from blocks.common import mrkdwn
 from blocks.ids import HomeAction
 from blocks.limits import MAX_VIEW_BLOCKS
@@ -54,6 +55,7 @@ def home_view(data: HomeData, thread_urls: dict[int, str] | None = None) -> dict
         blocks += _proposals(data, urls)
     blocks += _meetings(data, urls)
     blocks += _team(data.team)
+    blocks += home_charts_blocks(data.charts)  # the dashboard's charts, when uploaded (#20)
     blocks.append(
         ContextBlock(
             block_id="home:help",

@@ -289,6 +289,7 @@ class Runtime:
             reconcile_seconds=self.settings.reconcile_every,
             retention=self.purge_expired,
             db=self.db,  # each tick once across instances on one database
+            weekly_report=context.slack.reports.weekly_if_due,
         )
         self.scheduler.start()
 

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 RETENTION_HOUR_UTC = 3  # the daily retention purge (services/privacy.py)
 PURGE_MINUTE = 30  # 03:30 UTC: forget old Slack event ids and tick claims
+REPORT_MINUTE = 5  # the weekly report's hourly check, at :05
 
 
 def tick_of(now: datetime, every_seconds: float) -> str:
@@ -44,6 +45,7 @@ class Scheduler:
         reconcile_seconds: float | None = None,
         retention: Callable[[], Awaitable[Any]] | None = None,
         db: Database | None = None,
+        weekly_report: Callable[[datetime], Awaitable[bool]] | None = None,
     ) -> None:
         self.reminders = reminders
         self.interval = interval_seconds
@@ -53,6 +55,9 @@ class Scheduler:
         self.reconcile_seconds = reconcile_seconds
         self.retention = retention  # daily purge of what `retention:` in fathom-os.yml lets go
         self.db = db  # shared by every instance: each tick runs once across them
+        # the admins' weekly report: asked hourly, it posts when the hour and day are those of
+        # `reports:` in fathom-os.yml (read fresh, so a changed day applies without a restart)
+        self.weekly_report = weekly_report
         self._scheduler: AsyncIOScheduler | None = None
 
     def start(self, first_run: datetime | None = None) -> None:
@@ -100,6 +105,16 @@ class Scheduler:
                 coalesce=True,
                 misfire_grace_time=6 * 3600,
             )
+        if self.weekly_report is not None:
+            scheduler.add_job(
+                self._once("report.weekly", 3600, self._weekly),
+                "cron",
+                minute=REPORT_MINUTE,
+                id="report.weekly",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=1800,
+            )
         scheduler.start()
         self._scheduler = scheduler
 
@@ -146,6 +161,14 @@ class Scheduler:
             await self.retention()  # services.privacy.purge_expired logs the counts
         except Exception:  # one bad run must not stop the schedule
             log.exception("retention purge failed")
+
+    async def _weekly(self) -> None:
+        try:
+            assert self.weekly_report is not None
+            if await self.weekly_report(utcnow()):
+                log.info("weekly report posted")
+        except Exception:  # one bad run must not stop the schedule
+            log.exception("weekly report failed")
 
     async def _reconcile(self) -> None:
         try:

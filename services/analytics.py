@@ -238,7 +238,7 @@ class Dashboard:
     roi: list[TypeROI]
     sentiment_by_week: dict[date, float]
     decisions: list[DecisionRow]
-    risks: list[tuple[str, str]]  # (meeting title, risk)
+    risks: list[tuple[int, str, str]]  # (meeting id, meeting title, risk)
     network: list[tuple[str, str, int]]  # (person, client, shared meetings)
     timeline: list[TimelineRow]
     trend: list[WeekTrend] = field(default_factory=list)
@@ -555,16 +555,21 @@ class AnalyticsService:
         ).all()
         return [DecisionRow(m, t, c, w, a) for m, t, c, w, a in rows]
 
-    async def risks(self, s: AsyncSession, period: Period, limit: int = 30) -> list[tuple[str, str]]:
+    async def risks(self, s: AsyncSession, period: Period, limit: int = 30) -> list[tuple[int, str, str]]:
+        """(meeting id, meeting title, risk) in meeting order."""
         rows = (
             await s.execute(
-                select(Meeting.title, Meeting.analysis)
+                select(Meeting.id, Meeting.title, Meeting.analysis)
                 .join(MeetingFacts, MeetingFacts.meeting_id == Meeting.id)
                 .where(*self._in(period), MeetingFacts.risks > 0)
                 .order_by(MeetingFacts.started_at)
             )
         ).all()
-        out = [(title, str(r.get("text", ""))) for title, a in rows for r in (a or {}).get("risks") or []]
+        out = [
+            (mid, title, str(r.get("text", "")))
+            for mid, title, a in rows
+            for r in (a or {}).get("risks") or []
+        ]
         return out[:limit]
 
     async def network(self, s: AsyncSession, period: Period) -> list[tuple[str, str, int]]:

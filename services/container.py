@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from services.access import AccessPolicy
 from services.action_items import ActionItemService
+from services.analytics import AnalyticsService
 from services.audit.service import AuditService
 from services.db import Database
 from services.home import HomeService
@@ -44,3 +45,4 @@ class Domain:
     action_items: ActionItemService
     reminders: ReminderService
     os_config: Callable[[], OSConfig]
+    analytics: AnalyticsService

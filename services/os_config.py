@@ -145,6 +145,7 @@ class Client(_Model):
     domains: list[str] = Field(default_factory=list)
     slug: str = ""
     industry: str | None = None  # picks `industries/<industry>/analysis.md` for this client's meetings
+    owner: str | None = None  # account owner (email or Slack id): told when the client's tone drops
 
     @model_validator(mode="after")
     def _normalise(self) -> Client:
@@ -318,6 +319,23 @@ class Integrations(_Model):
         return isinstance(found, ConnectorSettings) and operation in found.auto_apply
 
 
+class Reports(_Model):
+    """/os-report and the weekly report for admins (#20)."""
+
+    weekly_day: str = "mon"  # APScheduler day_of_week
+    weekly_hour: int = Field(default=9, ge=0, le=23)  # UTC
+    weekly_channel: str | None = None  # None: a DM to each admin
+    sentiment_drop: float = Field(default=0.3, ge=0, le=2)  # tone this far below the average: tell the owner
+
+    @field_validator("weekly_day")
+    @classmethod
+    def _day(cls, v: str) -> str:
+        v = v.strip().lower()[:3]
+        if v not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            raise ValueError("weekly_day must be a weekday (mon..sun)")
+        return v
+
+
 class OSConfig(_Model):
     team: list[TeamMember] = Field(default_factory=list)
     approvers: list[str] = Field(default_factory=list)
@@ -330,6 +348,7 @@ class OSConfig(_Model):
     privacy: Privacy = Field(default_factory=Privacy)
     retention: Retention = Field(default_factory=Retention)
     integrations: Integrations = Field(default_factory=Integrations)
+    reports: Reports = Field(default_factory=Reports)
 
     @field_validator("internal_domains")
     @classmethod

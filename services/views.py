@@ -331,6 +331,15 @@ class TeamPanel:
     claude_cost_month: Decimal
 
 
+@dataclass(frozen=True)
+class ChartImage:
+    """A dashboard chart uploaded to Slack: drawn as an image block by its file id (#20)."""
+
+    file_id: str
+    title: str
+    alt_text: str
+
+
 @dataclass
 class HomeData:
     user_id: str
@@ -344,6 +353,7 @@ class HomeData:
     team: TeamPanel
     now: datetime
     meeting_titles: dict[int, str] = field(default_factory=dict)
+    charts: list[ChartImage] = field(default_factory=list)  # the dashboard, uploaded already
 
     @property
     def is_new(self) -> bool:

@@ -254,7 +254,7 @@ async def test_time_allocation_roi_and_sentiment(any_db: Database) -> None:
         ("internal", 1, 1, 2),
     ]
     assert [d.what for d in decisions] == ["Go with plan A", "Ship", "Hire"]
-    assert risks == [("Meeting 1", "risk 0")]
+    assert risks == [(1, "Meeting 1", "risk 0")]
 
 
 async def test_home_figures_states_workload_trend(any_db: Database) -> None:

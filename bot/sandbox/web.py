@@ -281,6 +281,7 @@ class SandboxWeb:
         app.router.add_get("/sandbox/api/state", self.state)
         app.router.add_get("/sandbox/api/events", self.events)
         app.router.add_get("/sandbox/files/{file_id}/{name}", self.file)
+        app.router.add_get("/sandbox/files/{file_id}", self.file)  # an image block's slack_file id
         posts: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "action": self.action,
             "submit": self.submit,
@@ -331,7 +332,8 @@ class SandboxWeb:
     async def file(self, request: web.Request) -> web.StreamResponse:
         """An uploaded file's bytes: images inline, anything else as a download (never run as a page)."""
         stored = self.slack.workspace.files.get(request.match_info["file_id"])
-        if stored is None or not stored.completed or stored.name != request.match_info["name"]:
+        name = request.match_info.get("name")  # absent: an image block's slack_file id
+        if stored is None or not stored.completed or (name is not None and stored.name != name):
             raise web.HTTPNotFound(text="no such file in this sandbox")
         inline = stored.mimetype.startswith("image/") and "download" not in request.query
         disposition = "inline" if inline else "attachment"

@@ -69,10 +69,10 @@ class _Commands:
 
 def registered_commands() -> tuple[str, ...]:
     """The slash commands the command modules register, so /os-help lists exactly what answers."""
-    from handlers.commands import actions, audit, meetings, os
+    from handlers.commands import actions, audit, meetings, os, report
 
     recorder = _Commands()
-    for module in (actions, meetings, audit, os):
+    for module in (actions, meetings, audit, os, report):
         module.register(recorder)
     recorder.command(COMMAND)
     return tuple(recorder.seen)

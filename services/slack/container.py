@@ -13,6 +13,7 @@ from services.slack.gateway import SlackGateway
 from services.slack.home import HomePublisher
 from services.slack.meeting_card import SlackPublisher
 from services.slack.reminders import ReminderPublisher
+from services.slack.report import ReportPublisher
 
 
 @dataclass(frozen=True)
@@ -25,3 +26,4 @@ class Slack:
     home: HomePublisher
     audit: AuditPublisher
     reminders: ReminderPublisher
+    reports: ReportPublisher

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from blocks.home import Section, home_view, more_modal
 from services.clock import utcnow
@@ -16,7 +16,7 @@ from services.home import HomeService
 from services.os_config import OSConfig
 from services.people import People
 from services.slack.gateway import SlackGateway
-from services.views import HomeData
+from services.views import ChartImage, HomeData
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +30,14 @@ class HomePublisher:
         os_config: Callable[[], OSConfig],
         *,
         delay: float = 2.0,
+        charts: Callable[[str], Awaitable[list[ChartImage]]] | None = None,
     ) -> None:
         self.home = home
         self.people = people
         self.gateway = gateway
         self.os_config = os_config
         self.delay = delay
+        self.charts = charts  # the dashboard's images (services/slack/report.py), cached by data hash
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -48,6 +50,11 @@ class HomePublisher:
 
     async def publish(self, user_id: str) -> None:
         data = await self.load(user_id)
+        if self.charts is not None:
+            try:
+                data.charts = await self.charts(user_id)
+            except Exception as exc:  # a tab without charts beats no tab
+                log.warning("home charts for %s failed: %s", user_id, type(exc).__name__)
         ids = {m.id for m in data.meetings} | {p.meeting_id for p in data.proposals if p.meeting_id}
         urls = await self.gateway.thread_urls(ids)
         await self.gateway.publish_home(user_id, home_view(data, urls))

@@ -1,0 +1,207 @@
+"""Dashboard charts in Slack: uploaded once per data hash, shown by file id; reports and tone alerts.
+
+A chart is rendered and uploaded (files_upload_v2) only when the hash of its data differs from the
+one stored in `chart_cache` for that key, so a Home tab re-published after a click that changed
+nothing a chart shows costs no rendering and no upload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from slack_sdk.models.blocks import SectionBlock
+
+from blocks.common import Message, build, mrkdwn
+from blocks.report import ReportView, report_message
+from services import charts
+from services.access import AccessPolicy, Scope
+from services.analytics import AnalyticsService
+from services.clock import utcnow
+from services.cpu import run_cpu
+from services.db import Database
+from services.models import ChartCache, Meeting
+from services.os_config import OSConfig
+from services.slack.gateway import SlackGateway
+from services.views import ChartImage
+
+log = logging.getLogger(__name__)
+
+
+class ChartUploader:
+    def __init__(self, db: Database, gateway: SlackGateway) -> None:
+        self.db = db
+        self.gateway = gateway
+        self.rendered = 0  # charts rendered and uploaded by this process (tests, bench)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def image(self, key: str, spec: charts.ChartSpec) -> ChartImage:
+        digest = spec.data_hash
+        async with self._locks.setdefault(key, asyncio.Lock()):  # one upload per key at a time
+            async with self.db.read_session() as s:
+                cached = await s.get(ChartCache, key)
+                if cached is not None and cached.data_hash == digest:
+                    return ChartImage(cached.file_id, spec.title, cached.alt_text)
+            png = await run_cpu(charts.render, spec)
+            file_id = await self.gateway.upload_file(None, spec.filename, png, title=spec.title)
+            self.rendered += 1
+            async with self.db.session() as s:
+                row = await s.get(ChartCache, key)
+                if row is None:
+                    s.add(ChartCache(key=key, data_hash=digest, file_id=file_id, alt_text=spec.alt_text))
+                else:
+                    row.data_hash, row.file_id, row.alt_text = digest, file_id, spec.alt_text
+                    row.updated_at = utcnow()
+            return ChartImage(file_id, spec.title, spec.alt_text)
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    kind: str = "week"  # week | month
+    client: str | None = None
+
+
+def parse_report(text: str) -> ReportRequest:
+    """`[week|month] [client:NAME]`; anything else is a clear error."""
+    kind, client = "week", None
+    for word in text.split():
+        low = word.lower()
+        if low in ("week", "weekly", "month", "monthly"):
+            kind = "month" if low.startswith("month") else "week"
+        elif low.startswith("client:") and len(word) > 7:
+            client = word[7:].strip().lower()
+        else:
+            raise ValueError(f"I don't understand {word!r}: try `/os-report month client:acme`")
+    return ReportRequest(kind, client)
+
+
+class ReportPublisher:
+    def __init__(
+        self,
+        analytics: AnalyticsService,
+        uploader: ChartUploader,
+        gateway: SlackGateway,
+        access: AccessPolicy,
+        os_config: Callable[[], OSConfig],
+    ) -> None:
+        self.analytics = analytics
+        self.access = access
+        self.uploader = uploader
+        self.gateway = gateway
+        self.os_config = os_config
+
+    async def build(self, request: ReportRequest, scope: Scope | None = None) -> Message:
+        """`scope`: who will read it; decisions and risks of meetings they may not see are left out
+        (the figures are aggregates). None: admins (everything)."""
+        period = self.analytics.period(request.kind, request.client)
+        dashboard = await self.analytics.dashboard(period)
+        if scope is not None:
+            ids = {d.meeting_id for d in dashboard.decisions} | {r[0] for r in dashboard.risks}
+            seen = await self.access.visible(scope, ids)
+            dashboard = replace(
+                dashboard,
+                decisions=[d for d in dashboard.decisions if d.meeting_id in seen],
+                risks=[r for r in dashboard.risks if r[0] in seen],
+            )
+        scope = f"report:{request.kind}:{request.client or '*'}"
+        specs = [
+            charts.heatmap(dashboard.allocation.client_weeks),
+            charts.timeline(dashboard.timeline),
+            charts.network(dashboard.network),
+            charts.sentiment(dashboard.sentiment_by_week),
+            charts.completion_trend(dashboard.trend),
+        ]
+        images = [await self.uploader.image(f"{scope}:{spec.name}", spec) for spec in specs]
+        return report_message(ReportView(dashboard, request.kind, images))
+
+    async def post(
+        self, request: ReportRequest, *, channel: str | None = None, user_id: str | None = None
+    ) -> None:
+        """To a channel, else as a DM to `user_id`."""
+        if channel:
+            await self.gateway.post(
+                channel, await self.build(request, await self.access.channel_audience(channel))
+            )
+        elif user_id:
+            await self.gateway.send_dm(user_id, await self.build(request, await self.access.viewer(user_id)))
+
+    async def weekly_if_due(self, now: datetime) -> bool:
+        """The scheduler's hourly question: post the weekly report when this is its day and hour."""
+        reports = self.os_config().reports
+        if now.strftime("%a").lower() != reports.weekly_day or now.hour != reports.weekly_hour:
+            return False
+        await self.weekly()
+        return True
+
+    async def weekly(self) -> None:
+        """The scheduled report: to `reports.weekly_channel`, else a DM to each admin."""
+        config = self.os_config()
+        message = await self.build(ReportRequest("week"))
+        if config.reports.weekly_channel:
+            await self.gateway.post(config.reports.weekly_channel, message)
+            return
+        for admin in config.admins:
+            user = admin if admin.startswith(("U", "W")) else None
+            if user is None and (found := await self.gateway.user_for_email(admin)):
+                user = found.id
+            if user:
+                await self.gateway.send_dm(user, message)
+
+    async def home_charts(self, user_id: str) -> list[ChartImage]:
+        """The Home tab's four charts for this user (cached by data hash)."""
+        async with self.analytics.db.read_session() as s:
+            states = await self.analytics.my_item_states(s, user_id)
+            work = await self.analytics.workload(s)
+            heat = await self.analytics.heatmap(s)
+            trend = await self.analytics.completion_trend(s)
+        specs = [
+            (f"home:{user_id}:items_by_state", charts.items_by_state(states)),
+            ("home:team:workload", charts.workload(work)),
+            ("home:team:heatmap", charts.heatmap(heat)),
+            ("home:team:trend", charts.completion_trend(trend)),
+        ]
+        return [await self.uploader.image(key, spec) for key, spec in specs]
+
+
+class SentimentWatch:
+    """After an analysis: when a client's latest meeting is `reports.sentiment_drop` below the mean
+    of its previous ones, DM the client's account owner (`clients[].owner` in fathom-os.yml)."""
+
+    def __init__(
+        self, analytics: AnalyticsService, gateway: SlackGateway, os_config: Callable[[], OSConfig]
+    ) -> None:
+        self.analytics = analytics
+        self.gateway = gateway
+        self.os_config = os_config
+
+    async def after_analysis(self, meeting_id: int, _outcome: object) -> None:
+        async with self.analytics.db.read_session() as s:
+            meeting = await s.get(Meeting, meeting_id)
+            if meeting is None or not meeting.client_slug:
+                return
+            scores = await self.analytics.client_sentiment(s, meeting.client_slug)
+            title = meeting.title
+        client = next((c for c in self.os_config().clients if c.slug == meeting.client_slug), None)
+        margin = self.os_config().reports.sentiment_drop
+        if client is None or not client.owner or len(scores) < 3:
+            return
+        *earlier, latest = scores
+        average = sum(earlier) / len(earlier)
+        if latest > average - margin:
+            return
+        owner = client.owner
+        if not owner.startswith(("U", "W")):
+            found = await self.gateway.user_for_email(owner)
+            if found is None:
+                return
+            owner = found.id
+        text = (
+            f"The tone of *{client.name}*'s latest meeting ({title}) is {latest:+.2f}, "
+            f"{average - latest:.2f} below its recent average ({average:+.2f})."
+        )
+        await self.gateway.send_dm(
+            owner, build(text, [SectionBlock(text=mrkdwn(text), block_id="sentiment:drop")])
+        )

@@ -1,0 +1,84 @@
+"""/os-report and the Home tab's charts end to end: the real Runtime against the local Slack server,
+which records each upload; the posted blocks reference the uploaded files by id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.sandbox.slack_limits import check_message
+from tests.harness import running_bot
+
+REPORT_CHARTS = {"heatmap.png", "timeline.png", "network.png", "sentiment.png", "trend.png"}
+
+
+def _images(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [b for b in blocks if b.get("type") == "image"]
+
+
+async def test_os_report_posts_a_dm_with_uploaded_charts_referenced_by_id(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        await bot.send("ami_ES2006d_decision")
+        await bot.wait_for(lambda: _analysed(bot))
+        ack = await bot.slack.send_command("U01MAYA", "C01GENERAL", "/os-report", "month")
+        assert ack is not None
+        await bot.wait_for(lambda: any(_images(m.get("blocks", [])) for m in bot.slack.dms("U01MAYA")))
+        [report] = [m for m in bot.slack.dms("U01MAYA") if _images(m.get("blocks", []))]
+        images = _images(report["blocks"])
+        files = {f.id: f for f in bot.slack.files}
+        assert {files[i["slack_file"]["id"]].name for i in images} == REPORT_CHARTS
+        assert all(files[i["slack_file"]["id"]].content.startswith(b"\x89PNG") for i in images)
+        assert all(i["alt_text"] and len(i["alt_text"]) <= 2000 for i in images)
+        assert "monthly report" in report["text"] and "1 meetings" in report["text"]
+        check_message(report["text"], report["blocks"])  # Slack's Block Kit limits
+
+        uploads = len(bot.slack.files)
+        await bot.slack.send_command("U01MAYA", "C01GENERAL", "/os-report", "month")
+        await bot.wait_for(
+            lambda: len([m for m in bot.slack.dms("U01MAYA") if _images(m.get("blocks", []))]) == 2
+        )
+        assert len(bot.slack.files) == uploads  # same data: the cached files are referenced again
+
+
+async def test_os_report_bad_argument_gets_a_clear_message(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        await bot.slack.send_command("U01MAYA", "C01GENERAL", "/os-report", "yesterday")
+        await bot.wait_for(lambda: bool(bot.slack.ephemerals))
+        assert "I don't understand 'yesterday'" in str(bot.slack.ephemerals[-1])
+        assert not bot.slack.files
+
+
+async def test_home_tab_shows_charts_and_rerenders_only_what_changed(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        await bot.send("ami_ES2006d_decision")
+        await bot.wait_for(lambda: _analysed(bot))
+        await bot.slack.open_home("U01MAYA")
+        await bot.wait_for(lambda: _home_images(bot, "U01MAYA") == 4)
+        first = {
+            b["block_id"]: b["slack_file"]["id"] for b in _images(bot.slack.home_view("U01MAYA")["blocks"])
+        }
+        uploads = len(bot.slack.files)
+        # another user's tab: the team charts are the same data (cached), only "my items" is theirs
+        await bot.slack.open_home("U02JONAS")
+        await bot.wait_for(lambda: _home_images(bot, "U02JONAS") == 4)
+        second = {
+            b["block_id"]: b["slack_file"]["id"] for b in _images(bot.slack.home_view("U02JONAS")["blocks"])
+        }
+        assert len(bot.slack.files) == uploads + 1
+        assert first["home:chart:0"] != second["home:chart:0"]
+        assert [first[f"home:chart:{i}"] for i in (1, 2, 3)] == [second[f"home:chart:{i}"] for i in (1, 2, 3)]
+
+
+def _home_images(bot: Any, user: str) -> int:
+    view = bot.slack.home_view(user)
+    return len(_images(view["blocks"])) if view else 0
+
+
+async def _analysed(bot: Any) -> bool:
+    from sqlalchemy import func, select
+
+    from services.models import MeetingFacts
+
+    db = bot.runtime.context.domain.db
+    async with db.read_session() as s:
+        return bool(await s.scalar(select(func.count()).select_from(MeetingFacts)))
