@@ -23,6 +23,7 @@ from services.access import AccessPolicy
 from services.action_items import ActionItemService
 from services.analysis.base import Analyzer, analyze_with_fallback
 from services.analysis.heuristic import HeuristicAnalyzer
+from services.analytics import AnalyticsService
 from services.audit.service import AuditService
 from services.container import Domain
 from services.db import Database
@@ -47,6 +48,7 @@ from services.slack.gateway import RateGate, SlackGateway
 from services.slack.home import HomePublisher
 from services.slack.meeting_card import SlackPublisher
 from services.slack.reminders import ReminderPublisher
+from services.slack.report import ChartUploader, ReportPublisher, SentimentWatch
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class _Core:
     proposals: ProposalService
     people: People
     home: HomeService
+    analytics: AnalyticsService
 
 
 def _core(infra: Infra, gateway: SlackGateway | None) -> _Core:
@@ -116,6 +119,7 @@ def _core(infra: Infra, gateway: SlackGateway | None) -> _Core:
         access=access,
         people=People(db, gateway),
         home=HomeService(db, access),
+        analytics=AnalyticsService(db),
         proposals=ProposalService(
             db, infra.os_repo, infra.os_config, remote=infra.settings.os_remote, people=gateway
         ),
@@ -136,6 +140,9 @@ def _domain(
     hooks: list[AfterAnalysis] = [core.proposals.propose_from_analysis, core.search.after_analysis]
     if approval_card is not None:
         hooks.append(approval_card)
+    hooks.append(core.analytics.after_analysis)  # the dashboard's facts follow every analysis (#20)
+    if gateway is not None:  # then a client's tone drop is told to its account owner
+        hooks.append(SentimentWatch(core.analytics, gateway, os_config).after_analysis)
     pipeline = MeetingPipeline(
         db,
         infra.queue,
@@ -180,6 +187,7 @@ def _domain(
         action_items=ActionItemService(db, os_config, gateway),
         reminders=ReminderService(db, os_config, sender),
         os_config=os_config,
+        analytics=core.analytics,
     )
 
 
@@ -198,7 +206,10 @@ def build(infra: Infra, client: AsyncWebClient, gate: RateGate, default_channel:
     meeting_cards = SlackPublisher(
         core.store, gateway, infra.os_config, default_channel, related=core.search.related, access=core.access
     )
-    home = HomePublisher(core.home, core.people, gateway, infra.os_config)
+    reports = ReportPublisher(
+        core.analytics, ChartUploader(infra.db, gateway), gateway, core.access, infra.os_config
+    )
+    home = HomePublisher(core.home, core.people, gateway, infra.os_config, charts=reports.home_charts)
     approvals = ProposalPublisher(core.proposals, core.store, gateway, home)
     reminders = ReminderPublisher(gateway)
     domain = _domain(
@@ -218,5 +229,6 @@ def build(infra: Infra, client: AsyncWebClient, gate: RateGate, default_channel:
         home=home,
         audit=AuditPublisher(domain.audit, gateway, approvals),
         reminders=reminders,
+        reports=reports,
     )
     return AppContext(domain, slack)

@@ -392,23 +392,31 @@ class SlackGateway:
 
     async def upload_file(
         self,
-        channel: str,
+        channel: str | None,
         filename: str,
         content: bytes,
         *,
         title: str,
         thread_ts: str | None = None,
         comment: str | None = None,
-    ) -> None:
+    ) -> str:
+        """files_upload_v2; returns the file id (an image block shows it as `slack_file: {"id": …}`).
+        Without a channel the file stays private to the bot, which is enough for an image block."""
         await self.gate.wait("files.getUploadURLExternal")
-        await self.client.files_upload_v2(
-            channel=channel,
-            filename=filename,
-            content=content,
-            title=title,
-            thread_ts=thread_ts,
-            initial_comment=comment,
+        response = await self.client.files_upload_v2(
+            **_drop_none(
+                {
+                    "channel": channel,
+                    "filename": filename,
+                    "content": content,
+                    "title": title,
+                    "thread_ts": thread_ts,
+                    "initial_comment": comment,
+                }
+            )
         )
+        files = (response.data if isinstance(response.data, dict) else {}).get("files") or [{}]
+        return str(files[0].get("id") or (response.get("file") or {}).get("id") or "")
 
     # -- people ------------------------------------------------------------------------------------
     async def user_for_email(self, email: str | None, *, name: str | None = None) -> SlackUser | None:

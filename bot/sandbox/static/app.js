@@ -176,10 +176,17 @@ function renderElement(e, block, ctx, inModalInput) {
       return box;
     }
     case "image":
-      return el("img", { src: e.image_url, alt: e.alt_text || "" });
+      return el("img", { src: imageSrc(e), alt: e.alt_text || "" });
     default:
       return el("span", { class: "b-unknown" }, `[${esc(e.type)}]`);
   }
+}
+
+// An image by URL, or by an uploaded file's id (Block Kit's slack_file), served by the sandbox.
+function imageSrc(x) {
+  if (x.image_url) return x.image_url;
+  const f = x.slack_file || {};
+  return f.url || (f.id ? `/sandbox/files/${encodeURIComponent(f.id)}` : "");
 }
 
 function renderBlock(block, ctx, errors) {
@@ -205,7 +212,7 @@ function renderBlock(block, ctx, errors) {
     }
     case "context":
       for (const e of block.elements || []) {
-        b.append(e.type === "image" ? el("img", { src: e.image_url, alt: e.alt_text || "" }) : el("span", {}, textObj(e)));
+        b.append(e.type === "image" ? el("img", { src: imageSrc(e), alt: e.alt_text || "" }) : el("span", {}, textObj(e)));
       }
       break;
     case "divider":
@@ -215,7 +222,7 @@ function renderBlock(block, ctx, errors) {
       break;
     case "image":
       if (block.title) b.append(el("div", { class: "caption" }, textObj(block.title)));
-      b.append(el("img", { src: block.image_url, alt: block.alt_text || "" }));
+      b.append(el("img", { src: imageSrc(block), alt: block.alt_text || "" }));
       break;
     case "input": {
       const label = el("label", {}, `${textObj(block.label)}${block.optional ? ' <span class="optional">(optional)</span>' : ""}`);
