@@ -10,7 +10,7 @@ publisher, the people directory, channel members, the reminder sender) in its co
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from anthropic import AsyncAnthropic
@@ -29,10 +29,12 @@ from services.container import Domain
 from services.db import Database
 from services.fathom import FathomMeeting
 from services.home import HomeService
+from services.integrations.base import Connector
 from services.jobs import JobQueue
 from services.meetings import MeetingStore
 from services.os_config import OSConfig, load_or_default
 from services.os_repo import OSRepo
+from services.outbox import Notifier, OutboxService
 from services.people import People
 from services.pipeline import AfterAnalysis, AnalyzeFn, MeetingPipeline, MeetingPublisher, NullPublisher
 from services.privacy import PrivateAnalysis, qa_policy
@@ -47,6 +49,7 @@ from services.slack.container import Slack
 from services.slack.gateway import RateGate, SlackGateway
 from services.slack.home import HomePublisher
 from services.slack.meeting_card import SlackPublisher
+from services.slack.outbox import OutboxPublisher, item_blocks
 from services.slack.reminders import ReminderPublisher
 from services.slack.report import ChartUploader, ReportPublisher, SentimentWatch
 
@@ -62,6 +65,7 @@ class Infra:
     claude: AsyncAnthropic | None
     analyzer: Analyzer
     context_for: Callable[[FathomMeeting], Awaitable[str]]
+    connectors: dict[str, Connector] = field(default_factory=dict)  # outside systems (bot/integrations.py)
 
     def os_config(self) -> OSConfig:
         """Read fresh each time: `fathom-os.yml` changes through approved commits."""
@@ -134,6 +138,7 @@ def _domain(
     publisher: MeetingPublisher,
     approval_card: AfterAnalysis | None,
     sender: ReminderSender,
+    outbox_cards: Notifier | None = None,
 ) -> Domain:
     settings, db, os_config = infra.settings, infra.db, infra.os_config
     # after each (re-)analysis: OS proposals, the search index, then the approval card
@@ -181,12 +186,15 @@ def _domain(
             client=infra.claude,
             model=settings.claude_model,
             fallback_model=settings.claude_fallback_model,
-            gateway=gateway,
+            people=core.people,
             proposals=core.proposals,
         ),
         action_items=ActionItemService(db, os_config, gateway),
         reminders=ReminderService(db, os_config, sender),
         os_config=os_config,
+        outbox=OutboxService(
+            db, infra.queue, os_config, infra.connectors, people=gateway, notifier=outbox_cards
+        ),
         analytics=core.analytics,
     )
 
@@ -204,8 +212,15 @@ def build(infra: Infra, client: AsyncWebClient, gate: RateGate, default_channel:
     gateway = SlackGateway(client, infra.db, gate, build_pacer(client.base_url))
     core = _core(infra, gateway)
     meeting_cards = SlackPublisher(
-        core.store, gateway, infra.os_config, default_channel, related=core.search.related, access=core.access
+        core.store,
+        gateway,
+        infra.os_config,
+        default_channel,
+        related=core.search.related,
+        access=core.access,
+        outside=partial(item_blocks, infra.db, list(infra.connectors)),
     )
+    outbox_cards = OutboxPublisher(infra.db, core.store, gateway, meeting_cards)
     reports = ReportPublisher(
         core.analytics, ChartUploader(infra.db, gateway), gateway, core.access, infra.os_config
     )
@@ -219,6 +234,7 @@ def build(infra: Infra, client: AsyncWebClient, gate: RateGate, default_channel:
         publisher=meeting_cards,
         approval_card=approvals.after_analysis,
         sender=reminders,
+        outbox_cards=outbox_cards,
     )
     slack = Slack(
         client=client,

@@ -17,6 +17,12 @@ from services.search import ATTENDEES
 class _User(Protocol):
     @property
     def email(self) -> str | None: ...
+    @property
+    def is_bot(self) -> bool: ...
+    @property
+    def is_guest(self) -> bool: ...
+    @property
+    def deleted(self) -> bool: ...
 
 
 class Directory(Protocol):
@@ -27,6 +33,14 @@ class People:
     def __init__(self, db: Database, directory: Directory | None = None) -> None:
         self.db = db
         self.directory = directory  # the Slack gateway; without it only the people cache answers
+
+    async def is_member(self, user_id: str) -> bool | None:
+        """A full member of the workspace: not a guest, a bot or a deactivated account. None when
+        there is no directory to ask (no Slack); a failed lookup raises."""
+        if self.directory is None:
+            return None
+        user = await self.directory.user_info(user_id)
+        return not (user.is_bot or user.is_guest or user.deleted)
 
     async def email_for(self, token: str) -> str | None:
         """The email a token names, if we can tell; an unknown user matches nothing."""

@@ -182,3 +182,27 @@ def _recording() -> int:
     from tests.helpers import load_fixture
 
     return int(load_fixture("ai_audit_discovery")["recording_id"])
+
+
+async def test_os_audit_is_refused_to_deactivated_accounts_and_bots(tmp_path: Path) -> None:
+    """The membership check asks Slack through the people directory (users.info): a deactivated
+    account or a bot gets the refusal, never the options modal; a member gets the modal."""
+    from bot.sandbox.slack_state import SlackUser
+
+    async with running_bot(tmp_path) as bot:
+        bot.slack.workspace.add_user(
+            SlackUser("U07GONE", "gone", "Gone Person", "gone@agency.example", deleted=True)
+        )
+        bot.slack.workspace.add_user(
+            SlackUser("U08ROBOT", "robot", "A Robot", "robot@agency.example", is_bot=True)
+        )
+        for n, user in enumerate(("U07GONE", "U08ROBOT"), start=1):
+            await bot.slack.send_command(user, MEETINGS_CHANNEL, "/os-audit", "")
+            await bot.wait_for(lambda n=n: len(bot.slack.ephemerals) == n)  # type: ignore[misc]
+            refusal = bot.slack.ephemerals[-1]
+            assert refusal["user"] == user and "guests cannot" in str(refusal["blocks"])
+            assert bot.slack.modal_stack(user) == []
+        await _meeting_card(bot)
+        await bot.slack.send_command(USER, MEETINGS_CHANNEL, "/os-audit", "brightline")
+        await bot.wait_for(lambda: bool(bot.slack.modal_stack(USER)))
+        assert len(bot.slack.ephemerals) == 2

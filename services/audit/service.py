@@ -4,8 +4,9 @@ Extraction uses Claude when a client is configured and falls back to the offline
 preview always arrives. The extraction behind a preview is kept in memory per (meeting, inputs),
 for an hour and at most 64 of them, so the Generate click delivers exactly what the card showed
 without a second model call; a Regenerate (or a restart, or an expired preview) extracts again.
-Drawing each stage on the thread is `services.slack.audit.AuditPublisher`'s job. Only files the OS accepts (markdown, YAML, CSV) are
-proposed into it; code and config stay in the zip. Proposals still need an approver.
+Drawing each stage on the thread and uploading the zip are `services.slack.audit.AuditPublisher`'s
+job; who is a workspace member is `services.people.People`'s. Only files the OS accepts (markdown,
+YAML, CSV) are proposed into it; code and config stay in the zip. Proposals still need an approver.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from services.meetings import MeetingStore
 from services.models import LLMUsage, Meeting, OSProposal
 from services.os_paths import ALLOWED_EXTENSIONS, UnsafePath, slugify, validate_os_path
 from services.os_repo import OSRepo
+from services.people import People
 from services.views import NO_INDUSTRY, AuditOptions, Delivery, MeetingChoice, Output, Preview, Stage
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ ACTOR = "audit:{user}"
 
 
 Progress = Callable[[Stage], Awaitable[None]]
+ZipSink = Callable[[str, bytes, str], Awaitable[None]]  # (file name, content, title)
 
 
 class AuditService:
@@ -55,7 +58,7 @@ class AuditService:
         client: Any = None,
         model: str = "claude-sonnet-4-6",
         fallback_model: str = "claude-haiku-4-5",
-        gateway: Any = None,
+        people: People | None = None,
         proposals: Any = None,
     ) -> None:
         self.db = db
@@ -65,7 +68,7 @@ class AuditService:
         self.client = client  # anthropic.AsyncAnthropic, or None for the offline heuristic
         self.model = model
         self.fallback_model = fallback_model
-        self.gateway = gateway  # the Slack gateway (users.info, file upload); None without Slack
+        self.people = people  # who may generate (workspace members); None: nobody to ask, no check
         # (meeting, client, industry) -> the pack the card showed, so Generate delivers exactly that;
         # bounded: 64 packs of a few hundred KB at most, and an hour (an unclicked preview is stale)
         self._previews: TTLCache[tuple[int, str | None, str | None], Preview] = TTLCache(64, 3600)
@@ -99,19 +102,14 @@ class AuditService:
         Putting files into the OS still goes through approvers, so generation itself is not gated
         on the approver list: it only drafts.
         """
-        if self.gateway is None or not actor:
+        if self.people is None or not actor:
             return
         try:
-            user = (await self.gateway.call("users.info", user=actor)).get("user") or {}
+            member = await self.people.is_member(actor)
         except Exception:
             log.warning("could not look up Slack user %s; refusing audit generation", actor)
             raise NotAllowed("Could not confirm you are a member of this workspace.") from None
-        if (
-            user.get("is_restricted")
-            or user.get("is_ultra_restricted")
-            or user.get("is_bot")
-            or user.get("deleted")
-        ):
+        if member is False:
             raise NotAllowed("Only members of this workspace can generate a client OS (guests cannot).")
 
     # -- background work ---------------------------------------------------------------------------
@@ -170,11 +168,12 @@ class AuditService:
         options: AuditOptions,
         actor: str,
         *,
-        channel: str,
-        thread_ts: str | None = None,
+        upload: ZipSink | None = None,
         progress: Progress | None = None,
     ) -> Delivery:
-        """Zip to the thread and/or proposals into the OS, reporting each stage as it starts."""
+        """The zip handed to `upload` and/or proposals into the OS, reporting each stage as it starts.
+
+        `upload` is the Slack side's (`services.slack.audit.AuditPublisher` puts it in the thread)."""
         report = progress or _silent
         await report(Stage.GENERATING)
         delivery = Delivery(await self.preview(options, actor))
@@ -183,15 +182,9 @@ class AuditService:
             await report(Stage.UPLOADING)
             content = await asyncio.to_thread(pack.to_zip)
             delivery.zip_name, delivery.zip_bytes = f"{pack.root}.zip", len(content)
-            if self.gateway is None:
+            if upload is None:
                 raise UserFacingError("Slack is not configured, so the zip cannot be uploaded.")
-            await self.gateway.upload_file(
-                channel,
-                delivery.zip_name,
-                content,
-                title=f"{pack.client_name} — Claude Code OS",
-                thread_ts=thread_ts,
-            )
+            await upload(delivery.zip_name, content, f"{pack.client_name} — Claude Code OS")
         if options.wants_os:
             proposed = await self._propose(options.meeting_id, pack, actor)
             delivery.proposals, delivery.zip_only, delivery.already_in_os = proposed

@@ -146,6 +146,8 @@ class SlackUser:
     email: str | None
     tz: str | None
     is_bot: bool = False
+    is_guest: bool = False  # a restricted or ultra-restricted (single-channel) account
+    deleted: bool = False
 
 
 class SlackGateway:
@@ -505,6 +507,8 @@ def _slack_user(data: dict[str, Any]) -> SlackUser:
         email=(profile.get("email") or None),
         tz=data.get("tz"),
         is_bot=bool(data.get("is_bot")),
+        is_guest=bool(data.get("is_restricted") or data.get("is_ultra_restricted")),
+        deleted=bool(data.get("deleted")),
     )
 
 
