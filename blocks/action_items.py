@@ -56,7 +56,12 @@ MAX_REMINDER_ITEMS = 20
 
 
 def action_item_card(
-    item: ItemView, *, owner_mention: str | None, meeting_url: str | None, now: datetime
+    item: ItemView,
+    *,
+    owner_mention: str | None,
+    meeting_url: str | None,
+    now: datetime,
+    outside: Sequence[Block] = (),
 ) -> Message:
     """One thread reply. `owner_mention` is the owner's Slack user id (or `<@U…>`) when known."""
     owner = _owner(item, owner_mention)
@@ -65,6 +70,7 @@ def action_item_card(
         SectionBlock(block_id=block_id("action_item", item.id), text=mrkdwn(headline(item))),
         ContextBlock(block_id=block_id("action_item", item.id, "meta"), elements=[mrkdwn(" · ".join(meta))]),
         _actions(item, owner_mention),
+        *outside,  # the item's task in Linear, or "Send to …" (blocks/outbox.item_outside)
     ]
     return build(f"Action item: {item.text}", blocks)
 

@@ -38,6 +38,17 @@ class ProposalAction(StrEnum):
     REVERT = "proposal.revert"
 
 
+class OutboxAction(StrEnum):
+    """Outside writes (#21): the approval card and the "Send to …" button on item cards."""
+
+    APPROVE = "outbox.approve"  # value = OutboxRef
+    REJECT = "outbox.reject"
+    APPROVE_ALL = "outbox.approve_all"  # value = MeetingRef
+    UNDO = "outbox.undo"
+    OPEN = "outbox.open"  # link button to the record there: Slack still sends block_actions, ack it
+    SEND = "outbox.send"  # value = SendRef (item + target)
+
+
 class ViewCallback(StrEnum):
     ACTION_ITEM_EDIT = "action_item.edit_submit"
     PROPOSAL_EDIT = "proposal.edit_submit"
@@ -89,6 +100,7 @@ ACTION_ENUMS: tuple[type[StrEnum], ...] = (
     HomeAction,
     AuditAction,
     QAAction,
+    OutboxAction,
 )
 VIEW_ENUMS: tuple[type[StrEnum], ...] = (ViewCallback, AuditView)
 

@@ -58,6 +58,17 @@ class ItemVersionRef(_Ref):
     version: int
 
 
+class OutboxRef(_Ref):
+    entry_id: int
+
+
+class SendRef(_Ref):
+    """"Send to …" on an item card: the item and the target's name (checked by the service)."""
+
+    item_id: int
+    target: str = Field(max_length=20)
+
+
 RefT = TypeVar("RefT", bound=BaseModel)
 
 

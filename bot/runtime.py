@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import signal
@@ -93,6 +94,7 @@ class Runtime:
         self.bolt_app: Any = None
         self.owned_sandbox: Any = None
         self.http_session: Any = None
+        self.connectors: Any = None  # bot.integrations.Connectors, built with Slack (sandbox stand-ins)
         self._gc_thresholds: tuple[int, ...] = ()
         self._stop = asyncio.Event()
         self._slack_state: dict[str, Any] = {"ok": False, "mode": "off"}
@@ -189,7 +191,7 @@ class Runtime:
         await self._start_slack()
         self.worker = Worker(
             self.queue,
-            self.pipeline.handlers(),
+            {**self.pipeline.handlers(), **self.domain.outbox.handlers()},
             concurrency=self.settings.job_workers,
         )
         self.worker.start()
@@ -274,6 +276,15 @@ class Runtime:
         default_channel = self.settings.slack_default_channel or (
             SANDBOX_CHANNEL if mode == "sandbox" else None
         )
+        from bot.integrations import build_connectors, sandbox_connectors
+
+        config = self._os_config()
+        self.connectors = (
+            await sandbox_connectors(self.settings, config)
+            if mode == "sandbox"
+            else build_connectors(self.settings, config)
+        )
+        self.infra = dataclasses.replace(self.infra, connectors=self.connectors.by_target)
         self.context = context = build(self.infra, client, gate, default_channel)
         self.bolt_app = create_app(context)
         self.socket_handler = AsyncSocketModeHandler(
@@ -288,6 +299,9 @@ class Runtime:
             reconciler=self.reconciler,
             reconcile_seconds=self.settings.reconcile_every,
             retention=self.purge_expired,
+            outbox_sync=(context.domain.outbox.sync, self.settings.outbox_sync_seconds)
+            if context.domain.outbox.configured()
+            else None,
             db=self.db,  # each tick once across instances on one database
             weekly_report=context.slack.reports.weekly_if_due,
         )
@@ -349,6 +363,8 @@ class Runtime:
             await self.http_session.close()
         if self.fathom_api is not None:
             await self.fathom_api.close()
+        if self.connectors is not None:
+            await self.connectors.stop()
         if self.owned_sandbox:
             await self.owned_sandbox.stop()
         await self.close()

@@ -45,6 +45,7 @@ class Scheduler:
         reconcile_seconds: float | None = None,
         retention: Callable[[], Awaitable[Any]] | None = None,
         db: Database | None = None,
+        outbox_sync: tuple[Callable[[], Awaitable[Any]], float] | None = None,
         weekly_report: Callable[[datetime], Awaitable[bool]] | None = None,
     ) -> None:
         self.reminders = reminders
@@ -55,6 +56,7 @@ class Scheduler:
         self.reconcile_seconds = reconcile_seconds
         self.retention = retention  # daily purge of what `retention:` in fathom-os.yml lets go
         self.db = db  # shared by every instance: each tick runs once across them
+        self.outbox_sync = outbox_sync  # (sync, seconds): two-way status with PM targets (#21)
         # the admins' weekly report: asked hourly, it posts when the hour and day are those of
         # `reports:` in fathom-os.yml (read fresh, so a changed day applies without a restart)
         self.weekly_report = weekly_report
@@ -93,6 +95,17 @@ class Scheduler:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=6 * 3600,  # a bot down at 03:00 purges when it is back that morning
+            )
+        if self.outbox_sync is not None:
+            every = self.outbox_sync[1]
+            scheduler.add_job(
+                self._once("outbox.sync", every, self._outbox),
+                "interval",
+                seconds=every,
+                id="outbox.sync",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=int(every),
             )
         if self.db is not None:
             scheduler.add_job(
@@ -169,6 +182,14 @@ class Scheduler:
                 log.info("weekly report posted")
         except Exception:  # one bad run must not stop the schedule
             log.exception("weekly report failed")
+
+    async def _outbox(self) -> None:
+        try:
+            assert self.outbox_sync is not None
+            report = await self.outbox_sync[0]()
+            log.info("outbox sync: %s", report)
+        except Exception:  # one bad run must not stop the schedule
+            log.exception("outbox sync failed")
 
     async def _reconcile(self) -> None:
         try:

@@ -38,6 +38,7 @@ HANDLER_MODULES = (
     "handlers.commands.meetings",
     "handlers.commands.help",
     "handlers.actions.audit",
+    "handlers.actions.outbox",
     "handlers.actions.qa",
     "handlers.views.audit",
     "handlers.commands.audit",

@@ -16,6 +16,7 @@ from services.jobs import JobQueue
 from services.meetings import MeetingStore
 from services.os_config import OSConfig
 from services.os_repo import OSRepo
+from services.outbox import OutboxService
 from services.people import People
 from services.pipeline import MeetingPipeline
 from services.proposals import ProposalService
@@ -45,4 +46,5 @@ class Domain:
     action_items: ActionItemService
     reminders: ReminderService
     os_config: Callable[[], OSConfig]
+    outbox: OutboxService  # outside writes (Gamma, HubSpot, Linear), approved in Slack (#21)
     analytics: AnalyticsService

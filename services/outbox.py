@@ -83,6 +83,36 @@ class SyncReport:
     closed_there: int = 0  # tasks closed there because the item was done here
 
 
+@dataclass(frozen=True)
+class OutboxLine:
+    """One outside write as the cards draw it (built once from the row)."""
+
+    id: int
+    target: str
+    operation: str
+    summary: str
+    status: str
+    progress: str | None = None
+    error: str | None = None
+    external_url: str | None = None
+    approved_by: str | None = None
+    undoable: bool = True
+
+    @classmethod
+    def of(cls, e: OutboxEntry) -> OutboxLine:
+        return cls(
+            id=e.id,
+            target=e.target,
+            operation=e.operation,
+            summary=e.summary,
+            status=e.status,
+            progress=e.progress,
+            error=e.error,
+            external_url=e.external_url,
+            approved_by=e.approved_by,
+        )
+
+
 def snapshot(e: OutboxEntry) -> dict[str, Any]:
     return {
         "target": e.target,
@@ -140,18 +170,10 @@ class OutboxService:
         return row
 
     async def for_meeting(self, meeting_id: int) -> list[OutboxEntry]:
-        async with self.db.read_session() as s:
-            rows = await s.scalars(
-                select(OutboxEntry).where(OutboxEntry.meeting_id == meeting_id).order_by(OutboxEntry.id)
-            )
-            return list(rows.all())
+        return await entries_for_meeting(self.db, meeting_id)
 
     async def for_item(self, item_id: int) -> list[OutboxEntry]:
-        async with self.db.read_session() as s:
-            rows = await s.scalars(
-                select(OutboxEntry).where(OutboxEntry.item_id == item_id).order_by(OutboxEntry.id)
-            )
-            return list(rows.all())
+        return await entries_for_item(self.db, item_id)
 
     def configured(self) -> list[str]:
         return [t for t in TARGETS if t in self.connectors]
@@ -481,6 +503,22 @@ class OutboxService:
             log.warning("could not redraw the card of outbox entry %s: %s", entry.id, type(exc).__name__)
 
 
+async def entries_for_meeting(db: Database, meeting_id: int) -> list[OutboxEntry]:
+    async with db.read_session() as s:
+        rows = await s.scalars(
+            select(OutboxEntry).where(OutboxEntry.meeting_id == meeting_id).order_by(OutboxEntry.id)
+        )
+        return list(rows.all())
+
+
+async def entries_for_item(db: Database, item_id: int) -> list[OutboxEntry]:
+    async with db.read_session() as s:
+        rows = await s.scalars(
+            select(OutboxEntry).where(OutboxEntry.item_id == item_id).order_by(OutboxEntry.id)
+        )
+        return list(rows.all())
+
+
 def _is_tracker(connector: Connector) -> bool:
     return hasattr(connector, "states") and hasattr(connector, "close")
 
@@ -493,4 +531,12 @@ def pending(entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
     return [e for e in entries if e.status in PENDING]
 
 
-__all__ = ["APPLY_JOB", "NOT_APPROVER", "OutboxService", "Proposed", "SyncReport", "TaskTracker"]
+__all__ = [
+    "APPLY_JOB",
+    "NOT_APPROVER",
+    "OutboxLine",
+    "OutboxService",
+    "Proposed",
+    "SyncReport",
+    "TaskTracker",
+]

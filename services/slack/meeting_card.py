@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from cachetools import LRUCache
 
@@ -39,6 +40,7 @@ class SlackPublisher:
         default_channel: str | None,
         related: Callable[[int, Scope], Awaitable[list[Meeting]]] | None = None,
         access: AccessPolicy | None = None,
+        outside: Callable[[ItemView], Awaitable[list[Any]]] | None = None,
     ) -> None:
         self.store = store
         self.gateway = gateway
@@ -46,6 +48,7 @@ class SlackPublisher:
         self.default_channel = default_channel
         self.related = related  # (meeting id, scope) -> related meetings (SearchIndex.related)
         self.access = access  # without it no related links: nobody could tell who reads the card
+        self.outside = outside  # an item's task link or "Send to …" (services/slack/outbox.item_blocks)
         self._locks: dict[int, asyncio.Lock] = {}
         # meeting id -> its Fathom link, refreshed by each publish; an item card redrawn after a click
         # needs nothing else from the meeting. 10k meetings, least recently used dropped first.
@@ -142,7 +145,8 @@ class SlackPublisher:
         elif item.owner_email and not item.owner_external:
             user = await self.gateway.user_for_email(item.owner_email)
             owner = user.id if user else None
-        card = action_item_card(item, owner_mention=owner, meeting_url=link, now=utcnow())
+        extra = await self.outside(item) if self.outside is not None else []
+        card = action_item_card(item, owner_mention=owner, meeting_url=link, now=utcnow(), outside=extra)
         return await self.gateway.post_or_update(
             f"action_item:{item.id}", parent.channel, card, thread_ts=parent.ts, known=known
         )

@@ -1,0 +1,96 @@
+"""The outside systems' clients, built in the composition root (#21).
+
+A connector exists when its secret is set (`GAMMA_API_KEY`, `HUBSPOT_TOKEN`, `LINEAR_API_KEY`) and
+`fathom-os.yml` does not switch it off. In the local sandbox (no Slack tokens) Gamma and Linear
+without a token run against the local stand-ins, so the outbox card, a generating deck and the
+"Send to Linear" button can be tried without any account.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.config import Settings
+from services.integrations.base import Connector
+from services.os_config import OSConfig
+
+log = logging.getLogger(__name__)
+
+SANDBOX_GAMMA_KEY = "sk-gamma-sandbox"
+SANDBOX_LINEAR_KEY = "lin_api_sandbox"
+SANDBOX_LINEAR_TEAM = "team-sandbox"
+
+
+@dataclass
+class Connectors:
+    by_target: dict[str, Connector] = field(default_factory=dict)
+    stand_ins: list[Any] = field(default_factory=list)  # local servers started for the sandbox
+
+    async def stop(self) -> None:
+        for connector in self.by_target.values():
+            close = getattr(connector, "aclose", None)
+            if close is not None:
+                await close()
+        for stand_in in self.stand_ins:
+            await stand_in.stop()
+
+
+def build_connectors(settings: Settings, config: OSConfig) -> Connectors:
+    from services.integrations.gamma import GammaConnector
+    from services.integrations.hubspot import HubSpotConnector
+    from services.integrations.linear import LinearConnector
+
+    out = Connectors()
+    integrations = config.integrations
+    if settings.gamma_api_key and integrations.settings_for("gamma").enabled:
+        out.by_target["gamma"] = GammaConnector(
+            settings.gamma_api_key.get_secret_value(),
+            settings.gamma_api_url,
+            settings=integrations.settings_for("gamma"),
+        )
+    if settings.hubspot_token and integrations.settings_for("hubspot").enabled:
+        out.by_target["hubspot"] = HubSpotConnector(
+            settings.hubspot_token.get_secret_value(), settings.hubspot_api_url
+        )
+    if settings.linear_api_key and integrations.settings_for("linear").enabled:
+        out.by_target["linear"] = LinearConnector(
+            settings.linear_api_key.get_secret_value(),
+            settings.linear_api_url,
+            settings=integrations.settings_for("linear"),
+        )
+    return out
+
+
+async def sandbox_connectors(settings: Settings, config: OSConfig) -> Connectors:
+    """Real connectors where a token is set; local Gamma and Linear stand-ins where not."""
+    from bot.sandbox.gamma_api import GammaStandIn
+    from bot.sandbox.linear_api import LinearStandIn
+    from services.integrations.gamma import GammaConnector
+    from services.integrations.linear import LinearConnector
+    from services.os_config import ConnectorSettings
+
+    out = build_connectors(settings, config)
+    if "gamma" not in out.by_target:
+        gamma = await GammaStandIn.start(api_key=SANDBOX_GAMMA_KEY, polls_needed=3)
+        out.stand_ins.append(gamma)
+        out.by_target["gamma"] = GammaConnector(
+            SANDBOX_GAMMA_KEY,
+            gamma.base_url,
+            settings=integrations_or_default(config, "gamma"),
+            poll_interval=1.0,
+        )
+        log.info("sandbox: Gamma stand-in at %s", gamma.base_url)
+    if "linear" not in out.by_target:
+        linear = await LinearStandIn.start(api_key=SANDBOX_LINEAR_KEY, teams=(SANDBOX_LINEAR_TEAM,))
+        out.stand_ins.append(linear)
+        base = config.integrations.settings_for("linear")
+        linear_settings = ConnectorSettings(**{**base.model_dump(), "team_id": SANDBOX_LINEAR_TEAM})
+        out.by_target["linear"] = LinearConnector(SANDBOX_LINEAR_KEY, linear.url, settings=linear_settings)
+        log.info("sandbox: Linear stand-in at %s", linear.url)
+    return out
+
+
+def integrations_or_default(config: OSConfig, target: str) -> Any:
+    return config.integrations.settings_for(target)
