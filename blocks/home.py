@@ -26,6 +26,7 @@ from blocks.charts import home_charts_blocks
 from blocks.common import mrkdwn
 from blocks.ids import HomeAction
 from blocks.limits import MAX_VIEW_BLOCKS
+from blocks.proposals import approve_button
 from blocks.text import esc_trunc, link, user_mention
 from blocks.values import encode
 from services.views import HomeData, ItemView, ProposalView, RecentMeeting, TeamPanel
@@ -114,9 +115,10 @@ def _proposals(data: HomeData, urls: dict[int, str]) -> list[Block]:
     if not data.proposals_total:
         return _title("proposals", "*OS changes awaiting approval*\nNone right now.")
     blocks = _title("proposals", f"*OS changes awaiting your approval ({data.proposals_total})*")
-    for p in data.proposals:
+    for p in data.proposals:  # the first few, each with its Approve; the rest behind "N more"
         text = proposal_line(p, data.meeting_titles, urls)
-        blocks.append(SectionBlock(block_id=f"home:proposal:{p.id}", text=mrkdwn(text)))
+        button = approve_button(p) if p.status == "proposed" else None
+        blocks.append(SectionBlock(block_id=f"home:proposal:{p.id}", text=mrkdwn(text), accessory=button))
     return blocks + _more("proposals", data.proposals_total - len(data.proposals))
 
 

@@ -160,6 +160,28 @@ def _describe(proposal: ProposalView, diffs: dict[int, str], preview: int) -> st
     return f"{head}\n{block}{note}"
 
 
+def approve_button(proposal: ProposalView) -> ButtonElement:
+    """Approve, as the card and the Home tab draw it: a change that steers the bot asks to confirm."""
+    kind = proposal.steers_the_bot
+    confirm = (
+        ConfirmObject(
+            title="Approve this change?",
+            text=f"{FLAGS[kind]}. Commit it only if you have read its full diff.",
+            confirm="Approve",
+            deny="Cancel",
+        )
+        if kind
+        else None
+    )
+    return ButtonElement(
+        text="Approve",
+        action_id=ProposalAction.APPROVE,
+        value=encode(ProposalRef(proposal_id=proposal.id)),
+        style="primary",
+        confirm=confirm,
+    )
+
+
 def _buttons(proposal: ProposalView) -> list[InteractiveElement]:
     ref = encode(ProposalRef(proposal_id=proposal.id))
     if proposal.status == "applied":
@@ -177,26 +199,7 @@ def _buttons(proposal: ProposalView) -> list[InteractiveElement]:
     if proposal.status in ("proposed", "conflicted", "invalid"):
         buttons: list[InteractiveElement] = []
         if proposal.status == "proposed":
-            kind = proposal.steers_the_bot
-            confirm = (
-                ConfirmObject(
-                    title="Approve this change?",
-                    text=f"{FLAGS[kind]}. Commit it only if you have read its full diff.",
-                    confirm="Approve",
-                    deny="Cancel",
-                )
-                if kind
-                else None
-            )
-            buttons.append(
-                ButtonElement(
-                    text="Approve",
-                    action_id=ProposalAction.APPROVE,
-                    value=ref,
-                    style="primary",
-                    confirm=confirm,
-                )
-            )
+            buttons.append(approve_button(proposal))
         buttons.append(
             ButtonElement(text="Reject", action_id=ProposalAction.REJECT, value=ref, style="danger")
         )
