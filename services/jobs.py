@@ -371,6 +371,7 @@ class Worker:
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self.kind_limits = dict(kind_limits or {})
+        self._claim_errors: dict[str, str] = {}  # lane -> why its last claim failed
         self._lanes = [_Lane("general", asyncio.Semaphore(concurrency), None, queue.lane_wakeup())]
         if priority_slots:
             self._lanes.append(
@@ -401,11 +402,14 @@ class Worker:
                 jobs = await self.queue.claim(
                     1, min_priority=lane.min_priority, exclude_kinds=self._full_kinds()
                 )
-                self.queue.last_claim_error = None
+                self._claim_errors.pop(lane.name, None)
             except Exception as exc:
                 log.exception("claiming jobs failed; retrying")
-                self.queue.last_claim_error = f"{type(exc).__name__}: {exc}"[:300]
+                self._claim_errors[lane.name] = f"{type(exc).__name__}: {exc}"[:300]
                 jobs = []
+            # failing while any lane's last claim failed: a lane with nothing to claim writes nothing,
+            # so its success says nothing about a database that refuses writes (read-only, disk full)
+            self.queue.last_claim_error = next(iter(self._claim_errors.values()), None)
             if not jobs:
                 lane.slots.release()
                 await self.queue.wait_for_work(self.poll_interval, lane.wakeup)
