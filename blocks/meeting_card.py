@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from blocks.common import Message, build, mrkdwn
 from blocks.ids import MeetingAction, block_id
 from blocks.limits import FIELD_TEXT, HEADER_TEXT, SECTION_TEXT
+from blocks.report import tone
 from blocks.text import (
     esc_trunc,
     escape,
@@ -118,6 +119,8 @@ def _meta_line(meeting: MeetingView, analysis: MeetingAnalysis | None) -> str:
     if analysis and status == "analysed":
         label = TYPE_LABELS.get(analysis.primary_type, analysis.primary_type)
         parts.append(f":label: {escape(label)} ({analysis.confidence:.0%})")
+        if analysis.sentiment is not None:  # the meeting's tone (#20)
+            parts.append(f"tone: {tone(analysis.sentiment)} ({analysis.sentiment:+.2f})")
     if status in ("received", "analysing"):
         parts.append(":hourglass_flowing_sand: analysing…")
     if status == "failed":

@@ -20,6 +20,9 @@ async def test_os_report_posts_a_dm_with_uploaded_charts_referenced_by_id(tmp_pa
     async with running_bot(tmp_path) as bot:
         await bot.send("ami_ES2006d_decision")
         await bot.wait_for(lambda: _analysed(bot))
+        await bot.wait_for(
+            lambda: "tone: positive (+0.21)" in str(bot.parents()[-1]["blocks"])
+        )  # the card's tone
         ack = await bot.slack.send_command("U01MAYA", "C01GENERAL", "/os-report", "month")
         assert ack is not None
         await bot.wait_for(lambda: any(_images(m.get("blocks", [])) for m in bot.slack.dms("U01MAYA")))

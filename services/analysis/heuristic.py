@@ -22,6 +22,7 @@ from services.analysis.schema import (
 from services.clock import utcnow
 from services.cpu import run_cpu
 from services.fathom import FathomMeeting
+from services.sentiment import meeting_tone
 
 CLIENT_TYPES = ("client", "ai_audit", "discovery", "sales")
 
@@ -146,6 +147,7 @@ class HeuristicAnalyzer:
             timeline=list(found.timeline),
             stakeholders=_stakeholders(meeting),
             roadmap_ideas=list(found.roadmap),
+            sentiment=meeting_tone(meeting).score,  # VADER, offline (services/sentiment.py)
         )
         return analysis.model_copy(update={"os_updates": standard_updates(meeting, analysis, day)})
 
