@@ -63,7 +63,7 @@ class OutboxRef(_Ref):
 
 
 class SendRef(_Ref):
-    """"Send to …" on an item card: the item and the target's name (checked by the service)."""
+    """ "Send to …" on an item card: the item and the target's name (checked by the service)."""
 
     item_id: int
     target: str = Field(max_length=20)

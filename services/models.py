@@ -364,7 +364,9 @@ class OutboxEntry(Base, TimestampMixin):
     # proposed | approved (applying) | applied | rejected | failed | undone
     status: Mapped[str] = mapped_column(String(20), default="proposed")
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
-    item_id: Mapped[int | None] = mapped_column(ForeignKey("action_items.id", ondelete="SET NULL"), index=True)
+    item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("action_items.id", ondelete="SET NULL"), index=True
+    )
     summary: Mapped[str] = mapped_column(String(500), default="")  # one line for the card
     external_id: Mapped[str | None] = mapped_column(String(255))
     external_url: Mapped[str | None] = mapped_column(String(1000))

@@ -106,7 +106,7 @@ class ReportPublisher:
                 decisions=[d for d in dashboard.decisions if d.meeting_id in seen],
                 risks=[r for r in dashboard.risks if r[0] in seen],
             )
-        scope = f"report:{request.kind}:{request.client or '*'}"
+        key = f"report:{request.kind}:{request.client or '*'}"
         specs = [
             charts.heatmap(dashboard.allocation.client_weeks),
             charts.timeline(dashboard.timeline),
@@ -114,7 +114,7 @@ class ReportPublisher:
             charts.sentiment(dashboard.sentiment_by_week),
             charts.completion_trend(dashboard.trend),
         ]
-        images = [await self.uploader.image(f"{scope}:{spec.name}", spec) for spec in specs]
+        images = [await self.uploader.image(f"{key}:{spec.name}", spec) for spec in specs]
         return report_message(ReportView(dashboard, request.kind, images))
 
     async def post(
