@@ -1,7 +1,9 @@
 """The no-token sandbox page works in a real browser: samples become cards, clicks and modals reach the bot.
 
 Driven by Debian's chromium through Playwright (no `playwright install`); skipped with a reason when
-either is missing. Screenshots land in test-artifacts/ for a human to look at.
+either is missing. Screenshots are test artifacts: under the test's tmp_path, copied to
+$FATHOM_OS_ARTIFACTS when it is set; with FATHOM_OS_DOCS_IMG=1 the new-user walk also rewrites the
+README's pictures in docs/img/.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ import importlib.util
 import os
 import re
 import shutil
+import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -27,7 +32,8 @@ from services.fathom import parse_meeting
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 HAVE_PLAYWRIGHT = importlib.util.find_spec("playwright") is not None
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+REPO = Path(__file__).resolve().parents[1]
+DOCS_IMG = REPO / "docs" / "img"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -69,13 +75,16 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[tuple[Runtime, LocalSlack]]:
 
 
 @asynccontextmanager
-async def browser_page(url: str) -> AsyncIterator[Any]:
+async def browser_page(url: str, timezone: str | None = None) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = await browser.new_page(viewport={"width": 1400, "height": 900})
+            context = await browser.new_context(
+                viewport={"width": 1400, "height": 900}, timezone_id=timezone, accept_downloads=True
+            )
+            page = await context.new_page()
             page.set_default_timeout(TIMEOUT_MS)
             await page.goto(url)
             await page.wait_for_selector("#connection:has-text('live')")
@@ -140,9 +149,27 @@ def add_test_form(runtime: Runtime) -> None:
     app.view(FORM_CALLBACK)(submitted)
 
 
-async def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"sandbox-{name}.png"))
+async def shot(page: Any, tmp_path: Path, name: str, docs: bool = False) -> Path:
+    """A screenshot kept as a test artifact (tmp_path, and $FATHOM_OS_ARTIFACTS when set).
+
+    `docs`: also one of the README's pictures, rewritten in docs/img/ when FATHOM_OS_DOCS_IMG=1,
+    as a small palette PNG."""
+    folder = tmp_path / "screenshots"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"sandbox-{name}.png"
+    await page.screenshot(path=str(path))
+    if os.environ.get("FATHOM_OS_ARTIFACTS"):
+        target = Path(os.environ["FATHOM_OS_ARTIFACTS"])
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target / path.name)
+    if docs and os.environ.get("FATHOM_OS_DOCS_IMG") == "1":
+        from PIL import Image
+
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        with Image.open(path) as image:
+            small = image.convert("RGB").resize((image.width * 3 // 4, image.height * 3 // 4))
+            small.quantize(colors=64).save(DOCS_IMG / f"{name}.png", optimize=True)
+    return path
 
 
 async def page_token(http: aiohttp.ClientSession, base_url: str) -> str:
@@ -243,7 +270,7 @@ async def test_sample_meeting_card_thread_home_and_modal_work_in_a_real_browser(
         await page.click("#messages .replies-link")
         await page.wait_for_selector("#thread-messages [data-action-id='action_item.done']")
         assert await page.locator("#thread-messages .msg").count() >= 5  # parent + one reply per item
-        await shot(page, "card-thread")
+        await shot(page, tmp_path, "card-thread")
 
         # A stranger opens a modal from a message button, fails validation, then submits.
         await runtime.bolt_app.client.chat_postMessage(
@@ -274,7 +301,7 @@ async def test_sample_meeting_card_thread_home_and_modal_work_in_a_real_browser(
         await modal.locator("select[data-action-id='priority']").select_option("high")
         await modal.locator("select[data-action-id='owner']").select_option("U02JONAS")
         await modal.locator("input[data-action-id='due']").fill("2026-12-01")
-        await shot(page, "modal")
+        await shot(page, tmp_path, "modal")
         await modal.locator("button[type=submit]").click()
         await modal.locator(".error:has-text('Not that one.')").wait_for()  # the app's errors ack
         await modal.locator("[data-action-id='note']").fill("ship it")
@@ -282,11 +309,11 @@ async def test_sample_meeting_card_thread_home_and_modal_work_in_a_real_browser(
         await page.wait_for_selector("#modal-layer", state="hidden")
         saved = "Saved by @Sam Stranger: ship it, high, owner @Jonas Reed, due 2026-12-01"
         await page.wait_for_selector(f"#messages .msg:has-text('{saved}')")
-        await shot(page, "after-modal")
+        await shot(page, tmp_path, "after-modal")
 
         await page.click("#nav-home")  # app_home_opened; the published view renders without reload
         await page.wait_for_selector("#messages .home .blocks > :first-child")
-        await shot(page, "home")
+        await shot(page, tmp_path, "home")
 
 
 @browser_only
@@ -309,4 +336,128 @@ async def test_clicking_done_in_the_thread_updates_the_action_item(tmp_path: Pat
         reply = page.locator(f"#thread-messages .msg[data-ts='{ts}']")
         await reply.locator(done_button).wait_for(state="detached")
         assert await items.count() == before - 1
-        await shot(page, "done")
+        await shot(page, tmp_path, "done")
+
+
+def snooze_seen_in_new_york() -> str:
+    """ "Tomorrow 9:00" for Jonas (Europe/Berlin) as a viewer in New York reads it on the page."""
+    berlin, new_york = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
+    now = datetime.now(UTC)
+    until = datetime.combine(now.astimezone(berlin).date() + timedelta(days=1), time(9), berlin)
+    seen = until.astimezone(new_york)
+    today = now.astimezone(new_york).date()
+    days = {today: "today", today + timedelta(days=1): "tomorrow"}
+    day = days.get(seen.date(), f"{seen:%b} {seen.day}, {seen.year}")
+    return f"{day} at {seen.hour % 12 or 12}:{seen:%M} {'AM' if seen.hour < 12 else 'PM'}"
+
+
+@browser_only
+async def test_a_new_user_walks_sample_items_approvals_client_os_home_and_search(tmp_path: Path) -> None:
+    """#16 done-when: the whole first hour in one browser, each step asserted on what the page shows.
+
+    The browser runs in Maya's zone (New York); the item is Jonas's, snoozed to 9:00 in his (Berlin):
+    the page shows Maya her own clock time, as Slack's <!date> does (#16 item 13).
+    """
+    async with (
+        sandbox(tmp_path) as (_, slack),
+        browser_page(slack.base_url + "/", timezone="America/New_York") as page,
+    ):
+        # 1. a sample meeting: the card, then its thread with one reply per action item
+        await page.click("#sample-open")
+        await page.select_option("#sample-name", "ai_audit_discovery")
+        await page.click("#sample-send")
+        await page.wait_for_selector("#messages .msg:has-text('Brightline Dental')")
+        await page.click("#messages .replies-link")
+        done_button = "[data-action-id='action_item.done']"
+        items = page.locator("#thread-messages .msg", has=page.locator(done_button))
+        await items.first.wait_for()
+        approve = page.locator("#thread-messages [data-action-id='proposal.approve']")
+        await approve.first.wait_for()
+        await shot(page, tmp_path, "card", docs=True)
+
+        # 2. items: Done on the first, Snooze "Tomorrow 9:00" on the next, read in the viewer's zone
+        before = await items.count()
+        first_ts = await items.first.get_attribute("data-ts")
+        await items.first.locator(done_button).click()
+        first = page.locator(f"#thread-messages .msg[data-ts='{first_ts}']")
+        await first.locator(done_button).wait_for(state="detached")
+        assert await items.count() == before - 1
+        await first.locator("text=Reopen").wait_for()
+        snoozed_ts = await items.first.get_attribute("data-ts")
+        await items.first.locator("select[data-action-id='action_item.snooze']").select_option(
+            label="Tomorrow 9:00"
+        )
+        snoozed = page.locator(f"#thread-messages .msg[data-ts='{snoozed_ts}']")
+        await snoozed.locator(f"text=snoozed until {snooze_seen_in_new_york()}").wait_for()
+        assert "UTC" not in await snoozed.inner_text()
+        await shot(page, tmp_path, "items", docs=True)
+
+        # 3. approvals: Approve the first proposal; the card says it is applied, with Revert
+        proposals = page.locator(
+            "#thread-messages .msg", has=page.locator("[data-action-id='proposal.approve']")
+        )
+        card_ts = await proposals.first.get_attribute("data-ts")
+        pending = await approve.count()
+        await approve.first.click()
+        await page.wait_for_function(
+            "n => document.querySelectorAll(\"#thread-messages [data-action-id='proposal.approve']\")"
+            ".length < n",
+            arg=pending,
+        )
+        card = page.locator(f"#thread-messages .msg[data-ts='{card_ts}']")
+        await card.locator("text=applied").first.wait_for()
+        await card.locator("[data-action-id='proposal.revert']").first.wait_for()
+        await shot(page, tmp_path, "approvals", docs=True)
+
+        # 4. the client OS: Generate from the card, default options, Generate on the preview, the zip
+        await page.click("#thread-close")
+        await page.locator("#messages [data-action-id='audit.generate']").first.click()
+        modal = page.locator("#modal-layer .modal[data-callback-id='audit.options_submit']")
+        await modal.wait_for()
+        await modal.locator("button[type=submit]").click()
+        await page.wait_for_selector("#modal-layer", state="hidden")
+        build = page.locator("[data-action-id='audit.build']")
+        if not await build.count():  # the preview is in the meeting's thread
+            await page.click("#messages .replies-link")
+        await build.first.wait_for()
+        await build.first.click()
+        zip_link = page.locator(".file-name:text-matches('\\.zip$')")
+        await zip_link.first.wait_for()
+        async with page.expect_download() as download_info:
+            await zip_link.first.click()
+        download = await download_info.value
+        saved = tmp_path / download.suggested_filename
+        await download.save_as(saved)
+        with zipfile.ZipFile(saved) as archive:
+            names = archive.namelist()
+        assert any(n.endswith("CLAUDE.md") for n in names), names
+        await shot(page, tmp_path, "client-os", docs=True)
+
+        # 5. Home: the user's open items and what waits for approval, with Approve buttons
+        await page.click("#nav-home")
+        home = page.locator("#messages .home")
+        await home.locator(".blocks > :first-child").wait_for()
+        await home.locator("text=Your open action items").first.wait_for()
+        await home.locator("text=awaiting your approval").first.wait_for()
+        home_approve = home.locator("[data-action-id='proposal.approve']")
+        await home_approve.first.wait_for()  # #16 item 7: Approve right on Home
+        await shot(page, tmp_path, "home", docs=True)
+        waiting = await home_approve.count()
+        await home_approve.first.click()
+        await page.wait_for_function(
+            "n => document.querySelectorAll(\"#messages .home [data-action-id='proposal.approve']\")"
+            ".length < n",
+            arg=waiting,
+        )
+
+        # 6. search: /os-meetings answers with the meeting
+        await page.click("#channel-list a[data-channel='C02MEETINGS']")
+        await page.fill("#composer-input", "/os-meetings brightline")
+        await page.press("#composer-input", "Enter")
+        result = page.locator("#messages .msg.ephemeral:has-text('1 meeting')")
+        await result.wait_for()
+        assert "Brightline Dental" in await result.inner_text()
+        await shot(page, tmp_path, "search", docs=True)
+    assert sorted(p.name for p in (tmp_path / "screenshots").iterdir()) == [
+        f"sandbox-{n}.png" for n in sorted(["approvals", "card", "client-os", "home", "items", "search"])
+    ]

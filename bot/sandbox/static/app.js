@@ -44,11 +44,40 @@ function channelName(id) {
   const c = (ui.state?.channels || []).find((x) => x.id === id);
   return c ? c.name : id;
 }
+// <!date^UNIX^{date_short_pretty} at {time}|fallback>: drawn in the viewer's own time zone, as Slack does
+function slackDate(target, fallback) {
+  const [, unix, format] = target.split("^");
+  const when = new Date(Number(unix) * 1000);
+  if (!format || Number.isNaN(when.getTime())) return fallback;
+  const fmt = (options) => when.toLocaleString("en-US", options);
+  const day = (d) => d.toDateString();
+  const today = new Date();
+  const pretty = (long) => {
+    const yesterday = new Date(today.getTime() - 86400000);
+    const tomorrow = new Date(today.getTime() + 86400000);
+    if (day(when) === day(today)) return "today";
+    if (day(when) === day(tomorrow)) return "tomorrow";
+    if (day(when) === day(yesterday)) return "yesterday";
+    return fmt({ month: long ? "long" : "short", day: "numeric", year: "numeric" });
+  };
+  const parts = {
+    date_num: when.toISOString().slice(0, 10),
+    date: fmt({ month: "long", day: "numeric", year: "numeric" }),
+    date_short: fmt({ month: "short", day: "numeric", year: "numeric" }),
+    date_long: fmt({ weekday: "long", month: "long", day: "numeric", year: "numeric" }),
+    date_pretty: pretty(true),
+    date_short_pretty: pretty(false),
+    date_long_pretty: pretty(true),
+    time: fmt({ hour: "numeric", minute: "2-digit" }),
+    time_secs: fmt({ hour: "numeric", minute: "2-digit", second: "2-digit" }),
+  };
+  return format.replace(/\{(\w+)\}/g, (m, key) => parts[key] ?? m);
+}
 function token(inner) {
   const [target, label] = inner.split("|", 2);
   if (target.startsWith("@")) return `<span class="mention">@${esc(userName(target.slice(1)))}</span>`;
   if (target.startsWith("#")) return `<span class="mention">#${esc(label || channelName(target.slice(1)))}</span>`;
-  if (target.startsWith("!date")) return esc(unesc(label || target)); // the fallback text is fine here
+  if (target.startsWith("!date")) return esc(slackDate(target, unesc(label || target)));
   if (target.startsWith("!")) return `<span class="mention">@${esc(label || target.slice(1).split("^")[0])}</span>`;
   const href = /^(https?:|mailto:)/.test(target) ? target : "#";
   return `<a href="${esc(href)}" target="_blank" rel="noopener">${esc(unesc(label || target))}</a>`;
