@@ -22,6 +22,7 @@ from cachetools import LRUCache
 from sqlalchemy import select
 
 from services.access import AccessPolicy, Scope
+from services.analysis.extract import speaker_aliases
 from services.clock import utcnow
 from services.db import Database
 from services.models import LLMUsage, Meeting
@@ -145,10 +146,15 @@ class QAService:
         key = (meeting.id, meeting.updated_at)
         cached = self._texts.get(key)
         if cached is None:
-            transcript = [] if meeting.transcript_purged_at else (meeting.fathom().transcript or [])
+            fathom = meeting.fathom()
+            transcript = [] if meeting.transcript_purged_at else (fathom.transcript or [])
+            aliases = {key: who for key, (who, _) in speaker_aliases(fathom).items()} if transcript else {}
             cached = MeetingText(
-                Turn(n, line.speaker.display_name, line.text, line.timestamp)
-                for n, line in enumerate(transcript)
+                (
+                    Turn(n, line.speaker.display_name, line.text, line.timestamp)
+                    for n, line in enumerate(transcript)
+                ),
+                aliases=aliases,  # "the Industrial Designer" -> the speaker who introduced themselves so
             )
             self._texts[key] = cached
         return cached

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 MIN_WORDS, TARGET_WORDS, MAX_WORDS = 40, 65, 120
@@ -25,6 +25,7 @@ _CONTEXT = re.compile(
     r"(?:group\s+|team\s+)?discussion)\b",
     re.I,
 )
+SPEAKER_BOOST = 1.5  # turns of the person the question names
 WINDOW = 14  # turns in one passage: a topic in a meeting runs about a minute or two
 
 # words that ask rather than tell: they never pick a passage
@@ -67,6 +68,9 @@ _SUMMARY_Q = re.compile(
 )
 _WHOLE = re.compile(
     r"^\W*(?:of\s+)?(?:the\s+)?(?:whole\s+|entire\s+|full\s+)?(?:meeting|call|session|discussion)?\W*$", re.I
+)
+_ROLE_WORD = re.compile(
+    r"\b(?:manager|designer|expert|marketing|engineer|lead|director|analyst|officer|chair|head|owner)\b"
 )
 _SPACE_PUNCT = re.compile(r"\s+([,.?!;:'])")
 _SENTENCE = re.compile(r"(?<=[.?!])\s+")
@@ -123,10 +127,35 @@ def tokens(text: str, stop: set[str] = _STOP) -> list[str]:
     return [stem(w) for w in re.findall(r"[a-z][a-z0-9']*", text.lower()) if w not in stop and len(w) > 1]
 
 
+_REAL_SHORT = _STOP | _QUESTION | set("he she him own off end too two ten new old use any all can".split())  # noqa: SIM905
+
+
+def _false_starts(text: str) -> str:
+    """A cut-off word restarted in full goes: "comp complex" -> "complex", "wha what" -> "what",
+    "it th they're" -> "it they're"; a real word that starts the next ("to today") stays."""
+    words = text.split(" ")
+    out: list[str] = []
+    for k, w in enumerate(words):
+        nxt = words[k + 1].lower() if k + 1 < len(words) else ""
+        low = w.lower()
+        if (
+            low.isalpha()
+            and low not in _REAL_SHORT
+            and len(low) <= 4
+            and len(nxt) > len(low)
+            and nxt.startswith(low)
+        ):
+            continue
+        out.append(w)
+    return " ".join(out)
+
+
 def clean(text: str) -> str:
     """Filler, repeated words, cut-off words and leading discourse markers out; punctuation tidied."""
     out = _REPEAT.sub(r"\1", text)
     out = _FILLER.sub("", out)
+    out = _REPEAT.sub(r"\1", out)
+    out = _false_starts(out)
     out = _REPEAT.sub(r"\1", out)
     out = _FRAGMENT.sub("", out)
     out = _SPACE_PUNCT.sub(r"\1", " ".join(out.split()))
@@ -156,24 +185,50 @@ def summary_topic(question: str) -> str | None:
     return "" if _WHOLE.match(rest) else rest
 
 
+_SWAPS = {
+    # the speakers: "we" and "I" are reported as "they"
+    "we": "they",
+    "our": "their",
+    "ours": "theirs",
+    "us": "them",
+    "we're": "they're",
+    "we've": "they've",
+    "we'll": "they'll",
+    "we'd": "they'd",
+    "let's": "they should",
+    "i": "they",
+    "my": "their",
+    "me": "them",
+    "myself": "themselves",
+    "i am": "they are",
+    "i was": "they were",
+    "i'm": "they're",
+    "i've": "they've",
+    "i'll": "they'll",
+    "i'd": "they'd",
+    # the people addressed: in a meeting "you" is the rest of the group
+    "you are": "the group is",
+    "you were": "the group was",
+    "you have": "the group has",
+    "you're": "the group is",
+    "you've": "the group has",
+    "you'll": "the group will",
+    "you'd": "the group would",
+    "your": "the group's",
+    "yours": "the group's",
+    "yourself": "the group",
+    "yourselves": "the group",
+    "you": "the group",
+}
+_SWAP_RX = re.compile(
+    r"\b(?:" + "|".join(re.escape(k) for k in sorted(_SWAPS, key=len, reverse=True)) + r")\b", re.I
+)
+
+
 def _third_person(sentence: str) -> str:
-    """Reported speech: "we" becomes "they", so "Maya said they should ..." reads as a report."""
-    swaps = {
-        "we": "they",
-        "our": "their",
-        "ours": "theirs",
-        "us": "them",
-        "we're": "they're",
-        "we've": "they've",
-        "we'll": "they'll",
-        "we'd": "they'd",
-        "let's": "they should",
-    }
-
-    def swap(m: re.Match[str]) -> str:
-        return swaps.get(m.group(0).lower(), m.group(0))
-
-    return re.sub(r"\b(?:we're|we've|we'll|we'd|let's|we|our|ours|us)\b", swap, sentence, flags=re.I)
+    """Reported speech: "we" and "I" become "they", "you" the group, so "Maya said they should ..."
+    reads as a report of the meeting rather than a quote."""
+    return _SWAP_RX.sub(lambda m: _SWAPS[m.group(0).lower()], sentence)
 
 
 _VERBS = (
@@ -192,15 +247,26 @@ def reporting_verb(question: str) -> str:
     return next((verb for rx, verb in _VERBS if rx.search(question)), "said")
 
 
-def attribute(said: Sequence[Said], first_names: bool = True, verb: str = "said") -> str:
-    """Consecutive sentences of one speaker become one "Name said ..." sentence."""
+def attribute(
+    said: Sequence[Said],
+    first_names: bool = True,
+    verb: str = "said",
+    roles: Mapping[str, str] | None = None,
+) -> str:
+    """Consecutive sentences of one speaker become one "Name said ..." sentence; a speaker whose
+    role the meeting names is introduced with it once ("Omar (Industrial Designer) said ...")."""
     parts: list[str] = []
     speaker: str | None = None
     run: list[str] = []
+    introduced: set[str] = set()
 
     def flush() -> None:
         if run and speaker is not None:
             name = speaker.split()[0] if first_names else speaker
+            role = (roles or {}).get(speaker)
+            if role and speaker not in introduced:
+                name = f"{name} ({role})"
+                introduced.add(speaker)
             body = "; ".join(s.rstrip(".?!") for s in run)
             body = body[0].lower() + body[1:] if body[:2] != "I " and not body[:2].isupper() else body
             parts.append(f"{name} {verb if not parts else 'said'} {body}.")
@@ -217,8 +283,26 @@ def attribute(said: Sequence[Said], first_names: bool = True, verb: str = "said"
 class MeetingText:
     """One meeting's turns prepared for questions: cleaned sentences, stems and their rarity."""
 
-    def __init__(self, turns: Iterable[Turn]) -> None:
+    def __init__(self, turns: Iterable[Turn], aliases: Mapping[str, str] | None = None) -> None:
+        """`aliases`: names and roles the meeting itself uses ("industrial designer", "cat") -> the
+        speaker they belong to (services.analysis.extract.speaker_aliases)."""
         self.turns = [t for t in turns if t.text.strip()]
+        speakers = {t.speaker for t in self.turns}
+        self.aliases: dict[str, str] = {
+            k.lower(): v for k, v in (aliases or {}).items() if v in speakers and len(k) > 2
+        }
+        for who in speakers:  # "what did Maya say": the speaker's own names
+            for part in (who.lower(), who.split()[0].lower()):
+                if len(part) > 2 and part not in _QUESTION | _STOP:
+                    self.aliases.setdefault(part, who)
+        for key, who in list(self.aliases.items()):  # "Marketing" for "marketing expert"
+            short = re.sub(r"\s+(?:expert|designer|specialist)$", "", key)
+            if short != key and short not in _QUESTION | _STOP:
+                self.aliases.setdefault(short, who)
+        self.roles: dict[str, str] = {}
+        for key, who in sorted(self.aliases.items(), key=lambda kv: -len(kv[0])):
+            if _ROLE_WORD.search(key) and who not in self.roles:
+                self.roles[who] = key.title()
         self.said: list[list[Said]] = [[Said(t, s) for s in sentences(t.text)] for t in self.turns]
         self.stems: list[Counter[str]] = [Counter(tokens(t.text)) for t in self.turns]
         df: Counter[str] = Counter()
@@ -294,14 +378,33 @@ class MeetingText:
         if topic == "" or not weights:
             return self.overview(target=SUMMARY_WORDS, summary_question=topic is not None)
         scores = self.turn_scores(weights)
-        picked = self._pick(scores, weights, target, spread=topic is not None)
+        asked = self.asked(question)
+        if asked:  # "what did the Industrial Designer think of X": that speaker's turns about X
+            scores = [
+                sc * SPEAKER_BOOST if t.speaker in asked else sc
+                for sc, t in zip(scores, self.turns, strict=True)
+            ]
+        picked = self._pick(scores, weights, target, spread=topic is not None, asked=asked)
         if not picked:
             return self.overview(target=target, summary_question=topic is not None)
-        text = f"{lead(question, topic)} {attribute(picked, verb=reporting_verb(question))}"
+        body = attribute(picked, verb=reporting_verb(question), roles=self.roles)
+        text = f"{lead(question, topic)} {body}"
         return OfflineAnswer(_fit(text, target), _cited(picked), topic is not None)
 
+    def asked(self, question: str) -> set[str]:
+        """Speakers the question names by name or by the role the meeting gave them."""
+        m = _CONTEXT.search(question)
+        focus = (question[: m.start()] if m and m.start() > 0 else question).lower()
+        return {who for key, who in self.aliases.items() if re.search(rf"\b{re.escape(key)}\b", focus)}
+
     def _pick(
-        self, scores: list[float], weights: dict[str, float], target: int, *, spread: bool
+        self,
+        scores: list[float],
+        weights: dict[str, float],
+        target: int,
+        *,
+        spread: bool,
+        asked: set[str] | frozenset[str] = frozenset(),
     ) -> list[Said]:
         """Sentences from the best passages, best-scoring first until the budget is met, then put
         back in the order said. A summary of a topic also takes central sentences of its passage."""
@@ -325,6 +428,8 @@ class MeetingText:
                     hit = sum(weights.get(w, 0.0) for w in stems)
                     central = sum(min(local[w], 4) for w in stems) / (len(stems) ** 0.5 or 1)
                     value = hit + (0.6 if spread else 0.3) * central
+                    if s.turn.speaker in asked:
+                        value *= SPEAKER_BOOST
                     candidates.append((value, i, k, s))
             for cand in sorted(candidates, key=lambda c: -c[0]):
                 if words >= target:
@@ -356,7 +461,7 @@ class MeetingText:
                     cands.append((value, i, k, s))
             best = sorted(cands, key=lambda c: -c[0])[:per_part]
             picked.extend(c[3] for c in sorted(best, key=lambda c: (c[1], c[2])))
-        text = attribute(picked)
+        text = attribute(picked, roles=self.roles)
         if summary:
             text = f"{summary.strip()} {text}"
         topics = self.topics()

@@ -117,8 +117,38 @@ def test_filler_and_false_starts_go_and_speakers_are_attributed_on_dev_turns() -
     )
     turn = Turn(0, "Maya Chen", first, "00:00:00")
     text = attribute([s for s in MeetingText([turn]).said[0] if "agenda" in s.text])
-    assert text.startswith("Maya said I sent you the agenda")
+    assert text.startswith("Maya said they sent the group the agenda"), (
+        "reported: I -> they, you -> the group"
+    )
     assert "they need to know about the components" in attribute(MeetingText([turn]).said[0]), "we -> they"
+
+
+def test_restarted_words_go_but_real_words_that_start_the_next_stay() -> None:
+    meeting = json.loads((DATA / "ES2006c.json").read_text())
+    # Industrial Designer, turn 87 of ES2006c: "... are you sure wha what this means , a spinning wheel ..."
+    turn = next(t for t in meeting["meeting_transcripts"] if "wha what this means" in t["content"])
+    cleaned = " ".join(sentences(score.clean(turn["content"])))
+    assert "wha what" not in cleaned and "sure what this means" in cleaned
+    assert clean("it makes it more comp complex") == "it makes it more complex"
+    assert clean("we meet to today and go to tomorrow") == "we meet to today and go to tomorrow"
+
+
+def test_a_question_naming_a_role_answers_from_that_speaker_and_says_the_role() -> None:
+    meeting = json.loads((DATA / "ES2006c.json").read_text())
+    names = {"Industrial Designer": "Omar Haddad", "User Interface": "Priya Nair", "Marketing": "Jonas Reed"}
+    names["Project Manager"] = "Maya Chen"
+    turns = [  # the wood-case discussion of ES2006c, turns 397-427
+        Turn(i, names[t["speaker"]], score.clean(t["content"]), f"00:{i // 15:02d}:{i * 4 % 60:02d}")
+        for i, t in enumerate(meeting["meeting_transcripts"])
+        if 397 <= i <= 427 and score.clean(t["content"])
+    ]
+    question = "What did the Industrial Designer think of wood?"
+    plain = MeetingText(turns).answer(question)
+    aware = MeetingText(turns, aliases={"industrial designer": "Omar Haddad"}).answer(question)
+    assert "Industrial Designer" not in plain.text.split(":", 1)[1], "no role learned: none claimed"
+    assert "Omar (Industrial Designer)" in aware.text
+    omar = sum(t.speaker == "Omar Haddad" for t in aware.cited)
+    assert omar > sum(t.speaker == "Omar Haddad" for t in plain.cited), (plain.cited, aware.cited)
 
 
 async def test_claude_answers_from_the_whole_transcript_citing_times_that_exist(any_db: Database) -> None:
