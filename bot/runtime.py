@@ -22,7 +22,7 @@ from bot.clients import build_claude_client, build_http_session, build_slack_cli
 from bot.config import Settings
 from bot.container import Infra, build, build_offline
 from bot.db import create_database, upgrade
-from bot.http import ConnectionLimits, create_http_app, start_site
+from bot.intake_thread import IntakeServer
 from bot.scheduler import Scheduler
 from handlers.context import AppContext
 from services.analysis.base import build_analyzer
@@ -88,6 +88,7 @@ class Runtime:
         self.claude = claude_client or build_claude_client(settings)
         self.worker: Worker | None = None
         self.http_runner: web.AppRunner | None = None
+        self.intake_server: IntakeServer | None = None
         self.http_port: int | None = None
         self.socket_handler: Any = None
         self.scheduler: Scheduler | None = None
@@ -195,23 +196,15 @@ class Runtime:
             concurrency=self.settings.job_workers,
         )
         self.worker.start()
-        intake = self.intake
         webhook_secrets = self.settings.webhook_secrets or self._sandbox_secret()
-        app = create_http_app(
-            db=self.db,
-            intake=intake,
+        # the webhook server runs on a thread and event loop of its own (bot/intake_thread.py)
+        self.intake_server = IntakeServer(
+            self.settings,
             secrets=webhook_secrets,
-            max_bytes=self.settings.webhook_max_bytes,
+            notify=self.queue.notify,
             probes={"slack": self._slack_probe, "jobs": self._jobs_probe},
-            limits=ConnectionLimits(
-                header_timeout=self.settings.webhook_header_timeout,
-                body_timeout=self.settings.webhook_body_timeout,
-                max_connections=self.settings.webhook_max_connections,
-            ),
         )
-        self.http_runner, self.http_port = await start_site(
-            app, self.settings.webhook_host, self.settings.webhook_port
-        )
+        self.http_port = await self.intake_server.start()
         self._connect_sandbox_page(webhook_secrets)
         # Everything built so far lives as long as the process: move it out of the collector's way,
         # or every full collection walks ~250k start-up objects and stalls acks for 50-150 ms.
@@ -281,7 +274,7 @@ class Runtime:
         config = self._os_config()
         self.connectors = (
             await sandbox_connectors(self.settings, config)
-            if mode == "sandbox"
+            if self.owned_sandbox is not None  # `fathom-os run` without tokens, not a test's server
             else build_connectors(self.settings, config)
         )
         self.infra = dataclasses.replace(self.infra, connectors=self.connectors.by_target)
@@ -351,6 +344,8 @@ class Runtime:
             self._liveness.cancel()
         if self.http_runner:
             await self.http_runner.cleanup()
+        if self.intake_server is not None:
+            await self.intake_server.stop()
         if self.worker:
             await self.worker.stop(grace=10)
         if self.context is not None:

@@ -20,6 +20,7 @@ from sqlalchemy import and_, delete, distinct, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import as_utc, utcnow
+from services.cpu import run_cpu
 from services.db import Database
 from services.fathom import FathomMeeting, timestamp_seconds
 from services.models import ActionItem, Decision, LLMUsage, Meeting, MeetingFacts, MeetingSpeaker
@@ -284,7 +285,7 @@ class AnalyticsService:
             meeting = await s.get(Meeting, meeting_id)
             if meeting is None:
                 return
-            facts, speakers = derive_facts(meeting)
+            facts, speakers = await run_cpu(derive_facts, meeting)  # VADER: off the event loop
         async with self.db.session() as s:
             await s.execute(delete(MeetingSpeaker).where(MeetingSpeaker.meeting_id == meeting_id))
             await s.execute(delete(MeetingFacts).where(MeetingFacts.meeting_id == meeting_id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -129,9 +130,11 @@ class WebhookIntake:
 
     MAX_BATCH = 200
 
-    def __init__(self, db: Database, queue: JobQueue) -> None:
+    def __init__(self, db: Database, queue: JobQueue, notify: Callable[[], None] | None = None) -> None:
         self.db = db
         self.queue = queue
+        # wakes the workers after a commit; an intake on its own thread hands this to the main loop
+        self._notify = notify or queue.notify
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -178,7 +181,7 @@ class WebhookIntake:
                         p.done.set_exception(exc)
                 continue
             if any(r.job_id for r in receipts):
-                self.queue.notify()
+                self._notify()
             for p, r in zip(batch, receipts, strict=True):
                 if not p.done.done():
                     p.done.set_result(r)

@@ -1,0 +1,160 @@
+"""The webhook intake on its own thread and event loop, so an ack never waits behind the bot's work.
+
+The main loop runs the job workers, publishing, Block Kit rendering and the Socket Mode client; under
+analysis it is busy most of the time, and a webhook served there waits for each of those steps to
+yield. Here the aiohttp server (`POST /webhooks/fathom`, `/healthz`, `/metrics`) runs on a dedicated
+thread with an event loop, a `Database` (engine and connection pool) and a `WebhookIntake` of its
+own: verify, store delivery + job in one short transaction (group commit as before), 2xx. Committed
+jobs wake the main loop's workers through `call_soon_threadsafe`; the main loop's health probes
+(Slack, job claims) are run on the main loop and time out like any other probe when it is stalled.
+
+`sys.setswitchinterval` is lowered while the bot runs: a thread waiting for the GIL (this one, with
+a request in its socket) gets it after at most SWITCH_INTERVAL instead of CPython's 5 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from bot.config import Settings
+from bot.db import create_database
+from bot.http import ConnectionLimits, HealthProbe, create_http_app, start_site
+from services.jobs import JobQueue, QueuePolicy
+from services.webhook import WebhookIntake
+
+log = logging.getLogger(__name__)
+
+SWITCH_INTERVAL = 0.001  # seconds; CPython's default is 0.005 (docs/benchmarks.md: measured)
+STOP_TIMEOUT = 70.0  # aiohttp's own graceful shutdown waits up to 60 s for requests in flight
+
+
+def on_loop(loop: asyncio.AbstractEventLoop, probe: HealthProbe) -> HealthProbe:
+    """A probe of the main loop's objects, callable from the intake's loop."""
+
+    async def call() -> dict[str, Any]:
+        return await probe()
+
+    async def run() -> dict[str, Any]:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call(), loop))
+
+    return run
+
+
+class IntakeServer:
+    """Start with `await start()` from the main loop (returns the bound port), stop with `await stop()`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        secrets: list[str],
+        notify: Callable[[], None],
+        probes: dict[str, HealthProbe],
+        switch_interval: float | None = SWITCH_INTERVAL,
+    ) -> None:
+        self.settings = settings
+        self.secrets = secrets
+        self.probes = probes
+        self.switch_interval = switch_interval
+        self.port: int | None = None
+        self._main_notify = notify
+        self._main: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping: asyncio.Event | None = None
+        self._started: concurrent.futures.Future[int] = concurrent.futures.Future()
+        self._finished: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._previous_interval: float | None = None
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    async def start(self) -> int:
+        self._main = asyncio.get_running_loop()
+        main = self._main
+        self.probes = {name: on_loop(main, probe) for name, probe in self.probes.items()}
+        self._thread = threading.Thread(target=self._run, name="fathom-intake", daemon=True)
+        self._thread.start()
+        self.port = await asyncio.wrap_future(self._started)  # raises what the thread's start-up raised
+        if self.switch_interval is not None:
+            self._previous_interval = sys.getswitchinterval()
+            sys.setswitchinterval(self.switch_interval)
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop accepting, let requests in flight finish, close the thread's database, join it."""
+        if self._previous_interval is not None:
+            sys.setswitchinterval(self._previous_interval)
+            self._previous_interval = None
+        if self._thread is None:
+            return
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stopping.set)
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(self._finished), STOP_TIMEOUT)
+        except TimeoutError:
+            log.error("webhook intake thread did not stop within %.0f s", STOP_TIMEOUT)
+        await asyncio.to_thread(self._thread.join, 5)
+        self._thread = None
+
+    def notify_workers(self) -> None:
+        """Called on the intake's loop after a commit that queued jobs: wake the main loop's workers."""
+        main = self._main
+        if main is not None and not main.is_closed():
+            main.call_soon_threadsafe(self._main_notify)
+
+    def _run(self) -> None:
+        loop = self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as exc:  # noqa: BLE001 - reported to whoever waits, never lost
+            log.exception("webhook intake thread failed")
+            if not self._started.done():
+                self._started.set_exception(exc)
+        finally:
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            finally:
+                loop.close()
+                if not self._finished.done():
+                    self._finished.set_result(None)
+
+    async def _serve(self) -> None:
+        settings = self.settings
+        self._stopping = asyncio.Event()
+        db = create_database(settings)
+        try:
+            queue = JobQueue(
+                db,
+                QueuePolicy(lease_seconds=settings.job_lease_seconds, max_attempts=settings.job_max_attempts),
+            )
+            app = create_http_app(
+                db=db,
+                intake=WebhookIntake(db, queue, notify=self.notify_workers),
+                secrets=self.secrets,
+                max_bytes=settings.webhook_max_bytes,
+                probes=self.probes,
+                limits=ConnectionLimits(
+                    header_timeout=settings.webhook_header_timeout,
+                    body_timeout=settings.webhook_body_timeout,
+                    max_connections=settings.webhook_max_connections,
+                ),
+            )
+            runner, port = await start_site(app, settings.webhook_host, settings.webhook_port)
+            try:
+                self._started.set_result(port)
+                await self._stopping.wait()
+            finally:
+                await runner.cleanup()
+        finally:
+            await db.dispose()
