@@ -48,7 +48,16 @@ async def run_checks(settings: Settings) -> list[Check]:
     )
     checks = [_mode(settings), await _database(settings), *intake, _claude(settings), await _slack(settings)]
     checks.append(await _os_repo(settings))
+    checks.extend(await _integrations(settings))
     return checks
+
+
+async def _integrations(settings: Settings) -> list[Check]:
+    """One cheap read per connector whose secret is set (bot/integrations.py)."""
+    from bot.integrations import connector_checks
+    from services.os_config import load_or_default
+
+    return list(await connector_checks(settings, load_or_default(settings.os_repo_path)))
 
 
 async def _database(settings: Settings) -> Check:

@@ -94,3 +94,52 @@ async def sandbox_connectors(settings: Settings, config: OSConfig) -> Connectors
 
 def integrations_or_default(config: OSConfig, target: str) -> Any:
     return config.integrations.settings_for(target)
+
+
+FIXES = {
+    "gamma": "create a key at gamma.app → Settings → API keys (Pro plan or above) and set GAMMA_API_KEY",
+    "hubspot": "create a private app (HubSpot → Settings → Integrations → Private apps) with the scopes in "
+    "the README and set HUBSPOT_TOKEN to its access token",
+    "linear": "create a personal API key (Linear → Settings → Account → Security & access) and set LINEAR_API_KEY",
+}
+
+
+async def connector_checks(settings: Settings, config: OSConfig) -> list[Any]:
+    """`fathom-os check`: one cheap read per configured connector, and exactly what is wrong."""
+    from bot.checks import Check
+    from services.integrations.base import RateLimited, TargetError, TargetUnavailable
+
+    connectors = build_connectors(settings, config)
+    out = []
+    try:
+        for target, connector in connectors.by_target.items():
+            name = f"integration {target}"
+            try:
+                said = await connector.check()
+            except TargetError as exc:
+                fix = FIXES[target] if exc.status in (401, 403) else f"{target} said: {exc.message}"
+                out.append(
+                    Check(name, "fail", f"{target} refused the check ({exc.status}): {exc.message}", fix)
+                )
+                continue
+            except RateLimited as exc:
+                out.append(Check(name, "warn", f"rate limited; retry in {exc.retry_after:g} s", None))
+                continue
+            except TargetUnavailable as exc:
+                out.append(
+                    Check(name, "fail", str(exc), f"check the {target.upper()} API URL and the network")
+                )
+                continue
+            warning = _settings_gap(target, config)
+            out.append(
+                Check(name, "warn" if warning else "ok", said + (f"; {warning}" if warning else ""), None)
+            )
+    finally:
+        await connectors.stop()
+    return out
+
+
+def _settings_gap(target: str, config: OSConfig) -> str | None:
+    if target == "linear" and not config.integrations.settings_for("linear").team_id:
+        return "no integrations.linear.team_id in fathom-os.yml: issues cannot be created"
+    return None

@@ -375,7 +375,8 @@ class OutboxService:
                 )
                 await self._notify(row)
             else:
-                await self._finish(entry.id, "approved", progress=f"retrying ({type(exc).__name__})")
+                row = await self._finish(entry.id, "approved", progress=f"retrying ({type(exc).__name__})")
+                await self._notify(row)  # the card says it is not stuck
             raise
         row = await self._finish(entry.id, "applied", applied=applied)
         for attachment in applied.attachments:
