@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.sandbox.slack_limits import check_message
 from tests.harness import running_bot
+from tests.test_sandbox_web import browser_only, browser_page, sandbox, shot
 
 REPORT_CHARTS = {"heatmap.png", "timeline.png", "network.png", "sentiment.png", "trend.png"}
 
@@ -85,3 +86,33 @@ async def _analysed(bot: Any) -> bool:
     db = bot.runtime.context.domain.db
     async with db.read_session() as s:
         return bool(await s.scalar(select(func.count()).select_from(MeetingFacts)))
+
+
+@browser_only
+async def test_home_charts_and_a_report_render_in_a_real_browser(tmp_path: Path) -> None:
+    """Screenshots of the Home tab's dashboard and a posted report (test artifacts; see `shot`)."""
+    async with sandbox(tmp_path) as (runtime, slack), browser_page(slack.base_url + "/") as page:
+        await page.click("#sample-open")
+        await page.select_option("#sample-name", "ai_audit_discovery")
+        await page.click("#sample-send")
+        await page.wait_for_selector("#messages .replies-link")  # analysed: the items are in the thread
+        await page.click("#nav-home")
+        charts = page.locator("#messages .home img[alt*='My action items']")
+        await charts.wait_for()
+        loaded = "imgs => imgs.length === 4 && imgs.every(i => i.complete && i.naturalWidth > 300)"
+        await page.wait_for_function(
+            f"() => ({loaded})([...document.querySelectorAll('#messages .home .b-image img')])"
+        )
+        await page.locator("#messages .home [data-block-id='home:dashboard']").scroll_into_view_if_needed()
+        await shot(page, tmp_path, "home-dashboard")
+
+        await slack.send_command("U01MAYA", "C01GENERAL", "/os-report", "month")
+        await page.click("#nav-dm")
+        await page.wait_for_selector("#messages .msg:has-text('monthly report')")
+        await page.wait_for_function(
+            "() => [...document.querySelectorAll('#messages .b-image img')]"
+            ".filter(i => i.complete && i.naturalWidth > 300).length >= 5"
+        )
+        await page.locator("#messages .msg:has-text('monthly report')").last.scroll_into_view_if_needed()
+        await shot(page, tmp_path, "report")
+        assert runtime.context is not None
