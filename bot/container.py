@@ -26,6 +26,7 @@ from services.analysis.heuristic import HeuristicAnalyzer
 from services.analytics import AnalyticsService
 from services.audit.service import AuditService
 from services.container import Domain
+from services.conversations import ConversationService
 from services.db import Database
 from services.fathom import FathomMeeting
 from services.home import HomeService
@@ -158,6 +159,16 @@ def _domain(
         after_analysis=hooks,
         fast_analysis=infra.claude is None,
     )
+    qa = QAService(
+        db,
+        core.search,
+        infra.claude,
+        access=core.access,
+        model=settings.claude_model,
+        prices=settings.claude_prices,
+        policy=partial(qa_policy, infra.os_config),  # privacy: of fathom-os.yml (#18)
+    )
+    action_items = ActionItemService(db, os_config, gateway)
     return Domain(
         settings=settings,
         db=db,
@@ -170,15 +181,7 @@ def _domain(
         access=core.access,
         people=core.people,
         home=core.home,
-        qa=QAService(
-            db,
-            core.search,
-            infra.claude,
-            access=core.access,
-            model=settings.claude_model,
-            prices=settings.claude_prices,
-            policy=partial(qa_policy, infra.os_config),  # privacy: of fathom-os.yml (#18)
-        ),
+        qa=qa,
         audit=AuditService(
             db,
             core.store,
@@ -189,13 +192,14 @@ def _domain(
             people=core.people,
             proposals=core.proposals,
         ),
-        action_items=ActionItemService(db, os_config, gateway),
+        action_items=action_items,
         reminders=ReminderService(db, os_config, sender),
         os_config=os_config,
         outbox=OutboxService(
             db, infra.queue, os_config, infra.connectors, people=gateway, notifier=outbox_cards
         ),
         analytics=core.analytics,
+        conversations=ConversationService(db, core.access, qa, action_items, core.proposals, core.store),
     )
 
 

@@ -28,6 +28,8 @@ HANDLER_MODULES = (
     "handlers.actions.meetings",
     "handlers.events.home",
     "handlers.events.messages",
+    "handlers.events.threads",
+    "handlers.shortcuts.action_items",
     "handlers.actions.proposals",
     "handlers.views.proposals",
     "handlers.commands.os",

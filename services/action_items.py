@@ -18,13 +18,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit_log
 from services.clock import as_utc, utcnow
 from services.db import Database
 from services.errors import NotAllowed, NotFound, StaleState, UserFacingError
+from services.meetings import dedupe_key
 from services.models import ActionItem, Meeting, Person
 from services.os_config import OSConfig
 from services.views import SnoozeKind
@@ -348,6 +349,65 @@ class ActionItemService:
 
         change = await self._change(item_id, actor, "action_item.edit", apply, owner=owner)
         return Change(change.item, changed_owner[0] if changed_owner else None)
+
+    async def create(self, meeting_id: int, text: str, *, actor: str, owner_slack_id: str) -> ActionItem:
+        """A new item of a meeting from Slack ("action: …" in its thread, the message shortcut).
+        Authorised like any change to that meeting's items: its internal attendees and admins."""
+        clean = " ".join((text or "").split())
+        if not clean:
+            raise ValidationFailed({"text": "Say what needs doing."})
+        if len(clean) > MAX_TEXT:
+            raise ValidationFailed({"text": f"Keep it under {MAX_TEXT} characters."})
+        owner = await self._checked_owner(owner_slack_id)
+        resolved: set[str] | None = None
+        for _ in range(2):
+            try:
+                return await self._create_once(meeting_id, clean, actor, owner_slack_id, owner, resolved)
+            except _AskSlack as ask:
+                resolved = await self._look_up(ask.emails)
+        raise AssertionError("unreachable: the second pass never asks Slack")  # pragma: no cover
+
+    async def _create_once(
+        self,
+        meeting_id: int,
+        text: str,
+        actor: str,
+        owner_slack_id: str,
+        owner: tuple[str | None, str | None],
+        resolved: set[str] | None,
+    ) -> ActionItem:
+        async with self.db.session() as s:
+            if await s.get(Meeting, meeting_id) is None:
+                raise NotFound("That meeting no longer exists.")
+            probe = ActionItem(meeting_id=meeting_id, owner_slack_id=None)
+            await self._authorise(s, probe, actor, resolved)
+            key = dedupe_key(text)
+            existing = await s.scalar(
+                select(ActionItem).where(ActionItem.meeting_id == meeting_id, ActionItem.dedupe_key == key)
+            )
+            if existing is not None:
+                raise StaleState("That action item is already on this meeting.")
+            last = await s.scalar(
+                select(func.max(ActionItem.position)).where(ActionItem.meeting_id == meeting_id)
+            )
+            item = ActionItem(
+                meeting_id=meeting_id,
+                position=(last or 0) + 1,
+                dedupe_key=key,
+                source="manual",
+                text=text,
+                owner_slack_id=owner_slack_id,
+                owner_name=owner[0],
+                owner_email=(owner[1] or "").lower() or None,
+                owner_external=False,
+                priority="important",
+                status="open",
+                version=1,
+            )
+            s.add(item)
+            await s.flush()
+            audit_log.record(s, actor, "action_item.create", f"action_item:{item.id}", None, snapshot(item))
+            return item
 
     # -- internals ---------------------------------------------------------------------------------
     @staticmethod

@@ -10,6 +10,7 @@ from services.access import AccessPolicy
 from services.action_items import ActionItemService
 from services.analytics import AnalyticsService
 from services.audit.service import AuditService
+from services.conversations import ConversationService
 from services.db import Database
 from services.home import HomeService
 from services.jobs import JobQueue
@@ -48,3 +49,4 @@ class Domain:
     os_config: Callable[[], OSConfig]
     outbox: OutboxService  # outside writes (Gamma, HubSpot, Linear), approved in Slack (#21)
     analytics: AnalyticsService
+    conversations: ConversationService  # meeting threads and DMs (#19)

@@ -50,8 +50,19 @@ def test_commands_in_code_and_manifest_match() -> None:
 
 
 def test_events_in_code_and_manifest_match() -> None:
-    declared = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+    subscribed = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+    # message.channels / message.groups / message.im all arrive as the `message` event
+    declared = {e.partition(".")[0] if e.startswith("message.") else e for e in subscribed}
     assert registered()["event"] == declared
+    if "message" in declared:
+        assert {"message.channels", "message.groups", "message.im"} <= subscribed
+        scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
+        assert {"channels:history", "groups:history", "im:history"} <= scopes
+
+
+def test_shortcuts_in_code_and_manifest_match() -> None:
+    declared = {s["callback_id"] for s in manifest()["features"].get("shortcuts", [])}
+    assert registered()["shortcut"] == declared
 
 
 def test_socket_mode_interactivity_and_home_tab_are_on() -> None:

@@ -293,3 +293,91 @@ class Interactions:
         if thread_ts:
             message["thread_ts"] = thread_ts
         return copy.deepcopy(self.workspace.add_message(self.channel_id(channel), message))
+
+    async def send_message(
+        self,
+        user_id: str,
+        channel: str,
+        text: str,
+        thread_ts: str | None = None,
+        *,
+        event_id: str | None = None,
+        retry_attempt: int = 0,
+        timeout: float | None = None,
+    ) -> tuple[Message, dict[str, Any]]:
+        """A human posts `text` (in a thread with `thread_ts`) and Slack delivers the `message`
+        event (message.channels / .groups / .im); returns the stored message and the ack."""
+        message = self.post_as_user(user_id, channel, text, thread_ts)
+        if thread_ts:
+            parent = self.workspace.find_message(self.channel_id(channel), thread_ts)
+            if parent is not None and parent.get("user"):
+                message["parent_user_id"] = parent["user"]
+        ack = await self.deliver_message(
+            channel, message, event_id=event_id, retry_attempt=retry_attempt, timeout=timeout
+        )
+        return message, ack
+
+    async def send_dm(
+        self, user_id: str, text: str, *, timeout: float | None = None
+    ) -> tuple[Message, dict[str, Any]]:
+        """A human writes in the app's Messages tab (their DM with the bot): a `message.im` event."""
+        return await self.send_message(user_id, self.workspace.open_dm(user_id).id, text, timeout=timeout)
+
+    async def deliver_message(
+        self,
+        channel: str,
+        message: Message,
+        *,
+        event_id: str | None = None,
+        retry_attempt: int = 0,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Deliver the `message` event for a stored message: Slack sends one for bots' posts too
+        (the app's own included, with `bot_id`), which the app must ignore."""
+        channel_obj = self.workspace.channels[self.channel_id(channel)]
+        event = payloads.message_event(message, channel_obj)
+        return await self.send_event(event, retry_attempt, event_id, timeout=timeout)
+
+    def post_as_bot(
+        self,
+        bot_id: str,
+        channel: str,
+        text: str,
+        thread_ts: str | None = None,
+        *,
+        user_id: str | None = None,
+    ) -> Message:
+        """Another app's message (its own `bot_id`), stored without delivering an event."""
+        message: Message = {"bot_id": bot_id, "text": text, "app_id": f"A{bot_id[1:]}"}
+        if user_id:
+            message["user"] = user_id
+        else:
+            message["subtype"] = "bot_message"
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        return copy.deepcopy(self.workspace.add_message(self.channel_id(channel), message))
+
+    async def message_shortcut(
+        self,
+        user_id: str,
+        channel: str,
+        message_ts: str,
+        callback_id: str,
+        *,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Run a message shortcut ("More actions" on a message): the `message_action` payload."""
+        user = self._user(user_id)
+        channel_obj = self.workspace.channels[self.channel_id(channel)]
+        message = self.workspace.find_message(channel_obj.id, message_ts)
+        if message is None:
+            raise LookupError(f"no message {message_ts} in {channel}")
+        payload = payloads.message_action(
+            user=user,
+            channel=channel_obj.to_api(),
+            message=message,
+            callback_id=callback_id,
+            trigger_id=self.web.issue_trigger(user_id),
+            response_url=self.web.issue_response_url(channel_obj.id, None, user_id),
+        )
+        return await self._deliver("interactive", payload, accepts=False, timeout=timeout, label=callback_id)

@@ -212,3 +212,45 @@ def event_callback(event: dict[str, Any], event_id: str | None = None) -> dict[s
         "is_ext_shared_channel": False,
         "event_context": f"4-{uuid.uuid4().hex}",
     }
+
+
+def channel_type(channel: Any) -> str:
+    """`channel_type` of a message event: "im" for a DM, "group" for a private channel."""
+    if getattr(channel, "is_im", False):
+        return "im"
+    return "group" if getattr(channel, "is_private", False) else "channel"
+
+
+def message_event(message: dict[str, Any], channel: Any) -> dict[str, Any]:
+    """The `message` event (message.channels / message.groups / message.im) for a stored message:
+    the message itself plus `channel`, `channel_type` and `event_ts`, as the Events API sends it."""
+    event = {k: copy.deepcopy(v) for k, v in message.items() if k not in ("reactions", "reply_users")}
+    event.update(channel=channel.id, channel_type=channel_type(channel), event_ts=message["ts"])
+    return event
+
+
+def message_action(
+    *,
+    user: SlackUser,
+    channel: dict[str, Any],
+    message: dict[str, Any],
+    callback_id: str,
+    trigger_id: str,
+    response_url: str,
+) -> dict[str, Any]:
+    """A message shortcut ("More actions" on a message), Slack's `message_action` payload."""
+    return {
+        "type": "message_action",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": f"{time.time():.6f}",
+        "team": team_ref(),
+        "user": user_ref(user),
+        "channel": {"id": channel["id"], "name": channel.get("name") or "directmessage"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": message["ts"],
+        "message": copy.deepcopy(message),
+    }

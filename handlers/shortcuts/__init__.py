@@ -1,0 +1,1 @@
+"""Shortcuts: global and message shortcuts (manifest `features.shortcuts`)."""
