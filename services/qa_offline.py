@@ -25,6 +25,11 @@ _CONTEXT = re.compile(
     r"(?:group\s+|team\s+)?discussion)\b",
     re.I,
 )
+TOPIC_PHRASES = 4  # "The meeting was mainly about ..."
+_NUMBER_WORDS = set(
+    """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty
+    hundred thousand million percent first second third""".split()  # noqa: SIM905
+)
 SPEAKER_BOOST = 1.5  # turns of the person the question names
 WINDOW = 14  # turns in one passage: a topic in a meeting runs about a minute or two
 
@@ -341,16 +346,24 @@ class MeetingText:
             out.append(s)
         return out
 
-    def topics(self, n: int = 4) -> str:
-        """The meeting's most repeated content phrases ("remote control, the buttons, ...")."""
-        pairs: Counter[str] = Counter()
+    def topics(self, n: int = TOPIC_PHRASES) -> str:
+        """The meeting's most repeated content phrases ("remote control, voice recognition, ..."):
+        one phrase per stem pair ("remote controls" counts as "remote control"), no number words
+        or stammers ("twenty five", "it's it's")."""
+        pairs: Counter[tuple[str, str]] = Counter()
+        shown: dict[tuple[str, str], Counter[str]] = {}
         for said in self.said:
             for s in said:
-                ws = [w for w in re.findall(r"[a-z][a-z']+", s.text.lower())]
+                ws = re.findall(r"[a-z][a-z']+", s.text.lower())
                 for a, b in zip(ws, ws[1:], strict=False):
-                    if a not in _STOP and b not in _STOP and len(a) > 2 and len(b) > 2:
-                        pairs[f"{a} {b}"] += 1
-        common = [p for p, c in pairs.most_common(n) if c >= 3]
+                    if a in _STOP or b in _STOP or len(a) <= 2 or len(b) <= 2 or a == b:
+                        continue
+                    if a in _NUMBER_WORDS or b in _NUMBER_WORDS or "'" in a + b:
+                        continue
+                    key = (stem(a), stem(b))
+                    pairs[key] += 1
+                    shown.setdefault(key, Counter())[f"{a} {b}"] += 1
+        common = [shown[k].most_common(1)[0][0] for k, c in pairs.most_common(n) if c >= 3]
         return ", ".join(common[:-1]) + (f" and {common[-1]}" if len(common) > 1 else "".join(common))
 
     def best_window(self, scores: list[float], taken: set[int]) -> tuple[int, int] | None:

@@ -5,6 +5,7 @@ real SDK against a local fake API, and the mention end to end through the local 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from anthropic import AsyncAnthropic
@@ -218,3 +219,18 @@ async def test_mention_search_and_help_through_local_slack(tmp_path: Path) -> No
         await bot.wait_for(lambda: "Configuration" in json.dumps(bot.slack.ephemerals[-1]))
         shown = json.dumps(bot.slack.ephemerals[-1])
         assert "/os-meetings" in shown and "offline heuristic" in shown and "local Slack sandbox" in shown
+
+
+def test_the_meeting_topics_name_each_phrase_once_without_numbers_or_stammers() -> None:
+    meeting = json.loads((DATA / "ES2006c.json").read_text())
+    turns = [
+        Turn(i, t["speaker"], score.clean(t["content"]))
+        for i, t in enumerate(meeting["meeting_transcripts"])
+        if score.clean(t["content"])
+    ]
+    topics = MeetingText(
+        turns
+    ).topics()  # was "remote control, voice recognition, spinning wheel and it's it's"
+    phrases = re.split(r", | and ", topics)
+    assert "remote control" in phrases and "remote controls" not in phrases, topics
+    assert len(phrases) == 4 and not any("'" in p or p.split()[0] == p.split()[-1] for p in phrases), topics
