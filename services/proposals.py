@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from services import audit_log
-from services.analysis.os_updates import ROADMAP, standard_updates, targeted_updates
+from services.analysis.os_updates import DECISION_LOG, ROADMAP, standard_updates, targeted_updates
 from services.analysis.schema import AnalysisOutcome, MeetingAnalysis, OSUpdate
 from services.clock import utcnow
 from services.db import Database
@@ -201,7 +201,12 @@ class ProposalService:
         day = meeting.started_at.date() if meeting.started_at else utcnow().date()
         files = set(await self.repo.list_files())
         roadmap = (await self.repo.read(ROADMAP))[0] if ROADMAP in files else None
-        standard = standard_updates(meeting.fathom(), analysis, day, os_files=files, roadmap=roadmap)
+        current: dict[str, str] = {}  # decisions that evolve, coaching progress (#20)
+        for rel in sorted(p for p in files if p == DECISION_LOG or p.startswith("coaching/")):
+            current[rel] = (await self.repo.read(rel))[0] or ""
+        standard = standard_updates(
+            meeting.fathom(), analysis, day, os_files=files, roadmap=roadmap, current=current
+        )
         if not standard:  # nothing to say: no approval request at all
             return []
         targeted = {id(u) for u in targeted_updates(analysis, standard)}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -83,10 +83,13 @@ def standard_updates(
     *,
     os_files: Collection[str] | None = None,
     roadmap: str | None = None,
+    current: Mapping[str, str] | None = None,
 ) -> list[OSUpdate]:
     """The meeting's standard updates. `os_files` (paths at HEAD) decides create vs append for
     per-person and per-client files; `roadmap` (the current roadmap.md) lets ideas land in its
-    "Later" section instead of after "Done". Without them the result is still valid."""
+    "Later" section instead of after "Done"; `current` (texts of decisions/log.md and coaching/*.md)
+    lets a decision that revisits an earlier one supersede it and a coaching entry report progress
+    on earlier commitments. Without them the result is still valid."""
     if not has_something_to_say(meeting, analysis):
         return []
     ctx = _Ctx(meeting, analysis, day, note_path(meeting, day), os_files)
@@ -97,12 +100,12 @@ def standard_updates(
         updates.append(_client_log(ctx, slug))
     updates += _team_pages(ctx)
     if "coaching" in kinds:
-        updates += _coaching(ctx)
+        updates += _coaching(ctx, current or {})
     if "networking" in kinds:
         updates += _contacts(ctx)
     made = [d for d in analysis.decisions if d.status == "made" and d.what.strip()]
     if made:
-        updates.append(_decision_log(ctx, made))
+        updates += _decision_log(ctx, made, (current or {}).get(DECISION_LOG), slug)
     ideas = [m for m in analysis.roadmap_ideas if m.text.strip()]
     if ideas:
         updates.append(_roadmap(ctx, ideas, roadmap))
@@ -252,8 +255,11 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}" if n else ""
 
 
-def _coaching(ctx: _Ctx) -> list[OSUpdate]:
-    m = ctx.meeting
+def _coaching(ctx: _Ctx, current: Mapping[str, str]) -> list[OSUpdate]:
+    """One dated entry per coaching call: goals stated, commitments made, progress on the
+    commitments still open in the file (followed up when this call talks about them), and the
+    suggested next steps (the new commitments, then the earlier ones not mentioned)."""
+    m, a = ctx.meeting, ctx.analysis
     recorder = m.recorded_by.email if m.recorded_by else None
     coach = next(iter(m.external_invitees), None) or next(
         (i for i in m.internal_invitees if recorder and i.email != recorder), None
@@ -262,16 +268,58 @@ def _coaching(ctx: _Ctx) -> list[OSUpdate]:
     if not name:
         return []
     path = f"coaching/{slugify(name)}.md"
-    items = "\n".join(_item_line(a) for a in ctx.analysis.action_items)
-    body = (
-        _entry_head(ctx, path)
-        + _one_line(ctx.analysis.summary_one_line, 400)
-        + (f"\n\n{items}" if items else "")
-    )
+    said = subject_words(" ".join(line.text for line in m.transcript or []) + " " + a.summary)
+    followed, quiet = [], []
+    for text in open_commitments(current.get(path, "")):
+        words = subject_words(text)
+        (followed if words and len(words & said) >= 0.6 * len(words) else quiet).append(text)
+    goals = [g for g in a.requirements + a.timeline if g.text.strip()]
+    sections = [
+        ("Goals stated", [f"- {_one_line(g.text, 300)}{_at(g.source_timestamp)}" for g in goals]),
+        ("Commitments made", [_item_line(i) for i in a.action_items]),
+        (
+            "Progress on earlier commitments",
+            [f"- [x] followed up: {_one_line(t, 300)}" for t in followed]
+            + [f"- [ ] not mentioned: {_one_line(t, 300)}" for t in quiet],
+        ),
+        (
+            "Suggested next steps",
+            [f"- {_one_line(i.text, 300)}" for i in a.action_items]
+            + [f"- check in on: {_one_line(t, 300)}" for t in quiet],
+        ),
+    ]
+    body = _entry_head(ctx, path) + _one_line(a.summary_one_line, 400)
+    for title, lines in sections:
+        body += f"\n\n### {title}\n\n" + ("\n".join(lines) if lines else "- none")
     action: Action = "append" if ctx.exists(path) else "create"
     if action == "create":
         body = f"# Coaching with {_one_line(name, 120)}\n\n{body}"
-    return [OSUpdate(path=path, action=action, content=body, reason="coaching call")]
+    reason = "coaching call: goals, commitments and progress" + (
+        f" ({len(followed)} of {len(followed) + len(quiet)} earlier commitments followed up)"
+        if followed or quiet
+        else ""
+    )
+    return [OSUpdate(path=path, action=action, content=body, reason=reason)]
+
+
+_COMMITMENT = re.compile(
+    r"^- \[ \] (?:.+? — )?(.+?)(?: — due \d{4}-\d{2}-\d{2})?(?: \(\d{2}:\d{2}:\d{2}\))?$"
+)
+
+
+def open_commitments(text: str) -> list[str]:
+    """Commitments still open in a coaching file: the latest entry's "Commitments made" and
+    "not mentioned" lines (earlier entries' were carried forward into it)."""
+    entries = log_entries(text)
+    if not entries:
+        return []
+    out: list[str] = []
+    for line in entries[-1].body.splitlines():
+        if line.startswith("- [ ] not mentioned: "):
+            out.append(line.removeprefix("- [ ] not mentioned: ").strip())
+        elif (m := _COMMITMENT.match(line)) and not line.startswith("- [ ] not mentioned"):
+            out.append(m.group(1).strip())
+    return list(dict.fromkeys(out))
 
 
 def _contacts(ctx: _Ctx) -> list[OSUpdate]:
@@ -292,26 +340,146 @@ def _contacts(ctx: _Ctx) -> list[OSUpdate]:
     return out
 
 
-def _decision_log(ctx: _Ctx, made: list[DecisionOut]) -> OSUpdate:
+def _decision_log(ctx: _Ctx, made: list[DecisionOut], log: str | None, slug: str | None) -> list[OSUpdate]:
+    """New entries appended; an earlier entry on the same subject (and the same client, when both
+    name one) is marked superseded, with links both ways (anchors in the same file)."""
     source = relative_link(ctx.meeting.title, ctx.note, DECISION_LOG)
-    entries = []
+    earlier = [e for e in log_entries(log or "") if posixpath.basename(ctx.note) not in e.body]
+    entries, marks = [], []
     for d in made:
         what = " ".join(d.what.split())
-        lines = [f"## {ctx.day.isoformat()} — {_one_line(what, 120)}", ""]
+        title = f"{ctx.day.isoformat()} — {_one_line(what, 120)}"
+        lines = [f"## {title}", ""]
         if len(what) > 120:
             lines.append(f"- **Decision:** {_one_line(what, 1000)}")
         if d.owner:
             lines.append(f"- **Decided by:** {_one_line(d.owner, 120)}")
         if d.why:
             lines.append(f"- **Why:** {_one_line(d.why, 600)}")
+        if slug:
+            lines.append(f"- **Client:** {slug}")
         lines.append(f"- **Source:** {source}{_at(d.source_timestamp)}")
+        old = revisits(what, slug, earlier)
+        if old is not None:
+            lines.append(f"- **Supersedes:** [{old.title}](#{anchor(old.title)})")
+            body = old.body.rstrip("\n") + f"\n- **Superseded by:** [{title}](#{anchor(title)})"
+            marks.append(
+                OSUpdate(
+                    path=DECISION_LOG,
+                    action="update_section",
+                    section=old.title,
+                    content=body.strip("\n"),
+                    reason=f"revisited on {ctx.day.isoformat()}: marked superseded, linked to the new entry",
+                )
+            )
+            earlier.remove(old)
         entries.append("\n".join(lines))
-    return OSUpdate(
+    append = OSUpdate(
         path=DECISION_LOG,
         action="append",
         content="\n\n".join(entries),
-        reason=f"{_count(len(made), 'decision')} made in this meeting",
+        reason=f"{_count(len(made), 'decision')} made in this meeting"
+        + (f", {_count(len(marks), 'earlier decision')} superseded" if marks else ""),
     )
+    return [append, *marks]
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    title: str  # the heading's text, e.g. "2026-11-16 — Ship in March"
+    body: str
+
+    @property
+    def client(self) -> str | None:
+        m = re.search(r"^- \*\*Client:\*\* (\S+)", self.body, re.M)
+        return m.group(1) if m else None
+
+    @property
+    def subject(self) -> set[str]:
+        decision = re.search(r"^- \*\*Decision:\*\* (.+)$", self.body, re.M)
+        return subject_words(decision.group(1) if decision else self.title.partition(" — ")[2])
+
+
+def log_entries(text: str) -> list[LogEntry]:
+    """The `##` entries of decisions/log.md, oldest first."""
+    lines, out = text.splitlines(), []
+    heads = [
+        (i, m.group(2))
+        for i, line in enumerate(lines)
+        if (m := _HEADING.match(line)) and len(m.group(1)) == 2
+    ]
+    for n, (i, title) in enumerate(heads):
+        end = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
+        out.append(LogEntry(title.strip(), "\n".join(lines[i + 1 : end]).strip("\n")))
+    return out
+
+
+_STOP = set(
+    [
+        "that",
+        "this",
+        "with",
+        "from",
+        "will",
+        "have",
+        "been",
+        "they",
+        "them",
+        "their",
+        "then",
+        "than",
+        "into",
+        "onto",
+        "over",
+        "also",
+        "just",
+        "only",
+        "about",
+        "after",
+        "before",
+        "again",
+        "should",
+        "would",
+        "could",
+        "shall",
+        "must",
+        "make",
+        "made",
+        "decide",
+        "decided",
+        "agree",
+        "agreed",
+        "instead",
+        "going",
+        "use",
+        "using",
+        "keep",
+    ]
+)
+
+
+def subject_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.casefold()) if len(w) > 3 and w not in _STOP}
+
+
+def revisits(what: str, slug: str | None, earlier: list[LogEntry]) -> LogEntry | None:
+    """The latest earlier entry on the same subject: at least two content words shared, covering
+    60 % of the shorter one; a different client (both named) is never the same decision."""
+    words = subject_words(what)
+    for entry in reversed(earlier):
+        if entry.client and slug and entry.client != slug:
+            continue
+        if "**Superseded by:**" in entry.body:
+            continue  # the chain continues from its newest entry
+        shared = words & entry.subject
+        if len(shared) >= 2 and len(shared) >= 0.6 * min(len(words), len(entry.subject)):
+            return entry
+    return None
+
+
+def anchor(title: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.strip().casefold()).replace(" ", "-")
 
 
 def _section_body(text: str, title: str) -> str | None:
