@@ -110,6 +110,30 @@ class RateGate:
             await asyncio.sleep(delay)
 
 
+class Pacer:
+    """Spaces a target's calls evenly below its published rate once the target has told it (a
+    429's `X-HubSpot-RateLimit-Max` / `-Interval-Milliseconds`), instead of collecting 429s."""
+
+    def __init__(self) -> None:
+        self.spacing = 0.0
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    def learn(self, max_calls: int, interval: float, headroom: float = 0.9) -> None:
+        if max_calls > 0 and interval > 0:
+            self.spacing = max(self.spacing, interval / (max_calls * headroom))
+
+    async def wait(self) -> None:
+        if not self.spacing:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.spacing
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
 async def with_rate_limit(gate: RateGate, call: Callable[[], Awaitable[Any]], *, attempts: int = 5) -> Any:
     """Run `call`, honouring Retry-After through the shared gate; after `attempts` 429s it gives up
     (RateLimited reaches the job queue, whose backoff takes over)."""

@@ -26,6 +26,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from services.integrations.base import (
     Applied,
+    Pacer,
     Progress,
     RateLimited,
     TargetError,
@@ -54,8 +55,10 @@ class HubSpotConnector:
         self.client = HubSpot(access_token=token, host=base_url.rstrip("/"))
         self.base_url = base_url.rstrip("/")
         self.portal_id = portal_id
+        self.pacer = Pacer()  # learns HubSpot's rate from its first 429
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        await self.pacer.wait()
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except Urllib3Error as exc:
@@ -64,7 +67,17 @@ class HubSpotConnector:
             status = getattr(exc, "status", None)
             if not isinstance(status, int):
                 raise
+            if status == 429:
+                self._learn(getattr(exc, "headers", None))
             raise _translate(exc, status) from exc
+
+    def _learn(self, headers: Any) -> None:
+        try:
+            max_calls = int(headers["X-HubSpot-RateLimit-Max"])
+            interval = float(headers["X-HubSpot-RateLimit-Interval-Milliseconds"]) / 1000
+        except (KeyError, TypeError, ValueError):
+            return
+        self.pacer.learn(max_calls, interval)
 
     # -- associations -------------------------------------------------------------------------
 
