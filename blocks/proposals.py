@@ -31,7 +31,7 @@ from blocks.common import Message, build, mrkdwn
 from blocks.ids import ProposalAction, ProposalField, ViewCallback, block_id
 from blocks.limits import HEADER_TEXT, INPUT_VALUE, SECTION_TEXT
 from blocks.text import code_block, esc_trunc, inline_code, plain, slack_len
-from blocks.values import MeetingRef, ProposalRef, encode
+from blocks.values import ProposalRef, _Ref, encode
 from services.views import HistoryLine, MeetingHeading, ProposalView, RevertView
 
 MAX_SHOWN = 20  # header + context + 2 per proposal + more + approve all <= 50
@@ -53,12 +53,29 @@ STATUS = {
 ACTIONS = {"create": "create", "append": "append to", "update_section": "update section"}
 
 
+class CardRef(_Ref):
+    """An approval card: the meeting's own (`pack` False) or its client OS pack's (#16 item 3).
+    Reads an old card's `{"meeting_id": N}` too."""
+
+    meeting_id: int
+    pack: bool = False
+
+
 def proposal_card(
-    meeting: MeetingHeading | None, proposals: Sequence[ProposalView], diffs: dict[int, str]
+    meeting: MeetingHeading | None,
+    proposals: Sequence[ProposalView],
+    diffs: dict[int, str],
+    *,
+    pack: bool = False,
 ) -> Message:
-    """`diffs` maps proposal id -> unified diff (missing: the proposed content is previewed)."""
+    """`diffs` maps proposal id -> unified diff (missing: the proposed content is previewed).
+
+    `pack`: the card of a client OS pack (/os-audit), apart from the meeting's own card, so its
+    Approve all commits exactly the pack's files."""
     meeting_id = meeting.id if meeting else None
-    title = f"OS updates: {meeting.title}" if meeting else "OS updates"
+    kind = "Client OS pack" if pack else "OS updates"
+    title = f"{kind}: {meeting.title}" if meeting else kind
+    card = "pack" if pack else "proposals"
     shown = _shown(proposals)
     preview = max(DIFF_MIN, min(DIFF_MAX, DIFF_BUDGET // max(1, len(shown))))
     sensitive = sum(1 for p in shown if p.held)
@@ -69,9 +86,9 @@ def proposal_card(
     held = sum(1 for p in proposals if p.held)
     summary = " · ".join(f"{n} {status}" for status, n in counts.items()) or "no proposals"
     blocks: list[Block] = [
-        HeaderBlock(block_id=block_id("proposals", meeting_id, "header"), text=plain(title, HEADER_TEXT)),
+        HeaderBlock(block_id=block_id(card, meeting_id, "header"), text=plain(title, HEADER_TEXT)),
         ContextBlock(
-            block_id=block_id("proposals", meeting_id, "summary"), elements=[mrkdwn(esc_trunc(summary, 500))]
+            block_id=block_id(card, meeting_id, "summary"), elements=[mrkdwn(esc_trunc(summary, 500))]
         ),
     ]
     for proposal in shown:
@@ -90,7 +107,7 @@ def proposal_card(
         more = len(proposals) - len(shown)
         blocks.append(
             ContextBlock(
-                block_id=block_id("proposals", meeting_id, "more"),
+                block_id=block_id(card, meeting_id, "more"),
                 elements=[mrkdwn(f"+{more} more proposal{'s' if more != 1 else ''} (in the attached diff)")],
             )
         )
@@ -100,17 +117,17 @@ def proposal_card(
         approve_all = ButtonElement(
             text=f"Approve all ({bulk})",
             action_id=ProposalAction.APPROVE_ALL,
-            value=encode(MeetingRef(meeting_id=meeting_id)),
+            value=encode(CardRef(meeting_id=meeting_id, pack=pack)),
             style="primary",
             confirm=ConfirmObject(
                 title="Approve all?",
-                text=f"Commit {bulk} proposed changes to the OS repository?{skipped}",
+                text=f"Commit {bulk} proposed changes to the OS repository as one commit?{skipped}",
                 confirm="Approve all",
                 deny="Cancel",
             ),
         )
         blocks.append(
-            ActionsBlock(block_id=block_id("proposals", meeting_id, "approve_all"), elements=[approve_all])
+            ActionsBlock(block_id=block_id(card, meeting_id, "approve_all"), elements=[approve_all])
         )
     if held and meeting_id is not None:
         note = (
@@ -118,9 +135,7 @@ def proposal_card(
             f"{'needs' if held == 1 else 'need'} a single approval each: "
             "Approve all skips them. Read the full diff before approving."
         )
-        blocks.append(
-            ContextBlock(block_id=block_id("proposals", meeting_id, "held"), elements=[mrkdwn(note)])
-        )
+        blocks.append(ContextBlock(block_id=block_id(card, meeting_id, "held"), elements=[mrkdwn(note)]))
     return build(f"{title} — {summary}", blocks)
 
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +39,7 @@ from services.os_change import (  # re-exported: callers speak in these terms
     unified_diff,
 )
 from services.os_config import CONFIG_FILENAME, OSConfig, OSConfigError, parse_os_config
-from services.os_paths import validate_os_path
+from services.os_paths import UnsafePath, validate_os_path
 
 try:  # POSIX only; elsewhere the in-process lock still serialises one bot process.
     import fcntl
@@ -52,6 +52,7 @@ __all__ = [
     "ChangeError",
     "CommitInfo",
     "FileChange",
+    "ManyResult",
     "MergeConflict",
     "OSRepo",
     "OSRepoError",
@@ -105,6 +106,15 @@ class ApplyResult:
     merged: bool
     diff: str
     already_applied: bool = False  # a commit with the same Proposal-Id existed; nothing new written
+
+
+@dataclass(frozen=True)
+class ManyResult:
+    """`apply_many`: the one new commit (None when nothing new), and each proposal's outcome."""
+
+    sha: str | None
+    applied: dict[str, ApplyResult]
+    failed: dict[str, Exception]  # OSRepoError (conflict, no difference) or UnsafePath
 
 
 @dataclass(frozen=True)
@@ -468,6 +478,74 @@ class OSRepo:
         return ApplyResult(
             sha=sha, short_sha=sha[:7], path=rel, merged=merged, diff=unified_diff(rel, current, new)
         )
+
+    async def apply_many(
+        self,
+        changes: Sequence[tuple[str, FileChange]],
+        author: Author,
+        message: str,
+        trailers: dict[str, str],
+    ) -> ManyResult:
+        """Several approved changes as ONE commit (#16 item 3: one commit per approval action).
+
+        `changes` pairs each change with its proposal id; each id becomes a `Proposal-Id:` trailer,
+        so a retry finds the commit and writes nothing. A change that cannot be applied (conflict,
+        no difference, unsafe path) is left out and reported; the rest still commit together.
+        Two changes to one file apply in order, the second on top of the first."""
+        _check_identity(author)
+        async with self._write_lock():
+            await self._finish_pending()
+            head = await self._head_sha()
+            if head is None:
+                raise OSRepoError(f"{self.path} has no commits yet")
+            done = {pid: sha for pid, _ in changes if (sha := await self._find_applied(pid))}
+            entries = await self._entries(head)
+            texts: dict[str, str | None] = {}
+            new_entries: dict[str, Entry | None] = {}
+            data: dict[str, bytes] = {}
+            applied: dict[str, ApplyResult] = {}
+            failed: dict[str, Exception] = {}
+            for pid, change in changes:
+                if pid in done:
+                    applied[pid] = await self._result_for(done[pid], change.path)
+                    continue
+                try:
+                    rel = validate_os_path(self.path, change.path, content=change.content)
+                    old_entry = entries.get(rel)
+                    cur_blob = old_entry[1] if old_entry else None
+                    if rel not in texts:
+                        await self._ensure_clean(rel, cur_blob)
+                        texts[rel] = await self._cat_blob(cur_blob) if cur_blob else None
+                    current = texts[rel]
+                    if rel in new_entries:  # a second change to the same file: on top of the first
+                        change = FileChange(change.path, change.action, change.content, change.section, None)
+                    new, merged = await self._compute(rel, change, current, cur_blob)
+                    if new == current:
+                        raise ChangeError(f"the change makes no difference to {rel}")
+                    if rel == CONFIG_FILENAME:
+                        _check_config(current, new)
+                except (OSRepoError, UnsafePath) as exc:
+                    failed[pid] = exc
+                    continue
+                blob = await self._store_blob(new.encode("utf-8"))
+                data[blob] = new.encode("utf-8")
+                new_entries[rel] = (old_entry[0] if old_entry else "100644", blob)
+                applied[pid] = ApplyResult("", "", rel, merged=merged, diff=unified_diff(rel, current, new))
+                texts[rel] = new
+            fresh = [pid for pid, _ in changes if pid in applied and pid not in done]
+            sha = ""
+            if fresh:
+                lines = [f"{k}: {v}" for k, v in trailers.items()] + [f"Proposal-Id: {pid}" for pid in fresh]
+                for line in lines:
+                    key, _, value = line.partition(": ")
+                    if not _TRAILER_KEY.match(key) or "\n" in value or "\r" in value:
+                        raise ChangeError(f"invalid commit trailer {key!r}")
+                full_message = (message.strip() or "Update the OS") + "\n\n" + "\n".join(lines) + "\n"
+                sha = await self._commit(new_entries, data, head, full_message, author)
+            for pid in fresh:
+                r = applied[pid]
+                applied[pid] = ApplyResult(sha, sha[:7], r.path, merged=r.merged, diff=r.diff)
+        return ManyResult(sha=sha or None, applied=applied, failed=failed)
 
     async def _result_for(self, sha: str, rel: str) -> ApplyResult:
         diff = await self._git("show", "--format=", "--no-color", sha, "--", rel)

@@ -307,19 +307,67 @@ class ProposalService:
         author = await self.authorise(actor)
         return await self._approve(proposal_id, actor, author)
 
-    async def approve_all(self, meeting_id: int, actor: str) -> ApprovedAll:
-        """Every proposed change of a meeting, except those that steer the bot (templates,
-        `fathom-os.yml`): those are held for an explicit approval of their own."""
+    async def approve_all(self, meeting_id: int, actor: str, *, pack: bool | None = None) -> ApprovedAll:
+        """Every proposed change on one approval card, as ONE commit listing every file (#16 item 3).
+
+        `pack`: True for the meeting's client OS pack card (proposals from /os-audit), False for the
+        meeting's own card, None for both. Changes that steer the bot (templates, `fathom-os.yml`)
+        are held for an explicit approval of their own; a change that conflicts is marked so and
+        left out, the rest still commit together."""
         author = await self.authorise(actor)  # refuse before touching anything
-        decided: list[Decided] = []
+        chosen: list[OSProposal] = []
         held: list[OSProposal] = []
         for p in await self.for_meeting(meeting_id):
-            if p.status != "proposed":
+            if p.status != "proposed" or (pack is not None and (p.origin == "audit") != pack):
                 continue
-            if steers_the_bot(p.path):
-                held.append(p)
-            else:
-                decided.append(await self._approve(p.id, actor, author))
+            (held if steers_the_bot(p.path) else chosen).append(p)
+        if not chosen:
+            return ApprovedAll([], held)
+        async with self.db.session() as s:
+            meeting = await s.get(Meeting, meeting_id)
+        title = _one_line(meeting.title if meeting else "manual change", 100)
+        files = "\n".join(f"- {_verb(p.action)} {p.path}" for p in chosen)
+        message = f"Apply {len(chosen)} OS changes from meeting “{title}”\n\n{files}"
+        changes = [
+            (str(p.id), FileChange(p.path, p.action, p.content, p.section, p.base_blob))  # type: ignore[arg-type]
+            for p in chosen
+        ]
+        try:
+            result = await self.repo.apply_many(changes, author, message, {"Meeting": str(meeting_id)})
+        except OSRepoError as exc:
+            raise UserFacingError(f"The OS repository refused the changes: {exc}") from exc
+        decided: list[Decided] = []
+        for p in chosen:
+            error = result.failed.get(str(p.id))
+            if isinstance(error, UnsafePath):
+                row = await self._set(p.id, actor, "proposal.invalid", status="invalid", reason=error.reason)
+                decided.append(Decided(row))
+            elif isinstance(error, MergeConflict):
+                reason = f"{error}; edit the proposal to resolve.\n{error.conflict_text}".rstrip()
+                row = await self._set(p.id, actor, "proposal.conflicted", status="conflicted", reason=reason)
+                decided.append(Decided(row))
+            elif error is not None:
+                row = await self._set(
+                    p.id, actor, "proposal.conflicted", status="conflicted", reason=str(error)
+                )
+                decided.append(Decided(row))
+        applied = [p for p in chosen if str(p.id) in result.applied]
+        async with self.db.session() as s:
+            for p in applied:
+                outcome = result.applied[str(p.id)]
+                row = await s.get_one(OSProposal, p.id)
+                before = _snapshot(row)
+                row.status, row.reason, row.commit_sha = "applied", None, outcome.sha
+                row.decided_by, row.decided_at = actor, utcnow()
+                audit_log.record(
+                    s, actor, "proposal.approved", f"proposal:{p.id}", before, {"status": "approved"}
+                )
+                after = {**_snapshot(row), "merged": outcome.merged, "author": author.email}
+                audit_log.record(s, actor, "proposal.applied", f"proposal:{p.id}", before, after)
+                decided.append(Decided(row, merged=outcome.merged))
+        push_error = await self._push(actor) if result.sha else None
+        if push_error:
+            decided = [Decided(d.proposal, d.merged, push_error) for d in decided]
         return ApprovedAll(decided, held)
 
     async def _approve(self, proposal_id: int, actor: str, author: Author) -> Decided:

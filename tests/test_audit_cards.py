@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from blocks.audit import AuditAction, AuditField
+from blocks.ids import ProposalAction
 from tests.harness import MEETINGS_CHANNEL, running_bot
 from tests.test_audit_e2e import USER, _click, _element, _meeting_card, _zips
 
@@ -59,3 +61,66 @@ async def test_preview_from_general_answers_there_and_leaves_the_finished_card_a
             "finished card untouched"
         )
         assert not bot.slack.messages(GENERAL), "nothing public in #general"
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+async def test_client_os_pack_has_its_own_card_and_approve_all_is_one_commit_of_exactly_its_files(
+    tmp_path: Path,
+) -> None:
+    """#16 item 3: the pack no longer piles onto the meeting's card, and Approve all on it commits
+    the pack's files, in one commit, and nothing of the meeting's own pending proposals."""
+    async with running_bot(tmp_path) as bot:
+        parent = await _meeting_card(bot)
+        meeting_id = int(json.loads(_element(parent, "audit.generate")["value"])["meeting_id"])  # type: ignore[index]
+        before = await bot.runtime.proposals.for_meeting(meeting_id)
+        assert before and all(p.status == "proposed" for p in before)  # the meeting's own card
+
+        await bot.slack.send_command(USER, MEETINGS_CHANNEL, "/os-audit", "brightline")
+        await bot.wait_for(lambda: bool(bot.slack.modal_stack(USER)))
+        values = {AuditField.MEETING: str(meeting_id), AuditField.OUTPUT: "os"}
+        await bot.slack.submit_view(
+            USER, bot.slack.modal_stack(USER)[-1]["id"], {f.value: {f.value: v} for f, v in values.items()}
+        )
+        await bot.wait_for(lambda: any(_element(c, AuditAction.BUILD) for c in _cards(bot, parent["ts"])))
+        await _click(bot, USER, _cards(bot, parent["ts"])[0], AuditAction.BUILD)
+
+        def pack_card() -> dict | None:  # type: ignore[type-arg]
+            return next(
+                (
+                    m
+                    for m in bot.slack.thread(MEETINGS_CHANNEL, parent["ts"])
+                    if "pack:" in str(m.get("blocks"))
+                ),
+                None,
+            )
+
+        await bot.wait_for(lambda: (c := pack_card()) is not None and _element(c, ProposalAction.APPROVE_ALL))
+        own = next(
+            m
+            for m in bot.slack.thread(MEETINGS_CHANNEL, parent["ts"])
+            if "proposals:" in str(m.get("blocks"))
+        )
+        assert "claude-code-os" not in json.dumps(own["blocks"]), "the pack is not on the meeting's card"
+        card = pack_card()
+        assert card is not None and "Client OS pack" in json.dumps(card["blocks"])
+
+        pack = [p for p in await bot.runtime.proposals.for_meeting(meeting_id) if p.origin == "audit"]
+        assert len(pack) > 1
+        repo = tmp_path / "os"
+        head = _git(repo, "rev-parse", "HEAD").strip()
+        await _click(bot, "U01MAYA", card, ProposalAction.APPROVE_ALL)
+        await bot.wait_for(lambda: _git(repo, "rev-parse", "HEAD").strip() != head)
+        await bot.wait_for(lambda: _element(pack_card() or {}, ProposalAction.APPROVE_ALL) is None)
+
+        commits = _git(repo, "rev-list", f"{head}..HEAD").split()
+        assert len(commits) == 1, "one commit per approval action"
+        files = set(_git(repo, "show", "--name-only", "--format=", commits[0]).split())
+        assert files == {p.path for p in pack}
+        message = _git(repo, "log", "-1", "--format=%B")
+        assert all(p.path in message for p in pack)  # the commit lists every file
+        after = {p.id: p for p in await bot.runtime.proposals.for_meeting(meeting_id)}
+        assert all(after[p.id].status == "applied" and after[p.id].commit_sha == commits[0] for p in pack)
+        assert all(after[p.id].status == "proposed" for p in before), "the meeting's own changes wait"

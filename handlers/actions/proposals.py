@@ -10,8 +10,8 @@ from typing import Any
 
 from blocks.common import notice
 from blocks.ids import ProposalAction
-from blocks.proposals import reverted_text
-from blocks.values import MeetingRef, ProposalRef, decode
+from blocks.proposals import CardRef, reverted_text
+from blocks.values import ProposalRef, decode
 from handlers.context import action_value, actor_id, app_of
 from handlers.registrar import Registrar
 from services.proposals import Decided
@@ -46,8 +46,8 @@ async def approve(ack: Any, body: dict[str, Any], context: dict[str, Any], respo
 
 async def approve_all(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
     await ack()
-    app, ref = app_of(context), decode(MeetingRef, action_value(body))
-    result = await app.domain.proposals.approve_all(ref.meeting_id, actor_id(body))
+    app, ref = app_of(context), decode(CardRef, action_value(body))
+    result = await app.domain.proposals.approve_all(ref.meeting_id, actor_id(body), pack=ref.pack)
     await app.slack.approvals.refresh([ref.meeting_id], actor_id(body))
     messages = [m for m in (describe(d) for d in result.decided) if m]
     if result.held:

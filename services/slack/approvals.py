@@ -1,4 +1,6 @@
-"""The approval card: one message per meeting in the meeting's thread, updated in place.
+"""The approval cards in the meeting's thread, updated in place: the meeting's own, and a second one
+for a client OS pack from /os-audit (`proposals:<id>:pack`), so "Approve all" on each commits exactly
+that card's changes.
 
 The card shows truncated diff previews (Slack caps a message at 50 blocks and 3,000 characters per
 section); when anything was cut, the full diff of every proposal is attached to the thread as a
@@ -53,14 +55,22 @@ class ProposalPublisher:
             if not proposals:
                 return None
             meeting = await self.store.get(meeting_id)
-            diffs = await self.proposals.diffs_for(proposals)
-            views = proposal_views(proposals)
-            message = proposal_card(MeetingTitle(meeting.id, meeting.title), views, diffs)
-            ref = await self.gateway.post_or_update(
-                f"proposals:{meeting_id}", parent.channel, message, thread_ts=parent.ts
-            )
-            if _truncated(message, views):
-                await self._attach_full_diff(meeting_id, meeting.title, views, diffs, parent)
+            heading = MeetingTitle(meeting.id, meeting.title)
+            ref: MessageRef | None = None
+            for pack in (False, True):  # the meeting's own card, then its client OS pack's (#16 item 3)
+                rows = [p for p in proposals if (p.origin == "audit") == pack]
+                if not rows:
+                    continue
+                diffs = await self.proposals.diffs_for(rows)
+                views = proposal_views(rows)
+                message = proposal_card(heading, views, diffs, pack=pack)
+                entity = f"proposals:{meeting_id}:pack" if pack else f"proposals:{meeting_id}"
+                posted = await self.gateway.post_or_update(
+                    entity, parent.channel, message, thread_ts=parent.ts
+                )
+                ref = ref or posted
+                if _truncated(message, views):
+                    await self._attach_full_diff(meeting_id, meeting.title, views, diffs, parent)
             return ref
 
     async def refresh(self, meeting_ids: Sequence[int | None], actor: str | None = None) -> None:
