@@ -149,6 +149,11 @@ def _domain(
     hooks.append(core.analytics.after_analysis)  # the dashboard's facts follow every analysis (#20)
     if gateway is not None:  # then a client's tone drop is told to its account owner
         hooks.append(SentimentWatch(core.analytics, gateway, os_config).after_analysis)
+    outbox = OutboxService(
+        db, infra.queue, os_config, infra.connectors, people=gateway, notifier=outbox_cards
+    )
+    if "hubspot" in infra.connectors:  # CRM writes proposed after client, sales, discovery meetings (#21)
+        hooks.append(outbox.after_analysis)
     pipeline = MeetingPipeline(
         db,
         infra.queue,
@@ -195,9 +200,7 @@ def _domain(
         action_items=action_items,
         reminders=ReminderService(db, os_config, sender),
         os_config=os_config,
-        outbox=OutboxService(
-            db, infra.queue, os_config, infra.connectors, people=gateway, notifier=outbox_cards
-        ),
+        outbox=outbox,
         analytics=core.analytics,
         conversations=ConversationService(db, core.access, qa, action_items, core.proposals, core.store),
     )

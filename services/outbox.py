@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services import audit_log
+from services.analysis.schema import AnalysisOutcome
 from services.clock import utcnow
 from services.db import Database
 from services.errors import NotAllowed, NotFound, StaleState, UserFacingError
@@ -236,8 +237,22 @@ class OutboxService:
             entry = await self.approve(entry.id, actor)
         return entry
 
+    async def after_analysis(self, meeting_id: int, outcome: AnalysisOutcome) -> None:
+        """Pipeline hook: the CRM writes of a client, sales or discovery meeting, for approval. A
+        failure here must not make the job re-run the analysis."""
+        analysis = outcome.analysis
+        facts = [f"Budget: {m.text}" for m in analysis.budget] + [
+            f"Timeline: {m.text}" for m in analysis.timeline
+        ]
+        try:
+            await self.propose_crm(
+                meeting_id, "analysis", decisions=[d.what for d in analysis.decisions], facts=facts
+            )
+        except Exception as exc:
+            log.warning("could not propose the CRM writes of meeting %s: %s", meeting_id, type(exc).__name__)
+
     async def propose_crm(
-        self, meeting_id: int, actor: str, *, decisions: Sequence[str] = ()
+        self, meeting_id: int, actor: str, *, decisions: Sequence[str] = (), facts: Sequence[str] = ()
     ) -> list[OutboxEntry]:
         """After a client, sales or discovery meeting: the HubSpot meeting, tasks and note to approve."""
         from services.integrations.proposals import hubspot_for_meeting
@@ -257,7 +272,7 @@ class OutboxService:
             return []
         return [
             await self.propose(p, actor)
-            for p in hubspot_for_meeting(meeting, items, config, decisions=decisions)
+            for p in hubspot_for_meeting(meeting, items, config, decisions=decisions, facts=facts)
         ]
 
     async def is_approver(self, actor: str) -> bool:

@@ -157,3 +157,66 @@ async def test_check_names_a_bad_token(hubspot: HubSpotStandIn) -> None:
     assert "token accepted" in await connector(hubspot).check()
     with pytest.raises(TargetError, match="Authentication credentials not found"):
         await connector(hubspot, token="pat-wrong").check()
+
+
+async def test_after_a_client_meeting_the_meeting_tasks_and_a_facts_note_wait_for_approval(
+    db: Database, hubspot: HubSpotStandIn
+) -> None:
+    from services.analysis.schema import AnalysisOutcome, DecisionOut, MeetingAnalysis, Mention, TypeScore
+    from services.models import ActionItem, Meeting
+
+    payload = {
+        "title": "Acme discovery",
+        "recording_id": 77,
+        "share_url": "https://fathom.video/share/77",
+        "calendar_invitees": [
+            {"email": "dana@acme.example", "is_external": True},
+            {"email": "maya@agency.example", "is_external": False},
+        ],
+        "default_summary": {"markdown_formatted": "Scope agreed."},
+    }
+    async with db.session() as s:
+        meeting = Meeting(recording_id=77, title="Acme discovery", payload=payload, primary_type="discovery")
+        s.add(meeting)
+        await s.flush()
+        s.add(ActionItem(meeting_id=meeting.id, dedupe_key="a", source="fathom", text="Send the SOW"))
+        s.add(
+            ActionItem(
+                meeting_id=meeting.id,
+                dedupe_key="b",
+                source="fathom",
+                text="Dana: intro",
+                owner_external=True,
+            )
+        )
+        internal = Meeting(
+            recording_id=78,
+            title="Standup",
+            payload={**payload, "recording_id": 78},
+            primary_type="internal_partner",
+        )
+        s.add(internal)
+        await s.flush()
+        meeting_id, internal_id = meeting.id, internal.id
+    analysis = MeetingAnalysis(
+        types=[TypeScore(type="discovery", confidence=0.9)],
+        summary_one_line="x",
+        summary="- x",
+        decisions=[DecisionOut(what="Start in January")],
+        budget=[Mention(text="around 40k")],
+    )
+    service, _ = outbox(db, {"hubspot": connector(hubspot)})
+    await service.after_analysis(meeting_id, AnalysisOutcome(analysis=analysis, analyzer="heuristic"))
+    await service.after_analysis(internal_id, AnalysisOutcome(analysis=analysis, analyzer="heuristic"))
+    entries = await service.for_meeting(meeting_id)
+    assert [(e.operation, e.status) for e in entries] == [
+        ("meeting", "proposed"),
+        ("task", "proposed"),
+        ("note", "proposed"),
+    ]
+    assert "Start in January" in entries[0].payload["body"] and entries[0].payload["emails"] == [
+        "dana@acme.example"
+    ]
+    assert entries[2].payload["body"].endswith("- Budget: around 40k")
+    assert await service.for_meeting(internal_id) == []  # internal meetings write nothing to the CRM
+    assert hubspot.calls == 0  # nothing leaves before an approval

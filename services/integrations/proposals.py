@@ -39,7 +39,12 @@ def issue_for_item(
 
 
 def hubspot_for_meeting(
-    meeting: Meeting, items: Sequence[ActionItem], config: OSConfig, *, decisions: Sequence[str] = ()
+    meeting: Meeting,
+    items: Sequence[ActionItem],
+    config: OSConfig,
+    *,
+    decisions: Sequence[str] = (),
+    facts: Sequence[str] = (),
 ) -> list[Proposed]:
     """A meeting engagement, a task per agency action item and a note of deal facts (a suggestion)."""
     settings = config.integrations.settings_for("hubspot")
@@ -104,7 +109,6 @@ def hubspot_for_meeting(
                 item_id=item.id,
             )  # fmt: skip
         )
-    facts = (meeting.analysis or {}).get("deal_facts") or []
     if facts:
         note = "Suggested from the meeting (not applied to the deal):\n" + "\n".join(f"- {f}" for f in facts)
         out.append(
