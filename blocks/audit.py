@@ -263,7 +263,8 @@ def _result_line(d: Delivery) -> str:
         waiting = sum(1 for p in d.proposals if p.status == "proposed")
         parts.append(f"{waiting} OS proposals await an approver")
         if d.zip_only:
-            parts.append(f"{len(d.zip_only)} code/config files are in the zip only")
+            where = f"in `{esc_trunc(d.zip_name, 120)}`" if d.zip_name else "in the zip only"
+            parts.append(f"{len(d.zip_only)} code/config files are not in the OS: they are {where}")
         if d.already_in_os:
             parts.append(f"{len(d.already_in_os)} files already in the OS were left as they are")
     return " · ".join(parts) or "Nothing to deliver."

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import subprocess
+import zipfile
 from pathlib import Path
 
 from blocks.audit import AuditAction, AuditField
@@ -109,6 +112,25 @@ async def test_client_os_pack_has_its_own_card_and_approve_all_is_one_commit_of_
 
         pack = [p for p in await bot.runtime.proposals.for_meeting(meeting_id) if p.origin == "audit"]
         assert len(pack) > 1
+
+        # #16 item 4: "Propose into the OS" alone still attaches the zip, and the proposed CLAUDE.md
+        # names no file that is not in the OS without saying where it is
+        [upload] = _zips(bot)
+        with zipfile.ZipFile(io.BytesIO(upload.content)) as archive:
+            root = archive.namelist()[0].split("/")[0]
+            outside = {n.removeprefix(f"{root}/") for n in archive.namelist() if not n.endswith("/")}
+        prefix = pack[0].path.split("/claude-code-os/")[0] + "/claude-code-os/"
+        in_os = {p.path.removeprefix(prefix) for p in pack}
+        outside -= in_os
+        assert outside and all(not n.endswith((".md", ".csv", ".yml")) for n in outside)
+        claude = next(p for p in pack if p.path.endswith("claude-code-os/CLAUDE.md"))
+        note = claude.content.split("\n\n", 1)[0]
+        assert upload.name in note and "Not in this OS" in note
+        named = set(re.findall(r"`([\w./-]+\.\w+)`", claude.content))
+        assert {n for n in named if "/" in n} - in_os - outside == set(), "CLAUDE.md points at nothing"
+        assert {n for n in named if n.endswith(".py")} <= outside and any(n.endswith(".py") for n in named)
+        done = next(c for c in _cards(bot, parent["ts"]) if "audit:result" in str(c.get("blocks")))
+        assert f"are not in the OS: they are in `{upload.name}`" in json.dumps(done["blocks"])
         repo = tmp_path / "os"
         head = _git(repo, "rev-parse", "HEAD").strip()
         await _click(bot, "U01MAYA", card, ProposalAction.APPROVE_ALL)

@@ -178,7 +178,10 @@ class AuditService:
         await report(Stage.GENERATING)
         delivery = Delivery(await self.preview(options, actor))
         pack = delivery.preview.pack
-        if options.wants_zip:
+        outside = zip_only_files(pack)
+        # the OS holds text only: when code or config stay out of it, the zip always goes with the
+        # proposals, so every file CLAUDE.md names exists somewhere the reader is told about (#16 item 4)
+        if options.wants_zip or (options.wants_os and outside):
             await report(Stage.UPLOADING)
             content = await asyncio.to_thread(pack.to_zip)
             delivery.zip_name, delivery.zip_bytes = f"{pack.root}.zip", len(content)
@@ -186,7 +189,7 @@ class AuditService:
                 raise UserFacingError("Slack is not configured, so the zip cannot be uploaded.")
             await upload(delivery.zip_name, content, f"{pack.client_name} — Claude Code OS")
         if options.wants_os:
-            proposed = await self._propose(options.meeting_id, pack, actor)
+            proposed = await self._propose(options.meeting_id, pack, actor, delivery.zip_name)
             delivery.proposals, delivery.zip_only, delivery.already_in_os = proposed
         async with self.db.session() as s:
             after = {
@@ -232,7 +235,7 @@ class AuditService:
         return folder if folder.is_dir() else None
 
     async def _propose(
-        self, meeting_id: int, pack: GeneratedPack, actor: str
+        self, meeting_id: int, pack: GeneratedPack, actor: str, zip_name: str | None = None
     ) -> tuple[list[OSProposal], list[str], list[str]]:
         """One `create` proposal per OS-safe file; identical pending ones are kept, stale ones superseded.
 
@@ -247,6 +250,9 @@ class AuditService:
                 wanted[f"{prefix}/{rel}"] = content
             else:
                 zip_only.append(rel)
+        claude = f"{prefix}/CLAUDE.md"
+        if zip_only and claude in wanted:
+            wanted[claude] = outside_note(zip_only, zip_name) + wanted[claude]
         kept: list[str] = []
         updates: list[OSUpdate] = []
         for path, content in wanted.items():
@@ -293,3 +299,20 @@ __all__ = [
     "Preview",
     "Stage",
 ]
+
+
+def zip_only_files(pack: GeneratedPack) -> list[str]:
+    """The pack's files the OS does not hold (code, configuration): they travel in the zip only."""
+    return [rel for rel in pack.files if PurePosixPath(rel).suffix.lower() not in ALLOWED_EXTENSIONS]
+
+
+def outside_note(zip_only: list[str], zip_name: str | None) -> str:
+    """Prepended to the CLAUDE.md proposed into the OS: what it names that is not in the OS, and where
+    it is, so no reference in the OS points at nothing."""
+    where = f"`{zip_name}` (attached in the meeting's Slack thread)" if zip_name else "the pack's zip"
+    listed = ", ".join(f"`{rel}`" for rel in sorted(zip_only)[:20]) + (" …" if len(zip_only) > 20 else "")
+    return (
+        f"> **Not in this OS:** {len(zip_only)} code and configuration files ({listed}) are kept out of "
+        f"the OS repository, which holds text only. They are in {where}: unpack it next to this file "
+        "before running anything below.\n\n"
+    )
