@@ -250,7 +250,12 @@ def build(infra: Infra, client: AsyncWebClient, gate: RateGate, default_channel:
         action_items=ActionItemPublisher(gateway, meeting_cards, home),
         approvals=approvals,
         home=home,
-        audit=AuditPublisher(domain.audit, gateway, approvals),
+        audit=AuditPublisher(
+            domain.audit,
+            gateway,
+            approvals,
+            deck=domain.outbox.propose_audit_deck if "gamma" in infra.connectors else None,
+        ),
         reminders=reminders,
         reports=reports,
     )

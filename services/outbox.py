@@ -275,6 +275,37 @@ class OutboxService:
             for p in hubspot_for_meeting(meeting, items, config, decisions=decisions, facts=facts)
         ]
 
+    async def propose_audit_deck(self, meeting_id: int, pack: Any, actor: str) -> OutboxEntry | None:
+        """After an /os-audit delivery: the client proposal deck (SOW, timeline, opportunities) for
+        Gamma, on the outbox card for an approver (never generated unasked: it costs credits)."""
+        from services.integrations.proposals import deck_for_audit
+
+        if "gamma" not in self.connectors:
+            return None
+        files: dict[str, str] = dict(getattr(pack, "files", {}) or {})
+
+        def part(suffix: str) -> str | None:
+            return next((text for path, text in files.items() if path.lower().endswith(suffix)), None)
+
+        sections = [
+            (h, t) for h, t in (("Statement of work", part("sow.md")), ("Timeline", part("timeline.md"))) if t
+        ]
+        opportunities = list(getattr(pack, "opportunities", []) or [])[:5]
+        if opportunities:
+            lines = [
+                f"- **{o.title}** ({o.value} value, {o.effort} effort): {o.description}"
+                for o in opportunities
+            ]
+            sections.append(("Opportunities", "\n".join(lines)))
+        if not sections:
+            return None
+        client = str(getattr(pack, "client_name", "Client"))
+        try:  # the delivery is done whatever happens here
+            return await self.propose(deck_for_audit(meeting_id, client, sections), actor)
+        except Exception as exc:
+            log.warning("could not propose the Gamma deck of meeting %s: %s", meeting_id, type(exc).__name__)
+            return None
+
     async def is_approver(self, actor: str) -> bool:
         try:
             await self.authorise(actor)

@@ -132,3 +132,41 @@ async def test_check_reads_the_themes_and_names_a_bad_key(gamma: GammaStandIn) -
 
     with pytest.raises(TargetError, match="Invalid API key"):
         await connector(gamma, key="nope").check()
+
+
+async def test_an_audit_delivery_proposes_the_client_deck_from_sow_timeline_and_opportunities(
+    db: Database, gamma: GammaStandIn
+) -> None:
+    from services.audit.generator import GeneratedPack
+    from services.audit.schema import Opportunity
+    from services.models import Meeting
+
+    async with db.session() as s:
+        meeting = Meeting(recording_id=5, title="Acme audit", payload={})
+        s.add(meeting)
+        await s.flush()
+        meeting_id = meeting.id
+    pack = GeneratedPack(
+        client_name="Acme",
+        root="acme-os",
+        files={
+            "proposal/SOW.md": "# SOW\n\nPhase 1: intake bot.",
+            "proposal/timeline.md": "Weeks 1-4: build.",
+        },
+        opportunities=[
+            Opportunity(title="Intake triage", description="Route e-mails", value="high", effort="low")
+        ],
+        summary="",
+    )
+    service, _ = outbox(db, {"gamma": connector(gamma)})
+    entry = await service.propose_audit_deck(meeting_id, pack, APPROVER)
+    assert entry is not None and entry.status == "proposed" and entry.summary == "Deck: Acme proposal"
+    again = await service.propose_audit_deck(meeting_id, pack, APPROVER)
+    assert again is not None and again.id == entry.id
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        assert (await settled(service, entry.id)).status == "applied"
+    text = gamma.deck_text()
+    assert "## Statement of work" in text and "Phase 1: intake bot." in text
+    assert "## Timeline" in text and "**Intake triage** (high value, low effort)" in text
+    assert len(await service.for_meeting(meeting_id)) == 1  # proposed twice, one entry

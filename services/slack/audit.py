@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from blocks.audit import AuditRequest, options_modal, preview_card, progress_card, started_here
 from blocks.common import Message
@@ -25,10 +26,17 @@ log = logging.getLogger(__name__)
 
 
 class AuditPublisher:
-    def __init__(self, service: AuditService, gateway: SlackGateway, approvals: ProposalPublisher) -> None:
+    def __init__(
+        self,
+        service: AuditService,
+        gateway: SlackGateway,
+        approvals: ProposalPublisher,
+        deck: Callable[[int, Any, str], Awaitable[Any]] | None = None,
+    ) -> None:
         self.service = service
         self.gateway = gateway
         self.approvals = approvals
+        self.deck = deck  # the client proposal deck proposed for Gamma (OutboxService.propose_audit_deck)
 
     async def open_options(
         self,
@@ -133,6 +141,8 @@ class AuditPublisher:
                 await show(preview_card(delivery.preview, Stage.DONE, delivery=delivery))
                 if delivery.proposals:
                     await self.approvals.publish(options.meeting_id)
+                if self.deck is not None:
+                    await self.deck(options.meeting_id, delivery.preview.pack, actor)
             except Exception as exc:
                 reference = self._failed(options.meeting_id, exc)
                 if "preview" in shown:
