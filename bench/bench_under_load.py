@@ -137,7 +137,27 @@ async def parents(web: Any) -> dict[str, float]:
             return found
 
 
-async def ack(total: int, senders: int, profile: bool) -> None:
+def time_intake() -> dict[str, list[float]]:
+    """--breakdown: where an ack's time goes inside the bot (any thread), in ms."""
+    from services.webhook import WebhookIntake
+
+    spans: dict[str, list[float]] = {"receive": [], "store transaction": []}
+    for name, key in (("receive", "receive"), ("_store", "store transaction")):
+        inner = getattr(WebhookIntake, name)
+
+        async def timed(*args: Any, _inner: Any = inner, _key: str = key, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await _inner(*args, **kwargs)
+            finally:
+                spans[_key].append((time.perf_counter() - start) * 1000)
+
+        setattr(WebhookIntake, name, timed)
+    return spans
+
+
+async def ack(total: int, senders: int, profile: bool, breakdown: bool = False) -> None:
+    spans = time_intake() if breakdown else None
     async with remote_slack_runtime() as (runtime, web):
         url = f"http://127.0.0.1:{runtime.http_port}/webhooks/fathom"
         await post_all(
@@ -167,6 +187,8 @@ async def ack(total: int, senders: int, profile: bool) -> None:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         latencies = json.loads(out)
+        for label, ms in (spans or {}).items():
+            print(summary(f"  in the bot: {label}", ms[-total:]))
         print(
             summary(f"webhook ack, {senders} senders, {total} deliveries, 20 meetings analysing", latencies)
         )
@@ -235,9 +257,15 @@ if __name__ == "__main__":
     parser.add_argument("--meetings", type=int, default=None)
     parser.add_argument("--interval", type=float, default=0.2)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--breakdown", action="store_true", help="ack: time in intake.receive and its write")
+    parser.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval; 0: 5 ms")
     args = parser.parse_args()
+    if args.switch_interval is not None:
+        import bot.intake_thread
+
+        bot.intake_thread.SWITCH_INTERVAL = args.switch_interval
     if args.mode == "ack":
-        asyncio.run(ack(args.requests, args.senders, args.profile))
+        asyncio.run(ack(args.requests, args.senders, args.profile, args.breakdown))
     elif args.mode == "first-card":
         asyncio.run(first_card(args.meetings or 50, args.interval))
     else:
