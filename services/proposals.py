@@ -19,7 +19,12 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from services import audit_log
-from services.analysis.os_updates import DECISION_LOG, ROADMAP, standard_updates, targeted_updates
+from services.analysis.os_updates import (
+    ROADMAP,
+    reads_current,
+    standard_updates,
+    targeted_updates,
+)
 from services.analysis.schema import AnalysisOutcome, MeetingAnalysis, OSUpdate
 from services.clock import utcnow
 from services.db import Database
@@ -202,7 +207,7 @@ class ProposalService:
         files = set(await self.repo.list_files())
         roadmap = (await self.repo.read(ROADMAP))[0] if ROADMAP in files else None
         current: dict[str, str] = {}  # decisions that evolve, coaching progress (#20)
-        for rel in sorted(p for p in files if p == DECISION_LOG or p.startswith("coaching/")):
+        for rel in sorted(p for p in files if reads_current(p)):
             current[rel] = (await self.repo.read(rel))[0] or ""
         standard = standard_updates(
             meeting.fathom(), analysis, day, os_files=files, roadmap=roadmap, current=current

@@ -155,3 +155,43 @@ async def test_coaching_entries_carry_goals_commitments_and_progress(db: Databas
     assert "- [ ] not mentioned: Shadow two discovery calls" in latest
     assert "- check in on: Shadow two discovery calls" in latest
     assert open_commitments(text) == ["Lead one discovery call", "Shadow two discovery calls"]
+
+
+async def test_client_status_and_contacts_are_kept_current_through_proposals(
+    db: Database, tmp_path: Path
+) -> None:
+    repo = await init_os(tmp_path / "os")
+    service = ProposalService(db, repo, lambda: load_os_config(repo.path), people=Directory(MAYA, JONAS))
+    first = await _meeting(db, 7301, "2026-11-02", "Brightline discovery")
+    await service.propose_from_analysis(
+        first,
+        _analysis(
+            "discovery",
+            decisions=[DecisionOut(what="Start with appointment reminders")],
+            action_items=[ActionItemOut(text="Send the proposal")],
+            timeline=[Mention(text="Next meeting on 16 November to review the proposal")],
+        ),
+    )
+    await _approve_all(service, first)
+    status = (await repo.read("clients/brightline-dental/status.md"))[0] or ""
+    assert "- **Phase:** discovery" in status and "- **Open items:** Send the proposal" in status
+    assert "- **Last decision:** Start with appointment reminders (2026-11-02)" in status
+    assert "- **Next meeting:** Next meeting on 16 November to review the proposal" in status
+    contacts = (await repo.read("contacts.md"))[0] or ""
+    assert (
+        "## brightline" in contacts and contacts.count("last met 2026-11-02") == 2
+    )  # Dr. Alvarez, Tom Becker
+
+    second = await _meeting(db, 7302, "2026-11-16", "Brightline proposal review")
+    stored = await service.propose_from_analysis(second, _analysis("ai_audit"))
+    assert any(
+        p.path == "clients/brightline-dental/status.md" and p.action == "update_section" for p in stored
+    )
+    await _approve_all(service, second)
+    status = (await repo.read("clients/brightline-dental/status.md"))[0] or ""
+    assert "- **Phase:** audit" in status and "(2026-11-16)" in status
+    # this meeting decided nothing and set no date: the earlier ones are kept, not wiped
+    assert "- **Last decision:** Start with appointment reminders (2026-11-02)" in status
+    assert "Next meeting on 16 November" in status
+    contacts = (await repo.read("contacts.md"))[0] or ""
+    assert contacts.count("last met 2026-11-16") == 2 and "last met 2026-11-02" not in contacts

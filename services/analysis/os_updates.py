@@ -98,6 +98,9 @@ def standard_updates(
     updates = [_meeting_note(ctx, slug)]
     if slug:
         updates.append(_client_log(ctx, slug))
+        updates.append(_client_status(ctx, slug, (current or {}).get(status_path(slug))))
+    if slug or "networking" in kinds:
+        updates += _contacts_index(ctx, slug, (current or {}).get(CONTACTS))
     updates += _team_pages(ctx)
     if "coaching" in kinds:
         updates += _coaching(ctx, current or {})
@@ -340,6 +343,97 @@ def _contacts(ctx: _Ctx) -> list[OSUpdate]:
     return out
 
 
+CONTACTS = "contacts.md"
+PHASES = {"discovery": "discovery", "ai_audit": "audit", "sales": "proposal", "client": "delivery"}
+STATUS_SECTION = "Status"
+
+
+def reads_current(path: str) -> bool:
+    """Files whose current text `standard_updates` needs (`current=`): the proposer reads these."""
+    return (
+        path in (DECISION_LOG, CONTACTS)
+        or path.startswith("coaching/")
+        or (path.startswith("clients/") and path.endswith("/status.md"))
+    )
+
+
+def status_path(slug: str) -> str:
+    return f"clients/{slug}/status.md"
+
+
+def _status_fields(text: str | None) -> dict[str, str]:
+    """`- **Field:** value` lines of the current status section (kept when this meeting says nothing)."""
+    body = _section_body(text, STATUS_SECTION) if text else None
+    return dict(re.findall(r"^- \*\*(.+?):\*\* (.*)$", body or "", re.M))
+
+
+def _client_status(ctx: _Ctx, slug: str, current: str | None) -> OSUpdate:
+    """One status section per client: phase, last meeting, open items, last decision, next meeting."""
+    path, a = status_path(slug), ctx.analysis
+    before = _status_fields(current)
+    made = [d for d in a.decisions if d.status == "made" and d.what.strip()]
+    upcoming = [t for t in a.timeline if re.search(r"\bnext\b|\bfollow[- ]up\b|\bmeet\b", t.text, re.I)]
+    items = [i for i in a.action_items if i.text.strip()]
+    open_items = "; ".join(_one_line(i.text, 120) for i in items[:5]) + (
+        f" (+{len(items) - 5} more)" if len(items) > 5 else ""
+    )
+    fields = {
+        "Phase": PHASES.get(a.primary_type, before.get("Phase", a.primary_type.replace("_", " "))),
+        "Last meeting": f"{relative_link(ctx.meeting.title, ctx.note, path)} ({ctx.day.isoformat()})",
+        "Open items": open_items or before.get("Open items", "none recorded"),
+        "Last decision": (
+            f"{_one_line(made[-1].what, 200)} ({ctx.day.isoformat()})"
+            if made
+            else before.get("Last decision", "none recorded")
+        ),
+        "Next meeting": _one_line(upcoming[0].text, 200)
+        if upcoming
+        else before.get("Next meeting", "not set"),
+    }
+    body = "\n".join(f"- **{k}:** {v}" for k, v in fields.items())
+    reason = "the client's status after this meeting"
+    if current is not None or (ctx.os_files is not None and path in ctx.os_files):
+        return OSUpdate(
+            path=path, action="update_section", section=STATUS_SECTION, content=body, reason=reason
+        )
+    head = f"# {slug.replace('-', ' ').title()} — status\n\n## {STATUS_SECTION}\n\n"
+    return OSUpdate(path=path, action="create", content=head + body, reason=reason)
+
+
+def _contacts_index(ctx: _Ctx, slug: str | None, current: str | None) -> list[OSUpdate]:
+    """contacts.md: one section per company, one line per outside person (email, last meeting,
+    topics); people met before keep their line, the ones in this meeting get theirs renewed."""
+    people = [p for p in ctx.meeting.external_invitees if p.name or p.email][:20]
+    if not people:
+        return []
+    topics = _one_line(ctx.analysis.summary_one_line or ctx.meeting.title, 160)
+    link = relative_link(ctx.meeting.title, ctx.note, CONTACTS)
+    companies: dict[str, list[str]] = {}
+    for p in people:
+        domain = (p.email_domain or (p.email or "").partition("@")[2]).lower()
+        company = slugify(domain.split(".")[0]) if domain else (slug or "unknown")
+        name = _one_line(p.name or p.email or "", 120)
+        email = f" ({p.email})" if p.email else ""
+        companies.setdefault(company, []).append(
+            f"- **{name}**{email} — last met {ctx.day.isoformat()} in {link} — topics: {topics}"
+        )
+    reason = "who we met, their company, the last meeting and its topics"
+    bodies = {}
+    for company, lines in companies.items():
+        previous = (_section_body(current, company) or "") if current else ""
+        renewed = {new.split("**")[1] for new in lines}
+        kept = [x for x in previous.splitlines() if x.startswith("- **") and x.split("**")[1] not in renewed]
+        bodies[company] = "\n".join(kept + lines)
+    if current is None and ctx.os_files is not None and CONTACTS not in ctx.os_files:
+        text = "# Contacts\n\nPeople outside the team, by company: email, last meeting, topics.\n\n"
+        text += "\n\n".join(f"## {c}\n\n{b}" for c, b in bodies.items())
+        return [OSUpdate(path=CONTACTS, action="create", content=text, reason=reason)]
+    return [
+        OSUpdate(path=CONTACTS, action="update_section", section=c, content=b, reason=reason)
+        for c, b in bodies.items()
+    ]
+
+
 def _decision_log(ctx: _Ctx, made: list[DecisionOut], log: str | None, slug: str | None) -> list[OSUpdate]:
     """New entries appended; an earlier entry on the same subject (and the same client, when both
     name one) is marked superseded, with links both ways (anchors in the same file)."""
@@ -520,6 +614,7 @@ __all__ = [
     "CLIENT_TYPES",
     "client_slug",
     "has_something_to_say",
+    "reads_current",
     "note_path",
     "relative_link",
     "standard_updates",
