@@ -275,3 +275,17 @@ async def test_send_to_linear_from_an_item_card_and_completed_there_is_done_here
             assert encode(OutboxRef(entry_id=1))  # ids only on the wire
     finally:
         await linear.stop()
+
+
+async def test_dedupe_and_the_apply_job_hold_on_both_databases(
+    any_db: Database, hubspot: HubSpotStandIn
+) -> None:
+    """The unique dedupe key (insert, conflict, read back) and the job on SQLite and PostgreSQL."""
+    service, _ = outbox(any_db, crm(hubspot))
+    first = await service.propose(task("k:pg"), APPROVER)
+    assert (await service.propose(task("k:pg"), APPROVER)).id == first.id
+    async with worker(service):
+        await service.approve(first.id, APPROVER)
+        await service.approve(first.id, APPROVER)
+        done = await settled(service, first.id)
+    assert done.status == "applied" and len(hubspot.live("tasks")) == 1
