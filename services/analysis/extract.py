@@ -128,9 +128,9 @@ _LATER_RX = re.compile(
 )
 # steps inside the meeting, agenda lines and introductions: not action items
 _IN_MEETING_RX = re.compile(
-    r"\b(?:present(?:ing)?|presentation|show you|talk (?:you )?(?:about|through)|tell you|go through|explain"
+    r"\b(?:present(?:ing)?|presentation|show you|talk (?:to )?(?:you )?(?:about|through)|tell you|go through|explain"
     r"|introduc(?:e|ing) (?:myself|ourselves|yourselves|each other|everyone|everybody)|introductions?|my name|I'm the|I am the|agenda|draw|on the (?:white)?board|first of all"
-    r"|(?:first|now|then)(?: of all)?,? I(?:'ll| will| am going to|'m going to)|take (?:the )?minutes as"
+    r"|(?:first|now)(?: of all)?,? I(?:'ll| will| am going to|'m going to)|take (?:the )?minutes as"
     r"|right now|at the moment|this meeting we|in this meeting|today we|now we|let's start|go back"
     r"|for a (?:second|moment|minute)|wrap (?:it|this|that|things) up|(?:any|final) (?:questions|thoughts)|next slide|(?:this|the) slide|scroll|pass (?:me|it) (?:over|round)"
     r"|(?:open|close|switch|plug) (?:it|the|this)|the (?:mouse|laptop|projector|screen)|write (?:it )?down here)\b",
@@ -218,6 +218,10 @@ _WEAK_VERBS = frozenset(
         "do",
         "mean",
         "guess",
+        "presume",
+        "assume",
+        "suppose",
+        "bet",
     ]
 )
 _REFERENTIAL_RX = re.compile(
@@ -461,8 +465,36 @@ def speaker_aliases(meeting: FathomMeeting) -> dict[str, tuple[str, str | None]]
     return out
 
 
+_CHAIRING_RX = re.compile(r"\b(?:meeting|agenda|minutes|next|wrap|finish|move on|point)\b", re.I)
+
+
+def chair(turns: list[tuple[int, str, str | None, str, str]]) -> str | None:
+    """The speaker who runs the meeting: many turns, above all in the opening and closing tenths
+    (the chair opens, wraps up and hands out the next tasks), and most of the talk about the
+    meeting itself ("next meeting", "the agenda", "let's move on")."""
+    n = len(turns)
+    if not n:
+        return None
+    edge = max(5, n // 10)
+    edges = [*turns[:edge], *turns[-edge:]] if n > 2 * edge else list(turns)
+    chairing = {t[1]: 0 for t in turns}
+    for t in turns:
+        chairing[t[1]] += len(_CHAIRING_RX.findall(t[4]))
+    total = sum(chairing.values()) or 1
+
+    def weight(who: str) -> float:
+        share = sum(1 for t in turns if t[1] == who) / n
+        return share + sum(1 for t in edges if t[1] == who) / len(edges) + chairing[who] / total
+
+    return max(chairing, key=lambda who: (weight(who), who))
+
+
 def _verb_score(sentence: str, end: int) -> float:
+    said = re.findall(r"[a-z']+", sentence[:end].lower())
     words = re.findall(r"[a-z']+", sentence[end:].lower())[:5]
+    if said and said[-1] in _ACTION_VERBS:  # the cue holds the verb: "you can look", "you'll check"
+        vague = bool(words) and words[words[0] in {"at", "for", "into"} :][:1] in (["it"], ["that"], ["this"])
+        return 1.0 if vague else 2.0
     words = [w for w in words if w not in _FILLERS]
     if words and words[0] in _WEAK_VERBS and not _LATER_RX.search(sentence[end:]):
         return -1.5
@@ -571,6 +603,7 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
     turns = list(_turns(meeting))
     aliases = speaker_aliases(meeting)
     n = len(turns)
+    head = chair(turns)
     scored: list[tuple[float, int, ActionItemOut]] = []
     for pos, (idx, speaker, email, ts, text) in enumerate(turns):
         found: list[tuple[float, str, str | None, str | None]] = []
@@ -588,10 +621,13 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
             if (you or ask) and not (m and m.start() < (you or ask).start()):  # type: ignore[union-attr]
                 hit = you or ask
                 named = _named(meeting, sentence, aliases)
-                if _GENERIC_YOU_RX.search(sentence) and not (late > 1 or named or _LATER_RX.search(sentence)):
+                handing_out = late > 1 and speaker == head  # the chair's wrap-up hands out the tasks
+                if _GENERIC_YOU_RX.search(sentence) and not (
+                    handing_out or named or _LATER_RX.search(sentence)
+                ):
                     continue  # "you have to push harder", "if you have an LCD": anyone, not a task
                 addressee = named or _addressee(meeting, sentence, turns, pos, aliases)
-                assigned = bool(named or late)
+                assigned = bool(named or (late and speaker == head))
                 if re.search(r"\byou (?:all|guys|three|two|both)\b|\beveryone\b", sentence, re.I):
                     owner, owner_email = None, None
                 elif addressee:
