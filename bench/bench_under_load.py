@@ -153,6 +153,19 @@ def time_intake() -> dict[str, list[float]]:
                 spans[_key].append((time.perf_counter() - start) * 1000)
 
         setattr(WebhookIntake, name, timed)
+    import bot.intake_thread as intake_thread
+
+    begin = intake_thread._begin_soon
+    spans["write lock wait"] = []
+
+    async def timed_begin(session: Any) -> None:
+        start = time.perf_counter()
+        try:
+            await begin(session)
+        finally:
+            spans["write lock wait"].append((time.perf_counter() - start) * 1000)
+
+    intake_thread._begin_soon = timed_begin  # type: ignore[assignment]
     return spans
 
 
@@ -188,7 +201,8 @@ async def ack(total: int, senders: int, profile: bool, breakdown: bool = False) 
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         latencies = json.loads(out)
         for label, ms in (spans or {}).items():
-            print(summary(f"  in the bot: {label}", ms[-total:]))
+            if ms:
+                print(summary(f"  in the bot: {label}", ms[-total:]))
         print(
             summary(f"webhook ack, {senders} senders, {total} deliveries, 20 meetings analysing", latencies)
         )

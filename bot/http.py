@@ -281,6 +281,9 @@ async def probe_write(db: Database, timeout: float = WRITE_PROBE_TIMEOUT) -> Non
         async with db.engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
             assert raw is not None
+            async with raw.execute("PRAGMA busy_timeout") as cursor:
+                row = await cursor.fetchone()
+            previous = int(row[0]) if row else 30000  # the intake's engine uses a short one
             await raw.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             try:
                 await raw.execute("BEGIN IMMEDIATE")  # waits at most `timeout` for the write lock
@@ -289,7 +292,7 @@ async def probe_write(db: Database, timeout: float = WRITE_PROBE_TIMEOUT) -> Non
                 finally:
                     await raw.execute("ROLLBACK")
             finally:
-                await raw.execute("PRAGMA busy_timeout=30000")
+                await raw.execute(f"PRAGMA busy_timeout={previous}")
         return
     async with db.engine.connect() as conn:
         trans = await conn.begin()

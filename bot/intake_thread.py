@@ -56,7 +56,8 @@ class IntakeDatabase(Database):
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         super().__init__(url, **engine_kwargs)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "checkout", _short_busy_timeout)
+            # after the base class's connect hook (busy_timeout 30 s); probe_write restores it
+            event.listen(self.engine.sync_engine, "connect", _short_busy_timeout)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -74,7 +75,7 @@ class IntakeDatabase(Database):
                 raise
 
 
-def _short_busy_timeout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+def _short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={POLL_BUSY_MS}")
     cursor.close()
