@@ -41,9 +41,9 @@ COMMAND_DOCS: dict[str, tuple[str, str, str]] = {  # command -> (arguments, what
         "/os-rollback 3f2a9c1",
     ),
     "/os-report": (
-        "[week|month] [client:NAME] [here]",
+        "[week|month] [client:NAME] [here] | coaching @person",
         "The dashboard as a DM: meetings, items, time by client, ROI per type, decisions, risks, tone "
-        "and charts; `here` posts it to the channel (admins).",
+        "and charts; `here` posts it to the channel (admins); `coaching @person`: their coaching progress.",
         "/os-report month client:brightline",
     ),
     "/os-help": (

@@ -118,3 +118,34 @@ def report_message(view: ReportView) -> Message:
         f"{len(d.decisions)} decisions"
     )
     return build(fallback, blocks)
+
+
+@dataclass(frozen=True)
+class CoachingRow:
+    day: str
+    commitments: int
+    followed: int
+    not_mentioned: int
+
+
+def coaching_message(name: str, path: str, rows: list[CoachingRow]) -> Message:
+    """Progress over time from the person's coaching file, one line per call."""
+    lines = []
+    for r in rows[-20:]:
+        earlier = r.followed + r.not_mentioned
+        progress = f", {r.followed}/{earlier} earlier followed up" if earlier else ""
+        lines.append(f"• {r.day}: {r.commitments} commitments{progress}")
+    made = sum(r.commitments for r in rows)
+    followed = sum(r.followed for r in rows)
+    asked = sum(r.followed + r.not_mentioned for r in rows)
+    rate = f"{followed}/{asked} ({followed / asked:.0%})" if asked else "–"
+    head = f"*{esc_trunc(name, 80)}* · {len(rows)} calls · {made} commitments · followed up {rate}"
+    blocks: list[Block] = [
+        HeaderBlock(text=esc_trunc(f"Coaching: {name}", 150), block_id="coaching:header"),
+        SectionBlock(text=mrkdwn(head), block_id="coaching:summary"),
+        SectionBlock(text=mrkdwn("\n".join(lines) or "_No calls recorded._"), block_id="coaching:calls"),
+        ContextBlock(
+            elements=[mrkdwn(f"From `{esc_trunc(path, 200)}` in the OS")], block_id="coaching:source"
+        ),
+    ]
+    return build(f"Coaching: {name}, {len(rows)} calls, followed up {rate}", blocks)

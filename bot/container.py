@@ -229,7 +229,12 @@ def build(infra: Infra, client: AsyncWebClient, gate: RateGate, default_channel:
     )
     outbox_cards = OutboxPublisher(infra.db, core.store, gateway, meeting_cards)
     reports = ReportPublisher(
-        core.analytics, ChartUploader(infra.db, gateway), gateway, core.access, infra.os_config
+        core.analytics,
+        ChartUploader(infra.db, gateway),
+        gateway,
+        core.access,
+        infra.os_config,
+        read_os=infra.os_repo.read,
     )
     home = HomePublisher(core.home, core.people, gateway, infra.os_config, charts=reports.home_charts)
     approvals = ProposalPublisher(core.proposals, core.store, gateway, home)

@@ -116,3 +116,58 @@ async def test_home_charts_and_a_report_render_in_a_real_browser(tmp_path: Path)
         await page.locator("#messages .msg:has-text('monthly report')").last.scroll_into_view_if_needed()
         await shot(page, tmp_path, "report")
         assert runtime.context is not None
+
+
+COACHING = """# Coaching with Maya Chen
+
+## 2026-11-02 — [Coaching 1](../meetings/2026/11/c1.md)
+
+s
+
+### Commitments made
+
+- [ ] Maya Chen — Write the weekly update
+- [ ] Maya Chen — Shadow two calls
+
+## 2026-11-16 — [Coaching 2](../meetings/2026/11/c2.md)
+
+s
+
+### Commitments made
+
+- [ ] Maya Chen — Lead a discovery call
+
+### Progress on earlier commitments
+
+- [x] followed up: Write the weekly update
+- [ ] not mentioned: Shadow two calls
+"""
+
+
+async def test_os_report_coaching_shows_progress_to_the_person_and_admins_only(tmp_path: Path) -> None:
+    import subprocess
+
+    async with running_bot(tmp_path) as bot:
+        assert bot.runtime.context is not None
+        repo = bot.runtime.context.domain.os_repo.path
+        (repo / "coaching").mkdir(exist_ok=True)
+        (repo / "coaching" / "jonas-reed.md").write_text(COACHING.replace("Maya Chen", "Jonas Reed"))
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@agency.example"]
+        subprocess.run([*git, "add", "coaching/jonas-reed.md"], cwd=repo, check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "coaching"], cwd=repo, check=True)
+
+        await bot.slack.send_command("U02JONAS", "C01GENERAL", "/os-report", "coaching <@U02JONAS|jonas>")
+        await bot.wait_for(
+            lambda: any("Coaching: Jonas Reed" in m["text"] for m in bot.slack.dms("U02JONAS"))
+        )
+        [dm] = [m for m in bot.slack.dms("U02JONAS") if "Coaching: Jonas Reed" in m["text"]]
+        calls = next(b for b in dm["blocks"] if b.get("block_id") == "coaching:calls")["text"]["text"]
+        assert (
+            "2026-11-02: 2 commitments" in calls
+            and "2026-11-16: 1 commitments, 1/2 earlier followed up" in calls
+        )
+        assert "followed up 1/2 (50%)" in dm["text"]
+
+        await bot.slack.send_command("U03PRIYA", "C01GENERAL", "/os-report", "coaching <@U02JONAS|jonas>")
+        await bot.wait_for(lambda: bool(bot.slack.dms("U03PRIYA")))
+        assert "Only admins and the person themself" in bot.slack.dms("U03PRIYA")[-1]["text"]

@@ -28,8 +28,9 @@ async def os_report(ack: Any, command: dict[str, Any], context: dict[str, Any], 
         channel = None  # a report to a channel shows every client's figures: admins only
     await app.slack.reports.post(request, channel=channel, user_id=user_id)
     where = "here" if channel else "in a DM"
+    what = "The coaching record is" if request.kind == "coaching" else f"Your {request.kind}ly report is"
     await respond(
-        **notice(f"Your {request.kind}ly report is posted {where}.").as_kwargs(),
+        **notice(f"{what} posted {where}.").as_kwargs(),
         response_type="ephemeral",
         replace_original=False,
     )

@@ -9,26 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from slack_sdk.models.blocks import SectionBlock
 
-from blocks.common import Message, build, mrkdwn
-from blocks.report import ReportView, report_message
+from blocks.common import Message, build, mrkdwn, notice
+from blocks.report import CoachingRow, ReportView, coaching_message, report_message
 from services import charts
 from services.access import AccessPolicy, Scope
+from services.analysis.os_updates import log_entries
 from services.analytics import AnalyticsService
 from services.clock import utcnow
 from services.cpu import run_cpu
 from services.db import Database
 from services.models import ChartCache, Meeting
 from services.os_config import OSConfig
+from services.os_paths import slugify
 from services.slack.gateway import SlackGateway
 from services.views import ChartImage
 
 log = logging.getLogger(__name__)
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 class ChartUploader:
@@ -60,22 +64,29 @@ class ChartUploader:
 
 @dataclass(frozen=True)
 class ReportRequest:
-    kind: str = "week"  # week | month
+    kind: str = "week"  # week | month | coaching
     client: str | None = None
+    person: str | None = None  # coaching: the Slack user id
 
 
 def parse_report(text: str) -> ReportRequest:
-    """`[week|month] [client:NAME]`; anything else is a clear error."""
-    kind, client = "week", None
+    """`[week|month] [client:NAME]` or `coaching @person`; anything else is a clear error."""
+    kind, client, person = "week", None, None
     for word in text.split():
         low = word.lower()
-        if low in ("week", "weekly", "month", "monthly"):
+        if low == "coaching":
+            kind = "coaching"
+        elif kind == "coaching" and (m := MENTION.fullmatch(word)):
+            person = m.group(1)
+        elif low in ("week", "weekly", "month", "monthly"):
             kind = "month" if low.startswith("month") else "week"
         elif low.startswith("client:") and len(word) > 7:
             client = word[7:].strip().lower()
         else:
             raise ValueError(f"I don't understand {word!r}: try `/os-report month client:acme`")
-    return ReportRequest(kind, client)
+    if kind == "coaching" and person is None:
+        raise ValueError("Whose coaching? Try `/os-report coaching @someone`.")
+    return ReportRequest(kind, client, person)
 
 
 class ReportPublisher:
@@ -86,7 +97,9 @@ class ReportPublisher:
         gateway: SlackGateway,
         access: AccessPolicy,
         os_config: Callable[[], OSConfig],
+        read_os: Callable[[str], Awaitable[tuple[str | None, str | None]]] | None = None,
     ) -> None:
+        self.read_os = read_os  # OSRepo.read: coaching files
         self.analytics = analytics
         self.access = access
         self.uploader = uploader
@@ -121,12 +134,40 @@ class ReportPublisher:
         self, request: ReportRequest, *, channel: str | None = None, user_id: str | None = None
     ) -> None:
         """To a channel, else as a DM to `user_id`."""
+        if request.kind == "coaching":
+            assert user_id and request.person
+            await self.gateway.send_dm(user_id, await self.coaching(user_id, request.person))
+            return
         if channel:
             await self.gateway.post(
                 channel, await self.build(request, await self.access.channel_audience(channel))
             )
         elif user_id:
             await self.gateway.send_dm(user_id, await self.build(request, await self.access.viewer(user_id)))
+
+    async def coaching(self, asker: str, person: str) -> Message:
+        """`coaching/<person>.md` over time: per call, commitments made and followed up. The file
+        is meeting content: shown to the person themself and to admins."""
+        config = self.os_config()
+        if asker != person and not config.is_admin(asker):
+            return notice("Only admins and the person themself can see a coaching record.")
+        user = await self.gateway.user_info(person)
+        path = f"coaching/{slugify(user.name)}.md"
+        text = (await self.read_os(path))[0] if self.read_os else None
+        if not text:
+            return notice(f"No coaching record for {user.name} yet ({path}).")
+        rows = []
+        for entry in log_entries(text):
+            body = entry.body
+            rows.append(
+                CoachingRow(
+                    entry.title.split(" — ")[0],
+                    _count_under(body, "Commitments made"),
+                    body.count("- [x] followed up:"),
+                    body.count("- [ ] not mentioned:"),
+                )
+            )
+        return coaching_message(user.name, path, rows)
 
     async def weekly_if_due(self, now: datetime) -> bool:
         """The scheduler's hourly question: post the weekly report when this is its day and hour."""
@@ -205,3 +246,9 @@ class SentimentWatch:
         await self.gateway.send_dm(
             owner, build(text, [SectionBlock(text=mrkdwn(text), block_id="sentiment:drop")])
         )
+
+
+def _count_under(body: str, heading: str) -> int:
+    """Bullet lines under a `### heading` of an entry (a "- none" line counts as zero)."""
+    part = body.partition(f"### {heading}")[2].split("\n### ")[0]
+    return sum(1 for line in part.splitlines() if line.startswith("- ") and line.strip() != "- none")
