@@ -146,6 +146,7 @@ class Client(_Model):
     slug: str = ""
     industry: str | None = None  # picks `industries/<industry>/analysis.md` for this client's meetings
     owner: str | None = None  # account owner (email or Slack id): told when the client's tone drops
+    language: str | None = None  # ISO 639-1 code the analysis is written in (services/languages.py)
 
     @model_validator(mode="after")
     def _normalise(self) -> Client:
@@ -349,6 +350,7 @@ class OSConfig(_Model):
     retention: Retention = Field(default_factory=Retention)
     integrations: Integrations = Field(default_factory=Integrations)
     reports: Reports = Field(default_factory=Reports)
+    channel_languages: dict[str, str] = Field(default_factory=dict)  # card channel -> ISO 639-1 code
 
     @field_validator("internal_domains")
     @classmethod

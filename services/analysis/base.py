@@ -48,6 +48,7 @@ def build_analyzer(
     if client is None:
         return HeuristicAnalyzer()
     from services.analysis.claude import PRIMARY_TYPES, ClaudeAnalyzer
+    from services.languages import output_language
 
     def primary_types() -> list[str]:
         return list(os_config().model_routing.primary_types) if os_config else list(PRIMARY_TYPES)
@@ -58,6 +59,7 @@ def build_analyzer(
         fallback_model=settings.claude_fallback_model,
         light_model=settings.claude_light_model,
         primary_types=primary_types,
+        language_for=(lambda m: output_language(os_config(), m)) if os_config else None,
         prices=settings.claude_prices,
         chunk_tokens=settings.claude_chunk_tokens,
         max_concurrency=settings.claude_max_concurrency,

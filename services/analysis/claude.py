@@ -134,6 +134,7 @@ class ClaudeAnalyzer:
         prices: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]],
         light_model: str | None = None,
         primary_types: Callable[[], Iterable[str]] | None = None,
+        language_for: Callable[[FathomMeeting], str | None] | None = None,
         chunk_tokens: int = 150_000,
         max_concurrency: int = 4,
         max_output_tokens: int = MAX_OUTPUT_TOKENS,
@@ -145,6 +146,7 @@ class ClaudeAnalyzer:
         self._light = light_model or model
         self._fallback = fallback_model
         self._primary_types = primary_types or (lambda: PRIMARY_TYPES)
+        self._language_for = language_for or (lambda m: m.transcript_language)  # services/languages
         self._prices = prices
         self._chunk_tokens = chunk_tokens
         self._semaphore = asyncio.Semaphore(max_concurrency)
@@ -179,10 +181,13 @@ class ClaudeAnalyzer:
         model, kind = self.route(meeting)
         system = system_blocks(os_context)
         fixed = sum(estimate_tokens(b["text"]) for b in system) + SCHEMA_TOKENS
-        fixed += estimate_tokens(user_message(meeting, [], 1, 2))
+        language = self._language_for(meeting)
+        fixed += estimate_tokens(user_message(meeting, [], 1, 2, language))
         budget = max(1_000, self._chunk_tokens - fixed)
         chunks = split_lines(render_transcript(meeting), budget)
-        prompts = [user_message(meeting, lines, i + 1, len(chunks)) for i, lines in enumerate(chunks)]
+        prompts = [
+            user_message(meeting, lines, i + 1, len(chunks), language) for i, lines in enumerate(chunks)
+        ]
         return _Plan(meeting, os_context, self._chain(model), system, prompts, kind)
 
     # --- the analyzer interface --------------------------------------------------------------
@@ -238,7 +243,7 @@ class ClaudeAnalyzer:
     ) -> MeetingAnalysis:
         """One small call over the parts' headlines and summaries; on failure, the joined fallback."""
         system = [{"type": "text", "text": MERGE_INSTRUCTIONS}]
-        prompt = merge_message(plan.meeting, parts)
+        prompt = merge_message(plan.meeting, parts, self._language_for(plan.meeting))
         for model in plan.models:
             try:
                 result = await self._call(

@@ -22,6 +22,7 @@ from services.analysis.schema import (
 from services.clock import utcnow
 from services.cpu import run_cpu
 from services.fathom import FathomMeeting
+from services.languages import RULE_LANGUAGES, name_of, spoken_language
 from services.sentiment import meeting_tone
 
 CLIENT_TYPES = ("client", "ai_audit", "discovery", "sales")
@@ -117,6 +118,30 @@ def _stakeholders(meeting: FathomMeeting) -> list[Stakeholder]:
     return out
 
 
+def needs_claude_note(language: str) -> str:
+    return (
+        f"_This meeting was held in {name_of(language)}: the offline analyzer's rules read English,"
+        " so this card shows Fathom's own summary and action items. Deeper analysis (decisions,"
+        " risks, items in the meeting's language) needs Claude (`ANTHROPIC_API_KEY`)._"
+    )
+
+
+def _fathom_only(meeting: FathomMeeting, types: list[TypeScore], day: date, language: str) -> MeetingAnalysis:
+    """A meeting in a language the rules do not cover: Fathom's items and summary, nothing invented."""
+    names = [i.name or i.email or "" for i in meeting.calendar_invitees]
+    one_line = _one_line(meeting, types, [n for n in names if n])
+    fathom_summary = meeting.summary_markdown.strip() or f"{one_line}."
+    analysis = MeetingAnalysis(
+        types=types,
+        summary_one_line=one_line,
+        summary=f"{needs_claude_note(language)}\n\n{fathom_summary}",  # first: never cut off
+        action_items=merge_fathom_items(meeting, []),
+        stakeholders=_stakeholders(meeting),
+        sentiment=None,  # VADER scores English words only
+    )
+    return analysis.model_copy(update={"os_updates": standard_updates(meeting, analysis, day)})
+
+
 class HeuristicAnalyzer:
     """Rule-based analysis; never raises on a valid `FathomMeeting`."""
 
@@ -130,6 +155,9 @@ class HeuristicAnalyzer:
     def analyze_sync(self, meeting: FathomMeeting) -> MeetingAnalysis:
         day = _meeting_day(meeting)
         types = classify(meeting)
+        language = spoken_language(meeting)
+        if language not in RULE_LANGUAGES:  # rules over English words would extract noise
+            return _fathom_only(meeting, types, day, language)
         found = extract.extract_all(meeting, day)
         actions = merge_fathom_items(meeting, found.actions)
         names = [i.name or i.email or "" for i in meeting.calendar_invitees]

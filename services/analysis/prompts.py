@@ -13,6 +13,7 @@ from typing import Any
 from services.analysis.chunking import speaker_legend
 from services.analysis.schema import MEETING_TYPES, MeetingAnalysis
 from services.fathom import FathomMeeting
+from services.languages import DEFAULT, name_of, normalise
 from services.os_context import INSTRUCTIONS_END
 
 CACHE = {"type": "ephemeral"}
@@ -109,8 +110,24 @@ def split_context(os_context: str) -> tuple[str, str]:
     return "", os_context.strip()
 
 
-def meeting_header(meeting: FathomMeeting) -> str:
-    """Everything about the meeting except the transcript; small, repeated in each chunk."""
+def language_instruction(language: str | None) -> str:
+    """The output-language line (services/languages.py decides the language). Fathom's summary and
+    action items are always English: they are re-expressed, never copied, in another language."""
+    code = normalise(language) or DEFAULT
+    if code == "en":
+        return "Output language: English. Write every text field in English."
+    name = name_of(code)
+    return (
+        f"Output language: {name} ({code}). Write every text field (summary, headline, action items,"
+        f" decisions, risks, OS updates) in {name}; re-express Fathom's English summary and action"
+        f" items in {name}. Keep names, amounts, dates and quotes exactly as they are; JSON keys and"
+        " meeting types stay as the schema defines them."
+    )
+
+
+def meeting_header(meeting: FathomMeeting, language: str | None = None) -> str:
+    """Everything about the meeting except the transcript; small, repeated in each chunk.
+    `language`: the output language (None: the meeting's `transcript_language`)."""
     day = meeting.started_at.date().isoformat() if meeting.started_at else "unknown"
     people = []
     for inv in meeting.calendar_invitees:
@@ -122,6 +139,7 @@ def meeting_header(meeting: FathomMeeting) -> str:
         f"Invitee mix: {meeting.calendar_invitees_domains_type or 'unknown'}",
         "Attendees:",
         *(people or ["- none listed"]),
+        language_instruction(language or meeting.transcript_language),
     ]
     legend = speaker_legend(meeting)
     if legend:
@@ -141,15 +159,20 @@ def _data(lines: list[str]) -> str:
     return "\n".join(_DELIMITER.sub("</ transcript", line) for line in lines)
 
 
-def user_message(meeting: FathomMeeting, transcript_lines: list[str], part: int, parts: int) -> str:
+def user_message(
+    meeting: FathomMeeting, transcript_lines: list[str], part: int, parts: int, language: str | None = None
+) -> str:
     where = f" (part {part} of {parts})" if parts > 1 else ""
     body = _data(transcript_lines) if transcript_lines else "(no transcript was included)"
-    return f"{meeting_header(meeting)}\n\n## Transcript{where}\n<transcript>\n{body}\n</transcript>\n"
+    return (
+        f"{meeting_header(meeting, language)}\n\n## Transcript{where}\n<transcript>\n{body}\n</transcript>\n"
+    )
 
 
-def merge_message(meeting: FathomMeeting, parts: list[MeetingAnalysis]) -> str:
+def merge_message(meeting: FathomMeeting, parts: list[MeetingAnalysis], language: str | None = None) -> str:
     """The merge step's input: each part's headline, summary and types (small: no transcript)."""
-    out = [f"# Meeting: {meeting.title}", f"{len(parts)} parts, in order.", "<parts>"]
+    head = [f"# Meeting: {meeting.title}", language_instruction(language or meeting.transcript_language)]
+    out = [*head, f"{len(parts)} parts, in order.", "<parts>"]
     for i, part in enumerate(parts, 1):
         types = ", ".join(f"{t.type} {t.confidence:.2f}" for t in part.types)
         out += [f"## Part {i}", f"Headline: {part.summary_one_line}", f"Types: {types}", part.summary.strip()]
