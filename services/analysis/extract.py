@@ -462,7 +462,49 @@ def speaker_aliases(meeting: FathomMeeting) -> dict[str, tuple[str, str | None]]
         who, top = max(by.items(), key=lambda kv: (kv[1], kv[0][0]))
         if top >= 2 and top * 2 > sum(by.values()):
             out[key] = who
+    _unintroduced(meeting, turns, out, lower_words)
     return out
+
+
+def _unintroduced(
+    meeting: FathomMeeting,
+    turns: list[tuple[int, str, str | None, str, str]],
+    out: dict[str, tuple[str, str | None]],
+    lower_words: set[str],
+) -> None:
+    """Roles and names that tasks are handed to but that nobody introduced in this meeting (later
+    meetings of a series rarely repeat the introductions): "the Industrial Designer over here is
+    gonna work on…" is answered by that person ("Mm-hmm"), so the first other speaker who answers
+    briefly and holds no other role is it; when one such role is left and one speaker, they match."""
+    invitees = {_first_name(i.name).lower() for i in meeting.calendar_invitees if i.name}
+    taken = set(out.values())
+    pending: dict[str, str] = {}  # key -> the speaker who named it
+    for pos, (_, speaker, _, _, text) in enumerate(turns):
+        for hit in [*_THIRD_RX.finditer(text), *_LIKE_X_TO_RX.finditer(text)]:
+            named = _NAMED_RX.search(hit.group(0))
+            if named is None:
+                continue
+            word = named.group(0)
+            key = _alias_key(word)
+            if (
+                not key
+                or key in out
+                or key.split()[0] in _NOT_NAMES | {"you", "the", "we", "our"}
+                or (" " not in word and (word.lower() in lower_words or key in invitees))
+            ):
+                continue
+            pending.setdefault(key, speaker)
+            for later in turns[pos + 1 : pos + 4]:
+                who = (later[1], later[2])
+                if later[1] != speaker and who not in taken and len(later[4].split()) <= 8:
+                    out[key] = who
+                    taken.add(who)
+                    break
+    left = [k for k in pending if k not in out]
+    speakers = {(t[1], t[2]) for t in turns}
+    rest = [w for w in speakers - taken if w[0] not in {pending[k] for k in left}]
+    if len(left) == 1 and len(rest) == 1:
+        out[left[0]] = rest[0]
 
 
 _CHAIRING_RX = re.compile(r"\b(?:meeting|agenda|minutes|next|wrap|finish|move on|point)\b", re.I)
@@ -656,16 +698,17 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
                 continue
             due, _ = resolve_date(sentence, day)
             score = _score_commitment(sentence, m.end(), due is not None, late=late)
+            if m.re is _COMMIT_RX:  # "I'll make notes and then I'll put it in the project folder"
+                for again in _COMMIT_RX.finditer(sentence, m.end()):
+                    score = max(score, _score_commitment(sentence, again.end(), due is not None, late=late))
             if assigned and owner is not None and owner != speaker:
                 score += 1.0  # handed to a named person, or to someone in the wrap-up: an assignment
             if re.search(r"^(?:\w+ )?I (?:guess|suppose|dunno) I\b|\bin case\b", sentence, re.I):
                 score -= 1.5  # "I guess I'll find out": a shrug, not a commitment
             if owner is None:
                 score -= 0.5  # team tasks need a clearer after-the-meeting cue
-                if re.search(
-                    r"\b(?:into|at|with|about|on) (?:that|this|it)\W*(?:later\W*)?$", sentence, re.I
-                ):
-                    score -= 1.0  # "we'll have to look into that": no task named
+            if re.search(r"\b(?:into|at|with|about|on) (?:that|this|it)\W*(?:later\W*)?$", sentence, re.I):
+                score -= 2.0  # "we'll have to look into that", "we'll look into that later": no task named
             found.append((score, sentence, owner, owner_email))
         found.sort(key=lambda f: -f[0])
         for score, sentence, owner, owner_email in found[:MAX_PER_TURN]:
