@@ -28,6 +28,7 @@ class MeetingAction(StrEnum):
     RETRY_ANALYSIS = "meeting.retry_analysis"
     OPEN_FATHOM = "meeting.open_fathom"  # link button: Slack still sends block_actions, ack it
     GENERATE_OS = "audit.generate"
+    SUMMARISE_THREAD = "meeting.summarise_thread"  # overflow; option value = MeetingRef
 
 
 class ProposalAction(StrEnum):

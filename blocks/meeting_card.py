@@ -17,6 +17,8 @@ from slack_sdk.models.blocks import (
     HeaderBlock,
     InteractiveElement,
     LinkButtonElement,
+    Option,
+    OverflowMenuElement,
     SectionBlock,
     TextObject,
 )
@@ -199,4 +201,6 @@ def _buttons(
                 text="Generate client OS", action_id=MeetingAction.GENERATE_OS, value=ref, style="primary"
             )
         )
+    summarise = Option(text="Summarise the discussion", value=ref)  # the thread -> the meeting note
+    buttons.append(OverflowMenuElement(action_id=MeetingAction.SUMMARISE_THREAD, options=[summarise]))
     return buttons

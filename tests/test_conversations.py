@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from blocks.ids import MeetingAction
+from blocks.values import MeetingRef, encode
 from bot.sandbox.slack_state import BOT_USER_ID
 from handlers.shortcuts.action_items import MAKE_ACTION_ITEM
 from services.conversations import Intent, classify, owner_and_text
@@ -194,6 +196,17 @@ async def test_correction_and_summary_become_proposals_on_the_approval_card(tmp_
         summary = next(p for p in await _proposals(bot) if "Discussion in Slack" in p.content)
         assert "their phones?" in summary.content and "50k, not 40k" in summary.content
         assert "thanks all" not in summary.content, "chit-chat is not substance"
+
+        # later, from the card's overflow menu: a newer summary replaces the pending one
+        said = "The go-live moved to April because of the BAA review"
+        await bot.slack.send_message(JONAS, MEETINGS_CHANNEL, said, card)
+        overflow = MeetingAction.SUMMARISE_THREAD.value
+        value = encode(MeetingRef(meeting_id=summary.meeting_id))
+        await bot.slack.select_option(MAYA, MEETINGS_CHANNEL, card, overflow, value)
+        await bot.wait_for(lambda: sum(e["user"] == MAYA for e in bot.slack.ephemerals) == 2)
+        summaries = [p for p in await _proposals(bot) if "Discussion in Slack" in p.content]
+        assert [p.status for p in summaries] == ["superseded", "proposed"]
+        assert said in summaries[-1].content
 
 
 async def test_dm_question_is_answered_only_from_meetings_the_asker_may_see(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from blocks.common import notice
 from blocks.ids import MeetingAction
 from blocks.values import MeetingRef, decode
 from handlers.context import action_value, actor_id, app_of
+from handlers.events.threads import summarise
 from handlers.registrar import Registrar
 
 
@@ -28,6 +29,15 @@ async def open_fathom(ack: Any) -> None:
     await ack()
 
 
+async def summarise_thread(ack: Any, body: dict[str, Any], context: dict[str, Any]) -> None:
+    """The card's overflow: the thread's discussion proposed for the meeting note (#19)."""
+    await ack()
+    ref, clicked_on = decode(MeetingRef, action_value(body)), body.get("container") or {}
+    card_ts, channel = str(clicked_on.get("message_ts") or ""), str(clicked_on.get("channel_id") or "")
+    await summarise(app_of(context), ref.meeting_id, channel, card_ts, actor_id(body))
+
+
 def register(app: Registrar) -> None:
     app.action(MeetingAction.RETRY_ANALYSIS.value)(retry_analysis)
     app.action(MeetingAction.OPEN_FATHOM.value)(open_fathom)
+    app.action(MeetingAction.SUMMARISE_THREAD.value)(summarise_thread)

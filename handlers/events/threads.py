@@ -16,7 +16,7 @@ from blocks.qa import qa_answer
 from handlers.context import AppContext, app_of
 from handlers.registrar import Registrar
 from services.conversations import Intent, ThreadMessage, classify, is_help
-from services.errors import UserFacingError
+from services.errors import NotFound, UserFacingError
 from services.views import ItemView
 
 HUMAN_SUBTYPES = (None, "thread_broadcast", "file_share")
@@ -79,7 +79,7 @@ async def _thread_reply(app: AppContext, event: dict[str, Any], thread_ts: str) 
             await app.slack.approvals.publish(meeting_id)
             await gateway.post_ephemeral(channel, user, notice(PROPOSED_CORRECTION), thread_ts)
         elif found.intent is Intent.SUMMARISE:
-            await summarise(app, meeting_id, channel, thread_ts, user, ts)
+            await summarise(app, meeting_id, channel, thread_ts, user)
     except UserFacingError as refused:  # told to the author alone, in the thread
         await gateway.post_ephemeral(channel, user, error_message(str(refused)), thread_ts)
 
@@ -88,17 +88,20 @@ PROPOSED_CORRECTION = "Thanks: the correction is proposed for the meeting note; 
 PROPOSED_SUMMARY = "The thread's discussion is proposed for the meeting note; an approver reviews it on the approval card in this thread."
 
 
-async def summarise(
-    app: AppContext, meeting_id: int, channel: str, thread_ts: str, actor: str, key: str
-) -> None:
-    """The thread read from Slack (people's replies only), appended to the note through a proposal."""
+async def summarise(app: AppContext, meeting_id: int, channel: str, thread_ts: str, actor: str) -> None:
+    """The thread read from Slack (people's replies only), appended to the note through a proposal;
+    a newer summary of the same thread replaces one still pending."""
+    if await app.domain.conversations.meeting_of_thread(channel, thread_ts) != meeting_id:
+        raise NotFound("That card's thread was not found.")
     data = await app.slack.gateway.call("conversations.replies", channel=channel, ts=thread_ts, limit=200)
     replies = [
         ThreadMessage(str(m["user"]), str(m.get("text") or ""))
         for m in data.get("messages") or []
         if m.get("ts") != thread_ts and from_a_person(m, None) and m.get("user")
     ]
-    await app.domain.conversations.summarise_thread(meeting_id, replies, actor, channel=channel, ts=key)
+    await app.domain.conversations.summarise_thread(
+        meeting_id, replies, actor, channel=channel, ts=f"{thread_ts}:summary"
+    )
     await app.slack.approvals.publish(meeting_id)
     await app.slack.gateway.post_ephemeral(channel, actor, notice(PROPOSED_SUMMARY), thread_ts)
 
