@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,7 +23,7 @@ from services.clock import as_utc, utcnow
 from services.cpu import run_cpu
 from services.db import Database
 from services.fathom import FathomMeeting, timestamp_seconds
-from services.models import ActionItem, Decision, LLMUsage, Meeting, MeetingFacts, MeetingSpeaker
+from services.models import ActionItem, Decision, LLMUsage, Meeting, MeetingFacts, MeetingSpeaker, Person
 from services.sentiment import meeting_tone
 
 Grouping = str  # "person" | "client" | "type"
@@ -345,7 +345,7 @@ class AnalyticsService:
             )
         ).one()
         meetings, seconds, sched, overrun, n_sched, questions, decisions, items, empty = row
-        hours = float(seconds) / 3600
+        hours = float(seconds or 0) / 3600
 
         def per_hour(n: int) -> float | None:
             return round(float(n) / hours, 2) if hours else None
@@ -367,8 +367,8 @@ class AnalyticsService:
         return Efficiency(
             meetings=int(meetings),
             hours=round(hours, 2),
-            scheduled_hours=round(float(sched) / 3600, 2),
-            overrun_minutes_avg=round(float(overrun) / 60 / n_sched, 2) if n_sched else None,
+            scheduled_hours=round(float(sched or 0) / 3600, 2),
+            overrun_minutes_avg=round(float(overrun or 0) / 60 / n_sched, 2) if n_sched else None,
             questions_per_hour=per_hour(questions),
             decisions_per_hour=per_hour(decisions),
             items_per_hour=per_hour(items),
@@ -535,7 +535,7 @@ class AnalyticsService:
             .order_by(f.started_at.desc(), f.meeting_id.desc())
             .limit(last)
         )
-        return [float(v) for v in reversed(list(rows))]
+        return [float(v) for v in reversed(list(rows)) if v is not None]
 
     async def decisions(self, s: AsyncSession, period: Period, limit: int = 50) -> list[DecisionRow]:
         rows = (
@@ -597,9 +597,25 @@ class AnalyticsService:
             )
         ).all()
         return sorted(
-            (TimelineRow(str(c), w, int(n), int(d or 0), int(i or 0)) for c, w, n, d, i in rows),
+            (
+                TimelineRow(str(c), w, int(n), int(d or 0), int(i or 0))
+                for c, w, n, d, i in rows
+                if w is not None
+            ),
             key=lambda r: (r.client, r.week),
         )
+
+    async def names(self, s: AsyncSession, keys: Iterable[str]) -> dict[str, str]:
+        """Display names for the Slack ids among owner keys (from the people cache)."""
+        ids = sorted({k for k in keys if k[:1] in ("U", "W")})
+        if not ids:
+            return {}
+        rows = await s.execute(
+            select(Person.slack_user_id, Person.name).where(
+                Person.slack_user_id.in_(ids), Person.name.is_not(None)
+            )
+        )
+        return {str(u): str(n) for u, n in rows.all()}
 
     # --- the Home tab's charts: about one user and the team, not a period of meetings
 
@@ -655,10 +671,13 @@ class AnalyticsService:
 
     async def dashboard(self, period: Period) -> Dashboard:
         async with self.db.read_session() as s:
+            people = await self.items_by(s, period, "person")
+            names = await self.names(s, (p.key for p in people))
+            people = [replace(p, key=names.get(p.key, p.key)) for p in people]
             return Dashboard(
                 period=period,
                 efficiency=await self.efficiency(s, period),
-                items_by={g: await self.items_by(s, period, g) for g in GROUPINGS},
+                items_by={"person": people, **{g: await self.items_by(s, period, g) for g in GROUPINGS[1:]}},
                 allocation=await self.allocation(s, period),
                 roi=await self.roi(s, period),
                 sentiment_by_week=await self.sentiment_by_week(s, period),

@@ -309,3 +309,14 @@ def test_sentiment_offline_reads_known_tone() -> None:
     assert meeting_tone(flat).score is None and label(None) == "unknown"
     speaker = next(iter(meeting_tone(angry).by_speaker.values()))
     assert speaker is not None and speaker < -0.5
+
+
+async def test_report_names_people_from_the_people_cache(any_db: Database) -> None:
+    from services.models import Person
+
+    service = await _seed(any_db)
+    async with any_db.session() as s:
+        s.add(Person(email="maya@agency.example", name="Maya Chen", slack_user_id="U_MAYA"))
+    dashboard = await service.dashboard(PERIOD)
+    assert {p.key for p in dashboard.items_by["person"]} == {"Maya Chen", "U_OMAR"}  # Omar is not cached
+    assert [x.key for x in dashboard.items_by["client"]] == ["acme", "internal"]

@@ -272,7 +272,8 @@ def _coaching(ctx: _Ctx, current: Mapping[str, str]) -> list[OSUpdate]:
         return []
     path = f"coaching/{slugify(name)}.md"
     said = subject_words(" ".join(line.text for line in m.transcript or []) + " " + a.summary)
-    followed, quiet = [], []
+    followed: list[str] = []
+    quiet: list[str] = []
     for text in open_commitments(current.get(path, "")):
         words = subject_words(text)
         (followed if words and len(words & said) >= 0.6 * len(words) else quiet).append(text)

@@ -196,11 +196,12 @@ class ReportPublisher:
         async with self.analytics.db.read_session() as s:
             states = await self.analytics.my_item_states(s, user_id)
             work = await self.analytics.workload(s)
+            names = await self.analytics.names(s, (w.person for w in work))
             heat = await self.analytics.heatmap(s)
             trend = await self.analytics.completion_trend(s)
         specs = [
             (f"home:{user_id}:items_by_state", charts.items_by_state(states)),
-            ("home:team:workload", charts.workload(work)),
+            ("home:team:workload", charts.workload(work, names)),
             ("home:team:heatmap", charts.heatmap(heat)),
             ("home:team:trend", charts.completion_trend(trend)),
         ]
