@@ -627,6 +627,34 @@ _LIKE_X_TO_RX = re.compile(
 )
 
 
+_JOINT_RX = re.compile(
+    r"\b(?:work(?:ing)? together|together with|you two|both of you|the two (?:of you|designers))\b", re.I
+)
+
+
+def _pair(
+    meeting: FathomMeeting,
+    text: str,
+    turns: list[tuple[int, str, str | None, str, str]],
+    pos: int,
+    aliases: Aliases,
+) -> list[tuple[str, str | None]]:
+    """The two people a joint task is handed to: two attendees the turn names, else the first two
+    other speakers who answer it."""
+    speaker = turns[pos][1]
+    named: list[tuple[str, str | None]] = []
+    for m in _NAMED_RX.finditer(text):
+        person = _named(meeting, m.group(0), aliases)
+        if person and person[0] != speaker and person not in named:
+            named.append(person)
+    if len(named) < 2:
+        named = []
+        for later in turns[pos + 1 : pos + 5]:
+            if later[1] != speaker and (later[1], later[2]) not in named:
+                named.append((later[1], later[2]))
+    return named[:2] if len(named) >= 2 else []
+
+
 def _clauses(sentence: str) -> list[str]:
     parts = [p.strip(" ,;") for p in _CLAUSE_RX.split(sentence)]
     parts = [p for p in parts if len(p.split()) >= 3]
@@ -710,8 +738,12 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
             if re.search(r"\b(?:into|at|with|about|on) (?:that|this|it)\W*(?:later\W*)?$", sentence, re.I):
                 score -= 2.0  # "we'll have to look into that", "we'll look into that later": no task named
             found.append((score, sentence, owner, owner_email))
+            if _JOINT_RX.search(sentence) and (pair := _pair(meeting, text, turns, pos, aliases)):
+                # "you two are going to work together on the prototype": one item for each of them
+                found.pop()
+                found += [(score, sentence, who, mail) for who, mail in pair]
         found.sort(key=lambda f: -f[0])
-        for score, sentence, owner, owner_email in found[:MAX_PER_TURN]:
+        for score, sentence, owner, owner_email in found[: MAX_PER_TURN + 1]:
             if score < MIN_COMMITMENT_SCORE:
                 continue
             due, _ = resolve_date(sentence, day)
@@ -729,7 +761,14 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
     unique: list[tuple[float, int, ActionItemOut]] = []
     for cand in sorted(scored, key=lambda s: (-s[0], s[1])):
         if not any(
-            abs(cand[1] - kept[1]) <= 3 and similarity(cand[2].text, kept[2].text) >= 0.5 for kept in unique
+            abs(cand[1] - kept[1]) <= 3
+            and similarity(cand[2].text, kept[2].text) >= 0.5
+            and not (
+                cand[1] == kept[1]
+                and cand[2].text == kept[2].text
+                and cand[2].owner_name != kept[2].owner_name
+            )
+            for kept in unique
         ):
             unique.append(cand)
     top = unique[:MAX_ACTIONS]
