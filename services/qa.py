@@ -21,12 +21,20 @@ from typing import TYPE_CHECKING
 from cachetools import LRUCache
 from sqlalchemy import select
 
-from services.access import AccessPolicy, Scope
+from services.access import AccessPolicy, Scope, where
 from services.analysis.extract import speaker_aliases
 from services.clock import utcnow
 from services.db import Database
 from services.models import LLMUsage, Meeting
-from services.qa_offline import SUMMARY_WORDS, MeetingText, OfflineAnswer, Turn, summary_topic
+from services.qa_offline import (
+    SUMMARY_WORDS,
+    MeetingText,
+    OfflineAnswer,
+    Turn,
+    carried_roles,
+    is_role,
+    summary_topic,
+)
 from services.redaction import Policy, Redactor
 from services.search import SearchIndex, SearchQuery, parse_query
 from services.views import Answer, Hit, MeetingChoice
@@ -40,6 +48,7 @@ MAX_TOKENS = 500
 MAX_CITATIONS = 5
 MAX_CHOICES = 5
 CLOSE_CALL = 0.8  # a runner-up scoring at least this share of the best meeting: ask "Which meeting?"
+GROUP_MEETINGS = 8  # other meetings of the same people whose roles a meeting may borrow
 FULL_TRANSCRIPT_CHARS = 60_000  # about 15k tokens: the whole transcript goes to Claude (cached prefix)
 _TS = re.compile(r"\b(\d{1,2}:\d{2}:\d{2})\b")
 SYSTEM = (
@@ -70,7 +79,8 @@ class QAService:
         self.model = model
         self.prices = prices or {}
         self.policy = policy  # redaction before the model (services/redaction.py), standard by default
-        self._texts: LRUCache[tuple[int, object], MeetingText] = LRUCache(maxsize=16)
+        self._texts: LRUCache[tuple[object, ...], MeetingText] = LRUCache(maxsize=16)
+        self._learned: LRUCache[tuple[int, object], dict[str, str]] = LRUCache(maxsize=256)
 
     async def answer(
         self,
@@ -130,7 +140,7 @@ class QAService:
             meeting = await s.get(Meeting, meeting_id)
         if meeting is None:
             return Answer(question, None)
-        text_ = self._text(meeting)
+        text_ = self._text(meeting, await self._group_roles(meeting, scope))
         offline = text_.answer(question)
         if summary_topic(question) == "" and (summary := _stored_summary(meeting)):
             offline = text_.overview(target=SUMMARY_WORDS, summary_question=True, summary=summary)
@@ -142,13 +152,62 @@ class QAService:
             return fallback
         return await self._with_claude(question, meeting, text_, offline, fallback)
 
-    def _text(self, meeting: Meeting) -> MeetingText:
+    def _aliases(self, meeting: Meeting) -> dict[str, str]:
+        """Names and roles the meeting's own transcript gives its speakers (cached per meeting)."""
         key = (meeting.id, meeting.updated_at)
+        found = self._learned.get(key)
+        if found is None:
+            fathom = meeting.fathom()
+            transcript = [] if meeting.transcript_purged_at else (fathom.transcript or [])
+            found = {k: who for k, (who, _) in speaker_aliases(fathom).items()} if transcript else {}
+            self._learned[key] = found
+        return found
+
+    async def _group_roles(self, meeting: Meeting, scope: Scope) -> list[dict[str, str]]:
+        """Roles learned in the nearest other meetings (visible to the asker) that share at least two
+        attendees with this one: a team keeps its roles across a series of meetings."""
+        from sqlalchemy import column, func, table
+
+        attendees = table("search_attendees", column("email"), column("meeting_id"))
+        theirs = select(attendees.c.email).where(attendees.c.meeting_id == meeting.id)
+        shared = (
+            select(attendees.c.meeting_id)
+            .where(attendees.c.email.in_(theirs))
+            .group_by(attendees.c.meeting_id)
+            .having(func.count() >= 2)
+        )
+        async with self.db.read_session() as s:
+            rows = (
+                await s.execute(
+                    select(Meeting.id, Meeting.started_at, Meeting.updated_at).where(
+                        Meeting.id != meeting.id, Meeting.id.in_(shared), where(scope, "meetings.id")
+                    )
+                )
+            ).all()
+            start = meeting.started_at
+            near = sorted(
+                rows,
+                key=lambda r: (
+                    abs((r[1] - start).total_seconds()) if r[1] is not None and start is not None else 1e12,
+                    abs(r[0] - meeting.id),
+                ),
+            )[:GROUP_MEETINGS]
+            out: list[dict[str, str]] = []
+            for mid, _, updated in near:
+                learned = self._learned.get((mid, updated))
+                if learned is None:  # read its transcript once; the roles stay cached
+                    other = await s.get(Meeting, mid)
+                    learned = self._aliases(other) if other is not None else {}
+                out.append({k: v for k, v in learned.items() if is_role(k)})
+        return out
+
+    def _text(self, meeting: Meeting, group: list[dict[str, str]] | None = None) -> MeetingText:
+        aliases = carried_roles(self._aliases(meeting), group or [])
+        key = (meeting.id, meeting.updated_at, tuple(sorted(aliases.items())))
         cached = self._texts.get(key)
         if cached is None:
             fathom = meeting.fathom()
             transcript = [] if meeting.transcript_purged_at else (fathom.transcript or [])
-            aliases = {key: who for key, (who, _) in speaker_aliases(fathom).items()} if transcript else {}
             cached = MeetingText(
                 (
                     Turn(n, line.speaker.display_name, line.text, line.timestamp)

@@ -30,6 +30,22 @@ _NUMBER_WORDS = set(
     """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty
     hundred thousand million percent first second third""".split()  # noqa: SIM905
 )
+PHASES = (  # how meetings run: opening and reports, discussion, conclusions
+    ("It opened with", "presented"),
+    ("Then the group discussed", "said"),
+    ("Finally, they talked about", "concluded"),
+)
+DECIDE_BOOST = 2.0  # the conclusions phase: sentences that decide or agree
+_DECIDE = re.compile(
+    r"\b(?:decid|agree|go with|going with|we'll|we will|let's|settle|final|conclu|we should|we need)", re.I
+)
+_NOT_TOPIC = _NUMBER_WORDS | set(  # conversation, not subject: never part of a topic phrase
+    """about much many pretty quite sure enough fair good great nice fine cool bad last next time times
+    minute minutes hour second talk talking talked said say make made makes lot lots little bit idea ideas
+    guess feel want wanna need look looks looking way stuff sounds sound whole start started let's guys
+    how why what who where which okay alright fun funny easy hard anything something everything nothing
+    other others same different first last another each every able actually already always probably""".split()  # noqa: SIM905
+)
 SPEAKER_BOOST = 1.5  # turns of the person the question names
 WINDOW = 14  # turns in one passage: a topic in a meeting runs about a minute or two
 
@@ -269,8 +285,8 @@ def attribute(
         if run and speaker is not None:
             name = speaker.split()[0] if first_names else speaker
             role = (roles or {}).get(speaker)
-            if role and speaker not in introduced:
-                name = f"{name} ({role})"
+            if role:
+                name = f"The {role}" if speaker in introduced or not first_names else f"{name}, the {role},"
                 introduced.add(speaker)
             body = "; ".join(s.rstrip(".?!") for s in run)
             body = body[0].lower() + body[1:] if body[:2] != "I " and not body[:2].isupper() else body
@@ -283,6 +299,26 @@ def attribute(
         run.append(_third_person(s.text))
     flush()
     return " ".join(parts)
+
+
+def is_role(alias: str) -> bool:
+    """ "industrial designer", "marketing expert": a role, not a person's name."""
+    return bool(_ROLE_WORD.search(alias.lower()))
+
+
+def carried_roles(own: Mapping[str, str], others: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """Roles people were given in other meetings of the same group (nearest first), for speakers
+    whose role this meeting never names: "Omar, the Industrial Designer" in the third meeting of a
+    series where he introduced himself in the first. A role claimed here, or a person who has a role
+    here, is never overridden; the nearest meeting that names a role decides it."""
+    out = {k: v for k, v in own.items()}
+    has_role = {v for k, v in own.items() if is_role(k)}
+    for aliases in others:
+        for key, who in aliases.items():
+            if is_role(key) and key not in out and who not in has_role:
+                out[key] = who
+                has_role.add(who)
+    return out
 
 
 class MeetingText:
@@ -346,25 +382,34 @@ class MeetingText:
             out.append(s)
         return out
 
-    def topics(self, n: int = TOPIC_PHRASES) -> str:
-        """The meeting's most repeated content phrases ("remote control, voice recognition, ..."):
+    def phrases(
+        self, lo: int = 0, hi: int | None = None, n: int = TOPIC_PHRASES, skip: Iterable[str] = ()
+    ) -> list[str]:
+        """The most repeated content phrases of turns lo..hi ("remote control", "voice recognition"):
         one phrase per stem pair ("remote controls" counts as "remote control"), no number words
-        or stammers ("twenty five", "it's it's")."""
+        or stammers ("twenty five", "it's it's"), none of `skip`."""
         pairs: Counter[tuple[str, str]] = Counter()
         shown: dict[tuple[str, str], Counter[str]] = {}
-        for said in self.said:
+        skipped = {tuple(stem(w) for w in p.split()) for p in skip}
+        for said in self.said[lo:hi]:
             for s in said:
                 ws = re.findall(r"[a-z][a-z']+", s.text.lower())
                 for a, b in zip(ws, ws[1:], strict=False):
                     if a in _STOP or b in _STOP or len(a) <= 2 or len(b) <= 2 or a == b:
                         continue
-                    if a in _NUMBER_WORDS or b in _NUMBER_WORDS or "'" in a + b:
+                    if a in _NOT_TOPIC or b in _NOT_TOPIC or "'" in a + b:
                         continue
                     key = (stem(a), stem(b))
+                    if key in skipped:
+                        continue
                     pairs[key] += 1
                     shown.setdefault(key, Counter())[f"{a} {b}"] += 1
-        common = [shown[k].most_common(1)[0][0] for k, c in pairs.most_common(n) if c >= 3]
-        return ", ".join(common[:-1]) + (f" and {common[-1]}" if len(common) > 1 else "".join(common))
+        least = 3 if hi is None and not lo else 2
+        return [shown[k].most_common(1)[0][0] for k, c in pairs.most_common(n) if c >= least]
+
+    def topics(self, n: int = TOPIC_PHRASES) -> str:
+        """The meeting's most repeated content phrases, as a list in words."""
+        return and_list(self.phrases(n=n))
 
     def best_window(self, scores: list[float], taken: set[int]) -> tuple[int, int] | None:
         """The run of WINDOW turns with the highest total score, not overlapping earlier picks."""
@@ -455,32 +500,43 @@ class MeetingText:
         return [c[3] for c in chosen]
 
     def overview(self, *, target: int, summary_question: bool, summary: str | None = None) -> OfflineAnswer:
-        """The meeting in a few sentences: the most central sentence of each part, in order."""
-        parts = max(1, min(6, self.n // 40 or 1))
+        """The meeting in the shape meetings have: what it was about, then its phases in order
+        (opening and presentations, discussion, conclusions), each with its own topic phrases and
+        its most central sentence, attributed."""
         df: Counter[str] = Counter()
         for c in self.stems:
             df.update(c.keys())
-        picked: list[Said] = []
-        per_part = max(1, target // (parts * 18))
-        for part in range(parts):
-            lo, hi = part * len(self.turns) // parts, (part + 1) * len(self.turns) // parts
+        main = self.phrases()
+        phases = PHASES if len(self.turns) >= 60 else PHASES[1:2]
+        text_parts: list[str] = []
+        cited: list[Said] = []
+        per_phase = max(1, round(target / (len(phases) * 30)))
+        for k, (opening, verb) in enumerate(phases):
+            lo, hi = k * len(self.turns) // len(phases), (k + 1) * len(self.turns) // len(phases)
             cands = []
             for i in range(lo, hi):
-                for k, s in enumerate(self.said[i]):
+                for j, s in enumerate(self.said[i]):
                     if not substantive(s.text) or s.text.endswith("?"):
                         continue
                     stems = set(tokens(s.text))
                     value = sum(min(df[w], 30) for w in stems) / (len(s.text.split()) ** 0.5)
-                    cands.append((value, i, k, s))
-            best = sorted(cands, key=lambda c: -c[0])[:per_part]
-            picked.extend(c[3] for c in sorted(best, key=lambda c: (c[1], c[2])))
-        text = attribute(picked, roles=self.roles)
+                    if verb == "concluded" and _DECIDE.search(s.text):
+                        value *= DECIDE_BOOST
+                    cands.append((value, i, j, s))
+            best = [
+                c[3] for c in sorted(sorted(cands, key=lambda c: -c[0])[:per_phase], key=lambda c: c[1:3])
+            ]
+            local = self.phrases(lo, hi, n=2, skip=main)
+            head = f"{opening} {and_list(local)}." if local else ""
+            body = attribute(best, verb=verb, roles=self.roles)
+            text_parts.append(" ".join(p for p in (head, body) if p))
+            cited.extend(best)
+        text = " ".join(text_parts)
         if summary:
             text = f"{summary.strip()} {text}"
-        topics = self.topics()
-        if topics:
-            text = f"The meeting was mainly about {topics}. {text}"
-        return OfflineAnswer(_fit(text, target), _cited(picked), summary_question)
+        if main:
+            text = f"The meeting was mainly about {and_list(main)}. {text}"
+        return OfflineAnswer(_fit(text, target), _cited(cited), summary_question)
 
 
 _ASKING = re.compile(
@@ -499,6 +555,12 @@ def lead(question: str, topic: str | None) -> str:
     return f"On {subject[0].lower() + subject[1:]}:"
 
 
+def and_list(items: Sequence[str]) -> str:
+    """["a", "b", "c"] -> "a, b and c"."""
+    items = list(items)
+    return ", ".join(items[:-1]) + (f" and {items[-1]}" if len(items) > 1 else "".join(items))
+
+
 def _cited(said: Sequence[Said]) -> list[Turn]:
     seen: dict[int, Turn] = {}
     for s in said:
@@ -512,7 +574,7 @@ def _fit(text: str, target: int) -> str:
     limit = min(MAX_WORDS, max(target + target // 3, MIN_WORDS))
     if len(words) <= limit:
         return text
-    cut = " ".join(words[:limit])
+    cut = " ".join(words[: limit - 1])  # room for the ellipsis
     end = max(cut.rfind(". "), cut.rfind("; "))
     if end > len(cut) * 0.6:
         return cut[: end + 1].rstrip(";") + ("" if cut[end] == "." else ".")

@@ -147,7 +147,7 @@ def test_a_question_naming_a_role_answers_from_that_speaker_and_says_the_role() 
     plain = MeetingText(turns).answer(question)
     aware = MeetingText(turns, aliases={"industrial designer": "Omar Haddad"}).answer(question)
     assert "Industrial Designer" not in plain.text.split(":", 1)[1], "no role learned: none claimed"
-    assert "Omar (Industrial Designer)" in aware.text
+    assert "Omar, the Industrial Designer, thought" in aware.text, "introduced once by name and role"
     omar = sum(t.speaker == "Omar Haddad" for t in aware.cited)
     assert omar > sum(t.speaker == "Omar Haddad" for t in plain.cited), (plain.cited, aware.cited)
 
