@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     hubspot_api_url: str = Field(default="https://api.hubapi.com", alias="HUBSPOT_API_URL")
     linear_api_key: SecretStr | None = Field(default=None, alias="LINEAR_API_KEY")
     linear_api_url: str = Field(default="https://api.linear.app/graphql", alias="LINEAR_API_URL")
+    salesforce_instance_url: str | None = Field(default=None, alias="SALESFORCE_INSTANCE_URL")
+    salesforce_access_token: SecretStr | None = Field(default=None, alias="SALESFORCE_ACCESS_TOKEN")
+    asana_token: SecretStr | None = Field(default=None, alias="ASANA_TOKEN")
+    asana_api_url: str = Field(default="https://app.asana.com/api/1.0", alias="ASANA_API_URL")
+    jira_url: str | None = Field(default=None, alias="JIRA_URL")
+    jira_email: str | None = Field(default=None, alias="JIRA_EMAIL")
+    jira_token: SecretStr | None = Field(default=None, alias="JIRA_TOKEN")
     outbox_sync_seconds: float = Field(default=300.0, alias="OUTBOX_SYNC_SECONDS", ge=5)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
@@ -187,6 +194,9 @@ class Settings(BaseSettings):
             self.gamma_api_key,
             self.hubspot_token,
             self.linear_api_key,
+            self.salesforce_access_token,
+            self.asana_token,
+            self.jira_token,
         ):
             if value is not None and value.get_secret_value():
                 out.append(value.get_secret_value())

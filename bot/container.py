@@ -152,7 +152,7 @@ def _domain(
     outbox = OutboxService(
         db, infra.queue, os_config, infra.connectors, people=gateway, notifier=outbox_cards
     )
-    if "hubspot" in infra.connectors:  # CRM writes proposed after client, sales, discovery meetings (#21)
+    if {"hubspot", "salesforce"} & set(infra.connectors):  # CRM writes after client meetings (#21)
         hooks.append(outbox.after_analysis)
     pipeline = MeetingPipeline(
         db,

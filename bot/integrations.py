@@ -54,6 +54,35 @@ def build_connectors(settings: Settings, config: OSConfig) -> Connectors:
         out.by_target["hubspot"] = HubSpotConnector(
             settings.hubspot_token.get_secret_value(), settings.hubspot_api_url
         )
+    if (
+        settings.salesforce_access_token
+        and settings.salesforce_instance_url
+        and integrations.settings_for("salesforce").enabled
+    ):
+        from services.integrations.salesforce import SalesforceConnector
+
+        out.by_target["salesforce"] = SalesforceConnector(
+            settings.salesforce_instance_url,
+            settings.salesforce_access_token.get_secret_value(),
+            settings=integrations.settings_for("salesforce"),
+        )
+    if settings.asana_token and integrations.settings_for("asana").enabled:
+        from services.integrations.asana import AsanaConnector
+
+        out.by_target["asana"] = AsanaConnector(
+            settings.asana_token.get_secret_value(),
+            settings.asana_api_url,
+            settings=integrations.settings_for("asana"),
+        )
+    if settings.jira_url and settings.jira_token and integrations.settings_for("jira").enabled:
+        from services.integrations.jira import JiraConnector
+
+        out.by_target["jira"] = JiraConnector(
+            settings.jira_url,
+            settings.jira_email or "",
+            settings.jira_token.get_secret_value(),
+            settings=integrations.settings_for("jira"),
+        )
     if settings.linear_api_key and integrations.settings_for("linear").enabled:
         out.by_target["linear"] = LinearConnector(
             settings.linear_api_key.get_secret_value(),
@@ -100,6 +129,11 @@ FIXES = {
     "gamma": "create a key at gamma.app → Settings → API keys (Pro plan or above) and set GAMMA_API_KEY",
     "hubspot": "create a private app (HubSpot → Settings → Integrations → Private apps) with the scopes in "
     "the README and set HUBSPOT_TOKEN to its access token",
+    "salesforce": "set SALESFORCE_INSTANCE_URL (https://<domain>.my.salesforce.com) and "
+    "SALESFORCE_ACCESS_TOKEN to a connected app's OAuth access token (scope api)",
+    "asana": "create a personal access token (Asana → Settings → Apps → Developer apps) and set ASANA_TOKEN",
+    "jira": "create an API token at id.atlassian.com → Security → API tokens and set JIRA_URL, "
+    "JIRA_EMAIL and JIRA_TOKEN",
     "linear": "create a personal API key (Linear → Settings → Account → Security & access) and set LINEAR_API_KEY",
 }
 

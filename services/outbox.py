@@ -254,13 +254,15 @@ class OutboxService:
     async def propose_crm(
         self, meeting_id: int, actor: str, *, decisions: Sequence[str] = (), facts: Sequence[str] = ()
     ) -> list[OutboxEntry]:
-        """After a client, sales or discovery meeting: the HubSpot meeting, tasks and note to approve."""
+        """After a client, sales or discovery meeting: the CRM writes to approve (HubSpot meeting,
+        tasks and note; Salesforce Event and Tasks), for each configured CRM."""
         from services.integrations.proposals import hubspot_for_meeting
+        from services.integrations.salesforce import proposals_for_meeting as salesforce_for_meeting
 
-        if "hubspot" not in self.connectors:
+        crms = {"hubspot": hubspot_for_meeting, "salesforce": salesforce_for_meeting}
+        if not set(crms) & set(self.connectors):
             return []
         config = self.os_config()
-        settings = config.integrations.settings_for("hubspot")
         async with self.db.read_session() as s:
             meeting = await s.get(Meeting, meeting_id)
             if meeting is None:
@@ -268,12 +270,16 @@ class OutboxService:
             items = list(
                 (await s.scalars(select(ActionItem).where(ActionItem.meeting_id == meeting_id))).all()
             )
-        if not settings.enabled or (meeting.primary_type or "client") not in settings.meeting_types:
-            return []
-        return [
-            await self.propose(p, actor)
-            for p in hubspot_for_meeting(meeting, items, config, decisions=decisions, facts=facts)
-        ]
+        out = []
+        for target, build in crms.items():
+            settings = config.integrations.settings_for(target)
+            if target not in self.connectors or not settings.enabled:
+                continue
+            if (meeting.primary_type or "client") not in settings.meeting_types:
+                continue
+            for p in build(meeting, items, config, decisions=decisions, facts=facts):
+                out.append(await self.propose(p, actor))
+        return out
 
     async def propose_audit_deck(self, meeting_id: int, pack: Any, actor: str) -> OutboxEntry | None:
         """After an /os-audit delivery: the client proposal deck (SOW, timeline, opportunities) for

@@ -1,0 +1,153 @@
+"""Salesforce through the outbox: simple-salesforce against the local REST stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.sandbox.salesforce_api import SalesforceStandIn, plain_session
+from services.db import Database
+from services.integrations.base import TargetError, Write
+from services.integrations.salesforce import SalesforceConnector, marker
+from services.outbox import Proposed
+from tests.support.outbox import APPROVER, outbox, settled, worker
+
+SESSION = "00Dtest!session"
+
+
+@pytest.fixture
+async def salesforce() -> AsyncIterator[SalesforceStandIn]:
+    stand_in = await SalesforceStandIn.start(session_id=SESSION)
+    yield stand_in
+    await stand_in.stop()
+
+
+def connector(stand_in: SalesforceStandIn, session_id: str = SESSION) -> SalesforceConnector:
+    return SalesforceConnector(stand_in.base_url, session_id, session=plain_session(), rate_limit_wait=0.05)
+
+
+def event(key: str = "salesforce:event:7", **payload: object) -> Proposed:
+    body = {
+        "title": "Acme discovery",
+        "body": "Summary: scope agreed.\nDecisions: start in January.",
+        "start": "2026-01-14T15:00:00Z",
+        "end": "2026-01-14T15:45:00Z",
+        "external_url": "https://fathom.video/calls/7",
+        "emails": ["dana@acme.example"],
+        **payload,
+    }
+    return Proposed("salesforce", "event", body, key, "Event: Acme discovery")
+
+
+async def test_an_event_is_logged_with_who_and_what_from_the_attendees(
+    db: Database, salesforce: SalesforceStandIn
+) -> None:
+    acme = salesforce.add("Account", {"Name": "Acme"})
+    dana = salesforce.add("Contact", {"Email": "dana@acme.example", "AccountId": acme})
+    salesforce.add("Contact", {"Email": "someone@else.example"})
+    service, cards = outbox(db, {"salesforce": connector(salesforce)})
+    entry = await service.propose(event(), APPROVER)
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        done = await settled(service, entry.id)
+    assert done.status == "applied", done.error
+    [record] = salesforce.live("Event")
+    assert done.external_id == record["Id"] and done.external_url == f"{salesforce.base_url}/{record['Id']}"
+    assert record["WhoId"] == dana and record["WhatId"] == acme
+    assert record["Subject"] == f"Acme discovery {marker('salesforce:event:7')}"
+    assert record["StartDateTime"] == "2026-01-14T15:00:00.000+0000"
+    assert record["EndDateTime"] == "2026-01-14T15:45:00.000+0000"
+    assert record["ActivityDate"] == "2026-01-14"
+    assert "start in January" in record["Description"] and "fathom.video/calls/7" in record["Description"]
+    assert cards.cards[-1][1] == "applied"
+
+
+async def test_a_task_carries_owner_due_date_and_the_deal(
+    db: Database, salesforce: SalesforceStandIn
+) -> None:
+    deal = salesforce.add("Opportunity", {"Name": "Acme audit"})
+    service, _ = outbox(db, {"salesforce": connector(salesforce)})
+    task = Proposed(
+        "salesforce",
+        "task",
+        {
+            "subject": "Send the SOW",
+            "body": "Send it",
+            "due": "2026-01-20",
+            "owner_id": "005OWNER",
+            "deal_ids": [deal],
+        },
+        "salesforce:task:item:5",
+        "Task: Send the SOW",
+    )
+    entry = await service.propose(task, APPROVER)
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        assert (await settled(service, entry.id)).status == "applied"
+    [t] = salesforce.live("Task")
+    assert t["Subject"].startswith("Send the SOW [fos:") and t["ActivityDate"] == "2026-01-20"
+    assert t["OwnerId"] == "005OWNER" and t["WhatId"] == deal and t["Status"] == "Not Started"
+    assert "WhoId" not in t and t["Description"] == "Send it"
+
+
+async def test_approved_twice_and_a_retry_after_a_lost_answer_make_one_event(
+    db: Database, salesforce: SalesforceStandIn
+) -> None:
+    service, _ = outbox(db, {"salesforce": connector(salesforce)})
+    entry = await service.propose(event(emails=[]), APPROVER)
+    assert (await service.propose(event(emails=[]), APPROVER)).id == entry.id
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        await service.approve(entry.id, APPROVER)
+        done = await settled(service, entry.id)
+    # the job crashed after Salesforce created the record but before it was recorded: run it again
+    again = await connector(salesforce).apply(
+        Write(entry.id, "event", dict(entry.payload), entry.dedupe_key), _noop
+    )
+    assert again.external_id == done.external_id and len(salesforce.live("Event")) == 1
+
+
+async def test_a_4xx_shows_salesforces_message_on_the_card(
+    db: Database, salesforce: SalesforceStandIn
+) -> None:
+    service, cards = outbox(db, {"salesforce": connector(salesforce)})
+    entry = await service.propose(event(contact_ids=["003NOPE"]), APPROVER)  # a contact that does not exist
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        done = await settled(service, entry.id)
+    assert done.status == "failed"
+    assert done.error == "400: INVALID_CROSS_REFERENCE_KEY: invalid cross reference id"
+    assert cards.cards[-1] == (entry.id, "failed", None, done.error)
+    assert salesforce.live("Event") == []
+
+
+async def test_request_limit_exceeded_is_retried(db: Database, salesforce: SalesforceStandIn) -> None:
+    service, _ = outbox(db, {"salesforce": connector(salesforce)})
+    salesforce.force(429, {}, count=2)
+    entry = await service.propose(event(emails=[]), APPROVER)
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        done = await settled(service, entry.id)
+    assert done.status == "applied" and salesforce.throttled == 2
+    assert len(salesforce.live("Event")) == 1
+
+
+async def test_undo_deletes_the_record(db: Database, salesforce: SalesforceStandIn) -> None:
+    service, _ = outbox(db, {"salesforce": connector(salesforce)})
+    entry = await service.propose(event(emails=[]), APPROVER)
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        done = await settled(service, entry.id)
+    assert (await service.undo(entry.id, APPROVER)).status == "undone"
+    assert salesforce.live("Event") == [] and done.external_id in salesforce.deleted
+
+
+async def test_check_names_a_bad_session(salesforce: SalesforceStandIn) -> None:
+    assert "session accepted" in await connector(salesforce).check()
+    with pytest.raises(TargetError, match="INVALID_SESSION_ID: Session expired or invalid"):
+        await connector(salesforce, session_id="wrong").check()
+
+
+async def _noop(text: str) -> None:
+    return None
