@@ -184,6 +184,8 @@ async def test_tone_drop_dms_the_account_owner_once_it_passes_the_margin(
     await watch.after_analysis(5, None)  # -0.2 vs mean of the 4 before it (0.3625): a drop of 0.56
     [dm] = slack.dms("U01MAYA")
     assert "Acme" in dm["text"] and "-0.20" in dm["text"] and "below its recent average" in dm["text"]
+    await watch.after_analysis(5, None)  # a re-analysis of the same meeting tells nobody again
+    assert len(slack.dms("U01MAYA")) == 1
 
 
 async def test_weekly_report_posts_on_its_configured_day_and_hour_only(

@@ -12,9 +12,10 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from slack_sdk.models.blocks import SectionBlock
+from sqlalchemy.exc import IntegrityError
 
 from blocks.common import Message, build, mrkdwn, notice
 from blocks.report import CoachingRow, ReportView, coaching_message, report_message
@@ -25,7 +26,7 @@ from services.analytics import AnalyticsService
 from services.clock import utcnow
 from services.cpu import run_cpu
 from services.db import Database
-from services.models import ChartCache, Meeting
+from services.models import ChartCache, Meeting, ReminderSent
 from services.os_config import OSConfig
 from services.os_paths import slugify
 from services.slack.gateway import SlackGateway
@@ -180,10 +181,11 @@ class ReportPublisher:
     async def weekly(self) -> None:
         """The scheduled report: to `reports.weekly_channel`, else a DM to each admin."""
         config = self.os_config()
-        message = await self.build(ReportRequest("week"))
-        if config.reports.weekly_channel:
-            await self.gateway.post(config.reports.weekly_channel, message)
+        if channel := config.reports.weekly_channel:  # what every reader of the channel may see
+            audience = await self.access.channel_audience(channel)
+            await self.gateway.post(channel, await self.build(ReportRequest("week"), audience))
             return
+        message = await self.build(ReportRequest("week"))  # admins see everything
         for admin in config.admins:
             user = admin if admin.startswith(("U", "W")) else None
             if user is None and (found := await self.gateway.user_for_email(admin)):
@@ -234,6 +236,8 @@ class SentimentWatch:
         average = sum(earlier) / len(earlier)
         if latest > average - margin:
             return
+        if not await self._claim(meeting_id):  # once per meeting, however often it is re-analysed
+            return
         owner = client.owner
         if not owner.startswith(("U", "W")):
             found = await self.gateway.user_for_email(owner)
@@ -247,6 +251,14 @@ class SentimentWatch:
         await self.gateway.send_dm(
             owner, build(text, [SectionBlock(text=mrkdwn(text), block_id="sentiment:drop")])
         )
+
+    async def _claim(self, meeting_id: int) -> bool:
+        try:
+            async with self.analytics.db.session() as s:
+                s.add(ReminderSent(kind="sentiment", subject=f"meeting:{meeting_id}", day=date(2000, 1, 1)))
+        except IntegrityError:
+            return False
+        return True
 
 
 def _count_under(body: str, heading: str) -> int:
