@@ -827,6 +827,7 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
             previous = sentences[-1]
     scored += _consensus(meeting)  # sentence-level: a proposal answered "yeah", "Okay, no LCD."
     scored += _episode_decisions(meeting)  # structural: one convergence point per topic episode
+    scored = [item for item in scored if not not_a_decision(item[2].what)]
     turns = sum(1 for _ in _turns(meeting))
     opening = OPENING * len(meeting.transcript or [])
     scored = [
@@ -844,6 +845,52 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
             unique.append(item)
     top = unique[:cap]
     return [d for _, _, d in sorted(top, key=lambda s: s[1])]
+
+
+# how the meeting runs, not what it settles: "we need to unplug my laptop", "let's not focus on
+# the front", "we'll get back on that later", "it has to be ready in the next meeting"
+_PROCESS_RX = re.compile(
+    r"\b(?:discuss(?:ion)?|talk about|(?:next|this) meeting|later|laptop|agenda|minutes|presentation"
+    r"|let's see|have a (?:look|think)|focus on)\b",
+    re.I,
+)
+_FRAGMENT_END = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "with",
+        "so",
+        "but",
+        "and",
+        "or",
+        "like",
+        "if",
+        "that",
+        "be",
+        "we",
+        "our",
+        "just",
+        "is",
+        "are",
+        "in",
+        "on",
+        "for",
+        "as",
+        "it's",
+        "very",
+    ]
+)
+
+
+def not_a_decision(what: str) -> bool:
+    """A remark others agreed to that settles nothing: a question ("Do we take titanium…?"), the
+    running of the meeting ("we need to unplug my laptop", "we'll get back on that later") or a
+    broken-off fragment ("we can make really simp", "inside the remote control we use a couple of")."""
+    words = re.findall(r"[a-z][a-z']*", what.lower())
+    return not words or words[-1] in _FRAGMENT_END or "?" in what or bool(_PROCESS_RX.search(what))
 
 
 def _episode_decisions(meeting: FathomMeeting) -> list[tuple[float, int, DecisionOut]]:
