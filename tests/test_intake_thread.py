@@ -3,8 +3,10 @@ acknowledged while the main event loop is blocked, and stopping the bot stops th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import sqlite3
 import threading
 import time
 import urllib.request
@@ -12,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import OperationalError
 
+from bot import intake_thread
 from bot.config import load_settings
+from bot.intake_thread import IntakeDatabase
 from bot.runtime import Runtime
 from bot.sandbox import LocalSlack
 from services.jobs import Job
@@ -102,3 +107,40 @@ async def test_a_port_in_use_fails_start_with_the_error(tmp_path: Path) -> None:
             await runtime.stop()
             await slack.stop()
         assert runtime.intake_server is not None and runtime.intake_server.thread is None
+
+
+async def test_intake_write_tries_for_a_held_lock_then_succeeds_or_gives_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "intake.sqlite3"
+    db = IntakeDatabase(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with db.session() as s:
+            await s.execute(text("CREATE TABLE t (x INTEGER)"))
+        refused = threading.Event()
+        event.listen(db.engine.sync_engine, "handle_error", lambda _ctx: refused.set())
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        await asyncio.to_thread(holder.execute, "BEGIN IMMEDIATE")  # another writer holds the lock
+
+        async def write() -> None:
+            async with db.write_session() as s:
+                await s.execute(text("INSERT INTO t VALUES (1)"))
+
+        task = asyncio.create_task(write())
+        assert await asyncio.to_thread(refused.wait, 30)  # a try was refused: the write is waiting
+        assert not task.done()
+        await asyncio.to_thread(holder.execute, "ROLLBACK")
+        await asyncio.wait_for(task, 30)  # the next try gets the lock
+        async with db.read_session() as s:
+            assert await s.scalar(text("SELECT count(*) FROM t")) == 1
+
+        monkeypatch.setattr(intake_thread, "LOCK_WAIT", 0.2)
+        await asyncio.to_thread(holder.execute, "BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(OperationalError, match="locked"):  # held for good: a clear error (503)
+                await write()
+        finally:
+            await asyncio.to_thread(holder.execute, "ROLLBACK")
+            holder.close()
+    finally:
+        await db.dispose()
