@@ -655,6 +655,35 @@ def _pair(
     return named[:2] if len(named) >= 2 else []
 
 
+def _hand_out(
+    found: list[tuple[float, str, str | None, str | None]],
+    to_you: list[int],
+    turns: list[tuple[int, str, str | None, str, str]],
+    pos: int,
+    handed_out: dict[tuple[str, str | None], int],
+) -> None:
+    """The chair handing out the next tasks turn by turn ("you're looking at the technical functions
+    design, and for you it's the user requirements specification"): each "you" is someone else.
+    The person who answers the turn takes its last task; the earlier ones go, in order, to the
+    others who have no task from this round yet, nearest answer first."""
+    chair_name = turns[pos][1]
+    fresh = {who for who, at in handed_out.items() if pos - at <= 8}
+    later = [(t[1], t[2]) for t in turns[pos + 1 :] if t[1] != chair_name]
+    order = list(dict.fromkeys([*later, *((t[1], t[2]) for t in turns if t[1] != chair_name)]))
+    last = to_you[-1]
+    given: set[tuple[str | None, str | None]] = {(found[last][2], found[last][3])}
+    for i in to_you[:-1]:
+        who = next((w for w in order if w not in given and w not in fresh), None)
+        if who is None:
+            break
+        score, sentence, _, _ = found[i]
+        found[i] = (score, sentence, who[0], who[1])
+        given.add(who)
+    for name, mail in given:
+        if name is not None:
+            handed_out[(name, mail)] = pos
+
+
 def _clauses(sentence: str) -> list[str]:
     parts = [p.strip(" ,;") for p in _CLAUSE_RX.split(sentence)]
     parts = [p for p in parts if len(p.split()) >= 3]
@@ -675,8 +704,12 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
     n = len(turns)
     head = chair(turns)
     scored: list[tuple[float, int, ActionItemOut]] = []
+    handed_out: dict[
+        tuple[str, str | None], int
+    ] = {}  # wrap-up: who the chair gave a "you" task, at which turn
     for pos, (idx, speaker, email, ts, text) in enumerate(turns):
         found: list[tuple[float, str, str | None, str | None]] = []
+        to_you: list[int] = []  # positions in `found` of tasks the chair hands to an unnamed "you"
         late = (1.5 if pos >= 0.9 * n else 0.5 if pos >= 0.75 * n else 0.0) if n >= 40 else 0.0
         for sentence in (c for s in _sentences(text) for c in _clauses(s)):
             owner: str | None = speaker
@@ -737,11 +770,15 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
                 score -= 0.5  # team tasks need a clearer after-the-meeting cue
             if re.search(r"\b(?:into|at|with|about|on) (?:that|this|it)\W*(?:later\W*)?$", sentence, re.I):
                 score -= 2.0  # "we'll have to look into that", "we'll look into that later": no task named
+            if (you or ask) and late and speaker == head and owner and m is (you or ask) and not named:
+                to_you.append(len(found))
             found.append((score, sentence, owner, owner_email))
             if _JOINT_RX.search(sentence) and (pair := _pair(meeting, text, turns, pos, aliases)):
                 # "you two are going to work together on the prototype": one item for each of them
                 found.pop()
                 found += [(score, sentence, who, mail) for who, mail in pair]
+        if to_you:
+            _hand_out(found, to_you, turns, pos, handed_out)
         found.sort(key=lambda f: -f[0])
         for score, sentence, owner, owner_email in found[: MAX_PER_TURN + 1]:
             if score < MIN_COMMITMENT_SCORE:
