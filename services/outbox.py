@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import partial
 from typing import Any, Protocol, cast
 
@@ -82,6 +83,7 @@ class Proposed:
 class SyncReport:
     done_here: int = 0  # items marked done because the task was completed there
     closed_there: int = 0  # tasks closed there because the item was done here
+    edited: int = 0  # owner / due-date edits carried across (either way)
 
 
 @dataclass(frozen=True)
@@ -465,7 +467,7 @@ class OutboxService:
 
     async def sync(self) -> SyncReport:
         """Completed there -> done here; done here -> closed there (each change in the audit log)."""
-        done_here = closed_there = 0
+        done_here = closed_there = edited = 0
         for target, connector in self.connectors.items():
             if not _is_tracker(connector):
                 continue
@@ -499,7 +501,78 @@ class OutboxService:
                     closed_there += 1
                 elif state.status != entry.remote_status:
                     await self._remote_status(entry.id, state.status, None)
-        return SyncReport(done_here, closed_there)
+                if hasattr(connector, "edit") and await self._sync_edits(gate, connector, entry, item, state):
+                    edited += 1
+        return SyncReport(done_here, closed_there, edited)
+
+    async def _sync_edits(
+        self, gate: RateGate, connector: Any, entry: OutboxEntry, item: Any, state: Any
+    ) -> bool:
+        """Owner and due date both ways, the later writer winning; each change in the audit log."""
+        from services.integrations.edits import merge, owner_key, parse_time
+
+        owners = self.os_config().integrations.settings_for(entry.target).owners
+        settings = self.os_config().integrations.settings_for(entry.target)
+        last = dict(entry.payload.get("synced") or {})
+        last.setdefault("assignee", entry.payload.get("assignee_id"))
+        last.setdefault("due_date", entry.payload.get("due_date"))
+        mapped = settings.owner_for(item.owner_slack_id, item.owner_email)
+        has_owner = bool(item.owner_slack_id or item.owner_email)
+        here = {
+            "assignee": mapped if mapped or not has_owner else last["assignee"],  # unmapped: unchanged
+            "due_date": item.due_date.isoformat() if item.due_date else None,
+        }
+        there = {"assignee": state.assignee, "due_date": state.due_date}
+        if here == there == {k: last.get(k) for k in here}:
+            return False
+        touched = await audit_log.history(self.db, f"action_item:{item.id}", limit=1)
+        result = merge(
+            last,
+            here,
+            there,
+            here_at=touched[0].at if touched else None,
+            there_at=parse_time(state.modified_at),
+        )
+        if result.push_there:
+            assignee, due = result.final["assignee"], result.final["due_date"]
+            await with_rate_limit(
+                gate, lambda: connector.edit(entry.external_id, assignee=assignee, due_date=due)
+            )
+        async with self.db.write_session() as s:
+            row = await self._load(s, entry.id)
+            row.payload = {**row.payload, "synced": result.final}
+            if result.push_there:
+                audit_log.record(s, SYNC, "outbox.edited_there", f"outbox:{row.id}", there, result.final)
+            if result.change_here:
+                live = await s.get(ActionItem, item.id, with_for_update=not self.db.is_sqlite)
+                if live is not None:
+                    before = {
+                        "owner_slack_id": live.owner_slack_id,
+                        "owner_email": live.owner_email,
+                        "due_date": live.due_date.isoformat() if live.due_date else None,
+                    }
+                    if "due_date" in result.change_here:
+                        due_text = result.change_here["due_date"]
+                        live.due_date = date.fromisoformat(due_text[:10]) if due_text else None
+                    if "assignee" in result.change_here:
+                        key = owner_key(owners, result.change_here["assignee"])
+                        if key and "@" in key:
+                            live.owner_email, live.owner_slack_id = key, None
+                        elif key:
+                            live.owner_slack_id = key
+                    live.version += 1
+                    after = {
+                        "owner_slack_id": live.owner_slack_id,
+                        "owner_email": live.owner_email,
+                        "due_date": live.due_date.isoformat() if live.due_date else None,
+                    }
+                    audit_log.record(
+                        s, f"{SYNC}:{entry.target}", "action_item.edited", f"action_item:{item.id}",
+                        before, {**after, "by": f"{entry.target} {entry.external_id}"},
+                    )  # fmt: skip
+        if result.change_here and self.notifier is not None:
+            await self.notifier.item_changed(item.id)
+        return True
 
     async def _mark_done_here(self, entry: OutboxEntry, item_id: int, remote: str) -> bool:
         async with self.db.write_session() as s:

@@ -70,6 +70,10 @@ class RemoteState:
     external_id: str
     done: bool
     status: str
+    # owner and due date there (the target's user id, ISO date) for two-way edits; None: unknown
+    assignee: str | None = None
+    due_date: str | None = None
+    modified_at: str | None = None
 
 
 class Connector(Protocol):
