@@ -265,7 +265,8 @@ async def test_qa_request_is_redacted_and_the_answer_restored(any_db: Database, 
     await index.index_meeting(meeting_id)
 
     def answer_with_placeholder(body: dict[str, Any]) -> Any:
-        prompt = body["messages"][0]["content"]
+        content = body["messages"][0]["content"]
+        prompt = content if isinstance(content, str) else " ".join(b["text"] for b in content)
         email = next(p for p in ("[EMAIL_1]", "[EMAIL_2]") if p in prompt)
         return message_reply(f"Write to {email} [1].")
 
