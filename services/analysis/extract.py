@@ -888,7 +888,13 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
 # the front", "we'll get back on that later", "it has to be ready in the next meeting"
 _PROCESS_RX = re.compile(
     r"\b(?:discuss(?:ion)?|talk about|(?:next|this) meeting|later|laptop|agenda|minutes|presentation"
-    r"|let's see|have a (?:look|think)|focus on)\b",
+    r"|let's see|have a (?:look|think)|focus on|(?:we|I)(?:'ll| will| can)? close|the closing|wait (?:a|for))\b",
+    re.I,
+)
+# a reason or a concession given for something else: "because we can't integrate it with…",
+# "Although we could have made…", "Rather than having to interrupt…"
+_REASON_RX = re.compile(
+    r"^(?:(?:and|but|so|well)\W+)*(?:because|'cause|cause|although|though|even though|rather than|since|as long as)\b",
     re.I,
 )
 _FRAGMENT_END = frozenset(
@@ -927,6 +933,8 @@ def not_a_decision(what: str) -> bool:
     running of the meeting ("we need to unplug my laptop", "we'll get back on that later") or a
     broken-off fragment ("we can make really simp", "inside the remote control we use a couple of")."""
     words = re.findall(r"[a-z][a-z']*", what.lower())
+    if _REASON_RX.match(what):
+        return True
     return not words or words[-1] in _FRAGMENT_END or "?" in what or bool(_PROCESS_RX.search(what))
 
 
