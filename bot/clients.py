@@ -23,13 +23,17 @@ def build_claude_client(settings: Settings) -> AsyncAnthropic | None:
     """The Anthropic client when ANTHROPIC_API_KEY is set; None means the offline analyzer."""
     if settings.anthropic_api_key is None:
         return None
-    from anthropic import AsyncAnthropic
+    from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
+
+    from services import telemetry
 
     return AsyncAnthropic(
         api_key=settings.anthropic_api_key.get_secret_value(),
         base_url=settings.anthropic_base_url,
         max_retries=CLAUDE_MAX_RETRIES,
         timeout=CLAUDE_TIMEOUT_SECONDS,
+        # the SDK's default client (timeouts, limits) plus latency by model for /metrics
+        http_client=DefaultAsyncHttpxClient(event_hooks=telemetry.claude_latency_hooks()),
     )
 
 

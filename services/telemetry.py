@@ -4,11 +4,13 @@ Live counters are kept where things happen: webhook acknowledgements (an aiohttp
 Web API calls and 429s by method (an aiohttp trace on the Slack client's session). Totals that the
 database already holds (job queue, dead letters, Claude usage and cost, reconciliation recoveries)
 are read from it at scrape time, so they are right after a restart and across several instances.
+Claude request latency is live too (httpx event hooks on the Anthropic client, by model).
 (`services/metrics.py` is something else: the action-item numbers of the Home tab.)
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -73,6 +75,13 @@ CLAUDE_COST = Gauge(
 RECOVERED = Gauge(
     f"{PREFIX}_reconciliation_recovered",
     "Meetings brought in by reconciliation that no webhook had delivered",
+    registry=REGISTRY,
+)
+CLAUDE_LATENCY = Histogram(
+    f"{PREFIX}_claude_request_seconds",
+    "Claude Messages API request latency (request sent to response headers), by model and HTTP status",
+    ["model", "status"],
+    buckets=(0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0),
     registry=REGISTRY,
 )
 DELIVERIES_STORED = Gauge(
@@ -160,6 +169,34 @@ def slack_method(url: str) -> str:
 def observe_webhook(started: float, status: int, body: dict[str, Any] | None) -> None:
     WEBHOOK_ACK_SECONDS.observe(time.perf_counter() - started)
     WEBHOOK_DELIVERIES.labels(webhook_outcome(status, body)).inc()
+
+
+def claude_model_of(body: bytes) -> str:
+    """The `model` of a Messages API request body ("unknown" when it is not JSON or has none)."""
+    try:
+        model = json.loads(body).get("model")
+    except (ValueError, AttributeError):
+        return "unknown"
+    return model if isinstance(model, str) and model else "unknown"
+
+
+def claude_latency_hooks() -> dict[str, list[Callable[[Any], Awaitable[None]]]]:
+    """httpx event hooks for the Anthropic client: every `POST …/v1/messages` (retries included, batches
+    not: they are asynchronous by design) observed in CLAUDE_LATENCY under the model it asked for."""
+
+    async def on_request(request: Any) -> None:
+        if request.method == "POST" and request.url.path.endswith("/messages"):
+            request.extensions["fathom_os_started"] = time.perf_counter()
+
+    async def on_response(response: Any) -> None:
+        request = response.request
+        started = request.extensions.get("fathom_os_started")
+        if started is None:
+            return
+        model = claude_model_of(request.content)
+        CLAUDE_LATENCY.labels(model, str(response.status_code)).observe(time.perf_counter() - started)
+
+    return {"request": [on_request], "response": [on_response]}
 
 
 Handler = Callable[[Any], Awaitable[Any]]

@@ -51,6 +51,10 @@ async def test_metrics_expose_each_series_after_one_meeting(tmp_path: Path) -> N
     assert value("fathom_os_claude_calls", model=model) >= 1
     assert value("fathom_os_claude_tokens", model=model, kind="input") > 0
     assert value("fathom_os_claude_cost_usd", model=model) > 0
+    # latency by model, observed on the Anthropic client's HTTP requests (one per call made)
+    assert value("fathom_os_claude_request_seconds_count", model=model, status="200") >= 1
+    assert value("fathom_os_claude_request_seconds_sum", model=model, status="200") > 0
+    assert value("fathom_os_claude_request_seconds_bucket", model=model, status="200", le="+Inf") >= 1
     assert value("fathom_os_reconciliation_recovered") == 0
     assert value("fathom_os_deliveries_stored", source="webhook", status="accepted") == 1
     for family in ("fathom_os_jobs_queued", "fathom_os_jobs_oldest_age_seconds", "fathom_os_jobs_dead"):
