@@ -442,13 +442,11 @@ async def test_a_new_user_walks_sample_items_approvals_client_os_home_and_search
         home_approve = home.locator("[data-action-id='proposal.approve']")
         await home_approve.first.wait_for()  # #16 item 7: Approve right on Home
         await shot(page, tmp_path, "home", docs=True)
-        waiting = await home_approve.count()
-        await home_approve.first.click()
-        await page.wait_for_function(
-            "n => document.querySelectorAll(\"#messages .home [data-action-id='proposal.approve']\")"
-            ".length < n",
-            arg=waiting,
-        )
+        heading = await home.locator("text=awaiting your approval").first.inner_text()
+        waiting = int(re.search(r"approval \((\d+)\)", heading).group(1))  # type: ignore[union-attr]
+        await home_approve.first.click()  # committed, and the tab redrawn with one fewer waiting
+        left = f"text=awaiting your approval ({waiting - 1})" if waiting > 1 else "text=None right now"
+        await home.locator(left).first.wait_for()
 
         # 6. search: /os-meetings answers with the meeting
         await page.click("#channel-list a[data-channel='C02MEETINGS']")
