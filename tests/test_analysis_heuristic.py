@@ -144,11 +144,11 @@ def test_due_dates_resolve_against_the_meeting_day(phrase: str, expected: date |
 
 
 # ---- failure modes from issue #14, each from a real dev-set excerpt (QMSum/AMI, see tests/data/qmsum/)
-def _ami(turns: list[tuple[str, str]], tail: int = 0) -> MeetingAnalysis:
-    return HeuristicAnalyzer().analyze_sync(_ami_meeting(turns, tail))
+def _ami(turns: list[tuple[str, str]], tail: int = 0, *, chaired: bool = False) -> MeetingAnalysis:
+    return HeuristicAnalyzer().analyze_sync(_ami_meeting(turns, tail, chaired=chaired))
 
 
-def _ami_meeting(turns: list[tuple[str, str]], tail: int = 0) -> FathomMeeting:
+def _ami_meeting(turns: list[tuple[str, str]], tail: int = 0, *, chaired: bool = False) -> FathomMeeting:
     people = {
         "PM": ("Maya Chen", "maya@agency.example"),
         "ID": ("Omar Haddad", "omar@agency.example"),
@@ -156,6 +156,13 @@ def _ami_meeting(turns: list[tuple[str, str]], tail: int = 0) -> FathomMeeting:
         "ME": ("Jonas Reed", "jonas@agency.example"),
     }
     filler = [("ME", f"Filler remark number {i} about the remote.") for i in range(60)]
+    if chaired:  # a meeting the Project Manager runs: opens it, moves it on, speaks every other turn
+        filler = [
+            ("PM", f"Okay, the next point on the agenda is number {i}.")
+            if i % 2 == 0
+            else (("ID", "UI", "ME")[i % 3], f"Remark number {i} about the remote.")
+            for i in range(60)
+        ]
     # the excerpt is the wrap-up of a longer meeting, or its middle when `tail` turns follow it
     rows = filler + turns + [("UI", f"Later remark number {i} about the case.") for i in range(tail)]
     payload = {
@@ -434,3 +441,184 @@ def test_past_tense_decision_in_the_opening_is_a_recap() -> None:
     )
     found = [d for d in a.decisions if "voice recognition" in d.what]
     assert found and all(d.status == "recap" for d in found)
+
+
+# ---- fourth round (#14): the chair, unintroduced roles, joint tasks, tasks handed out turn by turn
+
+
+def test_the_chair_is_the_speaker_who_runs_the_meeting() -> None:
+    from services.analysis.extract import _turns, chair
+
+    meeting = _ami_meeting([("ME", "I think the remote should be yellow.")], chaired=True)
+    assert chair(list(_turns(meeting))) == "Maya Chen"
+
+
+def test_impersonal_you_in_the_wrap_up_is_a_task_only_from_the_chair() -> None:
+    # TS3009b turn 875, said by the Marketing Expert near the end: how the remote is used
+    a = _ami(
+        [
+            (
+                "ME",
+                "Yeah , but if we're choosing to uh incorporate these buttons , you have to have uh channel setting",
+            ),
+            ("ME", "You have to set the channels ."),
+            ("PM", "Yeah ?"),
+        ],
+        chaired=True,
+    )
+    assert a.action_items == []
+
+
+def test_talking_to_you_about_today_is_an_in_meeting_step() -> None:
+    # ES2009c turn 21: the presenter announces the talk
+    a = _ami(
+        [
+            (
+                "ID",
+                "basically what I'm gonna have to talk to you about today is um component design and it's been"
+                " brought to my attention that we may be somewhat limited as to what we can do",
+            ),
+            ("PM", "Mm ."),
+        ],
+        tail=40,
+    )
+    assert a.action_items == []
+
+
+def test_and_then_i_will_send_it_is_a_commitment_not_a_presentation_step() -> None:
+    # ES2006d turn 656: "then I'll" is no presentation step when what follows is work
+    a = _ami(
+        [
+            (
+                "PM",
+                "and then I'll take I can send it back to management and say we weren't quite sure about the"
+                " colour , if that costs extra then we've still got some space for it ,",
+            ),
+            ("ME", "Okay ."),
+        ],
+        chaired=True,
+    )
+    assert [i.owner_name for i in a.action_items if "send it back to management" in i.text] == ["Maya Chen"]
+
+
+def test_looking_into_that_later_names_no_task() -> None:
+    # ES2009c turn 25, TS3009b turn 194
+    a = _ami(
+        [
+            ("ID", "So we'll have to look into that ."),
+            ("ME", "Mm ."),
+            ("ID", "No , we'll look we'll look into that later ."),
+        ],
+        tail=40,
+    )
+    assert a.action_items == []
+
+
+def test_roles_nobody_introduced_go_to_who_answers_and_the_last_by_elimination() -> None:
+    # ES2006c turns 639-646: a follow-up meeting, nobody says their role again
+    a = _ami(
+        [
+            ("PM", "yeah , sure ."),
+            ("UI", "Mm yeah ."),
+            (
+                "PM",
+                "Okay , so now we've got thirty minutes before our next meeting . In the meantime , the Industrial"
+                " Designer over here is gonna work on the look and feel design ,",
+            ),
+            ("ID", "Mm-hmm ."),
+            (
+                "PM",
+                "which I'll presume he'll work out what that means . Um the User Interface Designer will work on"
+                " the user interface design and the Marketing Expert is going to work on product evaluation .",
+            ),
+            ("UI", "Mm-hmm ."),
+            ("ID", "Cool ."),
+        ],
+        chaired=True,
+    )
+    owners = {i.text: i.owner_name for i in a.action_items}
+    assert (
+        owners["the Industrial Designer over here is gonna work on the look and feel design"] == "Omar Haddad"
+    )
+    assert owners["the User Interface Designer will work on the user interface design"] == "Priya Nair"
+    assert owners["the Marketing Expert is going to work on product evaluation."] == "Jonas Reed"
+    assert not any(t.startswith("which I'll presume") for t in owners)  # a guess, not a commitment
+
+
+def test_a_joint_task_is_one_item_for_each_of_the_two() -> None:
+    # TS3009c turns 731-734
+    a = _ami(
+        [
+            (
+                "PM",
+                "Industry designer , . User Interface , Mike . You're going to work together on a prototype"
+                " drawing on the SMARTboard .",
+            ),
+            ("UI", "Yeah , we can do that ."),
+            ("ID", "Together or uh Yeah together ."),
+            ("ME", "Yeah togeth"),
+        ],
+        chaired=True,
+    )
+    joint = [i for i in a.action_items if "work together on a prototype" in i.text]
+    assert sorted(i.owner_name or "" for i in joint) == ["Omar Haddad", "Priya Nair"]
+
+
+def test_the_chair_handing_out_tasks_turn_by_turn_gives_each_you_to_someone_else() -> None:
+    # ES2006a turns 301-306 (as the scorer cleans them): the working design (ID), the technical
+    # functions (UI), the user requirements (ME); Marketing answers turn 303, UI only later
+    a = _ami(
+        [
+            (
+                "PM",
+                "because you have no idea how to get in , but the designers thought they were great . Okay , so we"
+                " need to wrap it up now , so that we can go away and get on with some of this . Um we've got"
+                " another meeting in thirty minutes , so you're you'll be getting specific instructions once you"
+                " go back to your workspace , but im basically you're looking at the working design ,",
+            ),
+            ("ID", "Alright ."),
+            (
+                "PM",
+                "you're looking at the technical functions design , and for you it's the user requirements"
+                " specification ,",
+            ),
+            ("ME", "Mm-hmm ."),
+            ("PM", "like you said at the start . Okay ? Thanks for that ."),
+            ("UI", "Okay . Thank you ."),
+            ("PM", "Uh I'll see you in half an hour ."),
+        ],
+        chaired=True,
+    )
+    owners = {i.text: i.owner_name for i in a.action_items}
+    assert owners["you're looking at the technical functions design"] == "Priya Nair"
+    assert owners["for you it's the user requirements specification"] == "Jonas Reed"
+
+
+@pytest.mark.parametrize(
+    "remark",
+    [
+        "inside the remote control we use a couple of",  # TS3009c turn 617, broken off
+        "we need to unplug my laptop and plug in yours",  # ES2006b turn 33, the running of the meeting
+        "For the menu, what do we use for that? We don't have buttons for the menu",  # TS3010c turn 38
+        "because we can't integrate it with any other remotes, all those buttons on those pictures are irrelevant",
+        "then we'll close again",  # TS3009c turn 17
+    ],
+)
+def test_agreed_remarks_that_settle_nothing_are_not_decisions(remark: str) -> None:
+    from services.analysis.extract import not_a_decision
+
+    assert not_a_decision(remark)
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        "we use a normal battery",
+        "Power bu button should be left at the top",
+        "no joystick",
+    ],  # TS3010c, TS3009b, TS3010d
+)
+def test_real_decisions_pass_the_check(decision: str) -> None:
+    from services.analysis.extract import not_a_decision
+
+    assert not not_a_decision(decision)
