@@ -1,0 +1,159 @@
+"""Jira through the outbox: the `jira` library against the local REST v2 stand-in; two-way sync."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+
+import pytest
+
+from bot.sandbox.jira_api import JiraStandIn
+from services.audit_log import history
+from services.db import Database
+from services.integrations.base import TargetError, Write
+from services.integrations.jira import JiraConnector, label
+from services.models import ActionItem
+from services.os_config import ConnectorSettings
+from services.outbox import OutboxService
+from tests.support.outbox import APPROVER, Notifier, meeting_with_item, outbox, settled, worker
+
+EMAIL, TOKEN = "maya@agency.example", "jira-test-token"
+MAYA, SAM = "712020:maya", "712020:sam"
+CONFIG = f"""
+team:
+  - {{name: Maya Chen, email: maya@agency.example, slack_user_id: U01MAYA}}
+approvers: [maya@agency.example]
+integrations:
+  jira: {{project_id: OPS, owners: {{U01MAYA: "{MAYA}", sam@agency.example: "{SAM}"}}}}
+"""
+
+
+@pytest.fixture
+async def jira_api() -> AsyncIterator[JiraStandIn]:
+    stand_in = await JiraStandIn.start(email=EMAIL, token=TOKEN, projects=("OPS",))
+    yield stand_in
+    await stand_in.stop()
+
+
+def connector(stand_in: JiraStandIn, token: str = TOKEN, project: str = "OPS") -> JiraConnector:
+    return JiraConnector(stand_in.base_url, EMAIL, token, settings=ConnectorSettings(project_id=project))
+
+
+def service_for(db: Database, stand_in: JiraStandIn, **kwargs: str) -> tuple[OutboxService, Notifier]:
+    return outbox(db, {"jira": connector(stand_in, **kwargs)}, CONFIG)
+
+
+async def sent_and_applied(service: OutboxService, item_id: int) -> str:
+    async with worker(service):
+        entry = await service.send_item(item_id, "jira", APPROVER)
+        done = await settled(service, entry.id)
+    assert done.status == "applied", done.error
+    return done.external_id or ""
+
+
+async def test_send_to_jira_creates_the_issue_with_owner_due_date_and_link(
+    db: Database, jira_api: JiraStandIn
+) -> None:
+    _, item_id = await meeting_with_item(db)
+    async with db.session() as s:
+        (await s.get_one(ActionItem, item_id)).due_date = date(2026, 1, 20)
+    service, _ = service_for(db, jira_api)
+    issue_id = await sent_and_applied(service, item_id)
+    fields = jira_api.issues[issue_id]["fields"]
+    assert fields["summary"] == "Send the SOW to Acme" and "Acme kickoff" in fields["description"]
+    assert fields["assignee"]["accountId"] == MAYA and fields["duedate"] == "2026-01-20"
+    assert label(f"jira:item:{item_id}") in fields["labels"]
+    [entry] = await service.for_item(item_id)
+    assert entry.external_url == f"{jira_api.base_url}/browse/OPS-1"
+
+
+async def test_sent_twice_and_a_retry_after_a_lost_answer_make_one_issue(
+    db: Database, jira_api: JiraStandIn
+) -> None:
+    _, item_id = await meeting_with_item(db)
+    service, _ = service_for(db, jira_api)
+    async with worker(service):
+        first = await service.send_item(item_id, "jira", APPROVER)
+        assert (await service.send_item(item_id, "jira", APPROVER)).id == first.id
+        done = await settled(service, first.id)
+    # the job crashed after Jira created the issue but before it was recorded: run it again
+    again = await connector(jira_api).apply(Write(first.id, "issue", {"title": "x"}, first.dedupe_key), _noop)
+    assert again.external_id == done.external_id and len(jira_api.issues) == 1
+
+
+async def test_a_4xx_shows_jiras_message_on_the_card(db: Database, jira_api: JiraStandIn) -> None:
+    _, item_id = await meeting_with_item(db)
+    service, cards = service_for(db, jira_api, project="NOPE")
+    async with worker(service):
+        entry = await service.send_item(item_id, "jira", APPROVER)
+        done = await settled(service, entry.id)
+    assert done.status == "failed" and done.error == "400: project: valid project is required"
+    assert cards.cards[-1] == (entry.id, "failed", None, done.error)
+
+
+async def test_a_429_is_honoured_and_retried(db: Database, jira_api: JiraStandIn) -> None:
+    _, item_id = await meeting_with_item(db)
+    service, _ = service_for(db, jira_api)
+    jira_api.force(429, {}, count=2, retry_after=0.05)
+    await sent_and_applied(service, item_id)
+    assert jira_api.throttled == 2 and len(jira_api.issues) == 1
+
+
+async def test_undo_deletes_the_issue(db: Database, jira_api: JiraStandIn) -> None:
+    _, item_id = await meeting_with_item(db)
+    service, _ = service_for(db, jira_api)
+    issue_id = await sent_and_applied(service, item_id)
+    [entry] = await service.for_item(item_id)
+    assert (await service.undo(entry.id, APPROVER)).status == "undone"
+    assert issue_id in jira_api.deleted and jira_api.issues == {}
+
+
+async def test_done_in_jira_marks_the_item_done_here_and_done_here_transitions_it(
+    db: Database, jira_api: JiraStandIn
+) -> None:
+    _, first = await meeting_with_item(db)
+    _, second = await meeting_with_item(db, "Book the workshop room")
+    service, _ = service_for(db, jira_api)
+    id1 = await sent_and_applied(service, first)
+    id2 = await sent_and_applied(service, second)
+    assert (await service.sync()).done_here == 0
+    jira_api.complete(id1)
+    async with db.session() as s:
+        (await s.get_one(ActionItem, second)).status = "done"
+    report = await service.sync()
+    assert (report.done_here, report.closed_there) == (1, 1)
+    async with db.session() as s:
+        assert (await s.get_one(ActionItem, first)).status == "done"
+    assert jira_api.issues[id2]["fields"]["status"]["statusCategory"]["key"] == "done"
+    [entry] = await history(db, f"action_item:{first}")
+    assert entry.actor == "sync:jira"
+    again = await service.sync()
+    assert (again.done_here, again.closed_there) == (0, 0)
+
+
+async def test_owner_and_due_date_flow_both_ways(db: Database, jira_api: JiraStandIn) -> None:
+    _, item_id = await meeting_with_item(db)
+    service, cards = service_for(db, jira_api)
+    issue_id = await sent_and_applied(service, item_id)
+    jira_api.edit(issue_id, assignee=SAM, duedate="2026-02-03")  # edited in Jira
+    assert (await service.sync()).edited == 1
+    async with db.session() as s:
+        item = await s.get_one(ActionItem, item_id)
+        assert (item.owner_email, item.due_date) == ("sam@agency.example", date(2026, 2, 3))
+        item.owner_slack_id, item.owner_email, item.due_date = "U01MAYA", None, None  # edited here
+    assert (await service.sync()).edited == 1
+    fields = jira_api.issues[issue_id]["fields"]
+    assert fields["assignee"]["accountId"] == MAYA and fields["duedate"] is None
+    [latest, *_] = await history(db, f"outbox:{(await service.for_item(item_id))[0].id}")
+    assert latest.action == "outbox.edited_there" and latest.after == {"assignee": MAYA, "due_date": None}
+    assert cards.items == [item_id] and (await service.sync()).edited == 0
+
+
+async def test_check_names_the_token_owner_and_refuses_a_bad_token(jira_api: JiraStandIn) -> None:
+    assert "Maya Chen" in await connector(jira_api).check()
+    with pytest.raises(TargetError, match="not authenticated"):
+        await connector(jira_api, token="wrong").check()
+
+
+async def _noop(text: str) -> None:
+    return None
