@@ -56,6 +56,18 @@ def home_view(data: HomeData, thread_urls: dict[int, str] | None = None) -> dict
         blocks += _proposals(data, urls)
     blocks += _meetings(data, urls)
     blocks += _team(data.team)
+    if data.recovered_week is not None:  # admins only
+        blocks.append(
+            ContextBlock(
+                block_id="home:admin:recovered",
+                elements=[
+                    mrkdwn(
+                        f"*Admin* · meetings recovered by reconciliation this week "
+                        f"(webhook missed): *{data.recovered_week}*"
+                    )
+                ],
+            )
+        )
     blocks += home_charts_blocks(data.charts)  # the dashboard's charts, when uploaded (#20)
     blocks.append(
         ContextBlock(

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     fathom_api_keys: SecretStr | None = Field(default=None, alias="FATHOM_API_KEYS")
     reconcile_interval: float = Field(default=600.0, alias="RECONCILE_INTERVAL_SECONDS", ge=10)
     ops_channel: str | None = Field(default=None, alias="OPS_CHANNEL")
+    # a meeting reconciliation recovers this long after it was created is reported (OPS_CHANNEL, admins)
+    recovery_alert_minutes: float = Field(default=60.0, alias="RECOVERY_ALERT_MINUTES", ge=0)
+    recovery_alert_admins: bool = Field(default=True, alias="RECOVERY_ALERT_ADMINS")
     webhook_max_bytes: int = Field(default=10 * 1024 * 1024, alias="WEBHOOK_MAX_BYTES", ge=1024)
     # slow senders: a request's headers, then its body, must arrive within these; connections are capped
     webhook_header_timeout: float = Field(default=10.0, alias="WEBHOOK_HEADER_TIMEOUT", gt=0)

@@ -43,7 +43,6 @@ from services.webhook import WebhookIntake
 
 log = logging.getLogger(__name__)
 
-RECOVERY_ALERT_AFTER = timedelta(hours=1)  # a recovered meeting this late is reported to OPS_CHANNEL
 SANDBOX_CHANNEL = "C02MEETINGS"  # #meetings in the local sandbox workspace
 
 
@@ -150,18 +149,37 @@ class Runtime:
         return api, Reconciler(self.db, api, self.intake, on_recovered=[self._alert_recovered])
 
     async def _alert_recovered(self, recovered: Recovered) -> None:
-        """OPS_CHANNEL hears of a meeting whose webhook was missing for over an hour (polling: never)."""
+        """A meeting whose webhook was missing longer than RECOVERY_ALERT_MINUTES (default 60): OPS_CHANNEL
+        and a DM to each admin of fathom-os.yml hear of it (polling mode: never, the API is the intake)."""
         late = recovered.late_by
-        if self.settings.polling_mode or not self.settings.ops_channel or self.context is None:
+        if self.settings.polling_mode or self.context is None:
             return
-        if late is None or late < RECOVERY_ALERT_AFTER:
+        if late is None or late < timedelta(minutes=self.settings.recovery_alert_minutes):
             return
-        await self.gateway.call(
-            "chat.postMessage",
-            channel=self.settings.ops_channel,
-            text=f"Reconciliation recovered Fathom recording {recovered.recording_id}: its webhook "
-            f"had not arrived {int(late.total_seconds() // 60)} minutes after the meeting.",
+        text = (
+            f"Reconciliation recovered Fathom recording {recovered.recording_id}: its webhook "
+            f"had not arrived {int(late.total_seconds() // 60)} minutes after the meeting."
         )
+        if self.settings.ops_channel:
+            await self.gateway.call("chat.postMessage", channel=self.settings.ops_channel, text=text)
+        if self.settings.recovery_alert_admins:
+            for user in await self._admin_user_ids():
+                await self.gateway.call(
+                    "chat.postMessage", channel=await self.gateway.dm_channel(user), text=text
+                )
+
+    async def _admin_user_ids(self) -> list[str]:
+        """Slack ids of fathom-os.yml's admins (`admins:` and team members with `admin: true`)."""
+        config = self._os_config()
+        wanted = [m.slack_user_id or m.email for m in config.team if m.admin] + list(config.admins)
+        users: list[str] = []
+        for who in wanted:
+            user = who if who.startswith(("U", "W")) and "@" not in who else None
+            if user is None and (found := await self.gateway.user_for_email(who)):
+                user = found.id
+            if user and user not in users:
+                users.append(user)
+        return users
 
     async def purge_expired(self, *, dry_run: bool = False) -> RetentionReport:
         """`retention:` of fathom-os.yml, daily from the scheduler and by `fathom-os retention`."""

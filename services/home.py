@@ -20,6 +20,7 @@ from services.clock import as_utc
 from services.db import Database
 from services.metrics import MetricsService
 from services.models import ActionItem, LLMUsage, Meeting, OSProposal, Person
+from services.reconcile import recovered_count
 from services.views import HomeData, RecentMeeting, TeamPanel, item_views, proposal_views
 
 SHOW_ITEMS = 10
@@ -27,6 +28,11 @@ SHOW_PROPOSALS = 5
 SHOW_MEETINGS = 5
 MODAL_ROWS = 300
 TEAM_TTL = 60.0  # seconds  # the "N more" modal lists at most this many
+
+
+def week_start_of(now: datetime) -> datetime:
+    """Monday 00:00 of `now`'s week (the tab's "this week")."""
+    return (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 class HomeService:
@@ -41,9 +47,17 @@ class HomeService:
             return await s.scalar(select(Person.email).where(Person.slack_user_id == user_id).limit(1))
 
     async def load(
-        self, user_id: str, *, email: str | None, is_approver: bool, now: datetime, limit: int | None = None
+        self,
+        user_id: str,
+        *,
+        email: str | None,
+        is_approver: bool,
+        now: datetime,
+        limit: int | None = None,
+        is_admin: bool = False,
     ) -> HomeData:
-        """`limit` None: the tab's few rows per section; a number: that many (the "N more" modal)."""
+        """`limit` None: the tab's few rows per section; a number: that many (the "N more" modal).
+        Admins also get the number of meetings reconciliation recovered this week."""
         items, items_total = await self.open_items(user_id, email, now, limit or SHOW_ITEMS)
         proposals, proposals_total = (
             await self.pending_proposals(limit or SHOW_PROPOSALS) if is_approver else ([], 0)
@@ -63,6 +77,7 @@ class HomeService:
             team=await self.team_panel(now),
             now=now,
             meeting_titles=titles,
+            recovered_week=await recovered_count(self.db, week_start_of(now)) if is_admin else None,
         )
 
     async def open_items(
@@ -114,7 +129,7 @@ class HomeService:
         return panel
 
     async def _team_panel(self, now: datetime) -> TeamPanel:
-        week_start = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        week_start = week_start_of(now)
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         metrics = await MetricsService(self.db, clock=lambda: now).action_items()
         async with self.db.read_session() as s:

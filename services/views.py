@@ -354,6 +354,7 @@ class HomeData:
     now: datetime
     meeting_titles: dict[int, str] = field(default_factory=dict)
     charts: list[ChartImage] = field(default_factory=list)  # the dashboard, uploaded already
+    recovered_week: int | None = None  # admins: meetings reconciliation recovered this week (#17)
 
     @property
     def is_new(self) -> bool:

@@ -85,6 +85,46 @@ async def test_missed_webhook_is_recovered_and_a_late_webhook_does_not_duplicate
         # the webhook had been missing for two hours: the ops channel hears of it
         ops = [m.get("text", "") for m in bot.slack.messages("C01GENERAL")]
         assert any("recovered Fathom recording 4401" in t for t in ops)
+        # ... and so does the OS's admin (Maya, `admin: true` in fathom-os.yml), by DM; others do not
+        assert any("recovered Fathom recording 4401" in m.get("text", "") for m in bot.slack.dms("U01MAYA"))
+        assert not any("4401" in m.get("text", "") for m in bot.slack.dms("U02JONAS"))
+        # the admin's Home tab counts this week's recoveries; a non-admin's tab has no such line
+        assert recovered_line(await home_blocks(bot, "U01MAYA")) == (
+            "*Admin* · meetings recovered by reconciliation this week (webhook missed): *1*"
+        )
+        assert recovered_line(await home_blocks(bot, "U02JONAS")) is None
+
+
+async def home_blocks(bot: Bot, user_id: str) -> list[dict[str, Any]]:
+    from blocks.home import home_view
+
+    return list(home_view(await bot.runtime.slack.home.load(user_id))["blocks"])
+
+
+def recovered_line(blocks: list[dict[str, Any]]) -> str | None:
+    found = [b for b in blocks if b.get("block_id") == "home:admin:recovered"]
+    return str(found[0]["elements"][0]["text"]) if found else None
+
+
+async def test_a_recovery_within_the_alert_threshold_tells_nobody(
+    tmp_path: Path, stand_in: FathomStandIn
+) -> None:
+    async with running_bot(
+        tmp_path,
+        FATHOM_API_URL=stand_in.api_url,
+        FATHOM_API_KEY=KEY,
+        OPS_CHANNEL="C01GENERAL",
+        RECOVERY_ALERT_MINUTES="180",
+    ) as bot:
+        reconciler = bot.runtime.reconciler
+        assert reconciler is not None
+        await bot.wait_for(reconciler.watermark)
+        stand_in.add(meeting(4501, utcnow() - timedelta(hours=2), "Two hours late"))
+        report = await reconciler.run()  # the alerts are sent before run() returns
+        assert [r.recording_id for r in report.recovered] == [4501]
+        assert not any("4501" in m.get("text", "") for m in bot.slack.messages("C01GENERAL"))
+        assert not any("4501" in m.get("text", "") for m in bot.slack.dms("U01MAYA"))
+        assert recovered_line(await home_blocks(bot, "U01MAYA")) is not None  # still counted
 
 
 async def _intake(db: Database) -> WebhookIntake:

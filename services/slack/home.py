@@ -46,7 +46,10 @@ class HomePublisher:
         email = await self.people.email_for(user_id)
         config = self.os_config()
         approver = config.is_approver(user_id) or bool(email and config.is_approver(email))
-        return await self.home.load(user_id, email=email, is_approver=approver, now=utcnow(), limit=limit)
+        admin = config.is_admin(user_id) or bool(email and config.is_admin(email))
+        return await self.home.load(
+            user_id, email=email, is_approver=approver, now=utcnow(), limit=limit, is_admin=admin
+        )
 
     async def publish(self, user_id: str) -> None:
         data = await self.load(user_id)
