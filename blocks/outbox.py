@@ -27,7 +27,7 @@ from blocks.ids import OutboxAction, block_id
 from blocks.limits import HEADER_TEXT
 from blocks.text import esc_trunc, link, plain
 from blocks.values import MeetingRef, OutboxRef, SendRef, encode
-from services.outbox import OutboxLine
+from services.views import OutboxLine
 
 MAX_SHOWN = 20  # header + summary + 2 per write + approve all <= 50 blocks
 TARGET_NAMES = {

@@ -1,6 +1,6 @@
 """`/os-report` and the weekly report: figures, decisions, risks, tone, and chart images.
 
-Pure: a `ReportView` (numbers from services.analytics, charts already uploaded) in, a Message out.
+Pure: a `ReportView` (a `services.views.Dashboard`, charts already uploaded) in, a Message out.
 Charts are image blocks referencing the uploaded file (`slack_file: {"id": …}`), each with alt text
 carrying the chart's key numbers, so the report reads the same to a screen reader.
 """
@@ -8,7 +8,6 @@ carrying the chart's key numbers, so the report reads the same to a screen reade
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 
@@ -16,10 +15,7 @@ from blocks.charts import chart_block
 from blocks.common import Message, build, mrkdwn
 from blocks.limits import SECTION_TEXT
 from blocks.text import esc_trunc
-from services.views import ChartImage
-
-if TYPE_CHECKING:
-    from services.analytics import Dashboard
+from services.views import ChartImage, Dashboard
 
 __all__ = ["ChartImage", "ReportView", "report_message", "tone"]
 

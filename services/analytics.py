@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,6 +25,19 @@ from services.db import Database
 from services.fathom import FathomMeeting, timestamp_seconds
 from services.models import ActionItem, Decision, LLMUsage, Meeting, MeetingFacts, MeetingSpeaker, Person
 from services.sentiment import meeting_tone
+from services.views import (
+    Allocation,
+    Dashboard,
+    DecisionRow,
+    Efficiency,
+    ItemStates,
+    ItemStats,
+    Period,
+    TimelineRow,
+    TypeROI,
+    WeekTrend,
+    Workload,
+)
 
 Grouping = str  # "person" | "client" | "type"
 GROUPINGS = ("person", "client", "type")
@@ -118,131 +131,6 @@ def _speakers(
 
 def _dec(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(round(float(value), 4)))
-
-
-# --- what the queries return ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    since: datetime
-    until: datetime
-    client: str | None = None  # a client slug, or None for all
-
-    @property
-    def label(self) -> str:
-        return f"{self.since:%d %b} – {(self.until - timedelta(seconds=1)):%d %b %Y}"
-
-
-@dataclass(frozen=True)
-class Efficiency:
-    meetings: int
-    hours: float
-    scheduled_hours: float  # over meetings with a schedule
-    overrun_minutes_avg: float | None  # duration - scheduled, mean over scheduled meetings
-    questions_per_hour: float | None
-    decisions_per_hour: float | None
-    items_per_hour: float | None
-    without_outcome: int  # meetings with no decision and no action item
-    talk_share: dict[str, float]  # speaker -> share of all talk time in the period, largest first
-
-
-@dataclass(frozen=True)
-class ItemStats:
-    key: str
-    created: int
-    done: int
-    overdue: int
-    median_hours_to_done: float | None
-    p90_hours_to_done: float | None
-
-    @property
-    def completion_rate(self) -> float | None:
-        return self.done / self.created if self.created else None
-
-    @property
-    def overdue_share(self) -> float | None:
-        return self.overdue / self.created if self.created else None
-
-
-@dataclass(frozen=True)
-class Allocation:
-    by_client: dict[str, float]  # hours
-    by_person: dict[str, float]  # internal attendee email -> hours
-    by_week: dict[date, float]
-    client_weeks: dict[tuple[str, date], float]  # the heatmap
-
-
-@dataclass(frozen=True)
-class TypeROI:
-    type: str
-    meetings: int
-    hours: float
-    decisions: int
-    items_created: int
-    items_done: int
-    claude_cost_usd: Decimal
-
-    @property
-    def cost_per_decision(self) -> Decimal | None:
-        return (self.claude_cost_usd / self.decisions).quantize(Decimal("0.0001")) if self.decisions else None
-
-
-@dataclass(frozen=True)
-class ItemStates:
-    open: int
-    overdue: int
-    snoozed: int
-    done_30d: int
-
-
-@dataclass(frozen=True)
-class Workload:
-    person: str
-    open: int
-    overdue: int
-
-
-@dataclass(frozen=True)
-class WeekTrend:
-    week: date
-    created: int
-    done: int
-
-
-@dataclass(frozen=True)
-class TimelineRow:
-    client: str
-    week: date
-    meetings: int
-    decisions: int
-    items: int
-
-
-@dataclass(frozen=True)
-class DecisionRow:
-    meeting_id: int
-    meeting_title: str
-    client: str | None
-    what: str
-    at: datetime | None
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    """Everything a report draws, loaded in one read unit of work."""
-
-    period: Period
-    efficiency: Efficiency
-    items_by: dict[str, list[ItemStats]]
-    allocation: Allocation
-    roi: list[TypeROI]
-    sentiment_by_week: dict[date, float]
-    decisions: list[DecisionRow]
-    risks: list[tuple[int, str, str]]  # (meeting id, meeting title, risk)
-    network: list[tuple[str, str, int]]  # (person, client, shared meetings)
-    timeline: list[TimelineRow]
-    trend: list[WeekTrend] = field(default_factory=list)
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -24,7 +24,7 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from services.analytics import ItemStates, TimelineRow, WeekTrend, Workload  # noqa: E402
+from services.views import ItemStates, TimelineRow, WeekTrend, Workload  # noqa: E402
 
 ALT_TEXT_MAX = 2000  # Slack's image block alt_text limit
 ACCENT = "#1264A3"  # Slack blue

@@ -40,6 +40,7 @@ from services.integrations.base import (
 from services.jobs import JobHandler, JobQueue
 from services.models import ActionItem, Job, Meeting, OutboxEntry
 from services.os_config import OSConfig
+from services.views import OutboxLine
 
 log = logging.getLogger(__name__)
 
@@ -84,36 +85,6 @@ class SyncReport:
     done_here: int = 0  # items marked done because the task was completed there
     closed_there: int = 0  # tasks closed there because the item was done here
     edited: int = 0  # owner / due-date edits carried across (either way)
-
-
-@dataclass(frozen=True)
-class OutboxLine:
-    """One outside write as the cards draw it (built once from the row)."""
-
-    id: int
-    target: str
-    operation: str
-    summary: str
-    status: str
-    progress: str | None = None
-    error: str | None = None
-    external_url: str | None = None
-    approved_by: str | None = None
-    undoable: bool = True
-
-    @classmethod
-    def of(cls, e: OutboxEntry) -> OutboxLine:
-        return cls(
-            id=e.id,
-            target=e.target,
-            operation=e.operation,
-            summary=e.summary,
-            status=e.status,
-            progress=e.progress,
-            error=e.error,
-            external_url=e.external_url,
-            approved_by=e.approved_by,
-        )
 
 
 def snapshot(e: OutboxEntry) -> dict[str, Any]:

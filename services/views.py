@@ -21,7 +21,7 @@ from services.audit.generator import GeneratedPack
 from services.audit.schema import AuditExtraction
 from services.clock import as_utc
 from services.fathom import FathomMeeting, timestamp_seconds
-from services.models import ActionItem, Meeting, OSProposal
+from services.models import ActionItem, Meeting, OSProposal, OutboxEntry
 from services.templating import steers_the_bot
 
 
@@ -329,6 +329,164 @@ class TeamPanel:
     meetings_by_type_week: dict[str, int]
     hours_by_client_month: dict[str, float]
     claude_cost_month: Decimal
+
+
+# -- from services/analytics.py (drawn by blocks/report.py) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    since: datetime
+    until: datetime
+    client: str | None = None  # a client slug, or None for all
+
+    @property
+    def label(self) -> str:
+        return f"{self.since:%d %b} – {(self.until - timedelta(seconds=1)):%d %b %Y}"
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    meetings: int
+    hours: float
+    scheduled_hours: float  # over meetings with a schedule
+    overrun_minutes_avg: float | None  # duration - scheduled, mean over scheduled meetings
+    questions_per_hour: float | None
+    decisions_per_hour: float | None
+    items_per_hour: float | None
+    without_outcome: int  # meetings with no decision and no action item
+    talk_share: dict[str, float]  # speaker -> share of all talk time in the period, largest first
+
+
+@dataclass(frozen=True)
+class ItemStats:
+    key: str
+    created: int
+    done: int
+    overdue: int
+    median_hours_to_done: float | None
+    p90_hours_to_done: float | None
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.done / self.created if self.created else None
+
+    @property
+    def overdue_share(self) -> float | None:
+        return self.overdue / self.created if self.created else None
+
+
+@dataclass(frozen=True)
+class Allocation:
+    by_client: dict[str, float]  # hours
+    by_person: dict[str, float]  # internal attendee email -> hours
+    by_week: dict[date, float]
+    client_weeks: dict[tuple[str, date], float]  # the heatmap
+
+
+@dataclass(frozen=True)
+class TypeROI:
+    type: str
+    meetings: int
+    hours: float
+    decisions: int
+    items_created: int
+    items_done: int
+    claude_cost_usd: Decimal
+
+    @property
+    def cost_per_decision(self) -> Decimal | None:
+        return (self.claude_cost_usd / self.decisions).quantize(Decimal("0.0001")) if self.decisions else None
+
+
+@dataclass(frozen=True)
+class ItemStates:
+    open: int
+    overdue: int
+    snoozed: int
+    done_30d: int
+
+
+@dataclass(frozen=True)
+class Workload:
+    person: str
+    open: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class WeekTrend:
+    week: date
+    created: int
+    done: int
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    client: str
+    week: date
+    meetings: int
+    decisions: int
+    items: int
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    meeting_id: int
+    meeting_title: str
+    client: str | None
+    what: str
+    at: datetime | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything a report draws, loaded in one read unit of work."""
+
+    period: Period
+    efficiency: Efficiency
+    items_by: dict[str, list[ItemStats]]
+    allocation: Allocation
+    roi: list[TypeROI]
+    sentiment_by_week: dict[date, float]
+    decisions: list[DecisionRow]
+    risks: list[tuple[int, str, str]]  # (meeting id, meeting title, risk)
+    network: list[tuple[str, str, int]]  # (person, client, shared meetings)
+    timeline: list[TimelineRow]
+    trend: list[WeekTrend] = field(default_factory=list)
+
+
+# -- from services/outbox.py (drawn by blocks/outbox.py) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxLine:
+    """One outside write as the cards draw it (built once from the row)."""
+
+    id: int
+    target: str
+    operation: str
+    summary: str
+    status: str
+    progress: str | None = None
+    error: str | None = None
+    external_url: str | None = None
+    approved_by: str | None = None
+    undoable: bool = True
+
+    @classmethod
+    def of(cls, e: OutboxEntry) -> OutboxLine:
+        return cls(
+            id=e.id,
+            target=e.target,
+            operation=e.operation,
+            summary=e.summary,
+            status=e.status,
+            progress=e.progress,
+            error=e.error,
+            external_url=e.external_url,
+            approved_by=e.approved_by,
+        )
 
 
 @dataclass(frozen=True)
