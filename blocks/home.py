@@ -26,6 +26,7 @@ from blocks.charts import home_charts_blocks
 from blocks.common import mrkdwn
 from blocks.ids import HomeAction
 from blocks.limits import MAX_VIEW_BLOCKS
+from blocks.privacy import forget_button
 from blocks.proposals import approve_button
 from blocks.text import esc_trunc, link, user_mention
 from blocks.values import encode
@@ -68,6 +69,7 @@ def home_view(data: HomeData, thread_urls: dict[int, str] | None = None) -> dict
                 ],
             )
         )
+        blocks += forget_button()  # erase a person's data (#18, blocks/privacy.py)
     blocks += home_charts_blocks(data.charts)  # the dashboard's charts, when uploaded (#20)
     blocks.append(
         ContextBlock(

@@ -94,6 +94,19 @@ class AuditView(StrEnum):
     OPTIONS = "audit.options_submit"
 
 
+class PrivacyAction(StrEnum):
+    FORGET = "privacy.forget"  # admin-only Home button: opens the erasure modal (#18)
+
+
+class PrivacyView(StrEnum):
+    PREVIEW = "privacy.forget_preview"  # e-mail entered: show the dry run
+    CONFIRM = "privacy.forget_confirm"  # dry run seen: erase
+
+
+class PrivacyField(StrEnum):
+    EMAIL = "forget_email"
+
+
 ACTION_ENUMS: tuple[type[StrEnum], ...] = (
     ActionItemAction,
     MeetingAction,
@@ -102,8 +115,9 @@ ACTION_ENUMS: tuple[type[StrEnum], ...] = (
     AuditAction,
     QAAction,
     OutboxAction,
+    PrivacyAction,
 )
-VIEW_ENUMS: tuple[type[StrEnum], ...] = (ViewCallback, AuditView)
+VIEW_ENUMS: tuple[type[StrEnum], ...] = (ViewCallback, AuditView, PrivacyView)
 
 
 def all_action_ids() -> set[str]:

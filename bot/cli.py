@@ -476,6 +476,7 @@ async def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
             proposals=runtime.proposals,
             reindex=runtime.domain.search.index_meeting,
             dry_run=args.dry_run,
+            queue=runtime.queue,  # the running bot posts the approval card (#18)
         )
     except ValueError as exc:
         print(str(exc), file=sys.stderr)

@@ -210,7 +210,7 @@ class Runtime:
         await self._start_slack()
         self.worker = Worker(
             self.queue,
-            {**self.pipeline.handlers(), **self.domain.outbox.handlers()},
+            {**self.pipeline.handlers(), **self.domain.outbox.handlers(), **self.slack.privacy.handlers()},
             concurrency=self.settings.job_workers,
         )
         self.worker.start()
@@ -369,6 +369,7 @@ class Runtime:
         if self.context is not None:
             await self.context.domain.audit.drain()
             await self.context.slack.home.drain()
+            await self.context.slack.privacy.drain()  # an erasure under way finishes (#18)
         if self.socket_handler:
             with contextlib.suppress(Exception):
                 await self.socket_handler.close_async()

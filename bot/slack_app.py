@@ -45,6 +45,8 @@ HANDLER_MODULES = (
     "handlers.views.audit",
     "handlers.commands.audit",
     "handlers.commands.report",
+    "handlers.actions.privacy",
+    "handlers.views.privacy",
 )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from services import audit_log
 from services.analysis.schema import AnalysisOutcome, OSUpdate
 from services.clock import utcnow
 from services.db import Database
+from services.errors import NotAllowed
 from services.fathom import FathomMeeting
 from services.models import (
     ActionItem,
@@ -44,6 +46,7 @@ from services.redaction import Policy, Redactor, policy_from_config, redact_meet
 log = logging.getLogger(__name__)
 
 REMOVED = "[removed]"
+PUBLISH_JOB = "proposals.publish"  # the running bot posts an erasure's approval card (services/slack/privacy.py)
 BATCH = 200  # rows per write transaction: short transactions, SQLite's writer is never held long
 ROWS_PER_MEETING = 100_000  # services.search: SQLite rowid = meeting_id * this + n
 
@@ -80,11 +83,31 @@ class PrivateAnalysis:
         self.config = config
 
     async def __call__(self, meeting: FathomMeeting, *, os_context: str = "") -> AnalysisOutcome:
-        redacted, redactor = redact_meeting(meeting, meeting_policy(self.config(), meeting))
+        policy = meeting_policy(self.config(), meeting)
+        redactor = Redactor(policy)
+        # the OS first, configured terms/patterns only (any mode): same OS, same prefix, and a code
+        # name gets the same placeholder in the OS and in the meeting
+        os_context = redactor.redact_configured(os_context)
+        redactor.counts.clear()  # the record counts what was redacted from the meeting
+        redacted, redactor = redact_meeting(meeting, policy, redactor)
         outcome = await self.analyze(redacted, os_context=os_context)
         restored = outcome.model_copy(update={"analysis": redactor.restore_model(outcome.analysis)})
         await record_redaction(self.db, meeting.recording_id, "analysis", redactor)
         return restored
+
+
+class AuditPrivacy:
+    """The same boundary for audit extraction (/os-audit): the meeting's mode, and a record."""
+
+    def __init__(self, db: Database, config: Callable[[], OSConfig]) -> None:
+        self.db = db
+        self.config = config
+
+    def policy_for(self, meeting: FathomMeeting) -> Policy:
+        return meeting_policy(self.config(), meeting)
+
+    async def recorded(self, recording_id: int, redactor: Redactor) -> None:
+        await record_redaction(self.db, recording_id, "audit", redactor)
 
 
 async def record_redaction(db: Database, recording_id: int, purpose: str, redactor: Redactor) -> None:
@@ -261,6 +284,9 @@ class Subject:
     email: str
     names: set[str] = field(default_factory=set)
     slack_id: str | None = None
+    # lone first names ("with Tom"), only when no other known person shares them: replaced in the
+    # text of what is scrubbed, never used to find rows or OS lines (too many false hits)
+    first_names: set[str] = field(default_factory=set)
 
     def mentions(self, value: str) -> bool:
         low = value.lower()
@@ -274,6 +300,8 @@ class Subject:
         out = re.sub(re.escape(self.email), REMOVED, value, flags=re.I)
         for name in sorted(self.names, key=len, reverse=True):
             out = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", REMOVED, out, flags=re.I)
+        for first in self.first_names:  # case-sensitive: "Tom", not "tom" in a URL or word
+            out = re.sub(rf"(?<![\w@.]){re.escape(first)}(?![\w@])", REMOVED, out)
         if self.slack_id:
             out = out.replace(self.slack_id, REMOVED)
         return out
@@ -339,6 +367,7 @@ class ErasureReport:
     proposals: list[int] = field(default_factory=list)
     manual: list[str] = field(default_factory=list)  # OS files that need an edit by hand
     record_id: int | None = None
+    origin: str | None = None  # the proposals' origin (`erasure-<time>`), when any were added
 
     def lines(self) -> list[str]:
         verb = "would change" if self.dry_run else "changed"
@@ -368,6 +397,7 @@ async def find_subject(db: Database, email: str, config: OSConfig | None = None)
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
         raise ValueError(f"not an e-mail address: {email!r}")
     who = Subject(email)
+    met: list[str] = []  # names of the others in the person's meetings
     async with db.session() as s:
         person = await s.scalar(select(Person).where(func.lower(Person.email) == email))
         if person is not None:
@@ -377,11 +407,13 @@ async def find_subject(db: Database, email: str, config: OSConfig | None = None)
         for meeting in await _meetings_with(s, email):
             fathom = meeting.fathom()
             for inv in fathom.calendar_invitees:
-                if _is(inv.email, email):
-                    who.names.update(n for n in (inv.name, inv.matched_speaker_display_name) if n)
+                names = [n for n in (inv.name, inv.matched_speaker_display_name) if n]
+                (who.names.update if _is(inv.email, email) else met.extend)(names)
             for t in fathom.transcript or []:
                 if _is(t.speaker.matched_calendar_invitee_email, email):
                     who.names.add(t.speaker.display_name)
+                else:
+                    met.append(t.speaker.display_name)
         owner_names = await s.scalars(
             select(ActionItem.owner_name).where(func.lower(ActionItem.owner_email) == email).distinct()
         )
@@ -391,7 +423,41 @@ async def find_subject(db: Database, email: str, config: OSConfig | None = None)
         who.names.add(member.name)
         who.slack_id = who.slack_id or member.slack_user_id
     who.names = {n for n in who.names if len(n.strip()) > 2 and n not in (REMOVED, "Unknown")}
+    met = [n for n in met if n not in who.names and n not in (REMOVED, "Unknown")]
+    who.first_names = await _unambiguous_first_names(db, who, config, met)
     return who
+
+
+async def known_names(db: Database, config: OSConfig | None = None) -> dict[str, set[str]]:
+    """Every person this bot knows by name, keyed by e-mail: people and the team of `fathom-os.yml`."""
+    known: dict[str, set[str]] = {}
+    async with db.read_session() as s:
+        for email, name in await s.execute(select(Person.email, Person.name)):
+            if email and name:
+                known.setdefault(email.lower(), set()).add(name)
+    for m in config.team if config else []:
+        known.setdefault(m.email, set()).add(m.name)
+    return known
+
+
+async def _unambiguous_first_names(
+    db: Database, who: Subject, config: OSConfig | None, met: list[str]
+) -> set[str]:
+    """The first word of each full name of the person, unless another known person (people, the
+    team, anyone else in the person's meetings: `met`) has the same first name: then "Tom" could
+    be either, and stays."""
+    firsts = {n.split()[0] for n in who.names if len(n.split()) > 1 and len(n.split()[0]) > 2}
+    firsts = {f for f in firsts if f[0].isupper() and f.isalpha()}
+    if not firsts:
+        return set()
+    others = {
+        name.split()[0].lower()
+        for email, names in (await known_names(db, config)).items()
+        if email != who.email
+        for name in names
+        if name.split()
+    } | {name.split()[0].lower() for name in met if name.split()}
+    return {f for f in firsts if f.lower() not in others}
 
 
 async def _meetings_with(s: Any, email: str) -> list[Meeting]:
@@ -410,7 +476,11 @@ async def forget(
     proposals: Proposer | None = None,
     reindex: Callable[[int], Any] | None = None,
     dry_run: bool = False,
+    queue: Any = None,
 ) -> ErasureReport:
+    """`queue` (services.jobs.JobQueue): the proposed OS edits get a `proposals.publish` job, which
+    the running bot's worker turns into an approval card (durable: a CLI run while the bot is down
+    is posted when it starts)."""
     who = await find_subject(db, email, config)
     report = ErasureReport(dry_run=dry_run)
     touched: list[int] = []
@@ -447,6 +517,8 @@ async def forget(
         await _propose_os_edits(who, report, os_repo, proposals, actor, dry_run)
     if dry_run:
         return report
+    if queue is not None and report.origin:
+        await queue.submit(PUBLISH_JOB, {"origin": report.origin}, key=f"{PUBLISH_JOB}:{report.origin}")
     if reindex is not None:
         for meeting_id in touched:
             await reindex(meeting_id)
@@ -464,16 +536,20 @@ async def _forget_items(s: Any, who: Subject, report: ErasureReport, dry_run: bo
     owner = or_(
         func.lower(ActionItem.owner_email) == who.email, ActionItem.owner_name.in_(sorted(who.names) or [""])
     )
-    name_like = [ActionItem.text.ilike(f"%{n}%") for n in who.names] + [
+    name_like = [ActionItem.text.ilike(f"%{n}%") for n in who.names | who.first_names] + [
         ActionItem.text.ilike(f"%{who.email}%")
     ]
     for item in await s.scalars(select(ActionItem).where(or_(owner, *name_like))):
+        owned = _is(item.owner_email, who.email) or item.owner_name in who.names
+        scrubbed = who.scrub(item.text)  # kept unless it names them
+        if not owned and scrubbed == item.text:
+            continue  # "Tomorrow" matched "%Tom%"
         report.counts["action items"] += 1
         if dry_run:
             continue
-        if _is(item.owner_email, who.email) or item.owner_name in who.names:
+        if owned:
             item.owner_email = item.owner_name = item.owner_slack_id = None
-        item.text = who.scrub(item.text)  # kept unless it names them
+        item.text = scrubbed
         item.version += 1
     mentions = [Decision.what.ilike(f"%{n}%") for n in who.names]
     for decision in await s.scalars(
@@ -565,9 +641,10 @@ async def _propose_os_edits(
     report.counts["OS sections"] += len(updates)
     if dry_run or not updates or proposals is None:
         return
-    origin = f"erasure-{utcnow():%Y%m%d%H%M%S}"[:20]
+    origin = f"erasure-{secrets.token_hex(6)}"  # 20 characters; two erasures never share one
     _, added = await proposals.propose(None, updates, actor, origin=origin)  # type: ignore[arg-type]
     report.proposals = [p.id for p in added]
+    report.origin = origin if added else None
 
 
 async def export(
@@ -655,6 +732,74 @@ async def export(
     return out
 
 
+class PrivacyService:
+    """Erasure from Slack (the admin-only Home action): who may, the dry run, the erasure itself,
+    and the erasure's pending OS edits for its approval card."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: Callable[[], OSConfig],
+        *,
+        os_repo: Any = None,
+        proposals: Proposer | None = None,
+        queue: Any = None,
+        reindex: Callable[[int], Any] | None = None,
+        email_for: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.os_repo = os_repo
+        self.proposals = proposals
+        self.queue = queue
+        self.reindex = reindex
+        self.email_for = email_for  # Slack user id -> e-mail (services.people.People.email_for)
+
+    async def ensure_admin(self, user_id: str) -> None:
+        """Only admins of `fathom-os.yml` (by Slack id or e-mail) may erase a person."""
+        config = self.config()
+        if config.is_admin(user_id):
+            return
+        email = await self.email_for(user_id) if self.email_for else None
+        if not (email and config.is_admin(email)):
+            raise NotAllowed("Only admins listed in fathom-os.yml can erase a person's data.")
+
+    async def _forget(self, user_id: str, email: str, *, dry_run: bool) -> ErasureReport:
+        await self.ensure_admin(user_id)
+        return await forget(
+            self.db,
+            email,
+            actor=user_id,
+            config=self.config(),
+            os_repo=self.os_repo,
+            proposals=self.proposals,
+            reindex=self.reindex,
+            dry_run=dry_run,
+            queue=self.queue,
+        )
+
+    async def preview(self, user_id: str, email: str) -> ErasureReport:
+        """What an erasure would change (nothing is written)."""
+        return await self._forget(user_id, email, dry_run=True)
+
+    async def erase(self, user_id: str, email: str) -> ErasureReport:
+        """The erasure, recorded (erasure record, `person.erased` in the audit log by `user_id`)."""
+        return await self._forget(user_id, email, dry_run=False)
+
+    async def pending(self, origin: str) -> list[OSProposal]:
+        """An erasure's OS edits, for its approval card."""
+        async with self.db.read_session() as s:
+            rows = await s.scalars(
+                select(OSProposal)
+                .where(OSProposal.origin == origin, OSProposal.meeting_id.is_(None))
+                .order_by(OSProposal.id)
+            )
+            return list(rows.all())
+
+    def approvers(self) -> list[str]:
+        return list(self.config().approvers)
+
+
 # -- compliance report ------------------------------------------------------------------------
 
 
@@ -674,7 +819,10 @@ def privacy_settings(config: OSConfig) -> dict[str, Any]:
 
 
 __all__ = [
+    "PUBLISH_JOB",
+    "AuditPrivacy",
     "ErasureReport",
+    "PrivacyService",
     "PrivateAnalysis",
     "RetentionReport",
     "export",

@@ -259,6 +259,15 @@ class Redactor:
         self.counts: Counter[str] = Counter()  # occurrences replaced, by kind
         self._memo: dict[str, tuple[str, tuple[str, ...]]] = {}  # names and e-mails repeat per line
         self._finders = self._build_finders()
+        # the configured terms and patterns alone, whatever the mode: for the OS context (#18)
+        self._configured: list[tuple[Finder, str]] = [
+            (f, "")
+            for f in (
+                _literal("TERM", self.policy.terms),
+                *(_pattern(kind, re.compile(regex)) for kind, regex in self.policy.patterns),
+            )
+            if f is not None
+        ]
 
     def _build_finders(self) -> list[tuple[Finder, str]]:
         """(finder, what the text must contain for it to be worth running: "" | "@" | "digit")."""
@@ -309,10 +318,21 @@ class Redactor:
         self.counts.update(memo[1])
         return memo[0]
 
-    def _redact(self, text: str) -> tuple[str, tuple[str, ...]]:
+    def redact_configured(self, text: str) -> str:
+        """Only `privacy.terms` and `privacy.patterns`, in any mode (the OS context: the agency's
+        own data, where a client's code name would otherwise reach the model). No standard
+        detector runs, so the same OS always gives the same text and the cacheable prefix stays
+        stable; redact it before the meeting so its placeholders number the same every time."""
+        if not text or not self._configured:
+            return text
+        return self._redact(text, self._configured)[0]
+
+    def _redact(
+        self, text: str, finders: list[tuple[Finder, str]] | None = None
+    ) -> tuple[str, tuple[str, ...]]:
         has = {"": True, "@": "@" in text, "digit": _ANY_DIGIT.search(text) is not None}
         taken: list[Span] = []
-        for finder, needs in self._finders:  # earlier finders win overlaps (an IBAN is no phone)
+        for finder, needs in self._finders if finders is None else finders:  # earlier finders win overlaps (an IBAN is no phone)
             if not has[needs]:
                 continue
             for span in finder(text):
@@ -408,11 +428,14 @@ def crm_contact_names(meeting: FathomMeeting) -> list[str]:
     return [str(c.get("name")) for c in contacts if isinstance(c, dict) and c.get("name")]
 
 
-def redact_meeting(meeting: FathomMeeting, policy: Policy) -> tuple[FathomMeeting, Redactor]:
+def redact_meeting(
+    meeting: FathomMeeting, policy: Policy, redactor: Redactor | None = None
+) -> tuple[FathomMeeting, Redactor]:
     """A redacted copy of the meeting (transcript, summary, items, titles, attendee e-mails) and
     the redactor holding the mapping back. Attendee e-mails become placeholders too; owners the
-    model names by placeholder are mapped back by `Redactor.restore_model` on the analysis."""
-    redactor = Redactor(policy)
+    model names by placeholder are mapped back by `Redactor.restore_model` on the analysis.
+    `redactor`: one that already redacted the OS context, so both share placeholders."""
+    redactor = redactor or Redactor(policy)
     if redactor.mode == "off":
         return meeting, redactor
     if redactor.mode == "strict":

@@ -8,6 +8,7 @@ gets one try; if that fails too, `AuditExtractionError` lets the caller use `ext
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import anthropic
 from pydantic import ValidationError
@@ -16,7 +17,7 @@ from services.analysis.schema import UsageRecord
 from services.audit.heuristic import extract_heuristic, meeting_date
 from services.audit.schema import AuditExtraction
 from services.fathom import FathomMeeting
-from services.redaction import Policy, redact_meeting
+from services.redaction import Policy, Redactor, redact_meeting
 
 __all__ = ["AuditExtractionError", "extract_heuristic", "extract_with_claude", "build_user_prompt"]
 
@@ -118,10 +119,11 @@ async def extract_with_claude(
     client_name: str | None = None,
     industry: str | None = None,
     policy: Policy | None = None,
+    on_redacted: Callable[[Redactor], Awaitable[None]] | None = None,
 ) -> tuple[AuditExtraction, list[UsageRecord]]:
     """Structured extraction with `messages.parse`; usage of every attempt is returned for cost tracking.
     The model sees the meeting redacted (`policy`, standard by default); the extraction it returns
-    has the originals put back."""
+    has the originals put back; `on_redacted` writes the meeting's redaction record on success."""
     redacted, redactor = redact_meeting(meeting, policy or Policy())
     prompt = build_user_prompt(redacted, client_name=client_name, industry=industry)
     usage: list[UsageRecord] = []
@@ -146,6 +148,8 @@ async def extract_with_claude(
             last_error = AuditExtractionError(f"{attempt_model} returned no structured output")
             continue
         restored = redactor.restore_model(parsed)
+        if on_redacted is not None:
+            await on_redacted(redactor)
         return _finalise(restored, client_name=client_name, industry=industry), usage
     raise AuditExtractionError(f"audit extraction failed: {type(last_error).__name__}") from last_error
 

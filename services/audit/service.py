@@ -12,6 +12,7 @@ YAML, CSV) are proposed into it; code and config stay in the zip. Proposals stil
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import PurePosixPath
@@ -60,8 +61,10 @@ class AuditService:
         fallback_model: str = "claude-haiku-4-5",
         people: People | None = None,
         proposals: Any = None,
+        privacy: Any = None,
     ) -> None:
         self.db = db
+        self.privacy = privacy  # services.privacy.AuditPrivacy: the meeting's mode and its record (#18)
         self.proposals = proposals  # services.proposals.ProposalService: the one way into the OS
         self.store = store
         self.os_repo = os_repo
@@ -216,6 +219,10 @@ class AuditService:
                     fallback_model=self.fallback_model,
                     client_name=options.client_name,
                     industry=options.industry,
+                    policy=self.privacy.policy_for(fathom) if self.privacy else None,
+                    on_redacted=(
+                        partial(self.privacy.recorded, fathom.recording_id) if self.privacy else None
+                    ),
                 )
                 await self._record_usage(meeting_id, usage)
                 return extraction, "claude"

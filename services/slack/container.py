@@ -12,6 +12,7 @@ from services.slack.audit import AuditPublisher
 from services.slack.gateway import SlackGateway
 from services.slack.home import HomePublisher
 from services.slack.meeting_card import SlackPublisher
+from services.slack.privacy import PrivacyPublisher
 from services.slack.reminders import ReminderPublisher
 from services.slack.report import ReportPublisher
 
@@ -27,3 +28,4 @@ class Slack:
     audit: AuditPublisher
     reminders: ReminderPublisher
     reports: ReportPublisher
+    privacy: PrivacyPublisher  # erasure from Home, erasure approval cards (#18)
