@@ -704,9 +704,8 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
     n = len(turns)
     head = chair(turns)
     scored: list[tuple[float, int, ActionItemOut]] = []
-    handed_out: dict[
-        tuple[str, str | None], int
-    ] = {}  # wrap-up: who the chair gave a "you" task, at which turn
+    # wrap-up: who the chair gave a "you" task, at which turn
+    handed_out: dict[tuple[str, str | None], int] = {}
     for pos, (idx, speaker, email, ts, text) in enumerate(turns):
         found: list[tuple[float, str, str | None, str | None]] = []
         to_you: list[int] = []  # positions in `found` of tasks the chair hands to an unnamed "you"
@@ -718,9 +717,6 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
             m = _COMMIT_RX.search(sentence)
             you = _YOU_RX.search(sentence) or (_WRAP_UP_YOU_RX.search(sentence) if late > 1 else None)
             ask = _ASK_RX.search(sentence)
-            owns = _OWNS_RX.search(sentence)
-            team = _TEAM_RX.search(sentence)
-            third = _THIRD_RX.search(sentence)
             if (you or ask) and not (m and m.start() < (you or ask).start()):  # type: ignore[union-attr]
                 hit = you or ask
                 named = _named(meeting, sentence, aliases)
@@ -743,17 +739,19 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
             ):
                 owner, owner_email, assigned = person[0], person[1], True
                 m = like
-            elif owns and (person := _person(meeting, owns.group(1), aliases)):
+            elif (owns := _OWNS_RX.search(sentence)) and (person := _person(meeting, owns.group(1), aliases)):
                 owner, owner_email, assigned = person[0], person[1], True
                 m = owns
-            elif third and not re.match(r"(?:I|We|You|It|That|This|There|They)\b", third.group(0)):
+            elif (third := _THIRD_RX.search(sentence)) and not re.match(
+                r"(?:I|We|You|It|That|This|There|They)\b", third.group(0)
+            ):
                 person = _named(meeting, third.group(0), aliases)
                 if person is None and not late:
                     continue  # "the designer will…" about nobody here, mid-meeting: a remark
                 owner, owner_email = person if person else (None, None)
                 assigned = person is not None
                 m = third
-            elif not m and team:
+            elif not m and (team := _TEAM_RX.search(sentence)):
                 owner, owner_email, m = None, None, team
             if not m:
                 continue
@@ -1045,6 +1043,10 @@ def _consensus(meeting: FathomMeeting) -> list[tuple[float, int, DecisionOut]]:
             if later[1] != speaker and _AGREE_RX.match(later[4]) and len(later[4].split()) <= 12:
                 agreeing.add(later[1])
         for k, sentence in enumerate(sentences[-2:]):
+            if not agreeing and not (
+                _CONCLUDE_RX.match(sentence) or (k == 1 and _CONCLUDE_RX.match(sentences[-2]))
+            ):
+                continue  # unanswered, and no "Okay, so no LCD." conclusion: nothing agreed (fast path)
             content = _content_words(sentence)
             if content < 1 or _IN_MEETING_RX.search(sentence) or _JOKE_RX.search(sentence):
                 continue
