@@ -48,12 +48,14 @@ class OutboxAction(StrEnum):
     UNDO = "outbox.undo"
     OPEN = "outbox.open"  # link button to the record there: Slack still sends block_actions, ack it
     SEND = "outbox.send"  # value = SendRef (item + target)
+    EDIT = "outbox.edit"  # value = OutboxRef: opens the edit modal
 
 
 class ViewCallback(StrEnum):
     ACTION_ITEM_EDIT = "action_item.edit_submit"
     PROPOSAL_EDIT = "proposal.edit_submit"
     SNOOZE_DATE = "action_item.snooze_date_submit"
+    OUTBOX_EDIT = "outbox.edit_submit"
 
 
 class ItemField(StrEnum):
@@ -63,6 +65,14 @@ class ItemField(StrEnum):
     OWNER = "item_owner"
     DUE_DATE = "item_due_date"
     PRIORITY = "item_priority"
+
+
+class OutboxField(StrEnum):
+    """block_id == action_id of each input in the outside-write edit modal."""
+
+    TITLE = "outbox_title"
+    BODY = "outbox_body"
+    DUE = "outbox_due"
 
 
 class SnoozeField(StrEnum):

@@ -3,13 +3,14 @@ buttons and task links an action item card shows. Pure builders over `OutboxLine
 
 One card per meeting, in its thread, updated in place: each write shows its target, what it is,
 its status (with Gamma's progress while a deck generates, or the target's own message when it
-refused), and its buttons: Approve / Reject while proposed, Open and Undo once applied, and
-Approve all when several wait.
+refused), and its buttons: Approve / Edit / Reject while proposed, Open and Undo once applied,
+and Approve all when several wait. Edit opens a modal over the write's title, text and due date.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -17,17 +18,21 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     ContextBlock,
+    DatePickerElement,
     HeaderBlock,
+    InputBlock,
     InteractiveElement,
+    PlainTextInputElement,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
 from blocks.common import Message, build, mrkdwn
-from blocks.ids import OutboxAction, block_id
-from blocks.limits import HEADER_TEXT
-from blocks.text import esc_trunc, link, plain
+from blocks.ids import OutboxAction, OutboxField, ViewCallback, block_id
+from blocks.limits import HEADER_TEXT, INPUT_VALUE
+from blocks.text import esc_trunc, link, plain, slack_len
 from blocks.values import MeetingRef, OutboxRef, SendRef, encode
-from services.views import OutboxLine
+from services.views import OutboxEdit, OutboxLine
 
 MAX_SHOWN = 20  # header + summary + 2 per write + approve all <= 50 blocks
 TARGET_NAMES = {
@@ -126,6 +131,7 @@ def _buttons(line: OutboxLine) -> list[InteractiveElement]:
                 value=ref,
                 style="primary",
             ),
+            ButtonElement(text="Edit", action_id=OutboxAction.EDIT, value=ref),
             ButtonElement(text="Reject", action_id=OutboxAction.REJECT, value=ref, style="danger"),
         ]
     if line.status == "applied":
@@ -184,3 +190,77 @@ def item_outside(item_id: int, targets: Sequence[str], lines: Sequence[OutboxLin
     if buttons:
         blocks.append(ActionsBlock(block_id=block_id("action_item", item_id, "send"), elements=buttons[:5]))
     return blocks
+
+
+def outbox_edit_modal(form: OutboxEdit) -> dict[str, Any]:
+    """Edit a proposed write before approving it: its title, text and due date, where it has them.
+    A text longer than a Slack input holds is not offered (saving a cut copy would lose the rest)."""
+    blocks: list[Block] = [
+        ContextBlock(
+            block_id="outbox_edit_target",
+            elements=[mrkdwn(f"*{name(form.target)}* — {esc_trunc(form.summary, 300)}")],
+        )
+    ]
+    if form.title_key:
+        blocks.append(
+            InputBlock(
+                block_id=OutboxField.TITLE,
+                label="Title",
+                element=PlainTextInputElement(
+                    action_id=OutboxField.TITLE,
+                    max_length=255,
+                    initial_value=(form.title or "")[:255] or None,
+                ),
+            )
+        )
+    if form.body_key and slack_len(form.body or "") <= INPUT_VALUE:
+        blocks.append(
+            InputBlock(
+                block_id=OutboxField.BODY,
+                label="Text",
+                optional=form.body_key != "input_text",
+                element=PlainTextInputElement(
+                    action_id=OutboxField.BODY,
+                    multiline=True,
+                    max_length=INPUT_VALUE,
+                    initial_value=form.body or None,
+                ),
+            )
+        )
+    elif form.body_key:
+        size = slack_len(form.body or "")
+        note = (
+            f":information_source: The text is {size:,} characters, more than a Slack box holds; "
+            "it is sent as proposed."
+        )
+        blocks.append(SectionBlock(block_id="outbox_edit_long", text=mrkdwn(note)))
+    if form.due_key:
+        blocks.append(
+            InputBlock(
+                block_id=OutboxField.DUE,
+                label="Due date",
+                optional=True,
+                element=DatePickerElement(action_id=OutboxField.DUE, initial_date=form.due or None),
+            )
+        )
+    view = View(
+        type="modal",
+        callback_id=ViewCallback.OUTBOX_EDIT,
+        title=f"Edit {name(form.target)} write"[:24],
+        submit="Save",
+        close="Cancel",
+        private_metadata=encode(OutboxRef(entry_id=form.id)),
+        blocks=blocks,
+    )
+    return view.to_dict()
+
+
+def edited_fields(view: dict[str, Any]) -> dict[str, str | None]:
+    """The modal's submitted values by field (title / body / due); absent inputs are left out."""
+    values = (view.get("state") or {}).get("values") or {}
+    out: dict[str, str | None] = {}
+    for key, field in (("title", OutboxField.TITLE), ("body", OutboxField.BODY), ("due", OutboxField.DUE)):
+        if field.value in values:
+            state = (values[field.value] or {}).get(field.value) or {}
+            out[key] = state.get("selected_date") if field is OutboxField.DUE else state.get("value")
+    return out

@@ -41,6 +41,7 @@ HANDLER_MODULES = (
     "handlers.commands.help",
     "handlers.actions.audit",
     "handlers.actions.outbox",
+    "handlers.views.outbox",
     "handlers.actions.qa",
     "handlers.views.audit",
     "handlers.commands.audit",

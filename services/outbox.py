@@ -40,7 +40,7 @@ from services.integrations.base import (
 from services.jobs import JobHandler, JobQueue
 from services.models import ActionItem, Job, Meeting, OutboxEntry
 from services.os_config import OSConfig
-from services.views import OutboxLine
+from services.views import TITLE_KEYS, OutboxEdit, OutboxLine
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,46 @@ class SyncReport:
     done_here: int = 0  # items marked done because the task was completed there
     closed_there: int = 0  # tasks closed there because the item was done here
     edited: int = 0  # owner / due-date edits carried across (either way)
+
+
+EDIT_LIMITS = {"title": 255, "body": 60_000, "input_text": 400_000}
+
+
+class InvalidEdit(UserFacingError):
+    """An edited field the target would refuse: `field` is which (title / body / due)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def validated_edit(form: OutboxEdit, changes: dict[str, str | None]) -> dict[str, Any]:
+    """The payload keys to change; InvalidEdit names the field the target would refuse."""
+    out: dict[str, Any] = {}
+    if form.title_key and "title" in changes:
+        title = " ".join(str(changes["title"] or "").split())
+        if not title:
+            raise InvalidEdit("title", "A title is required.")
+        if len(title) > EDIT_LIMITS["title"]:
+            raise InvalidEdit("title", f"At most {EDIT_LIMITS['title']} characters.")
+        out[form.title_key] = title
+    if form.body_key and "body" in changes:
+        body = str(changes["body"] or "").strip()
+        cap = EDIT_LIMITS.get(form.body_key, EDIT_LIMITS["body"])
+        if form.body_key == "input_text" and not body:
+            raise InvalidEdit("body", "Gamma needs some text to build the deck from.")
+        if len(body) > cap:
+            raise InvalidEdit("body", f"At most {cap:,} characters.")
+        out[form.body_key] = body
+    if form.due_key and "due" in changes:
+        due = (changes["due"] or "").strip() or None
+        if due is not None:
+            try:
+                due = date.fromisoformat(due[:10]).isoformat()
+            except ValueError:
+                raise InvalidEdit("due", "A date as YYYY-MM-DD.") from None
+        out[form.due_key] = due
+    return out
 
 
 def snapshot(e: OutboxEntry) -> dict[str, Any]:
@@ -338,6 +378,38 @@ class OutboxService:
             before = snapshot(entry)
             entry.status, entry.approved_by, entry.decided_at = "rejected", actor, utcnow()
             audit_log.record(s, actor, "outbox.rejected", f"outbox:{entry.id}", before, snapshot(entry))
+        await self._notify(entry)
+        return entry
+
+    async def for_editing(self, entry_id: int, actor: str) -> OutboxEdit:
+        """The Edit modal's content; only approvers edit, and only what has not been written."""
+        await self.authorise(actor)
+        entry = await self.get(entry_id)
+        if entry.status not in ("proposed", "failed"):
+            raise StaleState(_why_not(entry, "edited"))
+        return OutboxEdit.of(entry)
+
+    async def edit(self, entry_id: int, changes: dict[str, str | None], actor: str) -> OutboxEntry:
+        """Apply the modal's edits to the payload, re-validated; a failed write goes back to proposed
+        (its Approve sends the edited version). Recorded in the audit log with before and after."""
+        await self.authorise(actor)
+        async with self.db.write_session() as s:
+            entry = await self._load(s, entry_id)
+            if entry.status not in ("proposed", "failed"):
+                raise StaleState(_why_not(entry, "edited"))
+            updates = {
+                k: v
+                for k, v in validated_edit(OutboxEdit.of(entry), changes).items()
+                if v != (entry.payload or {}).get(k)  # only what changed is recorded
+            }
+            before = {k: entry.payload.get(k) for k in updates}
+            if updates:
+                entry.payload = {**entry.payload, **updates}
+                title = next((updates[k] for k in TITLE_KEYS if k in updates), None)
+                if title and ": " in entry.summary:
+                    entry.summary = f"{entry.summary.split(': ', 1)[0]}: {title}"[:500]
+                entry.status, entry.error = "proposed", None
+                audit_log.record(s, actor, "outbox.edited", f"outbox:{entry.id}", before, updates)
         await self._notify(entry)
         return entry
 
@@ -631,6 +703,8 @@ def pending(entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
 __all__ = [
     "APPLY_JOB",
     "NOT_APPROVER",
+    "InvalidEdit",
+    "OutboxEdit",
     "OutboxLine",
     "OutboxService",
     "Proposed",

@@ -489,6 +489,41 @@ class OutboxLine:
         )
 
 
+TITLE_KEYS = ("title", "subject")  # the payload keys an outside write's Edit modal changes
+BODY_KEYS = ("body", "description", "input_text")
+DUE_KEYS = ("due", "due_date")
+
+
+@dataclass(frozen=True)
+class OutboxEdit:
+    """What the Edit modal shows of a proposed write: the payload keys it edits, and their text."""
+
+    id: int
+    target: str
+    summary: str
+    title_key: str | None
+    title: str | None
+    body_key: str | None
+    body: str | None
+    due_key: str | None
+    due: str | None
+
+    @classmethod
+    def of(cls, e: OutboxEntry) -> OutboxEdit:
+        p = e.payload or {}  # the payload keys each target's proposals use
+
+        def first(keys: tuple[str, ...]) -> str | None:
+            return next((k for k in keys if k in p), None)
+
+        t, b, d = first(TITLE_KEYS), first(BODY_KEYS), first(DUE_KEYS)
+        if d is None and e.operation in ("task", "issue"):
+            d = "due" if e.target in ("hubspot", "salesforce") else "due_date"
+        return cls(
+            e.id, e.target, e.summary, t, str(p[t] or "") if t else None, b, str(p[b] or "") if b else None,
+            d, (str(p.get(d) or "")[:10] or None) if d else None,
+        )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ChartImage:
     """A dashboard chart uploaded to Slack: drawn as an image block by its file id (#20)."""

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from blocks.ids import OutboxAction, OutboxField
+from blocks.values import OutboxRef, encode
 from bot.sandbox.asana_api import AsanaStandIn
 from services.audit_log import history
 from services.db import Database
@@ -15,7 +21,9 @@ from services.integrations.base import TargetError
 from services.models import ActionItem
 from services.os_config import ConnectorSettings
 from services.outbox import OutboxService
+from tests.harness import MEETINGS_CHANNEL, running_bot
 from tests.support.outbox import APPROVER, STRANGER, meeting_with_item, outbox, settled, worker
+from tests.test_proposals_service import init_os
 
 TOKEN = "2/asana-test"
 PROJECT = "1200000000000001"
@@ -199,3 +207,120 @@ async def test_check_names_the_token_owner_and_refuses_a_bad_token(asana_api: As
     assert "Maya Chen" in await connector(asana_api).check()
     with pytest.raises(TargetError, match="Not Authorized"):
         await connector(asana_api, token="2/wrong").check()
+
+
+# -- Edit on the outbox card, in Slack ----------------------------------------------------------
+
+
+def _card(bot: Any, meeting_id: int) -> dict[str, Any] | None:
+    parents = bot.parents()
+    if not parents:
+        return None
+    return next(
+        (
+            m
+            for m in bot.slack.thread(MEETINGS_CHANNEL, parents[0]["ts"])
+            if any(b.get("block_id") == f"outbox:{meeting_id}:header" for b in m.get("blocks") or [])
+        ),
+        None,
+    )
+
+
+async def test_edit_on_the_card_changes_the_write_before_it_is_approved(tmp_path: Path) -> None:
+    os_path = tmp_path / "os"
+    await init_os(os_path)
+    with (os_path / "fathom-os.yml").open("a") as f:
+        f.write(f'\nintegrations:\n  asana: {{project_id: "{PROJECT}"}}\n')
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@agency.example"]
+    subprocess.run([*git, "commit", "-qam", "asana"], cwd=os_path, check=True)
+    stand_in = await AsanaStandIn.start(token=TOKEN, projects=(PROJECT,))
+    try:
+        async with running_bot(tmp_path, ASANA_TOKEN=TOKEN, ASANA_API_URL=stand_in.url) as bot:
+            status, _ = await bot.send("ai_audit_discovery")
+            assert status == 202
+            outbox_service = bot.runtime.domain.outbox
+            await bot.wait_for(lambda: bool(bot.parents()))
+            db = outbox_service.db
+            async with db.read_session() as s:
+                item = await s.scalar(select(ActionItem).order_by(ActionItem.id))
+            assert item is not None
+            entry = await outbox_service.send_item(item.id, "asana", STRANGER)  # waits for an approver
+            await bot.wait_for(lambda: _card(bot, item.meeting_id) is not None)
+            card = _card(bot, item.meeting_id) or {}
+            ref = encode(OutboxRef(entry_id=entry.id))
+            await bot.slack.click_button(
+                "U01MAYA", MEETINGS_CHANNEL, card["ts"], OutboxAction.EDIT.value, ref
+            )
+            await bot.wait_for(lambda: bool(bot.slack.modal_stack("U01MAYA")))
+            modal = bot.slack.modal_stack("U01MAYA")[0]
+            title, due, text = OutboxField.TITLE.value, OutboxField.DUE.value, OutboxField.BODY.value
+            [body_input] = [b for b in modal["blocks"] if b.get("block_id") == text]
+            unchanged = {text: {text: body_input["element"]["initial_value"]}}  # Slack sends it back
+            refused = await bot.slack.submit_view(
+                "U01MAYA", modal["id"], {title: {title: "   "}, due: {due: "2026-02-01"}, **unchanged}
+            )
+            assert refused["response_action"] == "errors" and title in refused["errors"]
+            await bot.slack.submit_view(
+                "U01MAYA",
+                modal["id"],
+                {title: {title: "Send the signed SOW"}, due: {due: "2026-02-01"}, **unchanged},
+            )
+            await bot.wait_for(
+                lambda: "Send the signed SOW" in str((_card(bot, item.meeting_id) or {}).get("blocks"))
+            )
+            [audit] = await history(db, f"outbox:{entry.id}", limit=1)
+            assert audit.action == "outbox.edited" and audit.actor == "U01MAYA"
+            assert audit.after == {"title": "Send the signed SOW", "due_date": "2026-02-01"}
+            await bot.slack.click_button(
+                "U01MAYA", MEETINGS_CHANNEL, card["ts"], OutboxAction.APPROVE.value, ref
+            )
+            await bot.wait_for(lambda: len(stand_in.tasks) == 1)
+            [task] = stand_in.tasks.values()
+            assert task["name"] == "Send the signed SOW" and task["due_on"] == "2026-02-01"
+    finally:
+        await stand_in.stop()
+
+
+async def test_edit_is_for_approvers_and_unwritten_writes_only(db: Database, asana_api: AsanaStandIn) -> None:
+    from services.errors import NotAllowed, StaleState
+    from services.outbox import InvalidEdit
+
+    _, item_id = await meeting_with_item(db)
+    service, _ = service_for(db, asana_api)
+    entry = await service.send_item(item_id, "asana", STRANGER)
+    with pytest.raises(NotAllowed):
+        await service.for_editing(entry.id, STRANGER)
+    form = await service.for_editing(entry.id, APPROVER)
+    assert (form.title_key, form.body_key, form.due_key) == ("title", "description", "due_date")
+    with pytest.raises(InvalidEdit, match="YYYY-MM-DD") as bad:
+        await service.edit(entry.id, {"due": "next friday"}, APPROVER)
+    assert bad.value.field == "due"
+    with pytest.raises(InvalidEdit, match="At most 255"):
+        await service.edit(entry.id, {"title": "x" * 300}, APPROVER)
+    edited = await service.edit(entry.id, {"title": "Send the SOW today", "body": "Before 5pm"}, APPROVER)
+    assert edited.summary == "Task: Send the SOW today" and edited.payload["description"] == "Before 5pm"
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        done = await settled(service, entry.id)
+    assert asana_api.tasks[done.external_id or ""]["notes"] == "Before 5pm"
+    with pytest.raises(StaleState):
+        await service.edit(entry.id, {"title": "too late"}, APPROVER)
+
+
+def test_the_edit_modal_offers_title_text_and_due_date_and_reads_them_back() -> None:
+    from blocks.outbox import edited_fields, outbox_card, outbox_edit_modal
+    from services.views import OutboxEdit, OutboxLine
+
+    card = outbox_card(7, "Acme", [OutboxLine(1, "asana", "issue", "Task: SOW", "proposed")])
+    [actions] = [b for b in card.blocks if b["block_id"] == "outbox_entry:1:actions"]
+    assert [e["action_id"] for e in actions["elements"]] == ["outbox.approve", "outbox.edit", "outbox.reject"]
+    form = OutboxEdit(1, "gamma", "Deck: Acme", "title", "Acme", "input_text", "x" * 5000, None, None)
+    modal = outbox_edit_modal(form)
+    ids = [b.get("block_id") for b in modal["blocks"]]
+    assert OutboxField.TITLE.value in ids and OutboxField.BODY.value not in ids and "outbox_edit_long" in ids
+    state = {
+        "values": {
+            OutboxField.TITLE.value: {OutboxField.TITLE.value: {"type": "plain_text_input", "value": "New"}}
+        }
+    }
+    assert edited_fields({"state": state}) == {"title": "New"}

@@ -166,7 +166,7 @@ def test_the_card_draws_each_state_with_its_buttons_and_the_targets_message() ->
         _line("applied", id=5, external_url="https://app.hubspot.com/x", approved_by="U01MAYA"),
     ]
     card = outbox_card(7, "Acme discovery", lines)
-    assert _actions(card, 1) == [OutboxAction.APPROVE, OutboxAction.REJECT]
+    assert _actions(card, 1) == [OutboxAction.APPROVE, OutboxAction.EDIT, OutboxAction.REJECT]
     assert _actions(card, 3) == []
     assert "check 2" in _text(card, 3)
     assert (

@@ -1,4 +1,5 @@
-"""Outside-write buttons: Approve, Reject, Approve all, Undo on the outbox card; "Send to …" on items.
+"""Outside-write buttons: Approve, Edit, Reject, Approve all, Undo on the outbox card; "Send to …" on
+items. Edit opens the modal; its submission is handlers/views/outbox.py.
 
 Values carry ids only; the outbox service reloads the entry and checks that the clicker is an
 approver. Each step redraws the card through the outbox publisher (the service notifies it).
@@ -10,7 +11,7 @@ from typing import Any
 
 from blocks.common import notice
 from blocks.ids import OutboxAction
-from blocks.outbox import name
+from blocks.outbox import name, outbox_edit_modal
 from blocks.values import MeetingRef, OutboxRef, SendRef, decode
 from handlers.context import action_value, actor_id, app_of
 from handlers.registrar import Registrar
@@ -55,6 +56,13 @@ async def send(ack: Any, body: dict[str, Any], context: dict[str, Any], respond:
         )
 
 
+async def edit(ack: Any, body: dict[str, Any], context: dict[str, Any], respond: Any) -> None:
+    await ack()
+    app, ref = app_of(context), decode(OutboxRef, action_value(body))
+    form = await app.domain.outbox.for_editing(ref.entry_id, actor_id(body))
+    await app.slack.gateway.open_view(body["trigger_id"], outbox_edit_modal(form))
+
+
 async def opened(ack: Any) -> None:
     await ack()  # a link button: Slack opens the URL and still sends the click
 
@@ -66,3 +74,4 @@ def register(app: Registrar) -> None:
     app.action(OutboxAction.UNDO.value)(undo)
     app.action(OutboxAction.SEND.value)(send)
     app.action(OutboxAction.OPEN.value)(opened)
+    app.action(OutboxAction.EDIT.value)(edit)
