@@ -46,6 +46,7 @@ _NOT_TOPIC = _NUMBER_WORDS | set(  # conversation, not subject: never part of a 
     how why what who where which okay alright fun funny easy hard anything something everything nothing
     other others same different first last another each every able actually already always probably""".split()  # noqa: SIM905
 )
+PASSAGE_PHRASES = 2  # "The group talked about A and B." before a topic's summary
 SPEAKER_BOOST = 1.5  # turns of the person the question names
 WINDOW = 14  # turns in one passage: a topic in a meeting runs about a minute or two
 
@@ -71,6 +72,11 @@ _FILLER = re.compile(
     r"\b(?:u+m+|u+h+m*|h?m+-?h?m+|e+r+m*|a+h+|o+h+|hmm+|uh-huh|y know|you know|i mean|sort of|kind of"
     r"|like i said|i guess|i think|i suppose|i don't know|i dunno|basically|actually|literally|just|really"
     r"|obviously|probably|anyway|you see|or something|or whatever|a bit|a little bit)\b,?\s*",
+    re.I,
+)
+_BACKCHANNEL = re.compile(  # "yeah," "okay." "mm-hmm" and a tag ", right?" inside a turn
+    r"(?:^|(?<=[\s,.?!]))(?:yeah|yep|yes|okay|ok|alright|all right|mm-hmm|uh-huh|cool|sure)[,.!]\s+(?=\w)"
+    r"|,\s*(?:right|yeah|okay|you know)\s*(?=[.?!,]|$)",
     re.I,
 )
 _LEAD = re.compile(
@@ -175,6 +181,7 @@ def clean(text: str) -> str:
     """Filler, repeated words, cut-off words and leading discourse markers out; punctuation tidied."""
     out = _REPEAT.sub(r"\1", text)
     out = _FILLER.sub("", out)
+    out = _BACKCHANNEL.sub(" ", out)
     out = _REPEAT.sub(r"\1", out)
     out = _false_starts(out)
     out = _REPEAT.sub(r"\1", out)
@@ -249,7 +256,30 @@ _SWAP_RX = re.compile(
 def _third_person(sentence: str) -> str:
     """Reported speech: "we" and "I" become "they", "you" the group, so "Maya said they should ..."
     reads as a report of the meeting rather than a quote."""
-    return _SWAP_RX.sub(lambda m: _SWAPS[m.group(0).lower()], sentence)
+    return _REPEAT.sub(r"\1", _SWAP_RX.sub(lambda m: _SWAPS[m.group(0).lower()], sentence))
+
+
+_CONTRACTIONS = (  # a report is written out: "they'll" -> "they will", "it's" -> "it is"
+    (re.compile(r"\b(can)['\u2019]t\b", re.I), r"\1not"),
+    (re.compile(r"\bwon['\u2019]t\b", re.I), "will not"),
+    (re.compile(r"\b(\w+)n['\u2019]t\b", re.I), r"\1 not"),
+    (re.compile(r"\b(it|that|there|what|here|he|she|who|where|this)['\u2019]s\b", re.I), r"\1 is"),
+    (re.compile(r"['\u2019]re\b", re.I), " are"),
+    (re.compile(r"['\u2019]ll\b", re.I), " will"),
+    (re.compile(r"['\u2019]ve\b", re.I), " have"),
+    (re.compile(r"\b(they|we|you|i|he|she|it|that)['\u2019]d\b", re.I), r"\1 would"),
+    (re.compile(r"['\u2019]cause\b", re.I), "because"),
+    (re.compile(r"\bgonna\b", re.I), "going to"),
+    (re.compile(r"\bwanna\b", re.I), "want to"),
+    (re.compile(r"\bgotta\b", re.I), "have to"),
+)
+
+
+def written_out(sentence: str) -> str:
+    """Contractions and spoken forms expanded, as a written report has them."""
+    for rx, repl in _CONTRACTIONS:
+        sentence = rx.sub(repl, sentence)
+    return sentence
 
 
 _VERBS = (
@@ -296,7 +326,7 @@ def attribute(
         if s.turn.speaker != speaker:
             flush()
             speaker, run = s.turn.speaker, []
-        run.append(_third_person(s.text))
+        run.append(written_out(_third_person(s.text)))
     flush()
     return " ".join(parts)
 
@@ -344,6 +374,7 @@ class MeetingText:
         for key, who in sorted(self.aliases.items(), key=lambda kv: -len(kv[0])):
             if _ROLE_WORD.search(key) and who not in self.roles:
                 self.roles[who] = key.title()
+        self.position = {t.index: k for k, t in enumerate(self.turns)}
         self.said: list[list[Said]] = [[Said(t, s) for s in sentences(t.text)] for t in self.turns]
         self.stems: list[Counter[str]] = [Counter(tokens(t.text)) for t in self.turns]
         df: Counter[str] = Counter()
@@ -446,6 +477,11 @@ class MeetingText:
         if not picked:
             return self.overview(target=target, summary_question=topic is not None)
         body = attribute(picked, verb=reporting_verb(question), roles=self.roles)
+        if topic:  # "summarise the discussion about X": what the passage was about, in its words
+            lo, hi = self.position[picked[0].turn.index], self.position[picked[-1].turn.index] + 1
+            local = self.phrases(lo, hi, n=PASSAGE_PHRASES, skip=[" ".join(tokens(topic))])
+            if local:
+                body = f"The group talked about {and_list(local)}. {body}"
         text = f"{lead(question, topic)} {body}"
         return OfflineAnswer(_fit(text, target), _cited(picked), topic is not None)
 

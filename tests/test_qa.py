@@ -15,10 +15,22 @@ from blocks.ids import QAAction
 from blocks.qa import qa_answer
 from bot.config import DEFAULT_PRICES
 from services.access import EVERYTHING
+from services.analysis.extract import speaker_aliases
 from services.db import Database
+from services.fathom import parse_meeting
+from services.meetings import MeetingStore
 from services.models import LLMUsage, Meeting
 from services.qa import QAService
-from services.qa_offline import MeetingText, Turn, attribute, clean, sentences
+from services.qa_offline import (
+    MeetingText,
+    Turn,
+    attribute,
+    carried_roles,
+    clean,
+    is_role,
+    sentences,
+    written_out,
+)
 from services.search import SearchIndex
 from tests.harness import MEETINGS_CHANNEL, running_bot
 from tests.support import score
@@ -234,3 +246,108 @@ def test_the_meeting_topics_name_each_phrase_once_without_numbers_or_stammers() 
     phrases = re.split(r", | and ", topics)
     assert "remote control" in phrases and "remote controls" not in phrases, topics
     assert len(phrases) == 4 and not any("'" in p or p.split()[0] == p.split()[-1] for p in phrases), topics
+
+
+def _meeting_text(path: Path) -> MeetingText:
+    """A dev meeting the way the bench and QAService see it: fixed people, learned roles."""
+    fathom = parse_meeting(score.payload_for(path.stem, json.loads(path.read_text())))
+    aliases = {k: who for k, (who, _) in speaker_aliases(fathom).items()}
+    return MeetingText(
+        (
+            Turn(n, line.speaker.display_name, line.text, line.timestamp)
+            for n, line in enumerate(fathom.transcript or [])
+        ),
+        aliases=aliases,
+    )
+
+
+def test_reported_speech_is_written_out_and_backchannels_go_on_dev_turns() -> None:
+    turns = json.loads((DATA / "ES2006c.json").read_text())["meeting_transcripts"]
+    # Industrial Designer, turn 28: "... Okay . So the batteries , I'll start with the battery , right ?"
+    batteries = score.clean(turns[28]["content"])
+    assert "Okay . So the batteries" in batteries and "battery , right ?" in batteries
+    cleaned = " ".join(sentences(batteries))
+    assert "Okay" not in cleaned and "right" not in cleaned, cleaned
+    said = attribute(MeetingText([Turn(28, "Omar Haddad", batteries, "00:01:52")]).said[0])
+    assert "they will start with the battery" in said and "'ll" not in said, said
+    # Project Manager, turn 617: "and it's gonna look sort of vegetable ,"
+    vegetable = score.clean(turns[617]["content"])
+    assert "it's gonna" in vegetable
+    said = attribute(MeetingText([Turn(617, "Maya Chen", vegetable + " green and orange.", None)]).said[0])
+    assert "it is going to look vegetable" in said, said
+    assert written_out("they can't, it won't, we don't, 'cause they'd") == (
+        "they cannot, it will not, we do not, because they would"
+    )
+
+
+def test_a_speaker_is_named_by_role_after_the_first_mention() -> None:
+    turns = [
+        Turn(
+            0, "Omar Haddad", "The wood case would be really hard to keep clean and it breaks easily.", None
+        ),
+        Turn(1, "Maya Chen", "Rubber or plastic then, since we wanted spongy material anyway.", None),
+        Turn(2, "Omar Haddad", "Rubber is cheaper and the rubber case survives being dropped.", None),
+    ]
+    said = [s for said in MeetingText(turns).said for s in said]
+    text = attribute(said, roles={"Omar Haddad": "Industrial Designer"})
+    assert text.startswith("Omar, the Industrial Designer, said the wood case"), text
+    assert "The Industrial Designer said rubber is cheaper" in text and text.count("Omar") == 1
+    assert "Maya said rubber or plastic" in text, "no role learned: the first name"
+
+
+def test_roles_carry_from_other_meetings_of_the_same_people_without_overriding_this_one() -> None:
+    own = {"project manager": "Maya Chen", "cat": "Jonas Reed"}
+    nearest = {"marketing expert": "Jonas Reed", "project manager": "Priya Nair"}
+    farther = {"industrial designer": "Omar Haddad", "user interface designer": "Jonas Reed"}
+    roles = carried_roles(own, [nearest, farther])
+    assert roles["project manager"] == "Maya Chen", "a role claimed here stays"
+    assert roles["marketing expert"] == "Jonas Reed" and roles["industrial designer"] == "Omar Haddad"
+    assert "user interface designer" not in roles, "a person with a role keeps the nearest one"
+    assert is_role("marketing expert") and not is_role("cat")
+
+
+def test_whole_meeting_summary_runs_through_the_meetings_phases_on_a_dev_meeting() -> None:
+    text_ = _meeting_text(DATA / "ES2006c.json")
+    answer = text_.answer("Summarize the whole meeting.")
+    body = answer.text
+    assert body.startswith("The meeting was mainly about remote control"), body
+    assert "It opened with" in body and "Then the group discussed" in body, body
+    assert 40 <= len(body.split()) <= 120
+    thirds = {3 * text_.position[t.index] // len(text_.turns) for t in answer.cited}
+    assert len(thirds) >= 2, "sentences from more than one phase of the meeting"
+    assert [t.index for t in answer.cited] == sorted(t.index for t in answer.cited), "in the order said"
+    # before: "It opened with circuit board and last time", "the group discussed kinetic energy and how much"
+    for phrase in text_.phrases() + text_.phrases(0, len(text_.turns) // 3, n=2):
+        assert not set(phrase.split()) & {"last", "time", "how", "much", "good", "idea"}, phrase
+    assert "kinetic energy" in text_.phrases(len(text_.turns) // 3, 2 * len(text_.turns) // 3, n=4)
+
+
+def test_a_topic_summary_says_what_its_passage_was_about() -> None:
+    text_ = _meeting_text(DATA / "ES2006c.json")
+    answer = text_.answer("Summarize the discussion about the wood case.")
+    assert answer.summary_question and "The group talked about" in answer.text, answer.text
+    assert "wood case and" not in answer.text.split("The group talked about", 1)[1].split(".")[0], (
+        "the asked topic is not repeated as one of the passage's phrases"
+    )
+
+
+async def test_a_meeting_without_introductions_names_roles_learned_in_the_same_teams_kickoff(
+    any_db: Database,
+) -> None:
+    store, index = MeetingStore(any_db), SearchIndex(any_db)
+    qa = QAService(any_db, index)
+
+    async def ingest(path: Path, name: str) -> int:
+        fathom = parse_meeting(score.payload_for(name, json.loads(path.read_text())))
+        meeting_id = (await store.ingest(fathom)).meeting_id
+        await index.index_meeting(meeting_id)
+        return meeting_id
+
+    question = "What did the Marketing Expert present about trends?"  # ES2009c: no one says their role
+    later = await ingest(DATA / "ES2009c.json", "ES2009c")
+    alone = await qa.answer(question, EVERYTHING, meeting_id=later)
+    assert alone.text and "Marketing Expert" not in alone.text.split(":", 1)[1], "no role known yet"
+    kickoff = DATA.parent / "series" / "ES2009a.json"  # their kickoff: "I'm the Marketing Expert"
+    await ingest(kickoff, "ES2009a")
+    carried = await qa.answer(question, EVERYTHING, meeting_id=later)
+    assert carried.text and "Jonas, the Marketing Expert, presented" in carried.text, carried.text

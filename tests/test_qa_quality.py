@@ -2,10 +2,12 @@
 carry QMSum's queries and reference answers) by bench/bench_qa.py's own measurement: each query
 asked scoped to its meeting, ROUGE F1 (rouge-score, stemming) against the reference.
 
-Floors sit just under the numbers measured when they were set (second round of #22: all queries
-R-1 31.6 / R-2 8.3, "summarise" queries R-1 28.8; first round 30.7 / 7.6 / 27.6; the random-span baseline scores 18.5 on the same queries; before the
-scoped answers of #22 the bot scored about 24 on the whole dev set). Raise them as answers
-improve, never lower them to pass.
+Floors sit just under the numbers measured when they were set (third round of #22: all queries
+R-1 35.6 / R-2 10.7, "summarise" queries R-1 32.2, the three meetings in one database so roles
+learned in one name the speakers of the others; second round 31.6 / 8.3 / 28.8; first round
+30.7 / 7.6 / 27.6; the random-span baseline scores 18.5 on the same queries; before the scoped
+answers of #22 the bot scored about 24 on the whole dev set). Raise them as answers improve, never
+lower them to pass.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from bench.bench_qa import Result, evaluate
 
 DATA = Path(__file__).resolve().parent / "data" / "qmsum" / "meetings"
-FLOORS = {"rouge1": 31.0, "rouge2": 7.9, "summarise_rouge1": 28.3}
+FLOORS = {"rouge1": 35.2, "rouge2": 10.4, "summarise_rouge1": 31.8}
 
 
 async def test_scoped_offline_answers_stay_above_the_rouge_floors_on_three_dev_meetings(
