@@ -24,6 +24,7 @@ import asyncio
 import copy
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -31,7 +32,7 @@ from typing import Any
 
 os.environ.setdefault("LOCAL_SLACK_RATE_LIMITS", "1")  # the Slack subprocess models Slack's limits
 
-from _common import SECRET, fixture, remote_slack_runtime, summary  # noqa: E402
+from _common import SECRET, fixture, pct, remote_slack_runtime, summary  # noqa: E402
 
 CHANNEL = "C02MEETINGS"
 CYCLE = ["partner_sync", "ai_audit_discovery", "ami_ES2006a_kickoff", "ami_ES2006d_decision"]
@@ -169,8 +170,61 @@ def time_intake() -> dict[str, list[float]]:
     return spans
 
 
+def _caller() -> str:
+    """The first two project frames above `Database.session` (file:function), for the hold log."""
+    frame: Any = sys._getframe(2)
+    names: list[str] = []
+    while frame is not None and len(names) < 2:
+        path = frame.f_code.co_filename
+        if ("/services/" in path or "/bot/" in path) and not path.endswith(("/db.py", "contextlib.py")):
+            names.append(f"{path.rsplit('/', 1)[-1][:-3]}.{frame.f_code.co_name}")
+        frame = frame.f_back
+    return " < ".join(names) or "?"
+
+
+def time_lock_holds() -> dict[str, list[float]]:
+    """--breakdown: how long each main-loop unit of work holds SQLite's write lock, by caller, in ms.
+
+    From the transaction's BEGIN (IMMEDIATE on SQLite) to the end of its commit or rollback."""
+    from contextlib import asynccontextmanager
+
+    from sqlalchemy import event
+
+    from services.db import Database
+
+    holds: dict[str, list[float]] = {}
+    inner = Database.session
+
+    @asynccontextmanager
+    async def session(self: Database) -> Any:
+        caller = _caller()
+        began: list[float] = []
+        try:
+            async with inner(self) as s:
+                event.listen(s.sync_session, "after_begin", lambda *_: began.append(time.perf_counter()))
+                yield s
+        finally:  # the commit (or rollback) has ended the transaction
+            if began:
+                holds.setdefault(caller, []).append((time.perf_counter() - began[0]) * 1000)
+
+    Database.session = session  # type: ignore[method-assign]
+    return holds
+
+
+def print_holds(holds: dict[str, list[float]], top: int = 12) -> None:
+    total = {k: sum(v) for k, v in holds.items()}
+    print(f"  main-loop write-lock holds, top {top} callers by total time held (ms):")
+    for name in sorted(total, key=total.__getitem__, reverse=True)[:top]:
+        ms = holds[name]
+        print(
+            f"    {total[name]:8.0f} total  n={len(ms):5d}  p50={statistics.median(ms):6.1f}"
+            f"  p99={pct(ms, 99):7.1f}  max={max(ms):7.1f}  {name}"
+        )
+
+
 async def ack(total: int, senders: int, profile: bool, breakdown: bool = False) -> None:
     spans = time_intake() if breakdown else None
+    holds = time_lock_holds() if breakdown else None
     async with remote_slack_runtime() as (runtime, web):
         url = f"http://127.0.0.1:{runtime.http_port}/webhooks/fathom"
         await post_all(
@@ -182,6 +236,8 @@ async def ack(total: int, senders: int, profile: bool, breakdown: bool = False) 
 
         await wait_for(analysing, 120, step=0.5)
         analysed_at_start = await count_status(runtime, "analysed")
+        if holds is not None:
+            holds.clear()  # only the units of work that overlap the senders
         profiler = None
         if profile:
             import cProfile
@@ -203,6 +259,8 @@ async def ack(total: int, senders: int, profile: bool, breakdown: bool = False) 
         for label, ms in (spans or {}).items():
             if ms:
                 print(summary(f"  in the bot: {label}", ms[-total:]))
+        if holds:
+            print_holds(holds)
         print(
             summary(f"webhook ack, {senders} senders, {total} deliveries, 20 meetings analysing", latencies)
         )

@@ -6,10 +6,12 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services.analysis.schema import ActionItemOut, AnalysisOutcome
 from services.clock import utcnow
@@ -29,6 +31,7 @@ def dedupe_key(text: str) -> str:
 class Ingested:
     meeting_id: int
     created: bool
+    status: str = "received"  # the stored meeting's: the pipeline decides on it without a re-read
 
 
 class MeetingStore:
@@ -49,9 +52,13 @@ class MeetingStore:
     async def ingest(self, fathom: FathomMeeting, *, delivery_id: int | None = None) -> Ingested:
         """Create the meeting and Fathom's own action items; an existing recording_id is reused."""
         async with self.db.read_session() as s:
-            existing = await s.scalar(select(Meeting.id).where(Meeting.recording_id == fathom.recording_id))
+            existing = (
+                await s.execute(
+                    select(Meeting.id, Meeting.status).where(Meeting.recording_id == fathom.recording_id)
+                )
+            ).first()
             if existing is not None:
-                return Ingested(existing, False)
+                return Ingested(existing.id, False, existing.status)
         try:
             async with self.db.session() as s:
                 meeting = Meeting(
@@ -93,12 +100,14 @@ class MeetingStore:
                 return Ingested(meeting.id, True)
         except IntegrityError:
             async with self.db.session() as s:
-                existing = await s.scalar(
-                    select(Meeting.id).where(Meeting.recording_id == fathom.recording_id)
-                )
-            if existing is None:
+                raced = (
+                    await s.execute(
+                        select(Meeting.id, Meeting.status).where(Meeting.recording_id == fathom.recording_id)
+                    )
+                ).first()
+            if raced is None:
                 raise
-            return Ingested(existing, False)
+            return Ingested(raced.id, False, raced.status)
 
     async def get(self, meeting_id: int) -> Meeting:
         async with self.db.read_session() as s:
@@ -140,13 +149,20 @@ class MeetingStore:
             meeting.status = status
             meeting.error = error
 
-    async def store_analysis(self, meeting_id: int, outcome: AnalysisOutcome) -> Meeting:
-        """Idempotent: re-running adds no duplicate items and never overwrites a user's edits."""
+    async def store_analysis(
+        self, meeting_id: int, outcome: AnalysisOutcome, *, loaded: Meeting | None = None
+    ) -> Meeting:
+        """Idempotent: re-running adds no duplicate items and never overwrites a user's edits.
+
+        `loaded`: the row the analysis was made from (the pipeline's one read); the meeting's columns
+        are then written with one UPDATE and set on that row, which is returned, without reading it again."""
         analysis = outcome.analysis
+        # the payload is validated before the write transaction, not while it holds SQLite's lock
+        if loaded is None:
+            loaded = await self.get(meeting_id)
+        fathom = loaded.fathom()
+        external = set(fathom.external_domains)
         async with self.db.session() as s:
-            meeting = await s.get_one(Meeting, meeting_id)
-            fathom = meeting.fathom()
-            external = set(fathom.external_domains)
             existing = {
                 i.dedupe_key: i
                 for i in (
@@ -183,15 +199,23 @@ class MeetingStore:
                     )
                 )
             s.add_all(LLMUsage.of(meeting_id, u) for u in outcome.usage)
-            meeting.analysis = analysis.model_dump(mode="json")
-            meeting.primary_type = analysis.primary_type
-            meeting.analyzer = outcome.model or outcome.analyzer
-            meeting.needs_reanalysis = outcome.degraded
-            meeting.error = outcome.error
-            meeting.status = "analysed"
-            meeting.analysed_at = utcnow()
-            meeting.client_slug = next(iter(sorted(external)), "").split(".")[0] or None
-            return meeting
+            values: dict[str, Any] = {
+                "analysis": analysis.model_dump(mode="json"),
+                "primary_type": analysis.primary_type,
+                "analyzer": outcome.model or outcome.analyzer,
+                "needs_reanalysis": outcome.degraded,
+                "error": outcome.error,
+                "status": "analysed",
+                "analysed_at": (now := utcnow()),
+                "updated_at": now,
+                "client_slug": next(iter(sorted(external)), "").split(".")[0] or None,
+            }
+            written = await s.execute(update(Meeting).where(Meeting.id == meeting_id).values(**values))
+            if cast(CursorResult[Any], written).rowcount != 1:
+                raise NotFound(f"Meeting {meeting_id} was not found.")
+        for name, value in values.items():  # the detached row now says what the database holds
+            set_committed_value(loaded, name, value)
+        return loaded
 
 
 def _add_item(

@@ -137,7 +137,7 @@ class ProposalService:
         return row
 
     async def for_meeting(self, meeting_id: int) -> list[OSProposal]:
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             rows = await s.scalars(
                 select(OSProposal)
                 .where(OSProposal.meeting_id == meeting_id, OSProposal.status != "superseded")
@@ -188,14 +188,18 @@ class ProposalService:
     # -- proposing ----------------------------------------------------------------------------
 
     async def propose_from_analysis(self, meeting_id: int, outcome: AnalysisOutcome) -> list[OSProposal]:
-        """Pipeline hook: one proposal per suggested change (a re-analysis replaces its pending ones)."""
+        """One proposal per suggested change (a re-analysis replaces its pending ones)."""
         async with self.db.session() as s:
             meeting = await s.get(Meeting, meeting_id)
         if meeting is None:
             raise NotFound(f"Meeting {meeting_id} was not found.")
+        return await self.after_analysis(meeting, outcome)
+
+    async def after_analysis(self, meeting: Meeting, outcome: AnalysisOutcome) -> list[OSProposal]:
+        """`MeetingPipeline.after_analysis` hook: `propose_from_analysis` with the row already loaded."""
         updates = await self._updates_for(meeting, outcome.analysis)
         _current, added = await self.propose(
-            meeting_id, updates, f"analysis:{outcome.analyzer}", origin="analysis"
+            meeting.id, updates, f"analysis:{outcome.analyzer}", origin="analysis"
         )
         return added
 

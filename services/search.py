@@ -133,27 +133,31 @@ class SearchIndex:
         self.db = db
         self.sqlite = db.is_sqlite
 
-    async def index_meeting(self, meeting_id: int) -> int:
-        """Replace one meeting's passages and attendees; returns how many passages were stored."""
-        async with self.db.session() as s:
-            meeting = await s.get(Meeting, meeting_id)
+    async def index_meeting(self, meeting_id: int, *, loaded: Meeting | None = None) -> int:
+        """Replace one meeting's passages and attendees; returns how many passages were stored.
+        `loaded`: the row, when the caller has it (the pipeline hook), so it is not read again."""
+        # read and compute before the write transaction: SQLite's write lock (which the webhook
+        # intake waits for) is held only for the deletes and inserts (docs/benchmarks.md, #15)
+        async with self.db.read_session() as s:
+            meeting = loaded or await s.get(Meeting, meeting_id)
             if meeting is None:
                 return 0
             decisions = list(
                 (await s.scalars(select(Decision).where(Decision.meeting_id == meeting_id))).all()
             )
-            passages = meeting_passages(meeting, decisions)[: ROWS_PER_MEETING - 1]
-            fathom = meeting.fathom()
-            emails = {i.email.lower() for i in fathom.calendar_invitees if i.email}
-            if fathom.recorded_by and fathom.recorded_by.email:
-                emails.add(fathom.recorded_by.email.lower())
+        passages = meeting_passages(meeting, decisions)[: ROWS_PER_MEETING - 1]
+        fathom = meeting.fathom()
+        emails = {i.email.lower() for i in fathom.calendar_invitees if i.email}
+        if fathom.recorded_by and fathom.recorded_by.email:
+            emails.add(fathom.recorded_by.email.lower())
+        rows = [self._row(meeting_id, n, p) for n, p in enumerate(passages, start=1)]
+        async with self.db.session() as s:
             await s.execute(text("DELETE FROM search_attendees WHERE meeting_id = :m"), {"m": meeting_id})
             if emails:
                 await s.execute(
                     text("INSERT INTO search_attendees (email, meeting_id) VALUES (:e, :m)"),
                     [{"e": e, "m": meeting_id} for e in sorted(emails)],
                 )
-            rows = [self._row(meeting_id, n, p) for n, p in enumerate(passages, start=1)]
             if self.sqlite:
                 low, high = meeting_id * ROWS_PER_MEETING, (meeting_id + 1) * ROWS_PER_MEETING - 1
                 await s.execute(
@@ -187,9 +191,9 @@ class SearchIndex:
             row["body"] = p.text
         return row
 
-    async def after_analysis(self, meeting_id: int, _outcome: AnalysisOutcome) -> None:
+    async def after_analysis(self, meeting: Meeting, _outcome: AnalysisOutcome) -> None:
         """`MeetingPipeline.after_analysis` hook."""
-        await self.index_meeting(meeting_id)
+        await self.index_meeting(meeting.id, loaded=meeting)
 
     async def search(
         self,

@@ -182,7 +182,7 @@ class SlackGateway:
     async def ref(self, entity: str) -> MessageRef | None:
         if (cached := self._refs.get(entity)) is not None:
             return cached
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             row = await s.scalar(select(SlackMessageRef).where(SlackMessageRef.entity == entity))
         if row is None:
             return None
@@ -212,7 +212,7 @@ class SlackGateway:
         missing = [e for e in entities if e not in found]
         if not missing:
             return found
-        async with self.db.session() as s:
+        async with self.db.read_session() as s:
             rows = await s.scalars(select(SlackMessageRef).where(SlackMessageRef.entity.in_(missing)))
             for r in rows:
                 found[r.entity] = self._refs[r.entity] = MessageRef(r.channel, r.ts, r.thread_ts)
@@ -267,15 +267,16 @@ class SlackGateway:
     async def _claim_post(self, entity: str, channel: str, thread_ts: str | None) -> MessageRef | None:
         """Before a first post: write the pending marker; if one is there already, an earlier attempt
         may have posted, so look for its message (the ref, recorded, if found)."""
-        try:
-            async with self.db.session() as s:
-                pending = await s.get(SlackPendingPost, entity)
-                if pending is None:
+        async with self.db.read_session() as s:  # looked up before taking SQLite's write lock (#15)
+            pending = await s.get(SlackPendingPost, entity)
+            where = None if pending is None else (pending.channel, pending.thread_ts, pending.started_at)
+        if where is None:
+            try:
+                async with self.db.session() as s:
                     s.add(SlackPendingPost(entity=entity, channel=channel, thread_ts=thread_ts))
-                    return None
-                where = (pending.channel, pending.thread_ts, pending.started_at)
-        except IntegrityError:
-            return None  # a concurrent first post of the same entity wrote it a moment ago
+                return None
+            except IntegrityError:
+                return None  # a concurrent first post of the same entity wrote it a moment ago
         found = await self._find_posted(entity, *where)
         if found is not None:
             log.warning("found the earlier post of %s in Slack; updating it instead of posting", entity)
