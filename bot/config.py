@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # a meeting reconciliation recovers this long after it was created is reported (OPS_CHANNEL, admins)
     recovery_alert_minutes: float = Field(default=60.0, alias="RECOVERY_ALERT_MINUTES", ge=0)
     recovery_alert_admins: bool = Field(default=True, alias="RECOVERY_ALERT_ADMINS")
+    # backfill: one summary card per day and channel, the day's meetings as replies in its thread
+    backfill_day_threads: bool = Field(default=True, alias="BACKFILL_DAY_THREADS")
     webhook_max_bytes: int = Field(default=10 * 1024 * 1024, alias="WEBHOOK_MAX_BYTES", ge=1024)
     # slow senders: a request's headers, then its body, must arrive within these; connections are capped
     webhook_header_timeout: float = Field(default=10.0, alias="WEBHOOK_HEADER_TIMEOUT", gt=0)

@@ -112,6 +112,17 @@ async def recovered_count(db: Database, since: datetime) -> int:
         )
 
 
+async def delivery_source(db: Database, delivery_id: int | None) -> str:
+    """How a meeting came in: "webhook", "reconciliation" or "backfill" (its delivery's source)."""
+    if delivery_id is None:
+        return "webhook"
+    async with db.session() as s:
+        return str(
+            await s.scalar(select(WebhookDelivery.source).where(WebhookDelivery.id == delivery_id))
+            or "webhook"
+        )
+
+
 class Ingestor:
     """Hands listed meetings to the intake, skipping recordings already accepted (one query a page)."""
 

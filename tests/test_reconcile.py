@@ -219,6 +219,67 @@ async def test_backfill_resumes_after_an_interruption(db: Database, stand_in: Fa
     assert all(json.loads(r.body)["transcript"] for r in rows)
 
 
+def on_day(rid: int, start: datetime, title: str) -> dict[str, Any]:
+    data = meeting(rid, start, title)
+    end = start + timedelta(minutes=30)
+    for key, value in (("scheduled_start_time", start), ("recording_start_time", start)):
+        data[key] = value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    for key in ("scheduled_end_time", "recording_end_time"):
+        data[key] = end.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return data
+
+
+async def test_backfill_posts_one_card_per_day_with_the_meetings_in_its_thread(
+    tmp_path: Path, stand_in: FathomStandIn
+) -> None:
+    since = datetime(2026, 10, 5, tzinfo=UTC)  # a Monday
+    old = [
+        on_day(900, since + timedelta(hours=9), "Old Monday A"),
+        on_day(901, since + timedelta(hours=14), "Old Monday B"),
+        on_day(902, since + timedelta(days=1, hours=10), "Old Tuesday"),
+    ]
+    async with running_bot(tmp_path) as bot:  # no API key: nothing reconciles behind the test's back
+        api = FathomAPI(stand_in.api_url, [ApiKey("maya", KEY)])
+        for item in old:
+            stand_in.add(item)
+        report = await backfill(bot.runtime.db, api, bot.runtime.intake, since=since)
+        await api.close()
+        assert len(report.recovered) == 3
+        live = meeting(903, utcnow(), "Live meeting")  # a webhook meanwhile: top level as always
+        assert (await bot.send(live))[0] == 202
+
+        def cards_in(ts: str) -> list[str]:
+            return [m.get("text", "") for m in bot.slack.thread(MEETINGS_CHANNEL, ts)[1:]]
+
+        def days() -> dict[str, str]:
+            return {m["text"]: m["ts"] for m in bot.parents() if "Backfilled meetings" in m.get("text", "")}
+
+        def settled() -> bool:
+            found = days()
+            if len(found) != 2 or not any("Live meeting" in t for t in titles(bot)):
+                return False
+            threads = [cards_in(ts) for ts in found.values()]
+            return (
+                sum(
+                    any(f"Old {d}" in t for t in th)
+                    for th in threads
+                    for d in ("Monday A", "Monday B", "Tuesday")
+                )
+                == 3
+            )
+
+        await bot.wait_for(settled, timeout=30)
+        top = titles(bot)
+        assert not any("Old " in t for t in top)  # no backfilled card at the channel's top level
+        found = days()
+        monday = next(ts for text, ts in found.items() if "Monday 5 October 2026" in text)
+        tuesday = next(ts for text, ts in found.items() if "Tuesday 6 October 2026" in text)
+        assert any("Old Monday A" in t for t in cards_in(monday))
+        assert any("Old Monday B" in t for t in cards_in(monday))
+        assert any("Old Tuesday" in t for t in cards_in(tuesday))
+        assert not any("Old Tuesday" in t for t in cards_in(monday))
+
+
 async def test_backfill_dry_run_stores_nothing(db: Database, stand_in: FathomStandIn) -> None:
     since = datetime(2026, 10, 1, tzinfo=UTC)
     for n in range(3):

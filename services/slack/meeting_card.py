@@ -11,6 +11,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from blocks.action_items import action_item_card
+from blocks.common import Message
 from blocks.details import details_card
 from blocks.meeting_card import meeting_card
 from services.access import AccessPolicy, Scope
@@ -18,6 +19,7 @@ from services.clock import utcnow
 from services.meetings import MeetingStore
 from services.models import ActionItem, Meeting
 from services.os_config import OSConfig
+from services.reconcile import delivery_source
 from services.slack.gateway import MessageRef, SlackGateway
 from services.views import ItemView, MeetingView, item_views
 
@@ -41,6 +43,7 @@ class SlackPublisher:
         related: Callable[[int, Scope], Awaitable[list[Meeting]]] | None = None,
         access: AccessPolicy | None = None,
         outside: Callable[[ItemView], Awaitable[list[Any]]] | None = None,
+        backfill_days: bool = True,
     ) -> None:
         self.store = store
         self.gateway = gateway
@@ -53,6 +56,9 @@ class SlackPublisher:
         # meeting id -> its Fathom link, refreshed by each publish; an item card redrawn after a click
         # needs nothing else from the meeting. 10k meetings, least recently used dropped first.
         self._links: LRUCache[int, str | None] = LRUCache(MEETING_LINKS_CACHED)
+        # BACKFILL_DAY_THREADS: a backfilled meeting's card is a reply under one card per day and channel
+        self.backfill_days = backfill_days
+        self._day_locks: dict[str, asyncio.Lock] = {}  # one first post of a day card per process
 
     def channel_for(self, meeting: MeetingView) -> str:
         types: list[str] = [t.type for t in meeting.analysis.types] if meeting.analysis else []
@@ -88,10 +94,11 @@ class SlackPublisher:
         )
         existing = known.get(f"meeting:{meeting_id}")
         channel = existing.channel if existing else self.channel_for(meeting)
+        day = existing.thread_ts if existing else await self._backfill_day(row, channel)
         related = await self._related(meeting_id, channel) if meeting.status == "analysed" else []
         meeting = meeting.with_(items=items, mentions=mentions, related=related)
         parent = await self.gateway.post_or_update(
-            f"meeting:{meeting_id}", channel, meeting_card(meeting), known=known
+            f"meeting:{meeting_id}", channel, meeting_card(meeting), thread_ts=day, known=known
         )
         for item in items if with_items else []:
             await self._post_item(item, parent, meeting.url, meeting.mentions, known)
@@ -100,9 +107,24 @@ class SlackPublisher:
                 f"meeting_details:{meeting_id}",
                 parent.channel,
                 details_card(meeting_id, meeting.analysis),
-                thread_ts=parent.ts,
+                thread_ts=parent.thread_ts or parent.ts,
                 known=known,
             )
+
+    async def _backfill_day(self, row: Meeting, channel: str) -> str | None:
+        """A backfilled meeting goes into its day's thread (one summary card per day and channel, posted
+        on first use), so months of old meetings do not flood the channel; others: None, top level."""
+        if not self.backfill_days or row.started_at is None:
+            return None
+        if await delivery_source(self.store.db, row.delivery_id) != "backfill":
+            return None
+        day = row.started_at.date()
+        text = f"Backfilled meetings of {day:%A %-d %B %Y}: each meeting is a reply in this thread."
+        card = Message(text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+        entity = f"backfill_day:{channel}:{day.isoformat()}"
+        async with self._day_locks.setdefault(entity, asyncio.Lock()):  # that day's meetings, concurrently
+            ref = await self.gateway.post_or_update(entity, channel, card)
+        return ref.ts
 
     async def _related(self, meeting_id: int, channel: str) -> list[tuple[str, str | None]]:
         """(title, link to its thread) of meetings with the same client or people, only those every
@@ -148,7 +170,11 @@ class SlackPublisher:
         extra = await self.outside(item) if self.outside is not None else []
         card = action_item_card(item, owner_mention=owner, meeting_url=link, now=utcnow(), outside=extra)
         return await self.gateway.post_or_update(
-            f"action_item:{item.id}", parent.channel, card, thread_ts=parent.ts, known=known
+            f"action_item:{item.id}",
+            parent.channel,
+            card,
+            thread_ts=parent.thread_ts or parent.ts,
+            known=known,
         )
 
 
