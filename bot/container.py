@@ -38,7 +38,7 @@ from services.os_repo import OSRepo
 from services.outbox import Notifier, OutboxService
 from services.people import People
 from services.pipeline import AfterAnalysis, AnalyzeFn, MeetingPipeline, MeetingPublisher, NullPublisher
-from services.privacy import PrivateAnalysis, qa_policy
+from services.privacy import AuditPrivacy, PrivacyService, PrivateAnalysis, qa_policy
 from services.proposals import ProposalService
 from services.qa import QAService
 from services.reminders import ReminderSender, ReminderService
@@ -51,6 +51,7 @@ from services.slack.gateway import RateGate, SlackGateway
 from services.slack.home import HomePublisher
 from services.slack.meeting_card import SlackPublisher
 from services.slack.outbox import OutboxPublisher, item_blocks
+from services.slack.privacy import PrivacyPublisher
 from services.slack.reminders import ReminderPublisher
 from services.slack.report import ChartUploader, ReportPublisher, SentimentWatch
 
@@ -196,6 +197,7 @@ def _domain(
             fallback_model=settings.claude_fallback_model,
             people=core.people,
             proposals=core.proposals,
+            privacy=AuditPrivacy(db, os_config),
         ),
         action_items=action_items,
         reminders=ReminderService(db, os_config, sender),
@@ -264,5 +266,18 @@ def build(infra: Infra, client: AsyncWebClient, gate: RateGate, default_channel:
         ),
         reminders=reminders,
         reports=reports,
+        privacy=PrivacyPublisher(
+            PrivacyService(
+                infra.db,
+                infra.os_config,
+                os_repo=infra.os_repo,
+                proposals=core.proposals,
+                queue=infra.queue,
+                reindex=core.search.index_meeting,
+                email_for=core.people.email_for,
+            ),
+            core.proposals,
+            gateway,
+        ),
     )
     return AppContext(domain, slack)
