@@ -9,7 +9,7 @@ import pytest
 from bot.sandbox.hubspot_api import HubSpotStandIn
 from services.db import Database
 from services.integrations.base import TargetError
-from services.integrations.hubspot import HubSpotConnector
+from services.integrations.hubspot import HubSpotConnector, dedupe_ref
 from services.outbox import Proposed
 from tests.support.outbox import APPROVER, outbox, settled, worker
 
@@ -72,7 +72,7 @@ async def test_crm_matches_win_over_a_lookup(db: Database, hubspot: HubSpotStand
     async with worker(service):
         await service.approve(entry.id, APPROVER)
         await settled(service, entry.id)
-    assert not [r for r in hubspot.requests if r[1].endswith("/search")]
+    assert not [r for r in hubspot.requests if r[1].endswith(("contacts/search", "companies/search"))]
     [record] = hubspot.live("meetings")
     assert sorted(hubspot.associations[record["id"]]) == sorted([(contact, 200), (deal, 212)])
 
@@ -105,7 +105,10 @@ async def test_tasks_and_a_note_carry_owner_due_date_and_facts(db: Database, hub
     assert t["properties"]["hs_timestamp"] == "2026-01-20T00:00:00.000Z"
     assert t["properties"]["hs_task_status"] == "NOT_STARTED"
     [n] = hubspot.live("notes")
-    assert n["properties"]["hs_note_body"] == "Budget: 40k. Timeline: Q1."
+    assert (
+        n["properties"]["hs_note_body"]
+        == f"Budget: 40k. Timeline: Q1.\n\nRef: {dedupe_ref('hubspot:note:meeting:7')}"
+    )
 
 
 async def test_approved_twice_logs_one_meeting(db: Database, hubspot: HubSpotStandIn) -> None:
@@ -117,6 +120,29 @@ async def test_approved_twice_logs_one_meeting(db: Database, hubspot: HubSpotSta
         await service.approve(entry.id, APPROVER)
         await settled(service, entry.id)
     assert len(hubspot.live("meetings")) == 1
+
+
+@pytest.mark.parametrize("operation", ["meeting", "task", "note"])
+async def test_a_retry_after_a_crash_that_lost_the_answer_finds_the_record(
+    hubspot: HubSpotStandIn, operation: str
+) -> None:
+    from services.integrations.base import Write
+
+    payload = {"title": "Acme", "subject": "Send the SOW", "body": "Scope agreed.", "emails": []}
+    if operation == "meeting":
+        payload["external_url"] = "https://fathom.video/calls/7"
+    write = Write(1, operation, payload, f"hubspot:{operation}:7")
+    first = await connector(hubspot).apply(write, _noop)  # created; then the job died unrecorded
+    again = await connector(hubspot).apply(write, _noop)
+    assert again.external_id == first.external_id and len(hubspot.live(f"{operation}s")) == 1
+    other = await connector(hubspot).apply(
+        Write(2, operation, {**payload, "external_url": None}, "x:8"), _noop
+    )
+    assert other.external_id != first.external_id  # another write is another record
+
+
+async def _noop(text: str) -> None:
+    return None
 
 
 async def test_a_4xx_shows_hubspots_message_on_the_card(db: Database, hubspot: HubSpotStandIn) -> None:

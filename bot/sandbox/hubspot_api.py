@@ -2,9 +2,9 @@
 
 `POST /crm/v3/objects/{meetings,tasks,notes}` with `{properties, associations}` answers 201 with a
 SimplePublicObject (`id`, `properties`, `createdAt`, `updatedAt`, `archived`); `GET` and `DELETE`
-(archive) by id; `POST /crm/v3/objects/{contacts,companies}/search` with `filterGroups` (EQ / IN)
-answers `{total, results}`; `GET /crm/v3/objects/contacts` pages. Bearer-token auth, HubSpot's
-error body (`status`, `message`, `correlationId`, `category`), property validation on create
+(archive) by id; `POST /crm/v3/objects/{type}/search` with `filterGroups` (EQ / IN /
+CONTAINS_TOKEN) answers `{total, results}`; `GET /crm/v3/objects/contacts` pages. Bearer-token
+auth, HubSpot's error body (`status`, `message`, `correlationId`, `category`), property validation on create
 (unknown association targets, a bad `hs_task_status`), and its ten-secondly rate limit answered
 429 with `errorType: RATE_LIMIT` and the `X-HubSpot-RateLimit-*` headers.
 """
@@ -12,6 +12,7 @@ error body (`status`, `message`, `correlationId`, `category`), property validati
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -56,6 +57,7 @@ class HubSpotStandIn(StandIn):
             app.router.add_post(f"/crm/v3/objects/{t}", self._create)
             app.router.add_get(f"/crm/v3/objects/{t}/{{id}}", self._get)
             app.router.add_delete(f"/crm/v3/objects/{t}/{{id}}", self._archive)
+            app.router.add_post(f"/crm/v3/objects/{t}/search", self._search)
         for t in ("contacts", "companies"):
             app.router.add_post(f"/crm/v3/objects/{t}/search", self._search)
             app.router.add_get(f"/crm/v3/objects/{t}", self._page)
@@ -178,6 +180,8 @@ def _matches(record: dict[str, Any], f: dict[str, Any]) -> bool:
         return value == str(f.get("value") or "").lower()
     if op == "IN":
         return value in {str(v).lower() for v in f.get("values") or []}
+    if op == "CONTAINS_TOKEN":  # HubSpot tokenises on whitespace and punctuation other than - and _
+        return str(f.get("value") or "").lower() in re.split(r"[^\w-]+", value)
     return False
 
 

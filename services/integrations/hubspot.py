@@ -4,11 +4,15 @@ The SDK is synchronous (urllib3): each call runs in a worker thread. Records are
 the contacts, company and deal Fathom matched (`crm_matches`), else found by the attendees'
 e-mail addresses and domains (contacts / companies search). A note carries deal-relevant facts as a
 suggestion; the bot never changes a deal's fields. Undo archives the record (HubSpot's delete).
+Crash safety: every body ends with `Ref: fos-<hash of the dedupe key>`; before creating, the
+connector searches for it (a meeting with an external URL: by that URL), so a retry after a crash
+that lost HubSpot's answer finds the record instead of making a second one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,6 +23,9 @@ from hubspot.crm.companies import Filter as CompanyFilter
 from hubspot.crm.companies import FilterGroup as CompanyFilterGroup
 from hubspot.crm.companies import PublicObjectSearchRequest as CompanySearch
 from hubspot.crm.contacts import Filter, FilterGroup, PublicObjectSearchRequest
+from hubspot.crm.objects import Filter as RecordFilter
+from hubspot.crm.objects import FilterGroup as RecordFilterGroup
+from hubspot.crm.objects import PublicObjectSearchRequest as RecordSearch
 from hubspot.crm.objects.meetings import SimplePublicObjectInputForCreate as MeetingInput
 from hubspot.crm.objects.notes import SimplePublicObjectInputForCreate as NoteInput
 from hubspot.crm.objects.tasks import SimplePublicObjectInputForCreate as TaskInput
@@ -136,13 +143,17 @@ class HubSpotConnector:
             raise TargetError(TARGET, 400, f"unknown HubSpot operation {write.operation!r}")
         p = write.payload
         found = await self.associations(p)
+        ref = dedupe_ref(write.dedupe_key)
+        made = await self._made_before(write.operation, ref, p)  # a crash lost the answer last time
+        if made is not None:
+            return Applied(external_id=made, url=self._record_url(write.operation, made, found))
         associations = self._assoc(write.operation, found)
         when = _ms(p.get("start") or p.get("due")) or _ms(datetime.now(UTC).isoformat())
         if write.operation == "meeting":
             properties = {
                 "hs_timestamp": when,
                 "hs_meeting_title": str(p.get("title") or "Meeting")[:255],
-                "hs_meeting_body": str(p.get("body") or "")[:65_000],
+                "hs_meeting_body": _with_ref(p.get("body"), ref),
                 "hs_meeting_start_time": when,
                 "hs_meeting_end_time": _ms(p.get("end")) or when,
                 "hs_meeting_outcome": "COMPLETED",
@@ -160,7 +171,7 @@ class HubSpotConnector:
             properties = {
                 "hs_timestamp": when,
                 "hs_task_subject": str(p.get("subject") or "Follow up")[:255],
-                "hs_task_body": str(p.get("body") or "")[:65_000],
+                "hs_task_body": _with_ref(p.get("body"), ref),
                 "hs_task_status": "NOT_STARTED",
                 "hs_task_priority": str(p.get("priority") or "MEDIUM").upper(),
             }
@@ -174,7 +185,7 @@ class HubSpotConnector:
                 ),
             )
         else:
-            properties = {"hs_timestamp": when, "hs_note_body": str(p.get("body") or "")[:65_000]}
+            properties = {"hs_timestamp": when, "hs_note_body": _with_ref(p.get("body"), ref)}
             api = self.client.crm.objects.notes.basic_api
             created = await self._call(
                 api.create,
@@ -185,6 +196,23 @@ class HubSpotConnector:
         return Applied(
             external_id=str(created.id), url=self._record_url(write.operation, str(created.id), found)
         )
+
+    async def _made_before(self, operation: str, ref: str, p: dict[str, Any]) -> str | None:
+        """The record an earlier run of this write created, by the meeting's external URL or the
+        `Ref: fos-…` token every record's body ends with (HubSpot's search indexes within seconds)."""
+        if operation == "meeting" and p.get("external_url"):
+            wanted = RecordFilter(
+                property_name="hs_meeting_external_url", operator="EQ", value=str(p["external_url"])
+            )
+        else:
+            body = {"meeting": "hs_meeting_body", "task": "hs_task_body", "note": "hs_note_body"}[operation]
+            wanted = RecordFilter(property_name=body, operator="CONTAINS_TOKEN", value=ref)
+        search = RecordSearch(
+            filter_groups=[RecordFilterGroup(filters=[wanted])], properties=["hs_object_id"], limit=1
+        )
+        api = getattr(self.client.crm.objects, f"{operation}s").search_api
+        page = await self._call(api.do_search, public_object_search_request=search)
+        return str(page.results[0].id) if page.results else None
 
     def _record_url(self, operation: str, record_id: str, found: dict[str, list[str]]) -> str | None:
         """Engagements open on their contact's or company's record in HubSpot's app."""
@@ -207,6 +235,15 @@ class HubSpotConnector:
     async def check(self) -> str:
         page = await self._call(self.client.crm.contacts.basic_api.get_page, limit=1)
         return f"token accepted (contacts readable, {len(page.results)} listed)"
+
+
+def dedupe_ref(dedupe_key: str) -> str:
+    return "fos-" + hashlib.sha256(dedupe_key.encode()).hexdigest()[:12]
+
+
+def _with_ref(body: Any, ref: str) -> str:
+    text = str(body or "")[:64_900]
+    return f"{text}\n\nRef: {ref}" if text else f"Ref: {ref}"
 
 
 def _ms(value: Any) -> str | None:
