@@ -131,11 +131,13 @@ noise, and a bet on AMI's shape), fewer decisions per meeting (turns/90: P 0.31 
 
 Speed: `HeuristicAnalyzer.analyze_sync` on {name} ({turns} turns, about an hour), {args.runs} runs
 in-process, sentence cache cleared before each run: median {median:.0f} ms, p95 {p95:.0f} ms
-(target p95 < 200 ms; before the sentence cache: median 651 ms, p95 957 ms). Round four, the
-shared machine at load 4.2–5.3: three runs of 30 gave median 139–147 / p95 193–297 ms; an
-interleaved A/B of `extract.extract_all` alone against 0d85857 (20 runs each) gave median 99 vs
-117 ms, p95 130 vs 128 ms, so the new rules cost nothing measurable; the meeting tone (VADER,
-#20) adds 17–25 ms of the total. Topic episodes
+(target p95 < 200 ms; before the sentence cache: median 651 ms, p95 957 ms). Round four (the shared 2-core machine
+never quiet: load 4–8): runs of 30 gave median 139–147 / p95 193–297 ms at load 4.2–4.5 and
+median 347–424 / p95 418–810 ms at load 6–8, so p95 < 200 ms holds only on a lightly loaded
+machine; an interleaved A/B of `extract.extract_all` alone against 0d85857 (5 series of 20 runs)
+gave medians 99–333 ms (after) against 117–395 ms (before), 15–25% faster after (unanswered
+proposals skip the consensus checks, owner patterns are searched only when reached); the
+meeting tone (VADER, #20) adds 17–56 ms of the total. Topic episodes
 cost about 28 ms of it (segmentation 6 ms, convergence search 22 ms); round two measured median
 94–99 / p95 108–111 ms on a quiet machine, and the episodes round was measured with the shared
 2-core machine at load 4.5–5.4, where an interleaved A/B against 8688008 gave median 151–190 /
