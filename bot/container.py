@@ -153,7 +153,7 @@ def _domain(
     outbox = OutboxService(
         db, infra.queue, os_config, infra.connectors, people=gateway, notifier=outbox_cards
     )
-    if {"hubspot", "salesforce"} & set(infra.connectors):  # CRM writes after client meetings (#21)
+    if set(infra.connectors) - {"gamma"}:  # CRM writes and PM tasks after client meetings (#21)
         hooks.append(outbox.after_analysis)
     pipeline = MeetingPipeline(
         db,

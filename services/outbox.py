@@ -263,6 +263,44 @@ class OutboxService:
             )
         except Exception as exc:
             log.warning("could not propose the CRM writes of meeting %s: %s", meeting_id, type(exc).__name__)
+        try:
+            await self.propose_items(meeting_id, "analysis")
+        except Exception as exc:
+            log.warning("could not propose the tasks of meeting %s: %s", meeting_id, type(exc).__name__)
+
+    async def propose_items(self, meeting_id: int, actor: str) -> list[OutboxEntry]:
+        """The rule per meeting type or client (`propose_items`, `meeting_types`, `clients` under a PM
+        target in fathom-os.yml): each open agency action item proposed as a task there."""
+        from services.integrations.proposals import issue_for_item
+
+        config = self.os_config()
+        wanted = [
+            (t, config.integrations.settings_for(t))
+            for t in ("asana", "jira", "linear")
+            if t in self.connectors and config.integrations.settings_for(t).propose_items
+        ]
+        if not wanted:
+            return []
+        async with self.db.read_session() as s:
+            meeting = await s.get(Meeting, meeting_id)
+            if meeting is None:
+                raise NotFound(f"Meeting {meeting_id} was not found.")
+            items = list(
+                (await s.scalars(select(ActionItem).where(ActionItem.meeting_id == meeting_id))).all()
+            )
+        domains = [d.lower() for d in meeting.fathom().external_domains]
+        out = []
+        for target, settings in wanted:
+            if not settings.enabled or (meeting.primary_type or "client") not in settings.meeting_types:
+                continue
+            clients = [c.lower().lstrip("@") for c in settings.clients]
+            if clients and not any(d == c or d.endswith("." + c) for d in domains for c in clients):
+                continue
+            for item in items:
+                if item.owner_external or item.status == "done":
+                    continue  # the client's own to-dos are not the agency's tasks
+                out.append(await self.propose(issue_for_item(item, meeting, settings, target), actor))
+        return out
 
     async def propose_crm(
         self, meeting_id: int, actor: str, *, decisions: Sequence[str] = (), facts: Sequence[str] = ()

@@ -157,3 +157,53 @@ async def test_check_names_the_token_owner_and_refuses_a_bad_token(jira_api: Jir
 
 async def _noop(text: str) -> None:
     return None
+
+
+async def _client_meeting(db: Database, recording: int, domain: str, kind: str = "client") -> int:
+    from services.models import Meeting
+
+    payload = {
+        "title": f"{domain} weekly",
+        "recording_id": recording,
+        "calendar_invitees": [
+            {"email": f"dana@{domain}", "is_external": True},
+            {"email": "maya@agency.example", "is_external": False},
+        ],
+    }
+    async with db.session() as s:
+        meeting = Meeting(
+            recording_id=recording, title=f"{domain} weekly", payload=payload, primary_type=kind
+        )
+        s.add(meeting)
+        await s.flush()
+        s.add(ActionItem(meeting_id=meeting.id, dedupe_key="a", source="fathom", text="Send the SOW"))
+        s.add(
+            ActionItem(
+                meeting_id=meeting.id,
+                dedupe_key="b",
+                source="fathom",
+                text="Dana: intro",
+                owner_external=True,
+            )
+        )
+        return meeting.id
+
+
+async def test_the_rule_per_client_and_meeting_type_proposes_the_agencys_items(
+    db: Database, jira_api: JiraStandIn
+) -> None:
+    rule = CONFIG.replace(
+        "jira: {project_id: OPS,",
+        "jira: {project_id: OPS, propose_items: true, clients: [acme.example], meeting_types: [client],",
+    )
+    service, _ = outbox(db, {"jira": connector(jira_api)}, rule)
+    acme = await _client_meeting(db, 91, "acme.example")
+    other = await _client_meeting(db, 92, "globex.example")
+    internal = await _client_meeting(db, 93, "acme.example", kind="internal_partner")
+    [entry] = await service.propose_items(acme, "analysis")
+    assert (entry.target, entry.status, entry.summary) == ("jira", "proposed", "Task: Send the SOW")
+    assert await service.propose_items(other, "analysis") == []  # another client
+    assert await service.propose_items(internal, "analysis") == []  # another meeting type
+    assert [e.id for e in await service.propose_items(acme, "analysis")] == [entry.id]  # once
+    plain, _ = outbox(db, {"jira": connector(jira_api)}, CONFIG)  # no rule: nothing unasked
+    assert await plain.propose_items(other, "analysis") == [] and jira_api.calls == 0

@@ -11,7 +11,7 @@ from services.db import Database
 from services.integrations.base import TargetError, Write
 from services.integrations.salesforce import SalesforceConnector, marker
 from services.outbox import Proposed
-from tests.support.outbox import APPROVER, outbox, settled, worker
+from tests.support.outbox import APPROVER, CONFIG, outbox, settled, worker
 
 SESSION = "00Dtest!session"
 
@@ -151,3 +151,54 @@ async def test_check_names_a_bad_session(salesforce: SalesforceStandIn) -> None:
 
 async def _noop(text: str) -> None:
     return None
+
+
+async def test_after_a_client_meeting_the_event_and_agency_tasks_wait_for_approval(
+    db: Database, salesforce: SalesforceStandIn
+) -> None:
+    from services.models import ActionItem, Meeting
+
+    config = CONFIG.replace("  hubspot: {}\n", "  salesforce: {owners: {U01MAYA: 005MAYA}}\n")
+    payload = {
+        "title": "Acme discovery",
+        "recording_id": 77,
+        "share_url": "https://fathom.video/share/77",
+        "calendar_invitees": [{"email": "dana@acme.example", "is_external": True}],
+        "default_summary": {"markdown_formatted": "Scope agreed."},
+    }
+    async with db.session() as s:
+        meeting = Meeting(recording_id=77, title="Acme discovery", payload=payload, primary_type="discovery")
+        s.add(meeting)
+        await s.flush()
+        s.add(
+            ActionItem(
+                meeting_id=meeting.id,
+                dedupe_key="a",
+                source="fathom",
+                text="Send the SOW",
+                owner_slack_id="U01MAYA",
+            )
+        )
+        s.add(
+            ActionItem(
+                meeting_id=meeting.id,
+                dedupe_key="b",
+                source="fathom",
+                text="Dana: intro",
+                owner_external=True,
+            )
+        )
+        await s.flush()
+        meeting_id = meeting.id
+    service, _ = outbox(db, {"salesforce": connector(salesforce)}, config)
+    entries = await service.propose_crm(
+        meeting_id, "analysis", decisions=["Start in January"], facts=["Budget: 40k"]
+    )
+    assert [(e.target, e.operation, e.status) for e in entries] == [
+        ("salesforce", "event", "proposed"),
+        ("salesforce", "task", "proposed"),
+    ]
+    event_payload, task_payload = entries[0].payload, entries[1].payload
+    assert "Start in January" in event_payload["body"] and "Budget: 40k" in event_payload["body"]
+    assert event_payload["emails"] == ["dana@acme.example"] and task_payload["owner_id"] == "005MAYA"
+    assert entries[0].dedupe_key == f"salesforce:event:{meeting_id}" and salesforce.calls == 0
