@@ -1,6 +1,7 @@
 """The outside systems' clients, built in the composition root (#21).
 
-A connector exists when its secret is set (`GAMMA_API_KEY`, `HUBSPOT_TOKEN`, `LINEAR_API_KEY`) and
+A connector exists when its secret is set (`GAMMA_API_KEY`, `HUBSPOT_TOKEN`, `LINEAR_API_KEY`,
+`SALESFORCE_INSTANCE_URL` + `SALESFORCE_ACCESS_TOKEN`, `ASANA_TOKEN`, `JIRA_URL` + `JIRA_TOKEN`) and
 `fathom-os.yml` does not switch it off. In the local sandbox (no Slack tokens) Gamma and Linear
 without a token run against the local stand-ins, so the outbox card, a generating deck and the
 "Send to Linear" button can be tried without any account.
@@ -176,4 +177,6 @@ async def connector_checks(settings: Settings, config: OSConfig) -> list[Any]:
 def _settings_gap(target: str, config: OSConfig) -> str | None:
     if target == "linear" and not config.integrations.settings_for("linear").team_id:
         return "no integrations.linear.team_id in fathom-os.yml: issues cannot be created"
+    if target in ("asana", "jira") and not config.integrations.settings_for(target).project_id:
+        return f"no integrations.{target}.project_id in fathom-os.yml: tasks cannot be created"
     return None

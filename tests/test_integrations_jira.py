@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -207,3 +209,23 @@ async def test_the_rule_per_client_and_meeting_type_proposes_the_agencys_items(
     assert [e.id for e in await service.propose_items(acme, "analysis")] == [entry.id]  # once
     plain, _ = outbox(db, {"jira": connector(jira_api)}, CONFIG)  # no rule: nothing unasked
     assert await plain.propose_items(other, "analysis") == [] and jira_api.calls == 0
+
+
+async def test_fathom_os_check_reads_jira_and_names_the_fix(tmp_path: Path, jira_api: JiraStandIn) -> None:
+    from bot.config import load_settings
+    from bot.integrations import connector_checks
+    from services.os_config import parse_os_config
+
+    def settings(token: str) -> Any:
+        return load_settings(
+            JIRA_URL=jira_api.base_url, JIRA_EMAIL=EMAIL, JIRA_TOKEN=token, OS_REPO_PATH=str(tmp_path)
+        )
+
+    [ok] = await connector_checks(
+        settings(TOKEN), parse_os_config("integrations:\n  jira: {project_id: OPS}\n")
+    )
+    assert ok.level == "ok" and "Maya Chen" in ok.message
+    [gap] = await connector_checks(settings(TOKEN), parse_os_config(""))
+    assert gap.level == "warn" and "integrations.jira.project_id" in gap.message
+    [fail] = await connector_checks(settings("wrong"), parse_os_config(""))
+    assert fail.level == "fail" and "401" in fail.message and "id.atlassian.com" in (fail.fix or "")
