@@ -144,7 +144,7 @@ def _domain(
 ) -> Domain:
     settings, db, os_config = infra.settings, infra.db, infra.os_config
     # after each (re-)analysis: OS proposals, the search index, then the approval card
-    hooks: list[AfterAnalysis] = [core.proposals.propose_from_analysis, core.search.after_analysis]
+    hooks: list[AfterAnalysis] = [core.proposals.after_analysis, core.search.after_analysis]
     if approval_card is not None:
         hooks.append(approval_card)
     hooks.append(core.analytics.after_analysis)  # the dashboard's facts follow every analysis (#20)

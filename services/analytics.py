@@ -164,16 +164,19 @@ class AnalyticsService:
         self.db = db
         self.clock = clock
 
-    async def after_analysis(self, meeting_id: int, _outcome: object) -> None:
+    async def after_analysis(self, meeting: Meeting, _outcome: object) -> None:
         """`MeetingPipeline.after_analysis` hook: the facts follow every (re-)analysis."""
-        await self.record(meeting_id)
+        await self.record(meeting.id, loaded=meeting)
 
-    async def record(self, meeting_id: int) -> None:
-        async with self.db.read_session() as s:
-            meeting = await s.get(Meeting, meeting_id)
-            if meeting is None:
-                return
-            facts, speakers = await run_cpu(derive_facts, meeting)  # VADER: off the event loop
+    async def record(self, meeting_id: int, *, loaded: Meeting | None = None) -> None:
+        """`loaded`: the row, when the caller has it (the pipeline hook), so it is not read again."""
+        meeting = loaded
+        if meeting is None:
+            async with self.db.read_session() as s:
+                meeting = await s.get(Meeting, meeting_id)
+        if meeting is None:
+            return
+        facts, speakers = await run_cpu(derive_facts, meeting)  # VADER: off the event loop
         async with self.db.session() as s:
             await s.execute(delete(MeetingSpeaker).where(MeetingSpeaker.meeting_id == meeting_id))
             await s.execute(delete(MeetingFacts).where(MeetingFacts.meeting_id == meeting_id))

@@ -250,10 +250,10 @@ class OutboxService:
             entry = await self.approve(entry.id, actor)
         return entry
 
-    async def after_analysis(self, meeting_id: int, outcome: AnalysisOutcome) -> None:
+    async def after_analysis(self, meeting: Meeting, outcome: AnalysisOutcome) -> None:
         """Pipeline hook: the CRM writes of a client, sales or discovery meeting, for approval. A
         failure here must not make the job re-run the analysis."""
-        analysis = outcome.analysis
+        meeting_id, analysis = meeting.id, outcome.analysis
         facts = [f"Budget: {m.text}" for m in analysis.budget] + [
             f"Timeline: {m.text}" for m in analysis.timeline
         ]

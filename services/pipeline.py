@@ -37,7 +37,9 @@ class AnalyzeFn(Protocol):
     async def __call__(self, meeting: FathomMeeting, *, os_context: str = "") -> AnalysisOutcome: ...
 
 
-AfterAnalysis = Callable[[int, AnalysisOutcome], Awaitable[object]]
+# a hook gets the meeting as stored with its analysis (one read per pipeline step, #13): it reads
+# what else it needs, never the meeting row again
+AfterAnalysis = Callable[[Meeting, AnalysisOutcome], Awaitable[object]]
 ContextFn = Callable[[FathomMeeting], Awaitable[str]]
 
 
@@ -82,19 +84,19 @@ class MeetingPipeline:
 
     async def handle_ingest(self, job: Job) -> None:
         ingested = await self.store.ingest_delivery(int(job.payload["delivery_id"]))
-        meeting = await self.store.get(ingested.meeting_id)
+        meeting_id = ingested.meeting_id
         # first card, from what Fathom sent; the analysis is its own job, behind every first card
-        await self.publisher.publish_meeting(meeting.id, with_items=not self.fast_analysis)
-        if meeting.status != "analysed":
+        await self.publisher.publish_meeting(meeting_id, with_items=not self.fast_analysis)
+        if ingested.status != "analysed":
             async with self.db.write_session() as s:
                 # its own key: a Retry click while this one finishes still queues a re-analysis
                 queued = await self.queue.enqueue(
-                    s, ANALYZE_JOB, {"meeting_id": meeting.id}, key=f"first-analysis:{meeting.id}"
+                    s, ANALYZE_JOB, {"meeting_id": meeting_id}, key=f"first-analysis:{meeting_id}"
                 )
             if queued is not None:
                 self.queue.notify()
         elif self.fast_analysis:  # a retry after a crash past the analysis: the card above had no items
-            await self.publisher.publish_meeting(meeting.id)
+            await self.publisher.publish_meeting(meeting_id)
 
     async def handle_analyze(self, job: Job) -> None:
         await self.run_analysis(int(job.payload["meeting_id"]))
@@ -128,7 +130,7 @@ class MeetingPipeline:
         try:
             context = await self.context_for(fathom)
             outcome = await self.analyze(fathom, os_context=context)
-            await self.store.store_analysis(meeting_id, outcome)
+            stored = await self.store.store_analysis(meeting_id, outcome, loaded=meeting)
         except Exception as exc:
             log.warning("analysis failed: %s", type(exc).__name__, extra=extra)
             await self.store.set_status(meeting_id, "failed", f"{type(exc).__name__}")
@@ -136,7 +138,7 @@ class MeetingPipeline:
             raise
         log.info("analysed as %s by %s", outcome.analysis.primary_type, outcome.analyzer, extra=extra)
         for hook in self.after_analysis:
-            await hook(meeting_id, outcome)
+            await hook(stored, outcome)
         await self.publisher.publish_meeting(meeting_id)
         return outcome
 

@@ -331,7 +331,7 @@ class TeamPanel:
     claude_cost_month: Decimal
 
 
-# -- from services/analytics.py (drawn by blocks/report.py) ------------------------------------------
+# -- from services/analytics.py (drawn by blocks/report.py) -----------------------------------------
 
 
 @dataclass(frozen=True)
@@ -456,7 +456,7 @@ class Dashboard:
     trend: list[WeekTrend] = field(default_factory=list)
 
 
-# -- from services/outbox.py (drawn by blocks/outbox.py) ---------------------------------------------
+# -- from services/outbox.py (drawn by blocks/outbox.py) --------------------------------------------
 
 
 @dataclass(frozen=True)

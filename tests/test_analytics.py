@@ -279,7 +279,7 @@ async def test_reanalysis_replaces_facts(any_db: Database) -> None:
         m = await s.get(Meeting, 2)
         assert m is not None
         m.analysis = _analysis("client", 1, 0, 0, -0.4)
-    await service.after_analysis(2, None)
+    await service.after_analysis(m, None)  # the row as stored, as the pipeline hands it over
     async with any_db.read_session() as s:
         assert (await service.efficiency(s, PERIOD)).without_outcome == 0
 

@@ -156,13 +156,19 @@ def _config(**reports: object) -> OSConfig:
     )
 
 
+async def _stored(db: Database, meeting_id: int) -> Meeting:
+    """The row as the pipeline hands it to its after_analysis hooks."""
+    async with db.read_session() as s:
+        return await s.get_one(Meeting, meeting_id)
+
+
 async def test_tone_drop_dms_the_account_owner_once_it_passes_the_margin(
     slack: LocalSlack, db: Database
 ) -> None:
     gateway = _gateway(slack, db)
     watch = SentimentWatch(AnalyticsService(db), gateway, lambda: _config())
     await _facts(db, [0.5, 0.4, 0.3, 0.25])  # latest 0.25 vs mean 0.4: a 0.15 dip, under the margin
-    await watch.after_analysis(4, None)
+    await watch.after_analysis(await _stored(db, 4), None)
     assert slack.dms("U01MAYA") == []
     async with db.session() as s:
         s.add(
@@ -181,10 +187,11 @@ async def test_tone_drop_dms_the_account_owner_once_it_passes_the_margin(
         meeting = await s.get(Meeting, 5)
         assert meeting is not None
         meeting.client_slug = "acme"
-    await watch.after_analysis(5, None)  # -0.2 vs mean of the 4 before it (0.3625): a drop of 0.56
+    # -0.2 vs mean of the 4 before it (0.3625): a drop of 0.56
+    await watch.after_analysis(await _stored(db, 5), None)
     [dm] = slack.dms("U01MAYA")
     assert "Acme" in dm["text"] and "-0.20" in dm["text"] and "below its recent average" in dm["text"]
-    await watch.after_analysis(5, None)  # a re-analysis of the same meeting tells nobody again
+    await watch.after_analysis(await _stored(db, 5), None)  # a re-analysis tells nobody again
     assert len(slack.dms("U01MAYA")) == 1
 
 

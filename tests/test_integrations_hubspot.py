@@ -232,8 +232,8 @@ async def test_after_a_client_meeting_the_meeting_tasks_and_a_facts_note_wait_fo
         budget=[Mention(text="around 40k")],
     )
     service, _ = outbox(db, {"hubspot": connector(hubspot)})
-    await service.after_analysis(meeting_id, AnalysisOutcome(analysis=analysis, analyzer="heuristic"))
-    await service.after_analysis(internal_id, AnalysisOutcome(analysis=analysis, analyzer="heuristic"))
+    await service.after_analysis(meeting, AnalysisOutcome(analysis=analysis, analyzer="heuristic"))
+    await service.after_analysis(internal, AnalysisOutcome(analysis=analysis, analyzer="heuristic"))
     entries = await service.for_meeting(meeting_id)
     assert [(e.operation, e.status) for e in entries] == [
         ("meeting", "proposed"),

@@ -8,9 +8,29 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from tests.harness import MEETINGS_CHANNEL, running_bot
+from services.access import EVERYTHING
+from services.models import Job, MeetingFacts, OSProposal
+from services.search import parse_query
+from tests.harness import MEETINGS_CHANNEL, Bot, running_bot
+
+
+async def _jobs(bot: Bot) -> list[tuple[str, str]]:
+    async with bot.runtime.db.session() as s:
+        return [(j.kind, j.status) for j in (await s.scalars(select(Job))).all()]
+
+
+async def _jobs_settled(bot: Bot) -> bool:
+    """Every job the ingest queued has finished (the analysis, and whatever its hooks queued)."""
+    jobs = await _jobs(bot)
+    return any(kind == "meeting.analyze" for kind, _ in jobs) and all(
+        status in ("done", "dead") for _, status in jobs
+    )
+
+
+async def _done_kinds(bot: Bot) -> list[str]:
+    return [kind for kind, status in await _jobs(bot) if status == "done"]
 
 
 async def test_a_publish_reads_the_meeting_row_once_and_redraws_the_same_card(tmp_path: Path) -> None:
@@ -46,3 +66,37 @@ async def test_a_publish_reads_the_meeting_row_once_and_redraws_the_same_card(tm
             if "details:" in json.dumps(m.get("blocks"))
         ]
         assert len(details) == 1
+
+
+async def test_an_ingest_reads_the_meeting_row_at_most_three_times(tmp_path: Path) -> None:
+    """First card, analysis, enriched card: one read each. The after_analysis hooks (proposals,
+    search, approvals, analytics, sentiment, outbox) get the loaded meeting instead of re-reading it."""
+    async with running_bot(tmp_path) as bot:
+        seen: list[str] = []
+
+        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            seen.append(" ".join(statement.split()))
+
+        engine = bot.runtime.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            await bot.send("ai_audit_discovery")
+            await bot.wait_for(lambda: "Generate client OS" in json.dumps(bot.parents()[:1]))
+            await bot.wait_for(lambda: _jobs_settled(bot))
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        kinds = await _done_kinds(bot)
+        assert "meeting.ingest" in kinds and "meeting.analyze" in kinds, kinds
+        meeting_reads = [
+            sql for sql in seen if sql.startswith("SELECT") and "FROM meetings WHERE meetings.id" in sql
+        ]
+        assert 1 <= len(meeting_reads) <= 3, "\n".join(meeting_reads)  # 10 before #13's clean-up
+        # the hooks still ran, on the row they were handed: the facts, the index, the OS proposals
+        meeting_id = int(bot.parents()[0]["blocks"][0]["block_id"].split(":")[1])
+        async with bot.runtime.db.session() as s:
+            facts = await s.get(MeetingFacts, meeting_id)
+            proposals = (await s.scalars(select(OSProposal).where(OSProposal.meeting_id == meeting_id))).all()
+        assert facts is not None and facts.meeting_id == meeting_id
+        assert proposals, "the proposals hook stored the analysis' OS changes"
+        hits = await bot.runtime.domain.search.search(parse_query("brightline dental"), EVERYTHING)
+        assert meeting_id in {h.meeting_id for h in hits}

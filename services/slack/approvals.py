@@ -22,7 +22,7 @@ from blocks.common import Message
 from blocks.proposals import FLAGS, MAX_SHOWN, proposal_card, proposal_edit_modal
 from services.analysis.schema import AnalysisOutcome
 from services.meetings import MeetingStore
-from services.models import OSProposal, SlackMessageRef
+from services.models import Meeting, OSProposal, SlackMessageRef
 from services.proposals import ProposalService
 from services.slack.gateway import MessageRef, SlackGateway
 from services.slack.home import HomePublisher
@@ -43,8 +43,9 @@ class ProposalPublisher:
         self.home = home
         self._locks: dict[int, asyncio.Lock] = {}
 
-    async def publish(self, meeting_id: int) -> MessageRef | None:
-        """Post or update the card under the meeting's parent message; None if there is nothing to show."""
+    async def publish(self, meeting_id: int, *, title: str | None = None) -> MessageRef | None:
+        """Post or update the card under the meeting's parent message; None if there is nothing to show.
+        `title`: the meeting's, when the caller has the row (the pipeline hook), so it is not read again."""
         lock = self._locks.setdefault(meeting_id, asyncio.Lock())
         async with lock:  # two approvals finishing together must not both post a first card
             parent = await self.gateway.ref(f"meeting:{meeting_id}")
@@ -54,8 +55,9 @@ class ProposalPublisher:
             proposals = await self.proposals.for_meeting(meeting_id)
             if not proposals:
                 return None
-            meeting = await self.store.get(meeting_id)
-            heading = MeetingTitle(meeting.id, meeting.title)
+            if title is None:
+                title = (await self.store.get(meeting_id)).title
+            heading = MeetingTitle(meeting_id, title)
             ref: MessageRef | None = None
             for pack in (False, True):  # the meeting's own card, then its client OS pack's (#16 item 3)
                 rows = [p for p in proposals if (p.origin == "audit") == pack]
@@ -70,7 +72,7 @@ class ProposalPublisher:
                 )
                 ref = ref or posted
                 if _truncated(message, views):
-                    await self._attach_full_diff(meeting_id, meeting.title, views, diffs, parent)
+                    await self._attach_full_diff(meeting_id, title, views, diffs, parent)
             return ref
 
     async def refresh(self, meeting_ids: Sequence[int | None], actor: str | None = None) -> None:
@@ -83,13 +85,13 @@ class ProposalPublisher:
     async def open_edit(self, trigger_id: str, proposal: OSProposal) -> None:
         await self.gateway.open_view(trigger_id, proposal_edit_modal(ProposalView.of(proposal)))
 
-    async def after_analysis(self, meeting_id: int, outcome: AnalysisOutcome) -> None:
+    async def after_analysis(self, meeting: Meeting, outcome: AnalysisOutcome) -> None:
         """Pipeline hook; a Slack failure here must not make the job re-run the analysis."""
         try:
-            await self.publish(meeting_id)
+            await self.publish(meeting.id, title=meeting.title)
         except Exception as exc:
             log.warning(
-                "could not publish the approval card for meeting %s: %s", meeting_id, type(exc).__name__
+                "could not publish the approval card for meeting %s: %s", meeting.id, type(exc).__name__
             )
 
     async def _attach_full_diff(

@@ -221,13 +221,13 @@ class SentimentWatch:
         self.gateway = gateway
         self.os_config = os_config
 
-    async def after_analysis(self, meeting_id: int, _outcome: object) -> None:
+    async def after_analysis(self, meeting: Meeting, _outcome: object) -> None:
+        """`MeetingPipeline.after_analysis` hook: the meeting as stored with its analysis."""
+        if not meeting.client_slug:
+            return
+        meeting_id, title = meeting.id, meeting.title
         async with self.analytics.db.read_session() as s:
-            meeting = await s.get(Meeting, meeting_id)
-            if meeting is None or not meeting.client_slug:
-                return
             scores = await self.analytics.client_sentiment(s, meeting.client_slug)
-            title = meeting.title
         client = next((c for c in self.os_config().clients if c.slug == meeting.client_slug), None)
         margin = self.os_config().reports.sentiment_drop
         if client is None or not client.owner or len(scores) < 3:
