@@ -44,6 +44,8 @@ from services.webhook import WebhookIntake
 log = logging.getLogger(__name__)
 
 SANDBOX_CHANNEL = "C02MEETINGS"  # #meetings in the local sandbox workspace
+SANDBOX_RECONCILE_SECONDS = 15.0  # the sandbox's own Fathom API stand-in is reconciled this often
+SANDBOX_FATHOM_KEY = "sandbox-fathom-key"
 
 
 # A new OS made while running the sandbox gets the sandbox's demo team, so approvals can be tried.
@@ -113,6 +115,8 @@ class Runtime:
         self._offline: Domain | None = None
         self.intake = WebhookIntake(self.db, self.queue)
         self.fathom_api, self.reconciler = self._build_reconciler()
+        self.reconcile_seconds = settings.reconcile_every
+        self.fathom_stand_in: Any = None  # the sandbox's local Fathom API (no FATHOM_API_KEY)
 
     @property
     def domain(self) -> Domain:
@@ -305,10 +309,12 @@ class Runtime:
         await self.socket_handler.connect_async()
         self._slack_state = {"ok": True, "mode": mode, "checked_at": time.time()}
         self._liveness = asyncio.create_task(self._liveness_loop())
+        if mode == "sandbox":
+            await self._sandbox_fathom(self.owned_sandbox or self.sandbox_slack)
         self.scheduler = Scheduler(
             context.domain.reminders,
             reconciler=self.reconciler,
-            reconcile_seconds=self.settings.reconcile_every,
+            reconcile_seconds=self.reconcile_seconds,
             retention=self.purge_expired,
             outbox_sync=(context.domain.outbox.sync, self.settings.outbox_sync_seconds)
             if context.domain.outbox.configured()
@@ -317,6 +323,23 @@ class Runtime:
             weekly_report=context.slack.reports.weekly_if_due,
         )
         self.scheduler.start()
+
+    async def _sandbox_fathom(self, local: Any) -> None:
+        """Sandbox page without FATHOM_API_KEY: a local Fathom API stand-in, reconciled every 15 s, so
+        "Send as a missed webhook" shows a meeting recovered with no webhook at all."""
+        ui = getattr(local, "web_ui", None)
+        if ui is None or self.reconciler is not None:
+            return
+        from bot.sandbox.fathom_api import FathomStandIn
+        from services.fathom_api import ApiKey
+
+        self.fathom_stand_in = await FathomStandIn.start(owners={SANDBOX_FATHOM_KEY: None})
+        self.fathom_api = FathomAPI(self.fathom_stand_in.api_url, [ApiKey("sandbox", SANDBOX_FATHOM_KEY)])
+        self.reconciler = Reconciler(
+            self.db, self.fathom_api, self.intake, on_recovered=[self._alert_recovered]
+        )
+        self.reconcile_seconds = SANDBOX_RECONCILE_SECONDS
+        ui.configure_fathom(self.fathom_stand_in, SANDBOX_RECONCILE_SECONDS)
 
     async def _liveness_loop(self, interval: float = 60.0) -> None:
         """Socket Mode can go silent after a reconnect: a periodic auth.test shows in /healthz."""
@@ -377,6 +400,8 @@ class Runtime:
             await self.http_session.close()
         if self.fathom_api is not None:
             await self.fathom_api.close()
+        if self.fathom_stand_in is not None:
+            await self.fathom_stand_in.stop()
         if self.connectors is not None:
             await self.connectors.stop()
         if self.owned_sandbox:

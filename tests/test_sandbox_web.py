@@ -459,3 +459,34 @@ async def test_a_new_user_walks_sample_items_approvals_client_os_home_and_search
     assert sorted(p.name for p in (tmp_path / "screenshots").iterdir()) == [
         f"sandbox-{n}.png" for n in sorted(["approvals", "card", "client-os", "home", "items", "search"])
     ]
+
+
+async def test_a_missed_webhook_sample_is_recovered_by_the_sandbox_reconciliation(tmp_path: Path) -> None:
+    """The "Send as a missed webhook" button: the meeting goes into the sandbox's local Fathom API only, and the
+    bot's own scheduled reconciliation (every 15 s in the sandbox) cards it; no webhook is ever sent."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from services.models import WebhookDelivery
+
+    async with sandbox(tmp_path) as (runtime, slack), aiohttp.ClientSession() as http:
+        token = await page_token(http, slack.base_url)
+        headers = {"Content-Type": "application/json", TOKEN_HEADER: token, "Origin": slack.base_url}
+        body = {"user": "U01MAYA", "title": "Missed webhook demo", "transcript": "Maya Chen: Ship it Friday."}
+        async with http.post(slack.base_url + "/sandbox/api/sample_missed", json=body, headers=headers) as r:
+            assert r.status == 200, await r.text()
+            answer = await r.json()
+        assert answer["ok"] and answer["status"] == "listed" and answer["reconcile_seconds"] == 15
+        deadline = asyncio.get_running_loop().time() + 60  # a scheduled pass or two, on a loaded machine
+        while not any("Missed webhook demo" in m.get("text", "") for m in slack.messages("C02MEETINGS")):
+            assert asyncio.get_running_loop().time() < deadline, "reconciliation never carded the meeting"
+            await asyncio.sleep(0.2)
+        async with runtime.db.session() as s:
+            rows = (await s.execute(select(WebhookDelivery.source, WebhookDelivery.recording_id))).all()
+        assert rows == [("reconciliation", answer["recording_id"])]  # no webhook delivery at all
+        # unknown sample: a clear error, not a crash
+        async with http.post(
+            slack.base_url + "/sandbox/api/sample_missed", json={"name": "nope"}, headers=headers
+        ) as r:
+            assert r.status == 400 and "no sample named" in (await r.json())["error"]

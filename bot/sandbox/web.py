@@ -194,6 +194,8 @@ class SandboxWeb:
         self.slack = slack
         self.webhook_url: str | None = None
         self._webhook_secret: str | None = None
+        self.fathom: Any = None  # the local Fathom API stand-in the bot reconciles from (a missed webhook)
+        self.reconcile_seconds: float | None = None
         self.version = 0
         self._changed = asyncio.Condition()
         self.token = secrets.token_urlsafe(32)  # per start; only the served page knows it
@@ -201,6 +203,10 @@ class SandboxWeb:
     def configure_webhook(self, url: str, secret: str | None) -> None:
         """Where "Send a sample meeting" posts, and the secret it signs with (kept out of every page)."""
         self.webhook_url, self._webhook_secret = url, secret
+
+    def configure_fathom(self, stand_in: Any, reconcile_seconds: float) -> None:
+        """The Fathom API stand-in that "Send as a missed webhook" fills, and how often the bot lists it."""
+        self.fathom, self.reconcile_seconds = stand_in, reconcile_seconds
 
     # live updates -------------------------------------------------------------------------------
     def notify(self) -> None:
@@ -290,6 +296,7 @@ class SandboxWeb:
             "message": self.message,
             "home": self.home,
             "sample": self.sample,
+            "sample_missed": self.sample_missed,
         }
         for name, method in posts.items():
             app.router.add_post(f"/sandbox/api/{name}", self._json_route(method))
@@ -462,20 +469,7 @@ class SandboxWeb:
         """Sign and post a bundled fixture (fresh recording_id, so each send is a new meeting) or text."""
         if not (self.webhook_url and self._webhook_secret):
             raise BadRequest("the webhook endpoint is not configured for this sandbox")
-        name, transcript = body.get("name"), str(body.get("transcript") or "")
-        if transcript.strip():
-            ws = self.slack.workspace
-            people = {u.real_name: u.email for u in ws.users.values() if not u.is_bot and not u.deleted}
-            acting = ws.users.get(str(body.get("user") or ""))
-            recorder = acting.real_name if acting and not acting.is_bot else "Maya Chen"
-            payload = transcript_payload(
-                transcript, str(body.get("title") or ""), people=people, recorded_by=recorder
-            )
-        elif name in sample_names():
-            payload = json.loads((SAMPLES_DIR / f"{name}.json").read_text(encoding="utf-8"))
-            payload["recording_id"] = random.randint(100_000_000, 999_999_999)  # noqa: S311
-        else:
-            raise BadRequest(f"no sample named {name!r}; choose one of {sample_names()}")
+        payload = self._sample_payload(body)
         from services.webhook import sign_delivery
 
         data = json.dumps(payload).encode()
@@ -486,3 +480,33 @@ class SandboxWeb:
         ):
             answer = await response.text()
         return {"status": response.status, "response": answer[:500], "recording_id": payload["recording_id"]}
+
+    async def sample_missed(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The same meeting, but its webhook "never arrives": it goes into the local Fathom API stand-in
+        only, and the bot's reconciliation (every `reconcile_seconds` here) recovers and cards it."""
+        if self.fathom is None:
+            raise BadRequest("no local Fathom API in this sandbox (FATHOM_API_KEY points at a real one)")
+        payload = self._sample_payload(body)
+        payload["created_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.fathom.add(payload)
+        return {
+            "status": "listed",
+            "recording_id": payload["recording_id"],
+            "reconcile_seconds": self.reconcile_seconds,
+        }
+
+    def _sample_payload(self, body: dict[str, Any]) -> dict[str, Any]:
+        name, transcript = body.get("name"), str(body.get("transcript") or "")
+        if transcript.strip():
+            ws = self.slack.workspace
+            people = {u.real_name: u.email for u in ws.users.values() if not u.is_bot and not u.deleted}
+            acting = ws.users.get(str(body.get("user") or ""))
+            recorder = acting.real_name if acting and not acting.is_bot else "Maya Chen"
+            return transcript_payload(
+                transcript, str(body.get("title") or ""), people=people, recorded_by=recorder
+            )
+        if name in sample_names():
+            payload: dict[str, Any] = json.loads((SAMPLES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+            payload["recording_id"] = random.randint(100_000_000, 999_999_999)  # noqa: S311
+            return payload
+        raise BadRequest(f"no sample named {name!r}; choose one of {sample_names()}")

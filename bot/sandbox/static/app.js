@@ -577,6 +577,16 @@ function wire() {
       if (ui.view.kind !== "channel") navigate("channel", "C02MEETINGS");
     }
   });
+  $("#sample-missed").addEventListener("click", async () => {
+    const transcript = $("#sample-transcript").value;
+    const result = await post("sample_missed", { name: $("#sample-name").value, transcript, title: $("#sample-title").value });
+    if (result?.ok) {
+      hide();
+      $("#sample-transcript").value = "";
+      toast(`No webhook sent: recording ${result.recording_id} is in the local Fathom API; reconciliation (every ${result.reconcile_seconds} s) will card it.`);
+      if (ui.view.kind !== "channel") navigate("channel", "C02MEETINGS");
+    }
+  });
 }
 
 wire();
