@@ -46,7 +46,7 @@ from services.redaction import Policy, Redactor, policy_from_config, redact_meet
 log = logging.getLogger(__name__)
 
 REMOVED = "[removed]"
-PUBLISH_JOB = "proposals.publish"  # the running bot posts an erasure's approval card (services/slack/privacy.py)
+PUBLISH_JOB = "proposals.publish"  # an erasure's approval card, posted by services/slack/privacy.py
 BATCH = 200  # rows per write transaction: short transactions, SQLite's writer is never held long
 ROWS_PER_MEETING = 100_000  # services.search: SQLite rowid = meeting_id * this + n
 

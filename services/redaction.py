@@ -332,7 +332,8 @@ class Redactor:
     ) -> tuple[str, tuple[str, ...]]:
         has = {"": True, "@": "@" in text, "digit": _ANY_DIGIT.search(text) is not None}
         taken: list[Span] = []
-        for finder, needs in self._finders if finders is None else finders:  # earlier finders win overlaps (an IBAN is no phone)
+        # earlier finders win overlaps (an IBAN is no phone)
+        for finder, needs in self._finders if finders is None else finders:
             if not has[needs]:
                 continue
             for span in finder(text):

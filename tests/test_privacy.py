@@ -262,3 +262,172 @@ def test_cli_retention_forget_and_export(tmp_path: Path, monkeypatch: Any, capsy
     assert json.loads(capsys.readouterr().out)["meetings"] == []
     assert main(["forget", "not-an-email"]) == 2
     assert "not an e-mail address" in capsys.readouterr().err
+
+
+# -- erasure from Slack and the erasure's approval card (#18) -----------------------------------
+
+MAYA = "U01MAYA"  # an admin and approver of the sandbox team (bot/runtime.py SANDBOX_TEAM)
+JONAS = "U02JONAS"  # a member, not an admin
+
+
+async def seed_tom(db: Database, os_path: Path) -> int:
+    meeting_id = await ingest(db, "ai_audit_discovery")
+    async with db.session() as s:
+        s.add(Person(email=TOM, name="Tom Becker", slack_user_id="U0TOM", is_external=True))
+    commit_file(os_path, "contacts/brightline-dental.md", CONTACTS)
+    return meeting_id
+
+
+def block(view: dict[str, Any] | None, block_id: str) -> dict[str, Any] | None:
+    return next((b for b in (view or {}).get("blocks", []) if b.get("block_id") == block_id), None)
+
+
+def view_text(view: dict[str, Any]) -> str:
+    return json.dumps(view["blocks"])
+
+
+async def test_admin_erases_a_person_from_home_after_a_dry_run_and_approvers_get_the_card(
+    tmp_path: Path,
+) -> None:
+    from blocks.ids import PrivacyAction, PrivacyField
+    from tests.harness import running_bot
+
+    async with running_bot(tmp_path) as bot:
+        db = bot.runtime.db
+        await seed_tom(db, bot.runtime.os_repo.path)
+        await bot.slack.open_home(MAYA)
+        await bot.wait_for(lambda: block(bot.slack.home_view(MAYA), "home:admin:privacy") is not None)
+        home = bot.slack.home_view(MAYA)
+        assert home is not None
+        await bot.slack.click_button(MAYA, None, None, PrivacyAction.FORGET, view_id=home["id"])
+        await bot.wait_for(lambda: bool(bot.slack.modal_stack(MAYA)))
+        modal_id = bot.slack.modal_stack(MAYA)[0]["id"]
+
+        ack = await bot.slack.submit_view(
+            MAYA, modal_id, {PrivacyField.EMAIL: {PrivacyField.EMAIL: "tom at x"}}
+        )
+        assert ack["response_action"] == "errors" and "not an e-mail" in ack["errors"][PrivacyField.EMAIL]
+
+        ack = await bot.slack.submit_view(MAYA, modal_id, {PrivacyField.EMAIL: {PrivacyField.EMAIL: TOM}})
+        assert ack["response_action"] == "update"
+        preview = view_text(bot.slack.view(modal_id))
+        assert "would change" in preview and "people 1" in preview and "Dry run" in preview
+        async with db.session() as s:  # the dry run changed nothing
+            assert await s.scalar(select(Person).where(Person.email == TOM)) is not None
+
+        await bot.slack.submit_view(MAYA, modal_id)  # Erase
+        await bot.wait_for(lambda: "Erased." in view_text(bot.slack.view(modal_id)))
+        assert "Erasure record #1" in view_text(bot.slack.view(modal_id))
+        async with db.session() as s:
+            assert await s.scalar(select(Person).where(Person.email == TOM)) is None
+            record = (await s.scalars(select(ErasureRecord))).one()
+            logged = (await s.scalars(select(AuditLog).where(AuditLog.action == "person.erased"))).one()
+        assert record.actor == MAYA and logged.actor == MAYA and TOM not in json.dumps(logged.after)
+
+        # the erasure's OS edit reaches the approver as a card, by the proposals.publish job
+        def erasure_card() -> dict[str, Any] | None:
+            return next(
+                (m for m in bot.slack.dms(MAYA) if "Erasure request" in json.dumps(m.get("blocks"))), None
+            )
+
+        await bot.wait_for(lambda: erasure_card() is not None)
+        card = json.dumps(erasure_card())
+        assert "contacts/brightline-dental.md" in card and "proposal.approve" in card
+
+
+async def test_erase_is_admin_only(tmp_path: Path) -> None:
+    """No button for a member, and the service refuses them whatever the payload says."""
+    from services.errors import NotAllowed
+    from services.privacy import PrivacyService
+    from tests.harness import running_bot
+
+    async with running_bot(tmp_path) as bot:
+        db = bot.runtime.db
+        await seed_tom(db, bot.runtime.os_repo.path)
+        await bot.slack.open_home(JONAS)
+        await bot.wait_for(lambda: block(bot.slack.home_view(JONAS), "home:help") is not None)
+        assert block(bot.slack.home_view(JONAS), "home:admin:privacy") is None
+        service = bot.runtime.slack.privacy.privacy
+        assert isinstance(service, PrivacyService)
+        for attempt in (service.preview, service.erase):
+            try:
+                await attempt(JONAS, TOM)
+            except NotAllowed as exc:
+                assert "Only admins" in str(exc)
+            else:
+                raise AssertionError("a non-admin was allowed to erase")
+        async with db.session() as s:
+            assert await s.scalar(select(Person).where(Person.email == TOM)) is not None
+
+
+async def test_cli_erasure_while_the_bot_is_down_is_posted_for_approval_when_it_starts(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """`fathom-os forget` stores the OS edits and a proposals.publish job; the bot started later
+    posts the approval card (durable through the job table), once per approver."""
+    import asyncio
+
+    from bot.cli import main
+    from bot.config import load_settings
+    from bot.db import upgrade
+    from bot.runtime import init_os_repo
+    from tests.harness import running_bot
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("OS_REPO_PATH", str(tmp_path / "os"))
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    await init_os_repo(load_settings(DATABASE_URL=url, OS_REPO_PATH=str(tmp_path / "os")), sandbox=True)
+    db = Database(url)
+    await upgrade(db)
+    await seed_tom(db, tmp_path / "os")
+    await db.dispose()
+    assert await asyncio.to_thread(main, ["forget", TOM]) == 0
+
+    async with running_bot(tmp_path) as bot:
+
+        def cards() -> list[Any]:
+            return [m for m in bot.slack.dms(MAYA) if "Erasure request" in json.dumps(m.get("blocks"))]
+
+        await bot.wait_for(lambda: len(cards()) == 1)
+        assert "contacts/brightline-dental.md" in json.dumps(cards()[0])
+        async with bot.runtime.db.session() as s:
+            [pending] = (await s.scalars(select(OSProposal).where(OSProposal.origin.like("erasure-%")))).all()
+        assert pending.status == "proposed"
+
+
+async def test_forget_removes_a_lone_first_name_only_when_it_is_unambiguous(
+    db: Database, tmp_path: Path
+) -> None:
+    data = load_fixture("ai_audit_discovery")
+    speaker = data["transcript"][0]["speaker"]
+    data["transcript"].append(
+        {"speaker": speaker, "text": "Thanks Tom, talk tomorrow.", "timestamp": "00:59:00"}
+    )
+    async with db.session() as s:
+        s.add(
+            WebhookDelivery(webhook_id="m1", status="accepted", body=b"{}", recording_id=data["recording_id"])
+        )
+    store = MeetingStore(db)
+    meeting_id = (await store.ingest(parse_meeting(data))).meeting_id
+
+    async with db.session() as s:  # a second Tom somewhere else: "Tom" could be either
+        s.add(Person(email="tom.hardy@other.example", name="Tom Hardy"))
+    await forget(db, TOM, dry_run=False)
+    async with db.session() as s:
+        kept = json.dumps((await s.get_one(Meeting, meeting_id)).payload)
+    assert "Thanks Tom, talk tomorrow." in kept and "Tom Becker" not in kept
+
+    other = load_fixture("ai_audit_discovery")
+    other["recording_id"] += 1
+    other["transcript"].append(
+        {"speaker": speaker, "text": "Thanks Tom, talk tomorrow.", "timestamp": "00:59:00"}
+    )
+    second = (await store.ingest(parse_meeting(other))).meeting_id
+    async with db.session() as s:
+        await s.execute(text("DELETE FROM people WHERE email = 'tom.hardy@other.example'"))
+    await forget(db, TOM)
+    async with db.session() as s:
+        scrubbed = json.dumps((await s.get_one(Meeting, second)).payload)
+    assert "Thanks [removed], talk tomorrow." in scrubbed  # unambiguous now; "tomorrow" untouched

@@ -290,3 +290,83 @@ async def test_audit_extraction_request_is_redacted(fake: FakeAnthropic) -> None
     )
     assert_nothing_original(sent_values(fake), meeting)
     assert "[EMAIL_1]" not in extraction.summary and "@" in extraction.summary
+
+
+BRIGHTLINE_OFF = """
+clients: [{name: Brightline Dental, domains: [brightline-dental.example]}]
+privacy:
+  mode: standard
+  clients: {brightline-dental: "off"}
+"""
+
+
+@pytest.mark.parametrize(
+    "config_text, mode", [(BRIGHTLINE_OFF, "off"), ("privacy: {mode: standard}", "standard")]
+)
+async def test_audit_extraction_follows_the_clients_mode_and_writes_a_record(
+    db: Database, fake: FakeAnthropic, config_text: str, mode: str
+) -> None:
+    """/os-audit uses the meeting's privacy mode (here: off for the client) and records what it
+    redacted under purpose "audit", like the analysis does."""
+    from services.audit.schema import AuditExtraction, ClientProfile
+    from services.audit.service import AuditService
+    from services.meetings import MeetingStore
+    from services.privacy import AuditPrivacy
+    from services.views import AuditOptions
+
+    config = parse_os_config(config_text)
+    canned = AuditExtraction(client=ClientProfile(name="Brightline"), summary="ok")
+    fake.enqueue(message_reply(canned.model_dump_json()))
+    meeting = with_pii(parse_meeting(load_fixture("ai_audit_discovery")))
+    store = MeetingStore(db)
+    meeting_id = (await store.ingest(meeting)).meeting_id
+    service = AuditService(
+        db,
+        store,
+        None,
+        client=claude(fake),
+        privacy=AuditPrivacy(db, lambda: config),  # type: ignore[arg-type]
+    )
+    _, source = await service._extract(meeting_id, meeting, AuditOptions(meeting_id=meeting_id))
+    assert source == "claude"
+    sent = sent_values(fake)
+    record = (await redaction_counts(db, meeting_id))["audit"]
+    assert record["mode"] == mode
+    if mode == "off":
+        assert "accounts@brightline-dental.example" in sent and record["counts"] == {}
+    else:
+        assert_nothing_original(sent, meeting)
+        assert record["counts"]["EMAIL"] >= 3 and "@" not in json.dumps(record)
+
+
+def test_os_context_gets_the_configured_terms_and_patterns_only() -> None:
+    """The OS is the agency's own data: standard detectors leave it alone (the cacheable prefix
+    stays the same for every meeting), but a configured client code name does not reach the model."""
+    r = Redactor(Policy(mode="off", terms=["Falcon"], patterns=[("PROJECT", r"FC-\d+")]))
+    os_text = "Clients: Falcon (ticket FC-12), contact ops@agency.example, +1 415 555 2671."
+    out = r.redact_configured(os_text)
+    assert out == "Clients: [TERM_1] (ticket [PROJECT_1]), contact ops@agency.example, +1 415 555 2671."
+    assert r.restore(out) == os_text
+    assert Redactor(Policy()).redact_configured(os_text) == os_text  # nothing configured: unchanged
+
+
+async def test_analysis_os_context_is_redacted_stably_and_shares_placeholders_with_the_meeting(
+    db: Database,
+) -> None:
+    config = parse_os_config("privacy:\n  terms: [Falcon]\n")
+    seen: list[tuple[FathomMeeting, str]] = []
+
+    async def analyze(meeting: FathomMeeting, *, os_context: str = "") -> Any:
+        seen.append((meeting, os_context))
+        return await HeuristicAnalyzer().analyze(meeting, os_context=os_context)
+
+    private = PrivateAnalysis(analyze, db, lambda: config)
+    os_context = "## Clients\nFalcon is the code name of Brightline; write to ops@agency.example."
+    data = load_fixture("ai_audit_discovery")
+    data["transcript"][1]["text"] += " Keep Falcon out of the invoice."
+    first, second = parse_meeting(data), parse_meeting(load_fixture("partner_sync"))
+    await private(first, os_context=os_context)
+    await private(second, os_context=os_context)
+    (m1, ctx1), (_, ctx2) = seen
+    assert ctx1 == ctx2 == "## Clients\n[TERM_1] is the code name of Brightline; write to ops@agency.example."
+    assert m1.transcript and "[TERM_1]" in m1.transcript[1].text and "Falcon" not in m1.transcript[1].text
