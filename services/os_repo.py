@@ -66,6 +66,7 @@ SKELETON_DIR = Path(__file__).resolve().parent.parent / "os_templates" / "os_ske
 LOCK_TIMEOUT_S = 30.0
 GIT_TIMEOUT_S = 60.0
 PUSH_TIMEOUT_S = 180.0
+PUSH_ATTEMPTS = 3  # a push rejected because another host pushed first: merge its history, push again
 _CREDENTIALS_IN_URL = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 _SHA = re.compile(r"^[0-9a-fA-F]{4,40}$")
 _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
@@ -853,8 +854,29 @@ class OSRepo:
         if branch is not None and (not branch or branch.startswith("-") or ".." in branch):
             raise OSRepoError("invalid branch name")
         refspec = f"HEAD:refs/heads/{branch}" if branch else "HEAD"
-        # No write lock: a slow remote must not hold up approvals, and git pushes a consistent ref.
-        await self._git("push", "--quiet", remote, refspec, time_limit=PUSH_TIMEOUT_S)
+        for attempt in range(PUSH_ATTEMPTS):
+            # No write lock: a slow remote must not hold up approvals, and git pushes a consistent ref.
+            code, out, err = await self._git_raw(
+                "push", "--quiet", remote, refspec, time_limit=PUSH_TIMEOUT_S
+            )
+            if code == 0:
+                return
+            rejected = "rejected" in err or "fetch first" in err or "non-fast-forward" in err
+            if not rejected or attempt == PUSH_ATTEMPTS - 1:
+                raise OSRepoError(redact(f"git push failed: {err or out.decode('utf-8', 'replace').strip()}"))
+            await self._merge_remote(remote, branch)
+
+    async def _merge_remote(self, remote: str, branch: str | None) -> None:
+        """Another host pushed first (several hosts on one OS_REMOTE): merge its history, never rebase,
+        so the commit ids proposals recorded (for revert) stay valid. A conflict is aborted and refused."""
+        async with self._write_lock():
+            if branch is None:
+                branch = (await self._git("symbolic-ref", "--short", "HEAD")).decode().strip()
+            await self._git("fetch", "--quiet", remote, branch, time_limit=PUSH_TIMEOUT_S)
+            code, _out, err = await self._git_raw("merge", "--no-edit", "--quiet", "FETCH_HEAD")
+            if code != 0:
+                await self._git_raw("merge", "--abort")
+                raise OSRepoError(redact(f"git push refused: the remote's changes conflict ({err[:300]})"))
 
 
 def _read_head_ref(gitdir: str) -> str | None:

@@ -526,3 +526,33 @@ async def test_reads_follow_commits_made_outside_the_bot_loose_and_packed_refs(r
     git(repo.path, "commit", "-qm", "another outside commit")
     assert "decisions/extra.md" in await repo.list_files("decisions")
     assert (await repo.read("decisions/extra.md"))[0] == "# extra\n"
+
+
+async def test_a_push_rejected_because_another_host_pushed_first_merges_and_retries(
+    repo: OSRepo, tmp_path: Path
+) -> None:
+    """Two hosts, one OS_REMOTE (#17): host B's push is refused (A pushed first), so B merges A's
+    history (no rebase: B's commit id, recorded for revert, is kept) and pushes again."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    await repo.push(str(bare), "main")
+    git(tmp_path, "clone", "-q", "--branch", "main", str(bare), "host_b")
+    host_b = OSRepo(tmp_path / "host_b")
+    await repo.apply(FileChange("meetings/a.md", "create", "from host A"), ANN, "Add a", {})
+    await repo.push(str(bare), "main")
+    mine = await host_b.apply(FileChange("meetings/b.md", "create", "from host B"), ANN, "Add b", {})
+    await host_b.push(str(bare), "main")
+    remote_head = git(bare, "rev-parse", "main").strip()
+    assert remote_head == git(host_b.path, "rev-parse", "HEAD").strip()
+    assert git(bare, "show", "main:meetings/a.md").strip() == "from host A"
+    assert git(bare, "show", "main:meetings/b.md").strip() == "from host B"
+    git(host_b.path, "merge-base", "--is-ancestor", mine.sha, "HEAD")  # B's commit kept under its id
+
+    # the same file changed on both hosts: refused with a clear error, B's clone left clean
+    external_commit(repo.path, "meetings/c.md", "A's c\n")
+    await repo.push(str(bare), "main")
+    external_commit(host_b.path, "meetings/c.md", "B's c\n")
+    with pytest.raises(OSRepoError, match="conflict"):
+        await host_b.push(str(bare), "main")
+    assert git(host_b.path, "status", "--porcelain") == ""
+    assert not (host_b.path / ".git" / "MERGE_HEAD").exists()
