@@ -259,16 +259,35 @@ class OutboxService:
         ]
         try:
             await self.propose_crm(
-                meeting_id, "analysis", decisions=[d.what for d in analysis.decisions], facts=facts
+                meeting_id,
+                "analysis",
+                decisions=[d.what for d in analysis.decisions],
+                facts=facts,
+                loaded=meeting,
             )
         except Exception as exc:
             log.warning("could not propose the CRM writes of meeting %s: %s", meeting_id, type(exc).__name__)
         try:
-            await self.propose_items(meeting_id, "analysis")
+            await self.propose_items(meeting_id, "analysis", loaded=meeting)
         except Exception as exc:
             log.warning("could not propose the tasks of meeting %s: %s", meeting_id, type(exc).__name__)
 
-    async def propose_items(self, meeting_id: int, actor: str) -> list[OutboxEntry]:
+    async def _meeting_and_items(
+        self, meeting_id: int, loaded: Meeting | None = None
+    ) -> tuple[Meeting, list[ActionItem]]:
+        """The meeting (unless the caller has the row: the pipeline hook) and its action items."""
+        async with self.db.read_session() as s:
+            meeting = loaded or await s.get(Meeting, meeting_id)
+            if meeting is None:
+                raise NotFound(f"Meeting {meeting_id} was not found.")
+            items = list(
+                (await s.scalars(select(ActionItem).where(ActionItem.meeting_id == meeting_id))).all()
+            )
+        return meeting, items
+
+    async def propose_items(
+        self, meeting_id: int, actor: str, *, loaded: Meeting | None = None
+    ) -> list[OutboxEntry]:
         """The rule per meeting type or client (`propose_items`, `meeting_types`, `clients` under a PM
         target in fathom-os.yml): each open agency action item proposed as a task there."""
         from services.integrations.proposals import issue_for_item
@@ -281,13 +300,7 @@ class OutboxService:
         ]
         if not wanted:
             return []
-        async with self.db.read_session() as s:
-            meeting = await s.get(Meeting, meeting_id)
-            if meeting is None:
-                raise NotFound(f"Meeting {meeting_id} was not found.")
-            items = list(
-                (await s.scalars(select(ActionItem).where(ActionItem.meeting_id == meeting_id))).all()
-            )
+        meeting, items = await self._meeting_and_items(meeting_id, loaded)
         domains = [d.lower() for d in meeting.fathom().external_domains]
         out = []
         for target, settings in wanted:
@@ -303,7 +316,13 @@ class OutboxService:
         return out
 
     async def propose_crm(
-        self, meeting_id: int, actor: str, *, decisions: Sequence[str] = (), facts: Sequence[str] = ()
+        self,
+        meeting_id: int,
+        actor: str,
+        *,
+        decisions: Sequence[str] = (),
+        facts: Sequence[str] = (),
+        loaded: Meeting | None = None,
     ) -> list[OutboxEntry]:
         """After a client, sales or discovery meeting: the CRM writes to approve (HubSpot meeting,
         tasks and note; Salesforce Event and Tasks), for each configured CRM."""
@@ -314,13 +333,7 @@ class OutboxService:
         if not set(crms) & set(self.connectors):
             return []
         config = self.os_config()
-        async with self.db.read_session() as s:
-            meeting = await s.get(Meeting, meeting_id)
-            if meeting is None:
-                raise NotFound(f"Meeting {meeting_id} was not found.")
-            items = list(
-                (await s.scalars(select(ActionItem).where(ActionItem.meeting_id == meeting_id))).all()
-            )
+        meeting, items = await self._meeting_and_items(meeting_id, loaded)
         out = []
         for target, build in crms.items():
             settings = config.integrations.settings_for(target)
@@ -476,7 +489,8 @@ class OutboxService:
     async def _approve_in(self, s: Any, entry: OutboxEntry, actor: str) -> None:
         before = snapshot(entry)
         entry.status, entry.approved_by, entry.decided_at = "approved", actor, utcnow()
-        entry.error, entry.progress = None, "queued"
+        # "queued" marks a write no run has started; after a failure a retry may find what it made
+        entry.error, entry.progress = None, "queued" if before["status"] == "proposed" else "queued again"
         audit_log.record(s, actor, "outbox.approved", f"outbox:{entry.id}", before, snapshot(entry))
         await self.queue.enqueue(s, APPLY_JOB, {"entry_id": entry.id}, key=f"outbox:{entry.id}")
 
@@ -490,7 +504,10 @@ class OutboxService:
         if connector is None:
             await self._finish(entry.id, "failed", error=f"{entry.target} is not configured any more")
             return
-        write = Write(entry.id, entry.operation, dict(entry.payload), entry.dedupe_key)
+        retry = entry.progress != "queued"  # an earlier run started: it may have reached the target
+        if not retry:  # committed before the outside call, so a crash during it is seen next time
+            entry = await self._finish(entry.id, "approved", progress=f"writing to {entry.target}")
+        write = Write(entry.id, entry.operation, dict(entry.payload), entry.dedupe_key, retry=retry)
         gate = self.gates.setdefault(entry.target, RateGate())
 
         async def progress(text: str) -> None:

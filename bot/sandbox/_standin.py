@@ -10,6 +10,15 @@ from typing import Any
 from aiohttp import web
 
 
+async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
+    """Run `app` on host:port (0: a free port); the runner (for cleanup) and the bound base URL."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    bound_host, bound_port = runner.addresses[0][:2]
+    return runner, f"http://{bound_host}:{bound_port}"
+
+
 class StandIn:
     """Subclasses add routes in `routes(app)`; `calls` counts every request (benchmarks read it)."""
 
@@ -31,11 +40,7 @@ class StandIn:
         stand_in = cls(**kwargs)
         app = web.Application(middlewares=[stand_in._middleware])
         stand_in.routes(app)
-        stand_in._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await stand_in._runner.setup()
-        await web.TCPSite(stand_in._runner, host, port).start()
-        bound_host, bound_port = stand_in._runner.addresses[0][:2]
-        stand_in.base_url = f"http://{bound_host}:{bound_port}"
+        stand_in._runner, stand_in.base_url = await serve(app, host, port)
         return stand_in
 
     async def stop(self) -> None:

@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox._standin import serve
+
 BASE_PATH = "/external/v1"
 
 # fields the fathom-python `Meeting` model requires; filled in when a stored meeting lacks them
@@ -116,11 +118,7 @@ class FathomStandIn:
         stand_in = cls(**kwargs)
         app = web.Application()
         app.router.add_get(f"{BASE_PATH}/meetings", stand_in._list)
-        stand_in._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await stand_in._runner.setup()
-        await web.TCPSite(stand_in._runner, host, port).start()
-        bound_host, bound_port = stand_in._runner.addresses[0][:2]
-        stand_in.base_url = f"http://{bound_host}:{bound_port}"
+        stand_in._runner, stand_in.base_url = await serve(app, host, port)
         return stand_in
 
     async def stop(self) -> None:
