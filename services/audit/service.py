@@ -12,9 +12,9 @@ YAML, CSV) are proposed into it; code and config stay in the zip. Proposals stil
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
