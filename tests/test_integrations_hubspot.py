@@ -126,6 +126,8 @@ async def test_approved_twice_logs_one_meeting(db: Database, hubspot: HubSpotSta
 async def test_a_retry_after_a_crash_that_lost_the_answer_finds_the_record(
     hubspot: HubSpotStandIn, operation: str
 ) -> None:
+    from dataclasses import replace
+
     from services.integrations.base import Write
 
     payload = {"title": "Acme", "subject": "Send the SOW", "body": "Scope agreed.", "emails": []}
@@ -133,10 +135,10 @@ async def test_a_retry_after_a_crash_that_lost_the_answer_finds_the_record(
         payload["external_url"] = "https://fathom.video/calls/7"
     write = Write(1, operation, payload, f"hubspot:{operation}:7")
     first = await connector(hubspot).apply(write, _noop)  # created; then the job died unrecorded
-    again = await connector(hubspot).apply(write, _noop)
+    again = await connector(hubspot).apply(replace(write, retry=True), _noop)
     assert again.external_id == first.external_id and len(hubspot.live(f"{operation}s")) == 1
     other = await connector(hubspot).apply(
-        Write(2, operation, {**payload, "external_url": None}, "x:8"), _noop
+        Write(2, operation, {**payload, "external_url": None}, "x:8", retry=True), _noop
     )
     assert other.external_id != first.external_id  # another write is another record
 

@@ -79,7 +79,9 @@ async def test_sent_twice_and_a_retry_after_a_lost_answer_make_one_issue(
         assert (await service.send_item(item_id, "jira", APPROVER)).id == first.id
         done = await settled(service, first.id)
     # the job crashed after Jira created the issue but before it was recorded: run it again
-    again = await connector(jira_api).apply(Write(first.id, "issue", {"title": "x"}, first.dedupe_key), _noop)
+    again = await connector(jira_api).apply(
+        Write(first.id, "issue", {"title": "x"}, first.dedupe_key, retry=True), _noop
+    )
     assert again.external_id == done.external_id and len(jira_api.issues) == 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -103,9 +104,45 @@ async def test_approved_twice_and_a_retry_after_a_lost_answer_make_one_event(
         done = await settled(service, entry.id)
     # the job crashed after Salesforce created the record but before it was recorded: run it again
     again = await connector(salesforce).apply(
-        Write(entry.id, "event", dict(entry.payload), entry.dedupe_key), _noop
+        Write(entry.id, "event", dict(entry.payload), entry.dedupe_key, retry=True), _noop
     )
     assert again.external_id == done.external_id and len(salesforce.live("Event")) == 1
+
+
+class DiesAfterTheCreate:
+    """The worker dies after Salesforce created the record, before the outbox recorded it."""
+
+    def __init__(self, inner: SalesforceConnector) -> None:
+        self.inner, self.target, self.died = inner, inner.target, False
+
+    async def apply(self, write: Write, progress: Any) -> Any:
+        applied = await self.inner.apply(write, progress)
+        if not self.died:
+            self.died = True
+            raise ConnectionResetError("the worker died before recording it")
+        return applied
+
+    async def undo(self, operation: str, external_id: str) -> None:
+        await self.inner.undo(operation, external_id)
+
+    async def check(self) -> str:
+        return await self.inner.check()
+
+
+async def test_a_crash_after_the_create_does_not_duplicate_the_record_on_retry(
+    db: Database, salesforce: SalesforceStandIn
+) -> None:
+    dying = DiesAfterTheCreate(connector(salesforce))
+    service, _ = outbox(db, {"salesforce": dying})  # type: ignore[dict-item]
+    entry = await service.propose(event(emails=[]), APPROVER)
+    async with worker(service):
+        await service.approve(entry.id, APPROVER)
+        done = await settled(service, entry.id)
+    assert dying.died and done.status == "applied"
+    [record] = salesforce.live("Event")
+    assert done.external_id == record["Id"]
+    queries = [r for r in salesforce.requests if r[1].endswith("/query/")]
+    assert len(queries) == 1  # the first run wrote without a lookup; only the retry looked it up
 
 
 async def test_a_4xx_shows_salesforces_message_on_the_card(

@@ -61,6 +61,9 @@ class Write:
     operation: str
     payload: dict[str, Any]
     dedupe_key: str
+    # an earlier run of this write may have reached the target (it crashed, timed out or was
+    # retried): a connector that can, looks for the record it made before creating one
+    retry: bool = False
 
 
 @dataclass(frozen=True)

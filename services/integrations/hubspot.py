@@ -144,8 +144,8 @@ class HubSpotConnector:
         p = write.payload
         found = await self.associations(p)
         ref = dedupe_ref(write.dedupe_key)
-        made = await self._made_before(write.operation, ref, p)  # a crash lost the answer last time
-        if made is not None:
+        made = await self._made_before(write.operation, ref, p) if write.retry else None
+        if made is not None:  # an earlier run created it and its answer was lost
             return Applied(external_id=made, url=self._record_url(write.operation, made, found))
         associations = self._assoc(write.operation, found)
         when = _ms(p.get("start") or p.get("due")) or _ms(datetime.now(UTC).isoformat())

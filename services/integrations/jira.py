@@ -97,7 +97,7 @@ class JiraConnector:
         if not project:
             raise TargetError(TARGET, 400, "no Jira project: set integrations.jira.project_id (the key)")
         mark = label(write.dedupe_key)
-        made = await self._search(f'labels = "{mark}"', limit=1)  # made before a crash
+        made = await self._search(f'labels = "{mark}"', limit=1) if write.retry else []  # an earlier run
         if made:
             return Applied(external_id=str(made[0]["id"]), url=self.browse(str(made[0]["key"])))
         fields: dict[str, Any] = {

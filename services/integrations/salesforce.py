@@ -113,7 +113,7 @@ class SalesforceConnector:
             raise TargetError(TARGET, 400, f"unknown Salesforce operation {write.operation!r}")
         p = write.payload
         mark = marker(write.dedupe_key)
-        found = await self._existing(sobject, mark)  # made before a crash that lost the answer
+        found = await self._existing(sobject, mark) if write.retry else None  # made by an earlier run
         if found:
             return Applied(external_id=found, url=self.record_url(found))
         subject = str(p.get("subject") or p.get("title") or "Follow up")
