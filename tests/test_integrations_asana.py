@@ -140,7 +140,10 @@ async def test_completed_in_asana_marks_the_item_done_here_and_done_here_closes_
     assert (again.done_here, again.closed_there) == (0, 0)
 
 
-async def test_owner_and_due_date_edited_in_asana_flow_here(db: Database, asana_api: AsanaStandIn) -> None:
+async def test_owner_and_due_date_edited_in_asana_flow_here(
+    any_db: Database, asana_api: AsanaStandIn
+) -> None:
+    db = any_db  # storage: SQLite and PostgreSQL
     _, item_id = await meeting_with_item(db)
     service, cards = service_for(db, asana_api)
     gid = await sent_and_applied(service, item_id)
@@ -158,7 +161,10 @@ async def test_owner_and_due_date_edited_in_asana_flow_here(db: Database, asana_
     assert (await service.sync()).edited == 0  # once
 
 
-async def test_owner_and_due_date_edited_here_flow_to_asana(db: Database, asana_api: AsanaStandIn) -> None:
+async def test_owner_and_due_date_edited_here_flow_to_asana(
+    any_db: Database, asana_api: AsanaStandIn
+) -> None:
+    db = any_db  # storage: SQLite and PostgreSQL
     _, item_id = await meeting_with_item(db)
     service, _ = service_for(db, asana_api)
     gid = await sent_and_applied(service, item_id)
