@@ -157,7 +157,7 @@ class JiraConnector:
         await self._call(lambda j: j.issue(external_id, fields="summary").update(fields=fields))
 
     async def undo(self, operation: str, external_id: str) -> None:
-        await self._call(lambda j: j.issue(external_id, fields="summary").delete())
+        await self._call(lambda j: j.issue(external_id, fields="summary").delete())  # type: ignore[no-untyped-call]
 
     async def check(self) -> str:
         me = await self._call(lambda j: j.myself())

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import requests
-from simple_salesforce import Salesforce
+from simple_salesforce import Salesforce  # type: ignore[attr-defined]  # re-exported, not in __all__
 from simple_salesforce.exceptions import SalesforceError
 
 from services.integrations.base import (
