@@ -277,6 +277,7 @@ class ConnectorSettings(_Model):
     theme_id: str | None = None  # Gamma theme
     export_as: str | None = "pdf"  # Gamma export attached in the thread: pdf | pptx | none
     num_cards: int = Field(default=10, ge=1, le=60)
+    onboarding: bool = True  # Gamma: propose an onboarding deck after a new client's first meeting
     # PM targets (asana / jira / linear): after a meeting of `meeting_types`, and with one of these
     # client domains when any are listed, each agency action item is proposed as a task there
     propose_items: bool = False
