@@ -31,6 +31,7 @@ from services.db import Database
 from services.fathom import FathomMeeting
 from services.home import HomeService
 from services.integrations.base import Connector
+from services.integrations.gamma import ReportDeck
 from services.jobs import JobQueue
 from services.meetings import MeetingStore
 from services.os_config import OSConfig, load_or_default
@@ -153,7 +154,7 @@ def _domain(
     outbox = OutboxService(
         db, infra.queue, os_config, infra.connectors, people=gateway, notifier=outbox_cards
     )
-    if set(infra.connectors) - {"gamma"}:  # CRM writes and PM tasks after client meetings (#21)
+    if infra.connectors:  # CRM writes, PM tasks, a new client's onboarding deck (#21)
         hooks.append(outbox.after_analysis)
     pipeline = MeetingPipeline(
         db,
@@ -205,6 +206,7 @@ def _domain(
         outbox=outbox,
         analytics=core.analytics,
         conversations=ConversationService(db, core.access, qa, action_items, core.proposals, core.store),
+        report_deck=ReportDeck(core.analytics, core.access, outbox) if "gamma" in infra.connectors else None,
     )
 
 

@@ -13,6 +13,7 @@ from services.audit.service import AuditService
 from services.conversations import ConversationService
 from services.db import Database
 from services.home import HomeService
+from services.integrations.gamma import ReportDeck
 from services.jobs import JobQueue
 from services.meetings import MeetingStore
 from services.os_config import OSConfig
@@ -50,3 +51,4 @@ class Domain:
     outbox: OutboxService  # outside writes (Gamma, HubSpot, Linear), approved in Slack (#21)
     analytics: AnalyticsService
     conversations: ConversationService  # meeting threads and DMs (#19)
+    report_deck: ReportDeck | None = None  # `/os-report week --deck` through Gamma (#21)

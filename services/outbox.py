@@ -271,6 +271,37 @@ class OutboxService:
             await self.propose_items(meeting_id, "analysis", loaded=meeting)
         except Exception as exc:
             log.warning("could not propose the tasks of meeting %s: %s", meeting_id, type(exc).__name__)
+        try:
+            await self.propose_onboarding_deck(meeting, analysis)
+        except Exception as exc:
+            log.warning("could not propose the onboarding deck of %s: %s", meeting_id, type(exc).__name__)
+
+    async def propose_onboarding_deck(self, meeting: Meeting, analysis: Any) -> OutboxEntry | None:
+        """A new client's first discovery, sales or AI-audit meeting (no earlier meeting with its
+        client_slug): the onboarding deck for Gamma, on the card for an approver
+        (`integrations.gamma.onboarding: false` turns it off)."""
+        from services.integrations.gamma import ONBOARDING_TYPES, onboarding_deck
+
+        config = self.os_config()
+        settings = config.integrations.settings_for("gamma")
+        slug = meeting.client_slug
+        if "gamma" not in self.connectors or not (settings.enabled and settings.onboarding):
+            return None
+        if not slug or meeting.primary_type not in ONBOARDING_TYPES:
+            return None
+        stored_first = Meeting.id < meeting.id  # without dates, the one stored first came first
+        if meeting.started_at is not None:
+            stored_first = (Meeting.started_at < meeting.started_at) | (
+                (Meeting.started_at.is_(None) | (Meeting.started_at == meeting.started_at)) & stored_first
+            )
+        earlier = select(Meeting.id).where(
+            Meeting.client_slug == slug, Meeting.id != meeting.id, stored_first
+        )
+        async with self.db.read_session() as s:
+            if await s.scalar(earlier.limit(1)) is not None:
+                return None
+        client = next((c.name for c in config.clients if c.slug == slug), slug.replace("-", " ").title())
+        return await self.propose(onboarding_deck(meeting, analysis, client), "analysis")
 
     async def _meeting_and_items(
         self, meeting_id: int, loaded: Meeting | None = None

@@ -43,6 +43,11 @@ class OutboxPublisher:
     async def changed(self, entry: OutboxEntry) -> None:
         if entry.meeting_id is not None:
             await self.publish(entry.meeting_id)
+        elif channel := (entry.payload or {}).get("channel"):  # a report deck: its own card there
+            line = OutboxLine.of(entry)
+            await self.gateway.post_or_update(
+                f"outbox_entry:{entry.id}", str(channel), outbox_card(None, entry.summary, [line])
+            )
         if entry.item_id is not None:
             await self.item_changed(entry.item_id)
 
@@ -67,9 +72,11 @@ class OutboxPublisher:
     async def attach(self, entry: OutboxEntry, attachment: Attachment) -> None:
         """In the meeting's thread, once per entry (a retried job does not upload it again)."""
         entity = f"outbox_file:{entry.id}"
-        if entry.meeting_id is None or await self.gateway.ref(entity) is not None:
+        if await self.gateway.ref(entity) is not None:
             return
-        parent = await self.gateway.ref(f"meeting:{entry.meeting_id}")
+        # in the meeting's thread, or under a report deck's own card
+        anchor = f"meeting:{entry.meeting_id}" if entry.meeting_id is not None else f"outbox_entry:{entry.id}"
+        parent = await self.gateway.ref(anchor)
         if parent is None:
             return
         await self.gateway.upload_file(
