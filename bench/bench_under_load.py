@@ -140,9 +140,21 @@ async def parents(web: Any) -> dict[str, float]:
 
 def time_intake() -> dict[str, list[float]]:
     """--breakdown: where an ack's time goes inside the bot (any thread), in ms."""
+    from services.intake_inbox import IntakeInbox
     from services.webhook import WebhookIntake
 
-    spans: dict[str, list[float]] = {"receive": [], "store transaction": []}
+    # with the inbox (SQLite), `_store` is the mover's transaction on the main loop, not the ack's
+    spans: dict[str, list[float]] = {"receive": [], "store transaction": [], "inbox commit": []}
+    put = IntakeInbox.put
+
+    def timed_put(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return put(*args, **kwargs)
+        finally:
+            spans["inbox commit"].append((time.perf_counter() - start) * 1000)
+
+    IntakeInbox.put = timed_put  # type: ignore[method-assign]
     for name, key in (("receive", "receive"), ("_store", "store transaction")):
         inner = getattr(WebhookIntake, name)
 

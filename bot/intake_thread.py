@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.http import ConnectionLimits, HealthProbe, create_http_app, start_site
 from services.db import Database
+from services.intake_inbox import InboxMover, IntakeInbox, inbox_path
 from services.jobs import JobQueue, QueuePolicy
 from services.webhook import WebhookIntake
 
@@ -42,6 +43,7 @@ SWITCH_INTERVAL = 0.001  # seconds; CPython's default is 0.005 (docs/benchmarks.
 STOP_TIMEOUT = 70.0  # aiohttp's own graceful shutdown waits up to 60 s for requests in flight
 POLL_BUSY_MS = 2  # SQLite: each try for the write lock waits this long inside SQLite ...
 LOCK_WAIT = 30.0  # ... and the tries go on for this long (the main engine's busy timeout)
+INBOX = True  # SQLite file databases: ack once in the intake inbox (services/intake_inbox.py)
 
 
 class IntakeDatabase(Database):
@@ -101,6 +103,13 @@ def create_intake_database(settings: Settings) -> IntakeDatabase:
     return IntakeDatabase(settings.database_url)
 
 
+def sqlite_file(settings: Settings) -> str | None:
+    url = make_url(settings.database_url)
+    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
+        return None if url.query.get("uri") else url.database  # a file: URI has no plain path
+    return None
+
+
 def on_loop(loop: asyncio.AbstractEventLoop, probe: HealthProbe) -> HealthProbe:
     """A probe of the main loop's objects, callable from the intake's loop."""
 
@@ -124,8 +133,15 @@ class IntakeServer:
         notify: Callable[[], None],
         probes: dict[str, HealthProbe],
         switch_interval: float | None = None,  # None: SWITCH_INTERVAL
+        inbox_to: WebhookIntake | None = None,  # the main loop's intake: the inbox mover's target
     ) -> None:
         self.settings = settings
+        self.inbox: IntakeInbox | None = None
+        self.mover: InboxMover | None = None
+        database = sqlite_file(settings)
+        if INBOX and inbox_to is not None and database is not None:
+            self.inbox = IntakeInbox(inbox_path(database))
+            self.mover = InboxMover(self.inbox, inbox_to, mark=self._mark_moved)
         self.secrets = secrets
         self.probes = probes
         self.switch_interval = switch_interval
@@ -150,6 +166,8 @@ class IntakeServer:
         self._thread = threading.Thread(target=self._run, name="fathom-intake", daemon=True)
         self._thread.start()
         self.port = await asyncio.wrap_future(self._started)  # raises what the thread's start-up raised
+        if self.mover is not None:
+            self.mover.start()  # moves what a killed process left in the inbox first
         interval = SWITCH_INTERVAL if self.switch_interval is None else self.switch_interval
         if interval > 0:
             self._previous_interval = sys.getswitchinterval()
@@ -161,6 +179,8 @@ class IntakeServer:
         if self._previous_interval is not None:
             sys.setswitchinterval(self._previous_interval)
             self._previous_interval = None
+        if self.mover is not None:
+            await self.mover.stop()
         if self._thread is None:
             return
         loop, stopping = self._loop, self._stopping
@@ -172,12 +192,32 @@ class IntakeServer:
             log.error("webhook intake thread did not stop within %.0f s", STOP_TIMEOUT)
         await asyncio.to_thread(self._thread.join, 5)
         self._thread = None
+        if self.mover is not None and self.inbox is not None:
+            try:  # what arrived before the server stopped: the intake thread is gone, marks are direct
+                await self.mover.move_once()
+            except Exception:
+                log.exception("inbox deliveries left for the next start")
+            self.inbox.close()
+
+    async def _mark_moved(self, webhook_ids: list[str]) -> None:
+        """The inbox is written by the intake thread only: run the mark there while it runs."""
+        assert self.inbox is not None
+        inbox, loop, thread = self.inbox, self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive() or loop.is_closed():
+            inbox.mark_moved(webhook_ids)
+            return
+
+        async def mark() -> None:
+            inbox.mark_moved(webhook_ids)
+
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(mark(), loop))
 
     def notify_workers(self) -> None:
-        """Called on the intake's loop after a commit that queued jobs: wake the main loop's workers."""
+        """Called on the intake's loop after a commit that queued jobs (with the inbox: a commit to
+        the inbox): wake the main loop's workers (the mover)."""
         main = self._main
         if main is not None and not main.is_closed():
-            main.call_soon_threadsafe(self._main_notify)
+            main.call_soon_threadsafe(self.mover.wake if self.mover is not None else self._main_notify)
 
     def _run(self) -> None:
         loop = self._loop = asyncio.new_event_loop()
@@ -208,7 +248,7 @@ class IntakeServer:
             )
             app = create_http_app(
                 db=db,
-                intake=WebhookIntake(db, queue, notify=self.notify_workers),
+                intake=WebhookIntake(db, queue, notify=self.notify_workers, inbox=self.inbox),
                 secrets=self.secrets,
                 max_bytes=settings.webhook_max_bytes,
                 probes=self.probes,

@@ -225,6 +225,7 @@ class Runtime:
             secrets=webhook_secrets,
             notify=self.queue.notify,
             probes={"slack": self._slack_probe, "jobs": self._jobs_probe},
+            inbox_to=self.intake,
         )
         self.http_port = await self.intake_server.start()
         self._connect_sandbox_page(webhook_secrets)

@@ -14,12 +14,14 @@ from typing import Any, Literal
 
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
 from services.clock import utcnow
 from services.cpu import run_cpu
 from services.db import Database
 from services.fathom import FathomMeeting, FathomPayloadError, parse_meeting
+from services.intake_inbox import IntakeInbox
 from services.jobs import JobQueue
 from services.models import WebhookDelivery
 from services.pipeline import INGEST_JOB, INGEST_PRIORITY
@@ -130,9 +132,18 @@ class WebhookIntake:
 
     MAX_BATCH = 200
 
-    def __init__(self, db: Database, queue: JobQueue, notify: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        queue: JobQueue,
+        notify: Callable[[], None] | None = None,
+        inbox: IntakeInbox | None = None,
+    ) -> None:
         self.db = db
         self.queue = queue
+        # with an inbox (SQLite, services/intake_inbox.py) a delivery is acknowledged once it is in
+        # the inbox; the main loop's mover stores delivery + job through `store_batch`
+        self.inbox = inbox
         # wakes the workers after a commit; an intake on its own thread hands this to the main loop
         self._notify = notify or queue.notify
         self._pending: list[_Pending] = []
@@ -171,7 +182,13 @@ class WebhookIntake:
         while self._pending:
             batch, self._pending = self._pending[: self.MAX_BATCH], self._pending[self.MAX_BATCH :]
             try:
-                receipts = await self._store(batch)
+                if self.inbox is not None:
+                    # what the main database already has: a WAL read, it never waits for the writer
+                    async with self.db.read_session() as s:
+                        seen, accepted = await self._known(s, batch)
+                    receipts = self.inbox.put(batch, seen, accepted)  # one sqlite3 transaction
+                else:
+                    receipts = await self._store(batch)
             except IntegrityError:
                 # another process stored one of these meanwhile: fall back to one at a time
                 receipts = [await self._store_one(p) for p in batch]
@@ -180,11 +197,23 @@ class WebhookIntake:
                     if not p.done.done():
                         p.done.set_exception(exc)
                 continue
-            if any(r.job_id for r in receipts):
-                self._notify()
+            if any(r.job_id for r in receipts) or (
+                self.inbox is not None and any(r.status == "accepted" for r in receipts)
+            ):
+                self._notify()  # with an inbox: wakes the mover
             for p, r in zip(batch, receipts, strict=True):
                 if not p.done.done():
                     p.done.set_result(r)
+
+    async def store_batch(self, batch: list[_Pending]) -> list[Receipt]:
+        """Deliveries from the inbox into this intake's database (idempotent by webhook-id)."""
+        try:
+            receipts = await self._store(batch)
+        except IntegrityError:
+            receipts = [await self._store_one(p) for p in batch]
+        if any(r.job_id for r in receipts):
+            self._notify()
+        return receipts
 
     async def _store_one(self, pending: _Pending) -> Receipt:
         try:
@@ -195,25 +224,7 @@ class WebhookIntake:
     async def _store(self, batch: list[_Pending]) -> list[Receipt]:
         """One transaction for the whole batch: three reads, two bulk inserts."""
         async with self.db.write_session() as s:
-            webhook_ids = {p.webhook_id for p in batch}
-            recordings = {p.recording_id for p in batch}
-            known = (
-                await s.execute(
-                    select(
-                        WebhookDelivery.webhook_id, WebhookDelivery.recording_id, WebhookDelivery.status
-                    ).where(
-                        or_(
-                            WebhookDelivery.webhook_id.in_(webhook_ids),
-                            and_(
-                                WebhookDelivery.recording_id.in_(recordings),
-                                WebhookDelivery.status == "accepted",
-                            ),
-                        )
-                    )
-                )
-            ).all()
-            seen = {row.webhook_id for row in known}
-            accepted = {row.recording_id for row in known if row.status == "accepted"}
+            seen, accepted = await self._known(s, batch)
             rows: list[dict[str, Any]] = []
             stored: list[_Pending] = []
             now = utcnow()
@@ -265,6 +276,27 @@ class WebhookIntake:
             receipt_for.get(id(p)) or Receipt("duplicate", seen_before, None, None, p.recording_id)
             for p in batch
         ]
+
+    @staticmethod
+    async def _known(s: AsyncSession, batch: list[_Pending]) -> tuple[set[str], set[int]]:
+        """(webhook-ids already stored, recording_ids already accepted) among the batch's."""
+        known = (
+            await s.execute(
+                select(
+                    WebhookDelivery.webhook_id, WebhookDelivery.recording_id, WebhookDelivery.status
+                ).where(
+                    or_(
+                        WebhookDelivery.webhook_id.in_({p.webhook_id for p in batch}),
+                        and_(
+                            WebhookDelivery.recording_id.in_({p.recording_id for p in batch}),
+                            WebhookDelivery.status == "accepted",
+                        ),
+                    )
+                )
+            )
+        ).all()
+        seen = {row.webhook_id for row in known}
+        return seen, {row.recording_id for row in known if row.status == "accepted"}
 
     async def _reject(self, webhook_id: str, body: bytes, reason: str) -> Receipt:
         """Record the rejection with the reason and a bounded prefix of the body (never the whole)."""

@@ -68,11 +68,15 @@ async def test_a_webhook_is_acknowledged_while_a_job_blocks_the_main_loop(tmp_pa
         assert seen["status"] == 202
         assert seen["acked_at"] < seen["unblocked_at"], seen  # answered while the main loop was blocked
         assert seen["latency"] < ACK_BOUND, seen
-        async with bot.runtime.db.read_session() as s:  # and it was committed, not only answered
-            stored = await s.scalar(
-                select(WebhookDelivery.status).where(WebhookDelivery.recording_id == 881_001)
-            )
-        assert stored == "accepted"
+
+        async def stored() -> bool:  # committed (to the inbox), then moved into the database
+            async with bot.runtime.db.read_session() as s:
+                status = await s.scalar(
+                    select(WebhookDelivery.status).where(WebhookDelivery.recording_id == 881_001)
+                )
+            return status == "accepted"
+
+        await bot.wait_for(stored, timeout=30)
         await bot.wait_for(lambda: len(bot.parents()) == 1, timeout=30)  # the main loop's workers woke up
 
 
@@ -144,3 +148,99 @@ async def test_intake_write_tries_for_a_held_lock_then_succeeds_or_gives_up(
             holder.close()
     finally:
         await db.dispose()
+
+
+async def test_kill_9_after_the_acks_loses_nothing_and_the_restart_moves_the_inbox(tmp_path: Path) -> None:
+    """Acks while the main database's write lock is held by someone else: the deliveries are in the
+    inbox only. kill -9, release the lock, start again: every delivery is stored once, with its job,
+    and a retry of one of them (same webhook-id) is answered 200 duplicate."""
+    import aiohttp
+
+    from services.db import Database
+    from tests.test_run_command import _bot_env, _start_bot
+
+    slack = await LocalSlack.start()
+    env = _bot_env(slack)
+    main = tmp_path / "data" / "fathom_os.sqlite3"
+    recordings = [950_000 + n for n in range(5)]
+    signed = []
+    for rid in recordings:
+        body = json.dumps({**load_fixture("partner_sync"), "recording_id": rid}).encode()
+        signed.append((body, sign_delivery(SECRET, body)))
+    proc, webhook = await _start_bot(tmp_path, env)
+    lock = sqlite3.connect(main, isolation_level=None, timeout=30)
+    holder: sqlite3.Connection | None = lock
+    db = Database(f"sqlite+aiosqlite:///{main}")
+    try:
+        lock.execute("BEGIN IMMEDIATE")  # nothing can be moved into the main database now
+        async with aiohttp.ClientSession() as http:
+
+            async def post(body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+                async with http.post(webhook, data=body, headers=headers) as r:
+                    return r.status, (await r.json())["status"]
+
+            replies = await asyncio.wait_for(asyncio.gather(*[post(b, h) for b, h in signed]), 30)
+            assert replies == [(202, "accepted")] * len(recordings)
+            inbox = sqlite3.connect(main.with_name("fathom_os.intake.sqlite3"))
+            pending = sorted(r for (r,) in inbox.execute("SELECT recording_id FROM inbox WHERE moved = 0"))
+            inbox.close()
+            assert pending == recordings  # durable before the 2xx, not yet in the main database
+            proc.kill()  # SIGKILL with everything still in the inbox
+            await proc.wait()
+            lock.execute("ROLLBACK")
+            lock.close()
+            holder = None
+            proc, webhook = await _start_bot(tmp_path, env)
+            assert await post(*signed[0]) == (200, "duplicate")
+
+        async def stored() -> tuple[list[int], int]:
+            async with db.read_session() as s:
+                rows = (
+                    await s.scalars(
+                        select(WebhookDelivery.recording_id).where(WebhookDelivery.status == "accepted")
+                    )
+                ).all()
+                jobs = await s.scalar(text("SELECT count(*) FROM jobs WHERE kind = 'meeting.ingest'"))
+            return sorted(r for r in rows if r is not None), int(jobs or 0)
+
+        deadline = time.monotonic() + 30
+        while (state := await stored()) != (recordings, len(recordings)):
+            assert time.monotonic() < deadline, f"after the restart: {state}"
+            await asyncio.sleep(0.05)
+        proc.send_signal(15)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+        assert await stored() == (recordings, len(recordings))  # nothing stored twice
+    finally:
+        if holder is not None:
+            holder.close()
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await db.dispose()
+        await slack.stop()
+
+
+async def test_the_inbox_answers_duplicates_and_keeps_moved_ids(tmp_path: Path) -> None:
+    from services.intake_inbox import IntakeInbox
+    from services.webhook import _Pending
+
+    inbox = IntakeInbox(tmp_path / "x.intake.sqlite3")
+    try:
+        first = inbox.put(
+            [_Pending("msg_1", 7, b"{}"), _Pending("msg_2", 7, b"{}"), _Pending("msg_1", 7, b"{}")]
+        )
+        assert [r.status for r in first] == ["accepted", "duplicate", "duplicate"]
+        # what the main database already has (recording 8) is a duplicate before it is ever moved
+        assert [r.status for r in inbox.put([_Pending("msg_3", 8, b"{}")], accepted_before={8})] == [
+            "duplicate"
+        ]
+        assert [w for w, *_ in inbox.pending()] == ["msg_1", "msg_2", "msg_3"]
+        inbox.mark_moved(["msg_1", "msg_2"])
+        assert [w for w, *_ in inbox.pending()] == ["msg_3"]
+        retry = inbox.put([_Pending("msg_1", 7, b"{}"), _Pending("msg_4", 7, b"{}")])  # moved ids are kept
+        assert [(r.status, r.reason) for r in retry] == [
+            ("duplicate", "webhook-id already received"),
+            ("duplicate", "recording_id already received"),
+        ]
+    finally:
+        inbox.close()
