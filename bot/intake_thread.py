@@ -4,8 +4,10 @@ The main loop runs the job workers, publishing, Block Kit rendering and the Sock
 analysis it is busy most of the time, and a webhook served there waits for each of those steps to
 yield. Here the aiohttp server (`POST /webhooks/fathom`, `/healthz`, `/metrics`) runs on a dedicated
 thread with an event loop, a `Database` (engine and connection pool) and a `WebhookIntake` of its
-own: verify, store delivery + job in one short transaction (group commit as before), 2xx. Committed
-jobs wake the main loop's workers through `call_soon_threadsafe`; the main loop's health probes
+own: verify, store delivery + job in one short transaction (group commit as before), 2xx; on a
+SQLite file the delivery is committed to the intake inbox instead and moved into the main database
+by the main loop (services/intake_inbox.py). Committed jobs (inbox rows) wake the main loop's
+workers (the mover) through `call_soon_threadsafe`; the main loop's health probes
 (Slack, job claims) are run on the main loop and time out like any other probe when it is stalled.
 
 `sys.setswitchinterval` is lowered while the bot runs: a thread waiting for the GIL (this one, with
@@ -97,9 +99,8 @@ async def _begin_soon(session: AsyncSession) -> None:
 
 
 def create_intake_database(settings: Settings) -> IntakeDatabase:
-    url = make_url(settings.database_url)
-    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    if (database := sqlite_file(settings)) is not None:  # not for a file: URI (it made a "file:" dir)
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
     return IntakeDatabase(settings.database_url)
 
 
