@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     fathom_api_url: str = Field(default="https://api.fathom.ai/external/v1", alias="FATHOM_API_URL")
     fathom_api_keys: SecretStr | None = Field(default=None, alias="FATHOM_API_KEYS")
     reconcile_interval: float = Field(default=600.0, alias="RECONCILE_INTERVAL_SECONDS", ge=10)
+    # the due-date/overdue reminder job (bot/scheduler.py); each tick runs once across instances
+    reminder_interval: float = Field(default=60.0, alias="REMINDER_INTERVAL_SECONDS", ge=1)
     ops_channel: str | None = Field(default=None, alias="OPS_CHANNEL")
     # a meeting reconciliation recovers this long after it was created is reported (OPS_CHANNEL, admins)
     recovery_alert_minutes: float = Field(default=60.0, alias="RECOVERY_ALERT_MINUTES", ge=0)

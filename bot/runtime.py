@@ -314,6 +314,7 @@ class Runtime:
             await self._sandbox_fathom(self.owned_sandbox or self.sandbox_slack)
         self.scheduler = Scheduler(
             context.domain.reminders,
+            self.settings.reminder_interval,
             reconciler=self.reconciler,
             reconcile_seconds=self.reconcile_seconds,
             retention=self.purge_expired,

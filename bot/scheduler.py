@@ -1,5 +1,5 @@
-"""APScheduler in the bot's own event loop: the reminder tick every minute, Fathom reconciliation,
-the daily retention purge.
+"""APScheduler in the bot's own event loop: the reminder tick (every REMINDER_INTERVAL_SECONDS, a
+minute by default), Fathom reconciliation, the daily retention purge.
 
 The tick's state lives in the database (claimed reminders), so the scheduler itself keeps nothing:
 a restart simply resumes. With a database, every job runs once per tick across instances: a tick is
@@ -39,7 +39,7 @@ class Scheduler:
     def __init__(
         self,
         reminders: Any,
-        interval_seconds: float = 60.0,
+        interval_seconds: float = 60.0,  # REMINDER_INTERVAL_SECONDS (bot/config.py)
         *,
         reconciler: Any = None,
         reconcile_seconds: float | None = None,
