@@ -16,12 +16,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from services.views import ItemStates, TimelineRow, WeekTrend, Workload  # noqa: E402
@@ -186,26 +188,47 @@ def _trend(fig: Figure, ax: Any, data: list[list[Any]]) -> None:
     ax.tick_params(labelsize=8)
 
 
-def _network(fig: Figure, ax: Any, data: list[list[Any]]) -> None:
-    if not data:
-        return _empty(ax)
+NETWORK_LAYOUT_ITERATIONS = 30  # spring layout converges for <= 40 edges well before networkx's 50
+TIMELINE_LABELS = 6  # "Nd Ni" notes on the busiest cells only; the alt text carries every cell
+
+
+@lru_cache(maxsize=64)
+def _network_layout(edges: tuple[tuple[str, str, int], ...]) -> dict[tuple[str, str], tuple[float, float]]:
+    """Spring layout of the person-client graph, fixed seed, cached by the edges (same data, same
+    picture; a re-render for another client filter with the same edges skips the layout)."""
     import networkx as nx
 
     graph = nx.Graph()
-    for person, client, n in data:
-        graph.add_node(("p", person), label=person)
-        graph.add_node(("c", client), label=client)
+    for person, client, n in edges:
         graph.add_edge(("p", person), ("c", client), weight=n)
-    pos = nx.spring_layout(graph, seed=7, weight="weight")
-    widths = [0.5 + 2.5 * graph.edges[e]["weight"] / max(n for _, _, n in data) for e in graph.edges]
-    nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, edge_color=MUTED)
-    people = [n for n in graph if n[0] == "p"]
-    clients = [n for n in graph if n[0] == "c"]
-    nx.draw_networkx_nodes(graph, pos, nodelist=people, node_color=ACCENT, node_size=120, ax=ax)
-    nx.draw_networkx_nodes(
-        graph, pos, nodelist=clients, node_color=ALERT, node_size=220, node_shape="s", ax=ax
+    pos = nx.spring_layout(graph, seed=7, weight="weight", iterations=NETWORK_LAYOUT_ITERATIONS)
+    return {node: (float(xy[0]), float(xy[1])) for node, xy in pos.items()}
+
+
+def _network(fig: Figure, ax: Any, data: list[list[Any]]) -> None:
+    if not data:
+        return _empty(ax)
+    edges = tuple((str(p), str(c), int(n)) for p, c, n in data)
+    pos = _network_layout(edges)
+    heaviest = max(n for _, _, n in edges) or 1
+    # one LineCollection for every edge and one scatter per node kind: 3 artists, not one per edge
+    ax.add_collection(
+        LineCollection(
+            [(pos[("p", p)], pos[("c", c)]) for p, c, _ in edges],
+            linewidths=[0.5 + 2.5 * n / heaviest for _, _, n in edges],
+            colors=MUTED,
+            zorder=1,
+        )
     )
-    nx.draw_networkx_labels(graph, pos, {n: str(n[1])[:16] for n in graph}, font_size=7, ax=ax)
+    for kind, color, size, marker in (("p", ACCENT, 120, "o"), ("c", ALERT, 220, "s")):
+        nodes = [node for node in pos if node[0] == kind]
+        ax.scatter(
+            [pos[n][0] for n in nodes], [pos[n][1] for n in nodes], s=size, c=color, marker=marker, zorder=2
+        )
+    for node, (x, y) in pos.items():
+        ax.text(x, y, node[1][:16], fontsize=7, ha="center", va="center", zorder=3)
+    ax.autoscale_view()
+    ax.margins(0.08)
     ax.set_axis_off()
 
 
@@ -216,12 +239,18 @@ def _timeline(fig: Figure, ax: Any, data: list[list[Any]]) -> None:
     weeks = sorted({r[1] for r in data})
     y = {c: i for i, c in enumerate(clients)}
     x = {w: i for i, w in enumerate(weeks)}
+    # bubble area grows with meetings, capped so a busy week does not cover its neighbours
     ax.scatter(
-        [x[r[1]] for r in data], [y[r[0]] for r in data], s=[40 + 40 * r[2] for r in data], color=ACCENT
+        [x[r[1]] for r in data],
+        [y[r[0]] for r in data],
+        s=[min(40 + 40 * r[2], 600) for r in data],
+        color=ACCENT,
+        alpha=0.8,
+        linewidths=0,
     )
-    for c, w, _m, d, i in data:
-        if d or i:
-            ax.annotate(f"{d}d {i}i", (x[w], y[c]), textcoords="offset points", xytext=(6, 6), fontsize=7)
+    busiest = sorted((r for r in data if r[3] or r[4]), key=lambda r: (-(r[3] + r[4]), r[0], r[1]))
+    for c, w, _m, d, i in busiest[:TIMELINE_LABELS]:
+        ax.annotate(f"{d}d {i}i", (x[w], y[c]), textcoords="offset points", xytext=(6, 6), fontsize=7)
     ax.set_yticks(range(len(clients)), [c[:16] for c in clients], fontsize=8)
     ax.set_xticks(range(len(weeks)), [w[5:] for w in weeks], fontsize=8)
     ax.margins(0.15)
