@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Verbatim copy of the dev-set scorer (../shared/quality/score.py) so tests never read outside the repo.
+# Verbatim copy of the dev-set scorer (quality/score.py of the shared fixtures, outside the repository) so tests never read outside the repo.
 """Score a meeting analyzer's action items and decisions against hand-checked gold labels.
 
 Each meeting (a QMSum/AMI transcript, JSON) becomes a Fathom "new meeting content ready" payload with
