@@ -174,12 +174,19 @@ class Reconciler:
         self.db, self.api, self.intake = db, api, intake
         self.overlap, self.first_lookback, self.clock = overlap, first_lookback, clock
         self.on_recovered = on_recovered or []
+        # one pass at a time in this process (a scheduled tick and `fathom-os` or a test calling
+        # run() must not both see a meeting as unknown and hand it to the intake twice)
+        self._running = asyncio.Lock()
 
     async def watermark(self) -> datetime | None:
         state = await _load(self.db, RECONCILIATION)
         return as_utc(state.watermark) if state and state.watermark else None
 
     async def run(self) -> ReconcileReport:
+        async with self._running:
+            return await self._run()
+
+    async def _run(self) -> ReconcileReport:
         now = as_utc(self.clock())
         watermark = await self.watermark()
         since = watermark - self.overlap if watermark else now - self.first_lookback
