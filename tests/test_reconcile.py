@@ -81,7 +81,10 @@ async def test_missed_webhook_is_recovered_and_a_late_webhook_does_not_duplicate
         db = bot.runtime.db
         assert await count(db, Meeting) == 2
         assert sum("Missed kickoff" in t for t in titles(bot)) == 1
-        assert await count(db, WebhookDelivery, WebhookDelivery.source == "reconciliation") == 1
+        # one accepted delivery from reconciliation (4402 may also be recorded as a duplicate of its
+        # webhook when the pass ran before that webhook's meeting was ingested: still one meeting)
+        accepted = (WebhookDelivery.source == "reconciliation", WebhookDelivery.status == "accepted")
+        assert await count(db, WebhookDelivery, *accepted) == 1
         # the webhook had been missing for two hours: the ops channel hears of it
         ops = [m.get("text", "") for m in bot.slack.messages("C01GENERAL")]
         assert any("recovered Fathom recording 4401" in t for t in ops)
