@@ -376,13 +376,11 @@ async def test_a_new_user_walks_sample_items_approvals_client_os_home_and_search
         await shot(page, tmp_path, "card", docs=True)
 
         # 2. items: Done on the first, Snooze "Tomorrow 9:00" on the next, read in the viewer's zone
-        before = await items.count()
         first_ts = await items.first.get_attribute("data-ts")
         await items.first.locator(done_button).click()
         first = page.locator(f"#thread-messages .msg[data-ts='{first_ts}']")
-        await first.locator(done_button).wait_for(state="detached")
-        assert await items.count() == before - 1
-        await first.locator("text=Reopen").wait_for()
+        await first.locator(done_button).wait_for(state="detached")  # redrawn in place as done
+        await first.locator("text=Reopen").wait_for()  # (more item replies may still be arriving)
         snoozed_ts = await items.first.get_attribute("data-ts")
         await items.first.locator("select[data-action-id='action_item.snooze']").select_option(
             label="Tomorrow 9:00"
