@@ -20,11 +20,8 @@ import contextlib
 import contextvars
 import functools
 import logging
-import os
 import random
-import socket
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -37,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.clock import utcnow
 from services.db import Database
 from services.errors import PermanentJobError
+from services.holders import dead_local_holder, new_holder_id
 from services.models import Job
 
 log = logging.getLogger(__name__)
@@ -67,7 +65,7 @@ class JobQueue:
     def __init__(self, db: Database, policy: QueuePolicy | None = None, worker_id: str | None = None) -> None:
         self.db = db
         self.policy = policy or QueuePolicy()
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.worker_id = worker_id or new_holder_id()
         self._wakeup = asyncio.Event()
         self._lanes: list[asyncio.Event] = []  # one wake-up per worker lane: none steals another's
         self.last_claim_error: str | None = None  # set while claims fail (shown in /healthz)
@@ -234,7 +232,7 @@ class JobQueue:
         """
         async with self.db.session() as s:
             holders = (await s.scalars(select(Job.leased_by).where(Job.status == "running").distinct())).all()
-            dead = [h for h in holders if h and h != self.worker_id and _dead_local_worker(h)]
+            dead = [h for h in holders if h and h != self.worker_id and dead_local_holder(h)]
             if not dead:
                 return 0
             result = await s.execute(
@@ -513,21 +511,3 @@ class Worker:
     @property
     def busy(self) -> int:
         return len(self._running)
-
-
-def _dead_local_worker(worker_id: str) -> bool:
-    """True for `host:pid:...` ids of this host whose process no longer exists."""
-    host, _, rest = worker_id.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False  # another queue of this very process: alive
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, OSError):
-        return False  # exists (another user's process) or cannot tell: leave it to lease expiry
-    return False

@@ -207,7 +207,10 @@ class SlackPendingPost(Base):
 
 
 class ReminderSent(Base):
-    """One row per reminder actually claimed; the unique key makes every reminder at-most-once."""
+    """One row per reminder claimed; the unique key makes one run its owner. A claim still `claimed`
+    whose holder is dead (lease lapsed, or a `host:pid` of this host that is gone) is taken over and
+    sent again under the same `post_key`, the gateway entity whose pending marker and message
+    metadata tell whether the first send reached Slack (see `services.reminders`)."""
 
     __tablename__ = "reminders_sent"
     __table_args__ = (UniqueConstraint("kind", "subject", "day", name="uq_reminders_kind_subject_day"),)
@@ -218,6 +221,9 @@ class ReminderSent(Base):
     recipient: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed | sent | skipped
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    holder: Mapped[str | None] = mapped_column(String(80))  # `host:pid:random` of the claiming run
+    leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    post_key: Mapped[str | None] = mapped_column(String(255))  # gateway entity of the message sent
 
 
 class LLMUsage(Base):

@@ -3,14 +3,23 @@
 A run is a pure function of the database and the clock, so a scheduler calls `tick()` every minute
 and tests call it with any `now`. Each reminder is claimed by INSERTing a `ReminderSent` row (unique
 kind + subject + day) *before* anything is sent: a unique-key violation means another run (a second
-instance, or this one before a restart) owns it. That makes every reminder at-most-once; a claim
-whose send Slack definitely refused is released so a later run may try again.
+instance, or this one before a restart) owns it. A claim whose send Slack definitely refused is
+released so a later run may try again.
+
+Exactly once across a crash: a claim names its holder (`host:pid:random`), a lease and the
+`post_key` its message is sent under, and the message goes through the gateway's crash-safe
+`post_or_update` (pending marker before chat.postMessage, the key in the message's metadata). A
+claim still `claimed` whose holder is dead (its lease lapsed, or its pid is gone on this host) is
+taken over by a conditional UPDATE and sent again under the same key: if the first send reached
+Slack, the gateway finds that message in the DM's (or thread's) history and updates it instead of
+posting a second one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from services.action_items import sort_for_list, zone
 from services.clock import as_utc, utcnow
 from services.db import Database
+from services.holders import dead_local_holder, new_holder_id
 from services.models import ActionItem, Person, ReminderSent
 from services.os_config import OSConfig, QuietHours, Reminders
 
@@ -34,6 +44,9 @@ Key = tuple[str, str, date]  # kind, subject, day
 NOTE_DAY = date(2000, 1, 1)  # thread notes are once per item ever, not once per day
 CHUNK = 400
 SEND_CONCURRENCY = 8
+# A claim's send takes seconds (a 429 wait is bounded at 120 s): a holder silent for this long is
+# dead (another host's; a dead pid on this host is seen at once) and its claims are taken over.
+CLAIM_LEASE = timedelta(minutes=10)
 
 
 class Refused(Exception):
@@ -45,7 +58,9 @@ class ReminderSender(Protocol):
 
     async def profile(self, slack_id: str) -> tuple[str | None, str]: ...
 
-    async def remind(self, slack_id: str, name: str, items: Sequence[ActionItem], now: datetime) -> None: ...
+    async def remind(
+        self, slack_id: str, name: str, items: Sequence[ActionItem], now: datetime, key: str
+    ) -> None: ...
 
     async def digest(
         self,
@@ -54,9 +69,13 @@ class ReminderSender(Protocol):
         overdue: Sequence[ActionItem],
         completed: Sequence[ActionItem],
         now: datetime,
+        key: str,
     ) -> None: ...
 
-    async def note(self, item: ActionItem, nudges: int) -> bool: ...
+    async def note(self, item: ActionItem, nudges: int, key: str) -> bool: ...
+
+    """`key` names the message for the gateway's crash-safe post: the same key is sent again after a
+    crash, and a message already in Slack under it is updated, not posted twice."""
 
 
 @dataclass
@@ -67,6 +86,7 @@ class RunReport:
     notes: int = 0
     lost_claims: int = 0  # claimed by someone else: another instance or an earlier run
     failed: int = 0
+    taken_over: int = 0  # claims of a dead holder sent again by this run
 
 
 @dataclass
@@ -91,6 +111,15 @@ def _snoozed(item: ActionItem, now: datetime) -> bool:
     return item.snoozed_until is not None and as_utc(item.snoozed_until) > now
 
 
+@dataclass(frozen=True)
+class _Orphan:
+    """A claim whose holder died before marking it sent: maybe in Slack, maybe not."""
+
+    holder: str | None
+    post_key: str
+    recipient: str | None
+
+
 def _snooze_key(item: ActionItem) -> Key:
     assert item.snoozed_until is not None
     until = as_utc(item.snoozed_until)
@@ -105,12 +134,16 @@ class ReminderService:
         sender: ReminderSender,
         clock: Callable[[], datetime] = utcnow,
         concurrency: int = SEND_CONCURRENCY,
+        claim_lease: timedelta = CLAIM_LEASE,
     ) -> None:
         self.db = db
         self.os_config = os_config
         self.sender = sender
         self.clock = clock
         self.concurrency = concurrency
+        self.claim_lease = claim_lease
+        self.holder = new_holder_id()
+        self._inflight: set[Key] = set()  # claims this service is sending right now
         # slack id -> (tz, name) of owners missing from the people cache; 10k people, a day at most
         self._profiles: TTLCache[str, tuple[str | None, str]] = TTLCache(maxsize=10_000, ttl=86_400)
 
@@ -121,13 +154,18 @@ class ReminderService:
         people = await self._people(now, policy)
         if not people:
             return report
-        claimed = await self._existing_keys(people)
+        claimed, orphans = await self._existing_keys(people)
         nudges = Counter(subject for kind, subject, _ in claimed if kind == "overdue")
         gate = asyncio.Semaphore(self.concurrency)
+        mine: defaultdict[str, dict[Key, _Orphan]] = defaultdict(dict)
+        for key, orphan in orphans.items():
+            mine[orphan.recipient or ""][key] = orphan
 
         async def one(person: _Person) -> None:
             async with gate:
-                await self._remind(person, now, policy, claimed, nudges, report)
+                await self._remind(
+                    person, now, policy, claimed, nudges, report, mine.get(person.slack_id, {})
+                )
 
         await asyncio.gather(*(one(p) for p in people.values()))
         return report
@@ -182,8 +220,9 @@ class ReminderService:
                 self._profiles[uid] = (None, "")
         return self._profiles[uid]
 
-    async def _existing_keys(self, people: dict[str, _Person]) -> set[Key]:
-        """Claims already made, read once per run so a run does not re-try every old claim."""
+    async def _existing_keys(self, people: dict[str, _Person]) -> tuple[set[Key], dict[Key, _Orphan]]:
+        """Claims already made, read once per run so a run does not re-try every old claim, and
+        among them the orphans: still `claimed` by a holder that is dead (see the module doc)."""
         subjects: set[str] = set()
         for p in people.values():
             subjects.add(f"user:{p.slack_id}")
@@ -192,15 +231,33 @@ class ReminderService:
                 if item.snoozed_until is not None:
                     subjects.add(_snooze_key(item)[1])
         keys: set[Key] = set()
-        async with self.db.session() as s:
+        orphans: dict[Key, _Orphan] = {}
+        wall = utcnow()  # leases are real time, whatever `now` the run plans for
+        dead: dict[str, bool] = {}
+        async with self.db.read_session() as s:
             for chunk in _chunks(sorted(subjects)):
                 rows = await s.execute(
-                    select(ReminderSent.kind, ReminderSent.subject, ReminderSent.day).where(
-                        ReminderSent.subject.in_(chunk)
-                    )
+                    select(
+                        ReminderSent.kind,
+                        ReminderSent.subject,
+                        ReminderSent.day,
+                        ReminderSent.status,
+                        ReminderSent.holder,
+                        ReminderSent.leased_until,
+                        ReminderSent.post_key,
+                        ReminderSent.recipient,
+                    ).where(ReminderSent.subject.in_(chunk))
                 )
-                keys.update((k, sub, d) for k, sub, d in rows.all())
-        return keys
+                for kind, subject, day, status, holder, until, post_key, recipient in rows.all():
+                    key = (kind, subject, day)
+                    keys.add(key)
+                    if status != "claimed" or post_key is None or until is None or key in self._inflight:
+                        continue  # done, or a claim from before leases (never known to be safe)
+                    if holder and holder not in dead:
+                        dead[holder] = holder != self.holder and dead_local_holder(holder)
+                    if as_utc(until) < wall or dead.get(holder or "", False):
+                        orphans[key] = _Orphan(holder, post_key, recipient)
+        return keys, orphans
 
     def _plan(
         self,
@@ -245,24 +302,79 @@ class ReminderService:
         existing: set[Key],
         nudge_counts: Counter[str],
         report: RunReport,
+        orphans: dict[Key, _Orphan],
     ) -> None:
         local = now.astimezone(person.tz)
         if in_quiet_hours(local, policy.quiet_hours):
             return
+        await self._resend(person, now, local, orphans, nudge_counts, report)
         dm, notes = self._plan(person, now, policy, existing, nudge_counts)
         if dm:
-            won = await self._claim(list(dm), person.slack_id)
+            post_key = _new_post_key(person.slack_id)
+            won = await self._claim(list(dm), person.slack_id, post_key)
             report.lost_claims += len(dm) - len(won)
             items = sort_for_list(list({dm[k].id: dm[k] for k in won}.values()), local.date())
             if items and await self._send(
-                won, report, self.sender.remind(person.slack_id, person.name, items, now)
+                won, report, self.sender.remind(person.slack_id, person.name, items, now, post_key)
             ):
                 report.dms += 1
                 report.reminded_items += len(items)
         for key, item, nudges in notes:
-            if await self._claim([key], person.slack_id) and await self._note(key, item, nudges, report):
+            post_key = _new_post_key(person.slack_id)
+            if await self._claim([key], person.slack_id, post_key) and await self._note(
+                key, item, nudges, report, post_key
+            ):
                 report.notes += 1
         await self._digest(person, now, local, policy, existing, report)
+
+    async def _resend(
+        self,
+        person: _Person,
+        now: datetime,
+        local: datetime,
+        orphans: dict[Key, _Orphan],
+        nudge_counts: Counter[str],
+        report: RunReport,
+    ) -> None:
+        """Take over this person's orphaned claims, one message (post key) at a time, and send each
+        again under its key with what is still open: a message that reached Slack is updated."""
+        groups: defaultdict[str, list[Key]] = defaultdict(list)
+        for key, orphan in orphans.items():
+            groups[orphan.post_key].append(key)
+        by_subject: dict[str, ActionItem] = {}
+        for item in person.items:
+            by_subject[f"item:{item.id}"] = item
+            if item.snoozed_until is not None:
+                by_subject[_snooze_key(item)[1]] = item
+        for post_key, keys in groups.items():
+            won = await self._take_over(keys, orphans)
+            if not won:
+                report.lost_claims += len(keys)
+                continue
+            report.taken_over += len(won)
+            log.warning("re-sending %d reminder claim(s) of a dead holder as %s", len(won), post_key)
+            kind = won[0][0]
+            if kind == "digest":
+                await self._send_digest(person, now, local, won, post_key, report)
+                continue
+            if kind == "thread_note":
+                noted = by_subject.get(won[0][1])
+                nudges = nudge_counts.get(won[0][1], 0)
+                if noted is None:
+                    await self._mark(won, "skipped")
+                elif await self._note(won[0], noted, nudges, report, post_key):
+                    report.notes += 1
+                continue
+            items = sort_for_list(
+                list({i.id: i for k in won if (i := by_subject.get(k[1])) is not None}.values()), local.date()
+            )
+            if not items:  # done or gone since: nothing left to remind about
+                await self._mark(won, "skipped")
+            elif await self._send(
+                won, report, self.sender.remind(person.slack_id, person.name, items, now, post_key)
+            ):
+                report.dms += 1
+                report.reminded_items += len(items)
 
     async def _digest(
         self,
@@ -276,18 +388,28 @@ class ReminderService:
         if local.hour < policy.digest_hour or (policy.digest_weekdays_only and local.weekday() >= 5):
             return
         key: Key = ("digest", f"user:{person.slack_id}", local.date())
-        if key in existing:
+        if key in existing or not any(_digest_lists(person, local.date())):
+            return  # sent, claimed, or empty (an empty digest is noise)
+        post_key = _new_post_key(person.slack_id)
+        if await self._claim([key], person.slack_id, post_key):
+            await self._send_digest(person, now, local, [key], post_key, report)
+
+    async def _send_digest(
+        self,
+        person: _Person,
+        now: datetime,
+        local: datetime,
+        keys: list[Key],
+        post_key: str,
+        report: RunReport,
+    ) -> None:
+        due_today, overdue, completed = _digest_lists(person, local.date())
+        if not (due_today or overdue or completed):
+            await self._mark(keys, "skipped")  # a taken-over digest with nothing left to say
             return
-        today = local.date()
-        open_items = [i for i in person.items if i.due_date is not None]
-        due_today = [i for i in open_items if i.due_date == today]
-        overdue = sort_for_list([i for i in open_items if i.due_date and i.due_date < today], today)
-        if not (due_today or overdue or person.completed):
-            return  # an empty digest is noise
-        if await self._claim([key], person.slack_id):
-            sending = self.sender.digest(person.slack_id, due_today, overdue, person.completed, now)
-            if await self._send([key], report, sending):
-                report.digests += 1
+        sending = self.sender.digest(person.slack_id, due_today, overdue, completed, now, post_key)
+        if await self._send(keys, report, sending):
+            report.digests += 1
 
     async def _send(self, keys: list[Key], report: RunReport, sending: Awaitable[None]) -> bool:
         try:
@@ -297,17 +419,21 @@ class ReminderService:
             await self._release(keys)
             report.failed += 1
             return False
+        finally:
+            self._inflight.difference_update(keys)  # unknown errors leave the claim to its lease
         await self._mark_sent(keys)
         return True
 
-    async def _note(self, key: Key, item: ActionItem, nudges: int, report: RunReport) -> bool:
+    async def _note(self, key: Key, item: ActionItem, nudges: int, report: RunReport, post_key: str) -> bool:
         """After the last nudge the meeting's thread hears about it, once."""
         try:
-            posted = await self.sender.note(item, nudges)
+            posted = await self.sender.note(item, nudges, post_key)
         except Refused:
             await self._release([key])
             report.failed += 1
             return False
+        finally:
+            self._inflight.discard(key)
         if not posted:
             await self._mark([key], "skipped")
             return False
@@ -315,19 +441,22 @@ class ReminderService:
         return True
 
     # -- claims ------------------------------------------------------------------------------------
-    async def _claim(self, keys: list[Key], recipient: str) -> list[Key]:
-        """Claim keys before sending; returns the ones this run owns.
+    async def _claim(self, keys: list[Key], recipient: str, post_key: str) -> list[Key]:
+        """Claim keys before sending; returns the ones this run owns (and now sends: in flight).
 
         All at once in one transaction (the common case, one round trip); if any was taken, one
         by one so the others are still ours.
         """
+        until = utcnow() + self.claim_lease
         rows = [
-            {"kind": k, "subject": s, "day": d, "recipient": recipient, "status": "claimed"}
+            {"kind": k, "subject": s, "day": d, "recipient": recipient, "status": "claimed",
+             "holder": self.holder, "leased_until": until, "post_key": post_key}
             for k, s, d in keys
-        ]
+        ]  # fmt: skip
         try:
             async with self.db.session() as s:
                 await s.execute(insert(ReminderSent), rows)
+            self._inflight.update(keys)
             return keys
         except IntegrityError:
             pass
@@ -339,12 +468,40 @@ class ReminderService:
                 won.append(key)
             except IntegrityError:
                 continue
+        self._inflight.update(won)
+        return won
+
+    async def _take_over(self, keys: list[Key], orphans: dict[Key, _Orphan]) -> list[Key]:
+        """Make a dead holder's claims ours: a conditional UPDATE per key (still `claimed`, still
+        held by the holder read), so of two instances taking over at once exactly one wins."""
+        won: list[Key] = []
+        until = utcnow() + self.claim_lease
+        async with self.db.session() as s:
+            for key in keys:
+                kind, subject, day = key
+                holder = orphans[key].holder
+                result = await s.execute(
+                    update(ReminderSent)
+                    .where(
+                        ReminderSent.kind == kind,
+                        ReminderSent.subject == subject,
+                        ReminderSent.day == day,
+                        ReminderSent.status == "claimed",
+                        ReminderSent.holder == holder if holder else ReminderSent.holder.is_(None),
+                    )
+                    .values(holder=self.holder, leased_until=until)
+                )
+                if result.rowcount:  # type: ignore[attr-defined]
+                    won.append(key)
+        self._inflight.update(won)
         return won
 
     async def _mark_sent(self, keys: Iterable[Key]) -> None:
         await self._mark(keys, "sent")
 
     async def _mark(self, keys: Iterable[Key], status: str) -> None:
+        keys = list(keys)
+        self._inflight.difference_update(keys)
         async with self.db.session() as s:
             for kind, subject, day in keys:
                 await s.execute(
@@ -370,6 +527,21 @@ class ReminderService:
             if kind:
                 stmt = stmt.where(ReminderSent.kind == kind)
             return int(await s.scalar(stmt) or 0)
+
+
+def _digest_lists(
+    person: _Person, today: date
+) -> tuple[list[ActionItem], list[ActionItem], list[ActionItem]]:
+    """A digest's sections: due today, overdue (most overdue first), completed in the last day."""
+    dated = [i for i in person.items if i.due_date is not None]
+    due_today = [i for i in dated if i.due_date == today]
+    overdue = sort_for_list([i for i in dated if i.due_date and i.due_date < today], today)
+    return due_today, overdue, person.completed
+
+
+def _new_post_key(recipient: str) -> str:
+    """The gateway entity of one message: unique per claim, so two runs never share a message."""
+    return f"reminder:{recipient}:{uuid.uuid4().hex[:12]}"
 
 
 def _chunks(values: list[str]) -> Iterable[list[str]]:

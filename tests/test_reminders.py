@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import func, select
 
 from blocks.common import notice
 from bot.sandbox import LocalSlack
+from services.clock import utcnow
 from services.db import Database
-from services.models import ActionItem, Meeting, Person
+from services.models import ActionItem, Meeting, Person, ReminderSent, SlackPendingPost
 from services.os_config import OSConfig, QuietHours, Reminders
 from services.reminders import ReminderService
 from services.slack.gateway import RateGate, SlackGateway, retry_handlers
@@ -222,3 +227,71 @@ async def test_two_instances_on_one_database_send_each_reminder_once(
     reports = await asyncio.gather(a.tick(at(WED, 10)), b.tick(at(WED, 10)), a.tick(at(WED, 10, 7)))
     assert [len(slack.dms(u)) for u in users] == [1] * len(users)
     assert sum(r.reminded_items for r in reports) == 2 * len(users)
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped) on this host."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+async def test_claims_of_a_dead_holder_are_sent_again_once_whether_or_not_slack_got_them(
+    db: Database, slack: LocalSlack
+) -> None:
+    """The three places a send can die (before Slack, between Slack's reply and the recorded ref,
+    between the ref and `sent`) each end with one DM; a live holder's claim is left alone."""
+    m = await meeting(db)
+    users = [slack.add_user(f"Crash {n}", f"c{n}@agency.example", tz="Europe/London").id for n in range(4)]
+    items = {u: await item(db, m, u, WED, text=f"Task of {u}") for u in users}
+    gw = gateway(slack, db)
+    past, future = utcnow() - timedelta(minutes=1), utcnow() + timedelta(minutes=10)
+    dead_here = f"{socket.gethostname()}:{_dead_pid()}:dead00"
+    holders = {
+        users[0]: (dead_here, future),  # killed before posting: its pid is gone, no lease wait
+        users[1]: ("other-host:41:gone01", past),  # posted, killed before the ref was recorded
+        users[2]: ("other-host:42:gone02", past),  # ref recorded, killed before `sent`
+        users[3]: ("other-host:43:alive3", future),  # another host still sending: not ours
+    }
+    async with db.session() as s:
+        for user, (holder, until) in holders.items():
+            s.add(ReminderSent(kind="due", subject=f"item:{items[user]}", day=WED, recipient=user,
+                               status="claimed", holder=holder, leased_until=until,
+                               post_key=f"reminder:{user}:first"))  # fmt: skip
+    first = notice("Reminder sent before the crash")
+    channel = await gw.dm_channel(users[1])
+    await gw.post(channel, first, key=f"reminder:{users[1]}:first")
+    async with db.session() as s:
+        s.add(SlackPendingPost(entity=f"reminder:{users[1]}:first", channel=channel, started_at=utcnow()))
+    await gw.post_or_update(f"reminder:{users[2]}:first", await gw.dm_channel(users[2]), first)
+
+    reminders = service(slack, db)
+    report = await reminders.tick(at(WED, 10))
+    await reminders.tick(at(WED, 10, 6))
+    assert [len(slack.dms(u)) for u in users] == [1, 1, 1, 0]
+    assert report.taken_over == 3 and report.dms == 3
+    for user in users[:3]:  # the earlier message was updated in place with the reminder
+        assert f"action_item:{items[user]}" in dms(slack, user)[0]
+    async with db.session() as s:
+        status = dict((await s.execute(select(ReminderSent.recipient, ReminderSent.status))).all())
+        assert await s.scalar(select(func.count()).select_from(SlackPendingPost)) == 0
+    assert status == {users[0]: "sent", users[1]: "sent", users[2]: "sent", users[3]: "claimed"}
+    assert len(slack.calls_to("conversations.history")) == 1  # only the one with a marker left over
+
+
+async def test_two_instances_taking_over_one_dead_claim_send_it_once(db: Database, slack: LocalSlack) -> None:
+    m = await meeting(db)
+    users = [slack.add_user(f"Orphan {n}", f"o{n}@agency.example", tz="Europe/London").id for n in range(10)]
+    async with db.session() as s:
+        for user in users:
+            row = ActionItem(meeting_id=m, dedupe_key=f"o-{user}", source="manual", text="Orphaned",
+                             owner_slack_id=user, due_date=WED)  # fmt: skip
+            s.add(row)
+            await s.flush()
+            s.add(ReminderSent(kind="due", subject=f"item:{row.id}", day=WED, recipient=user,
+                               status="claimed", holder="other-host:9:gone", post_key=f"reminder:{user}:x",
+                               leased_until=utcnow() - timedelta(seconds=1)))  # fmt: skip
+    a, b = service(slack, db), service(slack, db)
+    reports = await asyncio.gather(a.tick(at(WED, 10)), b.tick(at(WED, 10)))
+    assert [len(slack.dms(u)) for u in users] == [1] * len(users)
+    assert sum(r.taken_over for r in reports) == len(users)

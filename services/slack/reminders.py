@@ -19,7 +19,11 @@ from services.views import item_views
 
 class ReminderPublisher:
     """Implements `services.reminders.ReminderSender` over the gateway; Slack's refusals become
-    `Refused` so the domain can release its claim without knowing Slack's error type."""
+    `Refused` so the domain can release its claim without knowing Slack's error type.
+
+    Every message goes through `SlackGateway.post_or_update` under the claim's key, so a reminder
+    sent again after a crash finds a message that reached Slack (DM history, or the thread) and
+    updates it instead of posting a second one."""
 
     def __init__(self, gateway: SlackGateway) -> None:
         self.gateway = gateway
@@ -28,8 +32,10 @@ class ReminderPublisher:
         user = await self.gateway.user_info(slack_id)
         return user.tz, user.name
 
-    async def remind(self, slack_id: str, name: str, items: Sequence[ActionItem], now: datetime) -> None:
-        await self._dm(slack_id, reminder_dm(name, item_views(items), now))
+    async def remind(
+        self, slack_id: str, name: str, items: Sequence[ActionItem], now: datetime, key: str
+    ) -> None:
+        await self._dm(slack_id, key, reminder_dm(name, item_views(items), now))
 
     async def digest(
         self,
@@ -38,12 +44,13 @@ class ReminderPublisher:
         overdue: Sequence[ActionItem],
         completed: Sequence[ActionItem],
         now: datetime,
+        key: str,
     ) -> None:
         await self._dm(
-            slack_id, digest_dm(item_views(due_today), item_views(overdue), item_views(completed), now)
+            slack_id, key, digest_dm(item_views(due_today), item_views(overdue), item_views(completed), now)
         )
 
-    async def note(self, item: ActionItem, nudges: int) -> bool:
+    async def note(self, item: ActionItem, nudges: int, key: str) -> bool:
         """After the last nudge the meeting's thread hears about it; False when there is no thread."""
         parent = await self.gateway.ref(f"meeting:{item.meeting_id}")
         if parent is None:
@@ -58,13 +65,13 @@ class ReminderPublisher:
             f"Still open: {item.text}", [SectionBlock(block_id=f"reminder_note:{item.id}", text=mrkdwn(text))]
         )
         try:
-            await self.gateway.post(parent.channel, message, thread_ts=parent.ts)
+            await self.gateway.post_or_update(key, parent.channel, message, thread_ts=parent.ts)
         except SlackApiError as exc:
             raise Refused(str(exc.response.get("error"))) from exc
         return True
 
-    async def _dm(self, slack_id: str, message: Message) -> None:
+    async def _dm(self, slack_id: str, key: str, message: Message) -> None:
         try:
-            await self.gateway.send_dm(slack_id, message)
+            await self.gateway.post_or_update(key, await self.gateway.dm_channel(slack_id), message)
         except SlackApiError as exc:
             raise Refused(str(exc.response.get("error"))) from exc
