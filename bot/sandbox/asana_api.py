@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox._standin import StandIn
+from bot.sandbox._standin import StandIn, now_iso
 
 HELP = "For more information on API status codes and how to handle them, read the docs on errors: https://developers.asana.com/docs/errors"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 class AsanaStandIn(StandIn):
+    WINDOW = 60.0
+    rate_limit_body = {"errors": [{"message": "You have made too many requests recently. Please, be chill."}]}
+
     def __init__(
         self,
         *,
@@ -36,9 +34,8 @@ class AsanaStandIn(StandIn):
         users: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("window_seconds", 60.0)
         super().__init__(**kwargs)
-        self.token = token
+        self.credential = ("Authorization", f"Bearer {token}")
         self.projects = set(projects)
         self.users = users or {"1100000000000001": "Maya Chen", "1100000000000002": "Sam Ortiz"}
         self.tasks: dict[str, dict[str, Any]] = {}
@@ -56,37 +53,24 @@ class AsanaStandIn(StandIn):
         app.router.add_delete("/api/1.0/tasks/{gid}", self._delete)
         app.router.add_get("/api/1.0/users/me", self._me)
 
-    def authorised(self, request: web.Request) -> bool:
-        return request.headers.get("Authorization") == f"Bearer {self.token}"
-
     def unauthorised(self) -> web.Response:
         return _errors(401, "Not Authorized")
 
-    def rate_limited(self, retry_after: float) -> web.Response:
-        return web.json_response(
-            {"errors": [{"message": "You have made too many requests recently. Please, be chill."}]},
-            status=429,
-            headers={"Retry-After": f"{retry_after:g}"},
-        )
-
-    def error(self, status: int, body: dict[str, Any], retry_after: float) -> web.Response:
-        if status == 429:
-            return self.rate_limited(retry_after)
+    def failure(self, status: int, body: dict[str, Any]) -> web.Response:
         return _errors(status, str(body.get("message") or "error"))
 
     # -- test helpers: someone works on the task in Asana ----------------------------------------
 
     def complete(self, gid: str) -> None:
-        self.tasks[gid].update(completed=True, modified_at=_now())
+        self.tasks[gid].update(completed=True, modified_at=now_iso())
 
     def edit(
         self, gid: str, *, assignee: str | None = None, due_on: str | None = None, at: str | None = None
     ) -> None:
-        task = self.tasks[gid]
-        task["assignee"] = (
-            {"gid": assignee, "resource_type": "user", "name": self.users[assignee]} if assignee else None
-        )
-        task.update(due_on=due_on, modified_at=at or _now())
+        self.tasks[gid].update(assignee=self._user(assignee), due_on=due_on, modified_at=at or now_iso())
+
+    def _user(self, gid: str | None) -> dict[str, Any] | None:
+        return {"gid": gid, "resource_type": "user", "name": self.users[gid]} if gid else None
 
     # -- routes -------------------------------------------------------------------------------
 
@@ -133,7 +117,7 @@ class AsanaStandIn(StandIn):
             "assignee": None,
             "due_on": data.get("due_on"),
             "projects": [{"gid": p, "resource_type": "project"} for p in data.get("projects") or []],
-            "modified_at": _now(),
+            "modified_at": now_iso(),
         }
         if data.get("assignee"):
             self.edit(gid, assignee=str(data["assignee"]), due_on=data.get("due_on"))
@@ -162,16 +146,11 @@ class AsanaStandIn(StandIn):
         if problem is not None:
             return problem
         if "assignee" in data:
-            assignee = data["assignee"]
-            task["assignee"] = (
-                {"gid": str(assignee), "resource_type": "user", "name": self.users[str(assignee)]}
-                if assignee
-                else None
-            )
+            task["assignee"] = self._user(str(data["assignee"]) if data["assignee"] else None)
         for key in ("name", "notes", "completed", "due_on"):
             if key in data:
                 task[key] = data[key]
-        task["modified_at"] = _now()
+        task["modified_at"] = now_iso()
         return web.json_response({"data": task})
 
     async def _delete(self, request: web.Request) -> web.Response:

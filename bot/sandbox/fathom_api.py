@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox._standin import serve
+from bot.sandbox._standin import Server
 
 BASE_PATH = "/external/v1"
 
@@ -61,7 +61,7 @@ def _bool(value: str | None, name: str) -> bool:
     )
 
 
-class FathomStandIn:
+class FathomStandIn(Server):
     """Meetings in memory; `owners` maps an API key to its user's e-mail (None: the key sees all)."""
 
     def __init__(
@@ -73,6 +73,7 @@ class FathomStandIn:
         owners: dict[str, str | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.page_size = page_size
         self.limit, self.window, self.clock = limit, window_seconds, clock
         self.owners: dict[str, str | None] = owners if owners is not None else {"fathom-test-key": None}
@@ -82,8 +83,6 @@ class FathomStandIn:
         self.calls = 0
         self.throttled = 0
         self.requests: list[dict[str, str]] = []  # query of every request, for tests
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     # -- data ------------------------------------------------------------------------------------
     def add(self, meeting: dict[str, Any]) -> None:
@@ -113,18 +112,8 @@ class FathomStandIn:
     def api_url(self) -> str:
         return self.base_url + BASE_PATH
 
-    @classmethod
-    async def start(cls, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> FathomStandIn:
-        stand_in = cls(**kwargs)
-        app = web.Application()
-        app.router.add_get(f"{BASE_PATH}/meetings", stand_in._list)
-        stand_in._runner, stand_in.base_url = await serve(app, host, port)
-        return stand_in
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def routes(self, app: web.Application) -> None:
+        app.router.add_get(f"{BASE_PATH}/meetings", self._list)
 
     def _throttle(self, key: str) -> web.Response | None:
         now = self.clock()

@@ -24,9 +24,11 @@ PDF_BYTES = b"%PDF-1.4\n% Fathom OS sandbox deck\n1 0 obj<<>>endobj\ntrailer<<>>
 
 
 class GammaStandIn(StandIn):
+    rate_limit_body = {"message": "Too many requests", "statusCode": 429}
+
     def __init__(self, *, api_key: str = "sk-gamma-test", polls_needed: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.api_key = api_key
+        self.credential = ("X-API-KEY", api_key)
         self.polls_needed = polls_needed
         self.fail_next: str | None = None  # the next generation fails with this message
         self.generations: dict[str, dict[str, Any]] = {}
@@ -41,17 +43,10 @@ class GammaStandIn(StandIn):
         app.router.add_get("/exports/{id}.{ext}", self._export)
 
     def authorised(self, request: web.Request) -> bool:
-        return request.path.startswith("/exports/") or request.headers.get("X-API-KEY") == self.api_key
+        return request.path.startswith("/exports/") or super().authorised(request)  # a signed URL
 
     def unauthorised(self) -> web.Response:
         return _error(401, "Invalid API key.")
-
-    def rate_limited(self, retry_after: float) -> web.Response:
-        return web.json_response(
-            {"message": "Too many requests", "statusCode": 429},
-            status=429,
-            headers={"Retry-After": f"{retry_after:g}"},
-        )
 
     async def _create(self, request: web.Request) -> web.Response:
         try:

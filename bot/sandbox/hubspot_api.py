@@ -14,27 +14,23 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox._standin import StandIn
+from bot.sandbox._standin import StandIn, now_iso
 
 ENGAGEMENTS = ("meetings", "tasks", "notes")
 REQUIRED = {"meetings": ("hs_timestamp",), "tasks": ("hs_timestamp",), "notes": ("hs_timestamp",)}
 TASK_STATUSES = ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED")
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 class HubSpotStandIn(StandIn):
+    WINDOW = 10.0  # HubSpot's ten-secondly rolling limit
+
     def __init__(self, *, token: str = "pat-na1-test", **kwargs: Any) -> None:
-        kwargs.setdefault("window_seconds", 10.0)
         super().__init__(**kwargs)
-        self.token = token
+        self.credential = ("Authorization", f"Bearer {token}")
         self._ids = itertools.count(90_001)
         self.objects: dict[str, dict[str, dict[str, Any]]] = {
             t: {} for t in (*ENGAGEMENTS, "contacts", "companies", "deals")
@@ -47,7 +43,7 @@ class HubSpotStandIn(StandIn):
         return oid
 
     def _record(self, oid: str, properties: dict[str, Any]) -> dict[str, Any]:
-        now = _now()
+        now = now_iso()
         props = {k: (None if v is None else str(v)) for k, v in properties.items()}
         props.update({"hs_object_id": oid, "hs_createdate": now, "hs_lastmodifieddate": now})
         return {"id": oid, "properties": props, "createdAt": now, "updatedAt": now, "archived": False}
@@ -61,9 +57,6 @@ class HubSpotStandIn(StandIn):
         for t in ("contacts", "companies"):
             app.router.add_post(f"/crm/v3/objects/{t}/search", self._search)
             app.router.add_get(f"/crm/v3/objects/{t}", self._page)
-
-    def authorised(self, request: web.Request) -> bool:
-        return request.headers.get("Authorization") == f"Bearer {self.token}"
 
     def unauthorised(self) -> web.Response:
         return _error(
@@ -89,9 +82,7 @@ class HubSpotStandIn(StandIn):
             },
         )
 
-    def error(self, status: int, body: dict[str, Any], retry_after: float) -> web.Response:
-        if status == 429:
-            return self.rate_limited(retry_after)
+    def failure(self, status: int, body: dict[str, Any]) -> web.Response:
         return _error(
             status, str(body.get("message") or "error"), str(body.get("category") or "VALIDATION_ERROR")
         )

@@ -14,12 +14,11 @@ from __future__ import annotations
 import base64
 import itertools
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox._standin import StandIn
+from bot.sandbox._standin import StandIn, now_iso
 
 API = "/rest/api/2"
 STATUSES = {
@@ -33,13 +32,17 @@ STATUSES = {
 }
 TRANSITIONS = {"11": "todo", "21": "progress", "31": "done"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MISSING = "Issue does not exist or you do not have permission to see it."
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    return now_iso("+0000")
 
 
 class JiraStandIn(StandIn):
+    WINDOW = 60.0
+    rate_limit_body = {"errorMessages": ["Rate limit exceeded."]}
+
     def __init__(
         self,
         *,
@@ -49,9 +52,8 @@ class JiraStandIn(StandIn):
         users: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("window_seconds", 60.0)
         super().__init__(**kwargs)
-        self.auth = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
+        self.credential = ("Authorization", "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode())
         self.email = email
         self.projects = {p: itertools.count(1) for p in projects}
         self.users = users or {"712020:maya": "Maya Chen", "712020:sam": "Sam Ortiz"}
@@ -73,22 +75,10 @@ class JiraStandIn(StandIn):
             app.router.add_get(API + path, self._search)
             app.router.add_post(API + path, self._search)
 
-    def authorised(self, request: web.Request) -> bool:
-        return request.headers.get("Authorization") == self.auth
-
     def unauthorised(self) -> web.Response:
         return _errors(401, ["You are not authenticated. Authentication required to perform this operation."])
 
-    def rate_limited(self, retry_after: float) -> web.Response:
-        return web.json_response(
-            {"errorMessages": ["Rate limit exceeded."]},
-            status=429,
-            headers={"Retry-After": f"{retry_after:g}"},
-        )
-
-    def error(self, status: int, body: dict[str, Any], retry_after: float) -> web.Response:
-        if status == 429:
-            return self.rate_limited(retry_after)
+    def failure(self, status: int, body: dict[str, Any]) -> web.Response:
         return _errors(status, [str(body.get("message") or "error")])
 
     # -- test helpers: someone works on the issue in Jira --------------------------------------
@@ -124,6 +114,11 @@ class JiraStandIn(StandIn):
 
     def _find(self, ref: str) -> dict[str, Any] | None:
         return self.issues.get(ref) or next((i for i in self.issues.values() if i["key"] == ref), None)
+
+    def _issue(self, request: web.Request) -> dict[str, Any] | web.Response:
+        """The issue the path names, or Jira's 404."""
+        issue = self._find(request.match_info["ref"])
+        return _errors(404, [_MISSING]) if issue is None else issue
 
     # -- routes -------------------------------------------------------------------------------
 
@@ -194,15 +189,15 @@ class JiraStandIn(StandIn):
         )
 
     async def _get(self, request: web.Request) -> web.Response:
-        issue = self._find(request.match_info["ref"])
-        if issue is None:
-            return _errors(404, ["Issue does not exist or you do not have permission to see it."])
+        issue = self._issue(request)
+        if isinstance(issue, web.Response):
+            return issue
         return web.json_response(self._public(request, issue, request.query.get("fields")))
 
     async def _update(self, request: web.Request) -> web.Response:
-        issue = self._find(request.match_info["ref"])
-        if issue is None:
-            return _errors(404, ["Issue does not exist or you do not have permission to see it."])
+        issue = self._issue(request)
+        if isinstance(issue, web.Response):
+            return issue
         fields = dict(((await request.json()) or {}).get("fields") or {})
         errors = self._check(fields)
         if errors:
@@ -216,16 +211,16 @@ class JiraStandIn(StandIn):
         return web.Response(status=204)
 
     async def _delete(self, request: web.Request) -> web.Response:
-        issue = self._find(request.match_info["ref"])
-        if issue is None:
-            return _errors(404, ["Issue does not exist or you do not have permission to see it."])
+        issue = self._issue(request)
+        if isinstance(issue, web.Response):
+            return issue
         del self.issues[issue["id"]]
         self.deleted.add(issue["id"])
         return web.Response(status=204)
 
     async def _transitions(self, request: web.Request) -> web.Response:
-        if self._find(request.match_info["ref"]) is None:
-            return _errors(404, ["Issue does not exist or you do not have permission to see it."])
+        if isinstance(found := self._issue(request), web.Response):
+            return found
         return web.json_response(
             {
                 "expand": "transitions",
@@ -237,9 +232,9 @@ class JiraStandIn(StandIn):
         )
 
     async def _transition(self, request: web.Request) -> web.Response:
-        issue = self._find(request.match_info["ref"])
-        if issue is None:
-            return _errors(404, ["Issue does not exist or you do not have permission to see it."])
+        issue = self._issue(request)
+        if isinstance(issue, web.Response):
+            return issue
         tid = str((((await request.json()) or {}).get("transition") or {}).get("id"))
         if tid not in TRANSITIONS:
             return _errors(400, [f"Transition id '{tid}' is not valid for this issue."])

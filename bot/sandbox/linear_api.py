@@ -31,13 +31,17 @@ REQUIRED_FIELDS = {
 }
 
 
+_NOT_FOUND = ("Entity not found: Issue", "INVALID_INPUT", "Could not find referenced Issue.")
+
+
 class LinearStandIn(StandIn):
+    WINDOW = 3600.0
+
     def __init__(
         self, *, api_key: str = "lin_api_test", teams: tuple[str, ...] = ("team-eng",), **kwargs: Any
     ) -> None:
-        kwargs.setdefault("window_seconds", 3600.0)
         super().__init__(**kwargs)
-        self.api_key = api_key
+        self.credential = ("Authorization", api_key)
         self.teams = {t: {"todo": f"{t}-todo", "done": f"{t}-done"} for t in teams}
         self.issues: dict[str, dict[str, Any]] = {}
         self._numbers = itertools.count(1)
@@ -48,9 +52,6 @@ class LinearStandIn(StandIn):
     @property
     def url(self) -> str:
         return self.base_url + "/graphql"
-
-    def authorised(self, request: web.Request) -> bool:
-        return request.headers.get("Authorization") == self.api_key
 
     def unauthorised(self) -> web.Response:
         return _errors(401, "Authentication required, not authenticated", "AUTHENTICATION_ERROR")
@@ -67,9 +68,7 @@ class LinearStandIn(StandIn):
             },
         )
 
-    def error(self, status: int, body: dict[str, Any], retry_after: float) -> web.Response:
-        if status == 429:
-            return self.rate_limited(retry_after)
+    def failure(self, status: int, body: dict[str, Any]) -> web.Response:
         return _errors(status, str(body.get("message") or "error"), str(body.get("code") or "INVALID_INPUT"))
 
     # -- test helpers -------------------------------------------------------------------------
@@ -141,9 +140,7 @@ class LinearStandIn(StandIn):
     def _op_Issue(self, v: dict[str, Any]) -> web.Response:  # noqa: N802
         issue = self.issues.get(str(v.get("id")))
         if issue is None:
-            return _errors(
-                400, "Entity not found: Issue", "INVALID_INPUT", "Could not find referenced Issue."
-            )
+            return _errors(400, *_NOT_FOUND)
         return _data({"issue": self._public(issue)})
 
     def _op_IssueStates(self, v: dict[str, Any]) -> web.Response:  # noqa: N802
@@ -161,9 +158,7 @@ class LinearStandIn(StandIn):
     def _op_IssueUpdate(self, v: dict[str, Any]) -> web.Response:  # noqa: N802
         issue = self.issues.get(str(v.get("id")))
         if issue is None:
-            return _errors(
-                400, "Entity not found: Issue", "INVALID_INPUT", "Could not find referenced Issue."
-            )
+            return _errors(400, *_NOT_FOUND)
         state = (v.get("input") or {}).get("stateId")
         if state is not None:
             team = self.teams[issue["teamId"]]
@@ -175,9 +170,7 @@ class LinearStandIn(StandIn):
     def _op_IssueArchive(self, v: dict[str, Any]) -> web.Response:  # noqa: N802
         issue = self.issues.get(str(v.get("id")))
         if issue is None:
-            return _errors(
-                400, "Entity not found: Issue", "INVALID_INPUT", "Could not find referenced Issue."
-            )
+            return _errors(400, *_NOT_FOUND)
         issue["archived"] = True
         return _data({"issueArchive": {"success": True}})
 

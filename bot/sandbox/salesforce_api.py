@@ -50,10 +50,11 @@ def plain_session() -> requests.Session:
 
 
 class SalesforceStandIn(StandIn):
+    WINDOW = 20.0
+
     def __init__(self, *, session_id: str = "00Dsandbox!session", **kwargs: Any) -> None:
-        kwargs.setdefault("window_seconds", 20.0)
         super().__init__(**kwargs)
-        self.session_id = session_id
+        self.credential = ("Authorization", f"Bearer {session_id}")
         self._ids = itertools.count(1)
         self.objects: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in PREFIX}
         self.deleted: set[str] = set()
@@ -79,18 +80,13 @@ class SalesforceStandIn(StandIn):
         app.router.add_get(base + "/query/", self._query)
         app.router.add_get(base + "/limits/", self._limits)
 
-    def authorised(self, request: web.Request) -> bool:
-        return request.headers.get("Authorization") == f"Bearer {self.session_id}"
-
     def unauthorised(self) -> web.Response:
         return _error(401, "Session expired or invalid", "INVALID_SESSION_ID")
 
     def rate_limited(self, retry_after: float) -> web.Response:
         return _error(429, "TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED")
 
-    def error(self, status: int, body: dict[str, Any], retry_after: float) -> web.Response:
-        if status == 429:
-            return self.rate_limited(retry_after)
+    def failure(self, status: int, body: dict[str, Any]) -> web.Response:
         return _error(status, str(body.get("message") or "error"), str(body.get("errorCode") or "UNKNOWN"))
 
     def _table(self, request: web.Request) -> tuple[str, dict[str, dict[str, Any]]] | web.Response:
@@ -98,6 +94,17 @@ class SalesforceStandIn(StandIn):
         if sobject not in self.objects:
             return _error(404, f"The requested resource does not exist: {sobject}", "NOT_FOUND")
         return sobject, self.objects[sobject]
+
+    def _row(self, request: web.Request) -> tuple[str, dict[str, Any]] | web.Response:
+        """The sobject type and the record the path names, or Salesforce's 404."""
+        found = self._table(request)
+        if isinstance(found, web.Response):
+            return found
+        sobject, table = found
+        record = table.get(request.match_info["id"])
+        if record is None:
+            return _error(404, "The requested resource does not exist", "NOT_FOUND")
+        return sobject, record
 
     async def _create(self, request: web.Request) -> web.Response:
         found = self._table(request)
@@ -138,23 +145,17 @@ class SalesforceStandIn(StandIn):
         return None
 
     async def _get(self, request: web.Request) -> web.Response:
-        found = self._table(request)
+        found = self._row(request)
         if isinstance(found, web.Response):
             return found
-        sobject, table = found
-        record = table.get(request.match_info["id"])
-        if record is None:
-            return _error(404, "The requested resource does not exist", "NOT_FOUND")
+        sobject, record = found
         return web.json_response({"attributes": _attributes(sobject, record["Id"]), **record})
 
     async def _update(self, request: web.Request) -> web.Response:
-        found = self._table(request)
+        found = self._row(request)
         if isinstance(found, web.Response):
             return found
-        sobject, table = found
-        record = table.get(request.match_info["id"])
-        if record is None:
-            return _error(404, "The requested resource does not exist", "NOT_FOUND")
+        sobject, record = found
         fields = await request.json()
         problem = self._validate(sobject, {**record, **fields})
         if problem is not None:
