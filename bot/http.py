@@ -1,4 +1,5 @@
-"""HTTP server (aiohttp, same event loop as Bolt and the workers): Fathom webhooks and health.
+"""HTTP server (aiohttp, in the webhook intake's own process, bot/intake_process.py): Fathom webhooks,
+health and metrics.
 
 Slow clients are bounded here: a request's headers must arrive within `header_timeout` of the
 connection opening (or of the previous response), its body within `body_timeout`, and at most
@@ -24,6 +25,8 @@ from services.webhook import SignatureError, WebhookIntake, verify_signature
 log = logging.getLogger(__name__)
 
 HealthProbe = Callable[[], Awaitable[dict[str, Any]]]
+Exposition = Callable[[], Awaitable[tuple[bytes, str]]]  # /metrics: body and content type
+Observe = Callable[[float, str], None]  # a webhook's ack seconds and outcome
 WRITE_PROBE_TIMEOUT = 2.0  # seconds the health check waits for the database's write lock
 PROBE_TIMEOUT = 3.0  # seconds any other health probe may take
 
@@ -118,18 +121,23 @@ class _GuardedProtocol(asyncio.Protocol):
 class _GuardedSite(web.TCPSite):
     """TCPSite whose connections go through `_GuardedProtocol` (aiohttp has no header timeout)."""
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, guard: _Guard) -> None:
+    def __init__(
+        self, runner: web.AppRunner, host: str | None, port: int | None, guard: _Guard, sock: Any = None
+    ) -> None:
         super().__init__(runner, host, port)
         self.guard = guard
+        self.sock = sock  # a listening socket bound by someone else (the bot, for its intake process)
 
     async def start(self) -> None:
         self._runner._reg_site(self)  # what BaseSite.start does
         server = self._runner.server
         assert server is not None
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: _GuardedProtocol(self.guard, server()), self._host, self._port, backlog=self._backlog
-        )
+        factory = lambda: _GuardedProtocol(self.guard, server())  # noqa: E731
+        if self.sock is not None:
+            self._server = await loop.create_server(factory, sock=self.sock, backlog=self._backlog)
+        else:
+            self._server = await loop.create_server(factory, self._host, self._port, backlog=self._backlog)
         sockets = self._server.sockets
         self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
 
@@ -142,8 +150,25 @@ def create_http_app(
     max_bytes: int,
     probes: dict[str, HealthProbe] | None = None,
     limits: ConnectionLimits | None = None,
+    metrics: Exposition | None = None,  # default: this process's registry and the database's totals
+    observe: Observe | None = None,  # default: this process's registry
 ) -> web.Application:
     guard = _Guard(limits or ConnectionLimits())
+    record = observe or telemetry.record_webhook
+
+    @web.middleware
+    async def measure_webhooks(request: web.Request, handler: Any) -> web.StreamResponse:
+        """Acknowledgement latency and outcome of every webhook, for /metrics."""
+        if request.path != "/webhooks/fathom":
+            return await handler(request)  # type: ignore[no-any-return]
+        started = time.perf_counter()
+        response: web.StreamResponse = await handler(request)
+        body = getattr(response, "body", None)
+        status = None
+        if response.status in (200, 202) and isinstance(body, bytes):
+            status = {"status": "duplicate" if b'"duplicate"' in body else "accepted"}
+        record(time.perf_counter() - started, telemetry.webhook_outcome(response.status, status))
+        return response
 
     @web.middleware
     async def request_started(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -223,13 +248,16 @@ def create_http_app(
 
     app.router.add_post("/webhooks/fathom", fathom_webhook)
     app.router.add_get("/healthz", healthz)
-    app.middlewares.append(_measure_webhooks)
+    app.middlewares.append(measure_webhooks)
 
-    async def metrics(_request: web.Request) -> web.Response:
-        body, content_type = await telemetry.exposition(db)
+    async def metrics_page(_request: web.Request) -> web.Response:
+        try:
+            body, content_type = await (metrics() if metrics is not None else telemetry.exposition(db))
+        except Exception as exc:  # the bot's process did not answer (stalled or restarting)
+            return _error(503, f"metrics unavailable ({type(exc).__name__})")
         return web.Response(body=body, headers={"Content-Type": content_type})
 
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", metrics_page)
     return app
 
 
@@ -254,21 +282,6 @@ async def _run_probe(
         return task.result()
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__, "reason": _reason(exc)}
-
-
-@web.middleware
-async def _measure_webhooks(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Acknowledgement latency and outcome of every webhook, for /metrics."""
-    if request.path != "/webhooks/fathom":
-        return await handler(request)  # type: ignore[no-any-return]
-    started = time.perf_counter()
-    response: web.StreamResponse = await handler(request)
-    body = getattr(response, "body", None)
-    status = None
-    if response.status in (200, 202) and isinstance(body, bytes):
-        status = {"status": "duplicate" if b'"duplicate"' in body else "accepted"}
-    telemetry.observe_webhook(started, response.status, status)
-    return response
 
 
 async def probe_write(db: Database, timeout: float = WRITE_PROBE_TIMEOUT) -> None:
@@ -315,10 +328,13 @@ def _error(status: int, reason: str) -> web.Response:
     return web.json_response({"ok": False, "error": reason}, status=status)
 
 
-async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Start serving; returns the runner and the bound port (port 0 picks a free one)."""
+async def start_site(
+    app: web.Application, host: str | None = None, port: int | None = None, *, sock: Any = None
+) -> tuple[web.AppRunner, int]:
+    """Start serving on host:port (port 0 picks a free one) or on a listening `sock`; returns the
+    runner and the bound port."""
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=app[GUARD].limits.header_timeout)
     await runner.setup()
-    site = _GuardedSite(runner, host, port, app[GUARD])
+    site = _GuardedSite(runner, host, port, app[GUARD], sock)
     await site.start()
     return runner, site.port

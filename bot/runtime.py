@@ -1,7 +1,8 @@
 """Composition root: builds every client and service, runs them in one event loop, shuts down cleanly.
 
-`fathom-os run` = webhook HTTP server + job workers + Slack (Socket Mode) + scheduler. Without Slack
-tokens the built-in local Slack-compatible server stands in (the sandbox), so the bot still works.
+`fathom-os run` = job workers + Slack (Socket Mode) + scheduler in this process, and the webhook HTTP
+server in a child process it starts and supervises (bot/intake_process.py). Without Slack tokens the
+built-in local Slack-compatible server stands in (the sandbox), so the bot still works.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from bot.clients import build_claude_client, build_http_session, build_slack_cli
 from bot.config import Settings
 from bot.container import Infra, build, build_offline
 from bot.db import create_database, upgrade
-from bot.intake_thread import IntakeServer
+from bot.intake_process import IntakeConfig, IntakeProcess
 from bot.scheduler import Scheduler
 from handlers.context import AppContext
+from services import telemetry
 from services.analysis.base import build_analyzer
 from services.container import Domain
 from services.fathom import FathomMeeting
@@ -89,7 +91,7 @@ class Runtime:
         self.claude = claude_client or build_claude_client(settings)
         self.worker: Worker | None = None
         self.http_runner: web.AppRunner | None = None
-        self.intake_server: IntakeServer | None = None
+        self.intake_process: IntakeProcess | None = None
         self.http_port: int | None = None
         self.socket_handler: Any = None
         self.scheduler: Scheduler | None = None
@@ -211,6 +213,7 @@ class Runtime:
         await self.open(sandbox=not self.settings.slack_enabled)
         # a restart after kill -9: this host's dead workers' jobs are free now, not after their lease
         await self.queue.release_dead_workers()
+        await self._start_intake()  # the child imports while Slack connects
         await self._start_slack()
         self.worker = Worker(
             self.queue,
@@ -218,17 +221,9 @@ class Runtime:
             concurrency=self.settings.job_workers,
         )
         self.worker.start()
-        webhook_secrets = self.settings.webhook_secrets or self._sandbox_secret()
-        # the webhook server runs on a thread and event loop of its own (bot/intake_thread.py)
-        self.intake_server = IntakeServer(
-            self.settings,
-            secrets=webhook_secrets,
-            notify=self.queue.notify,
-            probes={"slack": self._slack_probe, "jobs": self._jobs_probe},
-            inbox_to=self.intake,
-        )
-        self.http_port = await self.intake_server.start()
-        self._connect_sandbox_page(webhook_secrets)
+        assert self.intake_process is not None
+        await self.intake_process.ready()
+        self._connect_sandbox_page(self.intake_process.config.secrets)
         # Everything built so far lives as long as the process: move it out of the collector's way,
         # or every full collection walks ~250k start-up objects and stalls acks for 50-150 ms.
         gc.collect()
@@ -243,15 +238,42 @@ class Runtime:
         )
         if self.settings.polling_mode:
             log.info("polling mode: no webhook secret, Fathom's API is listed every minute")
-        elif not webhook_secrets:
+        elif not self.intake_process.config.secrets:
             log.warning("FATHOM_WEBHOOK_SECRET is not set: every webhook will be refused with 401")
+
+    async def _start_intake(self) -> None:
+        """The webhook server in its own process (bot/intake_process.py): bind the port, start it."""
+        settings = self.settings
+        config = IntakeConfig(
+            database_url=settings.database_url,
+            secrets=settings.webhook_secrets or self._sandbox_secret(),
+            inbox=None,  # IntakeProcess decides: the inbox on a SQLite file
+            max_bytes=settings.webhook_max_bytes,
+            header_timeout=settings.webhook_header_timeout,
+            body_timeout=settings.webhook_body_timeout,
+            max_connections=settings.webhook_max_connections,
+            lease_seconds=settings.job_lease_seconds,
+            max_attempts=settings.job_max_attempts,
+            log_level=settings.log_level,
+            log_format=settings.log_format,
+        )
+        self.intake_process = IntakeProcess(
+            config,
+            host=settings.webhook_host,
+            port=settings.webhook_port,
+            probes={"slack": self._slack_probe, "jobs": self._jobs_probe},
+            metrics=lambda: telemetry.exposition(self.db),
+            notify=self.queue.notify,
+            inbox_to=self.intake,
+        )
+        self.http_port = await self.intake_process.start()
 
     def _sandbox_secret(self) -> list[str]:
         """Sandbox without FATHOM_WEBHOOK_SECRET: a secret kept in the data folder, so the page, a restart
         and `fathom-os send` all sign with the same one."""
         from bot.sandbox.persistence import data_dir, load_or_create_secret
 
-        if self._slack_state.get("mode") != "sandbox":
+        if self.settings.slack_enabled:  # the sandbox (ours or a test's LocalSlack) only
             return []
         return [load_or_create_secret(data_dir(self.settings))]
 
@@ -387,8 +409,8 @@ class Runtime:
             self._liveness.cancel()
         if self.http_runner:
             await self.http_runner.cleanup()
-        if self.intake_server is not None:
-            await self.intake_server.stop()
+        if self.intake_process is not None:
+            await self.intake_process.stop()
         if self.worker:
             await self.worker.stop(grace=10)
         if self.context is not None:

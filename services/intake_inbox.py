@@ -1,15 +1,18 @@
 """The intake inbox (SQLite only): a webhook is acknowledged once it is durable in a small file of
 its own, so the ack never waits for the main database's single write lock (#15, docs/benchmarks.md).
 
-`<main db>.intake.sqlite3` (WAL) is written only by the intake thread, through the plain `sqlite3`
-driver: its transactions run start to end in one call and hold the file's lock for their own work
-only. The mover on the main loop (`InboxMover`) reads pending rows (a WAL reader: it never blocks the
-intake), stores each as delivery + job through the main `WebhookIntake` in one transaction
-(idempotent by webhook-id; a recording_id the main database already has becomes a `duplicate`
-delivery), then has the intake thread mark them moved. A kill -9 at any point loses nothing: the
-inbox row is committed before the 2xx and stays pending until it is in the main database; moving
-it twice stores it once. Moved rows keep their ids (body dropped) for KEEP_SECONDS, so a retry of
-a recent delivery is answered as a duplicate without asking the main database.
+`<main db>.intake.sqlite3` (WAL) is written by the webhook intake process (bot/intake_process.py)
+through the plain `sqlite3` driver: its transactions run start to end in one call and hold the
+file's lock for their own work only. The mover in the bot's process (`InboxMover`) reads pending
+rows (a WAL reader: it never blocks the intake), stores each as delivery + job through the main
+`WebhookIntake` in one transaction (idempotent by webhook-id; a recording_id the main database
+already has becomes a `duplicate` delivery), then marks them moved in a transaction of its own (the
+file's lock is shared by the two processes; the intake's next commit waits a millisecond or two at
+most). WAL checkpoints run on the mover's commits, never on the intake's (its ack would pay for
+copying the log). A kill -9 of either process at any point loses nothing: the inbox row is committed
+before the 2xx and stays pending until it is in the main database; moving it twice stores it once.
+Moved rows keep their ids (body dropped) for KEEP_SECONDS, so a retry of a recent delivery is
+answered as a duplicate without asking the main database.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 KEEP_SECONDS = 3 * 24 * 3600  # Fathom (Svix) retries a delivery for about a day and a half
 MOVE_BATCH = 200
 MOVE_EVERY = 1.0  # seconds: the mover also looks without a wake-up (start-up, a missed signal)
+PRUNE_EVERY = 60.0  # seconds between deletions of moved rows older than KEEP_SECONDS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (
@@ -55,20 +59,25 @@ def inbox_path(database_path: str) -> Path:
     return path.with_name(f"{path.stem}.intake.sqlite3")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, autocheckpoint: bool = True) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a committed row survives kill -9
+    if not autocheckpoint:
+        conn.execute("PRAGMA wal_autocheckpoint=0")
     return conn
 
 
 class IntakeInbox:
-    def __init__(self, path: Path) -> None:
+    """`put` in the intake process (autocheckpoint=False); `pending`, `mark_moved` in the bot's."""
+
+    def __init__(self, path: Path, *, autocheckpoint: bool = True) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = _connect(path)
+        self._writer = _connect(path, autocheckpoint)
         self._writer.executescript(SCHEMA)
-        self._reader = _connect(path)
+        self._reader = _connect(path, autocheckpoint)
+        self._pruned_at = 0.0
 
     def put(
         self,
@@ -76,7 +85,7 @@ class IntakeInbox:
         stored: AbstractSet[str] = frozenset(),
         accepted_before: AbstractSet[int] = frozenset(),
     ) -> list[Receipt]:
-        """Commit a batch (intake thread only); the receipts say accepted or duplicate. `stored`,
+        """Commit a batch (the intake process); the receipts say accepted or duplicate. `stored`,
         `accepted_before`: webhook-ids and recording_ids the main database already has (a
         delivery stored there meanwhile is still caught by the mover: stored once, as duplicate)."""
         from services.webhook import Receipt
@@ -133,17 +142,22 @@ class IntakeInbox:
         ).fetchall()
         return [(str(w), int(r), bytes(b), str(s)) for w, r, b, s in rows]
 
+    def pending_count(self) -> int:
+        row = self._reader.execute("SELECT count(*) FROM inbox WHERE moved = 0").fetchone()
+        return int(row[0]) if row else 0
+
     def mark_moved(self, webhook_ids: list[str]) -> None:
-        """Intake thread only (or once it has stopped): moved rows keep their id, lose their body."""
+        """The mover, from any process: moved rows keep their id, lose their body."""
         conn = self._writer
+        now = time.time()
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany(
                 "UPDATE inbox SET moved = 1, body = NULL WHERE webhook_id = ?", [(w,) for w in webhook_ids]
             )
-            conn.execute(
-                "DELETE FROM inbox WHERE moved = 1 AND received_at < ?", (time.time() - KEEP_SECONDS,)
-            )
+            if now - self._pruned_at > PRUNE_EVERY:  # not on every mark: it holds the intake's lock
+                conn.execute("DELETE FROM inbox WHERE moved = 1 AND received_at < ?", (now - KEEP_SECONDS,))
+                self._pruned_at = now
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -155,7 +169,7 @@ class IntakeInbox:
 
 
 class InboxMover:
-    """On the main loop: inbox rows -> the main database (delivery + job), then marked moved."""
+    """In the bot's process: inbox rows -> the main database (delivery + job), then marked moved."""
 
     def __init__(
         self,
@@ -165,8 +179,9 @@ class InboxMover:
     ) -> None:
         self.inbox = inbox
         self.intake = intake
-        self._mark = mark  # runs inbox.mark_moved on the intake thread
+        self._mark = mark  # inbox.mark_moved, off the event loop
         self._wake = asyncio.Event()
+        self.last_error: str | None = None  # the last move failed (shown in /healthz)
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -198,9 +213,13 @@ class InboxMover:
             self._wake.clear()  # before looking: a wake-up during the move is not lost
             try:
                 await self.move_once()
+                self.last_error = None
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the main database is down: the rows wait in the inbox
+            except Exception as exc:  # the main database is down: the rows wait in the inbox
+                self.last_error = (
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+                )
                 log.exception("could not move inbox deliveries into the database; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), MOVE_EVERY)

@@ -166,9 +166,10 @@ def slack_method(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
 
 
-def observe_webhook(started: float, status: int, body: dict[str, Any] | None) -> None:
-    WEBHOOK_ACK_SECONDS.observe(time.perf_counter() - started)
-    WEBHOOK_DELIVERIES.labels(webhook_outcome(status, body)).inc()
+def record_webhook(seconds: float, outcome: str) -> None:
+    """One acknowledged webhook (the intake process sends these to the bot's registry)."""
+    WEBHOOK_ACK_SECONDS.observe(seconds)
+    WEBHOOK_DELIVERIES.labels(outcome).inc()
 
 
 def claude_model_of(body: bytes) -> str:

@@ -142,9 +142,9 @@ class WebhookIntake:
         self.db = db
         self.queue = queue
         # with an inbox (SQLite, services/intake_inbox.py) a delivery is acknowledged once it is in
-        # the inbox; the main loop's mover stores delivery + job through `store_batch`
+        # the inbox; the bot's mover stores delivery + job through `store_batch`
         self.inbox = inbox
-        # wakes the workers after a commit; an intake on its own thread hands this to the main loop
+        # wakes the workers after a commit; the intake process sends this to the bot's process
         self._notify = notify or queue.notify
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None

@@ -1,10 +1,13 @@
-"""The webhook intake runs on its own thread and event loop (bot/intake_thread.py): a webhook is
-acknowledged while the main event loop is blocked, and stopping the bot stops that thread."""
+"""The webhook intake runs in an OS process of its own (bot/intake_process.py): a webhook is
+acknowledged while the bot's event loop is blocked, the process is restarted when it dies and dies
+with the bot, and what it acknowledged is stored exactly once whichever process is killed."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import socket
 import sqlite3
 import threading
@@ -17,19 +20,35 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
 
-from bot import intake_thread
+from bot import intake_process
 from bot.config import load_settings
-from bot.intake_thread import IntakeDatabase
+from bot.intake_process import IntakeDatabase
 from bot.runtime import Runtime
 from bot.sandbox import LocalSlack
 from services.jobs import Job
 from services.models import WebhookDelivery
 from services.webhook import sign_delivery
-from tests.harness import SECRET, running_bot
+from tests.harness import MEETINGS_CHANNEL, SECRET, running_bot
 from tests.helpers import load_fixture
 
 BLOCK_SECONDS = 2.0
 ACK_BOUND = 1.0  # generous on a loaded 2-core machine; the ordering below is the real assertion
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody has reaped yet counts as exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+async def _health(url: str) -> dict[str, Any]:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http, http.get(url) as r:
+        return dict(await r.json())
 
 
 def _post(url: str, body: bytes) -> int:
@@ -80,13 +99,43 @@ async def test_a_webhook_is_acknowledged_while_a_job_blocks_the_main_loop(tmp_pa
         await bot.wait_for(lambda: len(bot.parents()) == 1, timeout=30)  # the main loop's workers woke up
 
 
-async def test_stop_ends_the_intake_thread_and_frees_the_port(tmp_path: Path) -> None:
+async def test_a_webhook_is_acknowledged_by_the_intake_process_and_carded(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
-        server = bot.runtime.intake_server
-        assert server is not None and server.thread is not None
-        thread, port = server.thread, bot.runtime.http_port
-        assert thread.is_alive() and thread.name == "fathom-intake"
-    assert not thread.is_alive()
+        status, reply = await bot.send("partner_sync", recording_id=881_100)
+        assert (status, reply["status"]) == (202, "accepted")
+        await bot.wait_for(lambda: len(bot.parents()) == 1, timeout=30)  # moved, then carded
+        health = await _health(bot.webhook_url.replace("/webhooks/fathom", "/healthz"))
+        intake = bot.runtime.intake_process
+        assert intake is not None
+        # /healthz is answered by the intake process, with the bot's own sections asked over its socket
+        assert health["intake"]["pid"] == intake.pid != os.getpid(), health
+        assert health["intake"]["ok"] is True and health["intake"]["restarts"] == 0
+        assert health["slack"]["ok"] is True and health["jobs"]["ok"] is True
+
+
+async def test_a_killed_intake_process_is_restarted_and_the_next_delivery_acked(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        intake = bot.runtime.intake_process
+        assert intake is not None and intake.pid is not None
+        first = intake.pid
+        os.kill(first, signal.SIGKILL)
+        # sent at once: the port stays open in the bot, the delivery waits for the new process
+        status, reply = await bot.send("partner_sync", recording_id=881_200)
+        assert (status, reply["status"]) == (202, "accepted")
+        assert intake.restarts == 1 and intake.pid not in (None, first)
+        await bot.wait_for(lambda: len(bot.parents()) == 1, timeout=30)
+        health = await _health(bot.webhook_url.replace("/webhooks/fathom", "/healthz"))
+        assert health["intake"]["restarts"] == 1 and health["intake"]["last_exit"] == -signal.SIGKILL
+        assert health["ok"] is True, health
+
+
+async def test_stop_ends_the_intake_process_and_frees_the_port(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        intake = bot.runtime.intake_process
+        assert intake is not None and intake.pid is not None
+        pid, port = intake.pid, bot.runtime.http_port
+        assert pid != os.getpid() and _alive(pid)
+    assert not _alive(pid)  # stop() waited for it
     with socket.socket() as probe:  # the listening socket is closed: the port can be bound again
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
@@ -110,7 +159,7 @@ async def test_a_port_in_use_fails_start_with_the_error(tmp_path: Path) -> None:
         finally:
             await runtime.stop()
             await slack.stop()
-        assert runtime.intake_server is not None and runtime.intake_server.thread is None
+        assert runtime.intake_process is not None and runtime.intake_process.pid is None
 
 
 async def test_intake_write_tries_for_a_held_lock_then_succeeds_or_gives_up(
@@ -138,7 +187,7 @@ async def test_intake_write_tries_for_a_held_lock_then_succeeds_or_gives_up(
         async with db.read_session() as s:
             assert await s.scalar(text("SELECT count(*) FROM t")) == 1
 
-        monkeypatch.setattr(intake_thread, "LOCK_WAIT", 0.2)
+        monkeypatch.setattr(intake_process, "LOCK_WAIT", 0.2)
         await asyncio.to_thread(holder.execute, "BEGIN IMMEDIATE")
         try:
             with pytest.raises(OperationalError, match="locked"):  # held for good: a clear error (503)
@@ -152,8 +201,9 @@ async def test_intake_write_tries_for_a_held_lock_then_succeeds_or_gives_up(
 
 async def test_kill_9_after_the_acks_loses_nothing_and_the_restart_moves_the_inbox(tmp_path: Path) -> None:
     """Acks while the main database's write lock is held by someone else: the deliveries are in the
-    inbox only. kill -9, release the lock, start again: every delivery is stored once, with its job,
-    and a retry of one of them (same webhook-id) is answered 200 duplicate."""
+    inbox only. kill -9 the bot: its intake process exits (no orphan holding the port). Release the
+    lock, start again: every delivery is stored once, with its job, and carded once; a retry of one
+    of them (same webhook-id) is answered 200 duplicate."""
     import aiohttp
 
     from services.db import Database
@@ -185,8 +235,15 @@ async def test_kill_9_after_the_acks_loses_nothing_and_the_restart_moves_the_inb
             pending = sorted(r for (r,) in inbox.execute("SELECT recording_id FROM inbox WHERE moved = 0"))
             inbox.close()
             assert pending == recordings  # durable before the 2xx, not yet in the main database
+            async with http.get(webhook.replace("/webhooks/fathom", "/healthz")) as r:
+                child = int((await r.json())["intake"]["pid"])
+            assert _alive(child)
             proc.kill()  # SIGKILL with everything still in the inbox
             await proc.wait()
+            deadline = time.monotonic() + 30
+            while _alive(child):  # it sees its control socket close and exits
+                assert time.monotonic() < deadline, "the intake process outlived the bot"
+                await asyncio.sleep(0.05)
             lock.execute("ROLLBACK")
             lock.close()
             holder = None
@@ -203,13 +260,22 @@ async def test_kill_9_after_the_acks_loses_nothing_and_the_restart_moves_the_inb
                 jobs = await s.scalar(text("SELECT count(*) FROM jobs WHERE kind = 'meeting.ingest'"))
             return sorted(r for r in rows if r is not None), int(jobs or 0)
 
-        deadline = time.monotonic() + 30
-        while (state := await stored()) != (recordings, len(recordings)):
+        async def done() -> int:
+            async with db.read_session() as s:
+                n = await s.scalar(
+                    text("SELECT count(*) FROM jobs WHERE kind = 'meeting.ingest' AND status = 'done'")
+                )
+            return int(n or 0)
+
+        deadline = time.monotonic() + 60
+        while (state := await stored()) != (recordings, len(recordings)) or await done() < len(recordings):
             assert time.monotonic() < deadline, f"after the restart: {state}"
             await asyncio.sleep(0.05)
         proc.send_signal(15)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
         assert await stored() == (recordings, len(recordings))  # nothing stored twice
+        titles = [m.get("text", "") for m in slack.messages(MEETINGS_CHANNEL)]
+        assert len(titles) == len(recordings), titles  # every ingest job done: one card each
     finally:
         if holder is not None:
             holder.close()
