@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,19 @@ from services.models import ActionItem
 from services.os_config import ConnectorSettings
 from services.outbox import OutboxService
 from tests.harness import MEETINGS_CHANNEL, running_bot
-from tests.support.outbox import APPROVER, STRANGER, meeting_with_item, outbox, settled, worker
+from tests.support.outbox import (
+    APPROVER,
+    STRANGER,
+    applied,
+    done_both_ways,
+    meeting_with_item,
+    outbox,
+    sent,
+    serving,
+    settled,
+    stand_in_fixture,
+    worker,
+)
 from tests.test_proposals_service import init_os
 
 TOKEN = "2/asana-test"
@@ -37,11 +48,7 @@ integrations:
 """
 
 
-@pytest.fixture
-async def asana_api() -> AsyncIterator[AsanaStandIn]:
-    stand_in = await AsanaStandIn.start(token=TOKEN, projects=(PROJECT,))
-    yield stand_in
-    await stand_in.stop()
+asana_api = stand_in_fixture(AsanaStandIn, token=TOKEN, projects=(PROJECT,))
 
 
 def connector(stand_in: AsanaStandIn, token: str = TOKEN, project: str = PROJECT) -> AsanaConnector:
@@ -52,14 +59,6 @@ def service_for(db: Database, stand_in: AsanaStandIn, **kwargs: str) -> tuple[Ou
     return outbox(db, {"asana": connector(stand_in, **kwargs)}, CONFIG)
 
 
-async def sent_and_applied(service: OutboxService, item_id: int) -> str:
-    async with worker(service):
-        entry = await service.send_item(item_id, "asana", APPROVER)
-        done = await settled(service, entry.id)
-    assert done.status == "applied", done.error
-    return done.external_id or ""
-
-
 async def test_send_to_asana_creates_the_task_with_owner_due_date_and_link(
     db: Database, asana_api: AsanaStandIn
 ) -> None:
@@ -67,7 +66,7 @@ async def test_send_to_asana_creates_the_task_with_owner_due_date_and_link(
     async with db.session() as s:
         (await s.get_one(ActionItem, item_id)).due_date = date(2026, 1, 20)
     service, _ = service_for(db, asana_api)
-    gid = await sent_and_applied(service, item_id)
+    gid = await applied(service, item_id, "asana")
     task = asana_api.tasks[gid]
     assert task["name"] == "Send the SOW to Acme" and "Acme kickoff" in task["notes"]
     assert task["assignee"]["gid"] == MAYA and task["due_on"] == "2026-01-20"
@@ -93,25 +92,23 @@ async def test_sent_twice_makes_one_task_and_a_stranger_only_proposes(
 async def test_a_4xx_shows_asanas_message_on_the_card(db: Database, asana_api: AsanaStandIn) -> None:
     _, item_id = await meeting_with_item(db)
     service, cards = service_for(db, asana_api, project="999")
-    async with worker(service):
-        entry = await service.send_item(item_id, "asana", APPROVER)
-        done = await settled(service, entry.id)
+    done = await sent(service, item_id, "asana")
     assert done.status == "failed" and done.error == "400: projects: Not a recognized ID: 999"
-    assert cards.cards[-1] == (entry.id, "failed", None, done.error)  # type: ignore[attr-defined]
+    assert cards.cards[-1] == (done.id, "failed", None, done.error)  # type: ignore[attr-defined]
 
 
 async def test_a_429_is_honoured_and_retried(db: Database, asana_api: AsanaStandIn) -> None:
     _, item_id = await meeting_with_item(db)
     service, _ = service_for(db, asana_api)
     asana_api.force(429, {}, count=2, retry_after=0.05)
-    await sent_and_applied(service, item_id)
+    await applied(service, item_id, "asana")
     assert asana_api.throttled == 2 and len(asana_api.tasks) == 1
 
 
 async def test_undo_deletes_the_task(db: Database, asana_api: AsanaStandIn) -> None:
     _, item_id = await meeting_with_item(db)
     service, _ = service_for(db, asana_api)
-    gid = await sent_and_applied(service, item_id)
+    gid = await applied(service, item_id, "asana")
     [entry] = await service.for_item(item_id)
     assert (await service.undo(entry.id, APPROVER)).status == "undone"
     assert gid in asana_api.deleted and asana_api.tasks == {}
@@ -120,24 +117,9 @@ async def test_undo_deletes_the_task(db: Database, asana_api: AsanaStandIn) -> N
 async def test_completed_in_asana_marks_the_item_done_here_and_done_here_closes_it(
     db: Database, asana_api: AsanaStandIn
 ) -> None:
-    _, first = await meeting_with_item(db)
-    _, second = await meeting_with_item(db, "Book the workshop room")
-    service, cards = service_for(db, asana_api)
-    gid1 = await sent_and_applied(service, first)
-    gid2 = await sent_and_applied(service, second)
-    assert (await service.sync()).done_here == 0
-    asana_api.complete(gid1)
-    async with db.session() as s:
-        (await s.get_one(ActionItem, second)).status = "done"
-    report = await service.sync()
-    assert (report.done_here, report.closed_there) == (1, 1)
-    async with db.session() as s:
-        assert (await s.get_one(ActionItem, first)).status == "done"
-    assert asana_api.tasks[gid2]["completed"] is True
-    [entry] = await history(db, f"action_item:{first}")
-    assert entry.actor == "sync:asana" and entry.after is not None and entry.after["status"] == "done"
-    again = await service.sync()
-    assert (again.done_here, again.closed_there) == (0, 0)
+    service, _ = service_for(db, asana_api)
+    closed = await done_both_ways(db, service, "asana", asana_api.complete)
+    assert asana_api.tasks[closed]["completed"] is True
 
 
 async def test_owner_and_due_date_edited_in_asana_flow_here(
@@ -146,7 +128,7 @@ async def test_owner_and_due_date_edited_in_asana_flow_here(
     db = any_db  # storage: SQLite and PostgreSQL
     _, item_id = await meeting_with_item(db)
     service, cards = service_for(db, asana_api)
-    gid = await sent_and_applied(service, item_id)
+    gid = await applied(service, item_id, "asana")
     asana_api.edit(gid, assignee=SAM, due_on="2026-02-03")
     report = await service.sync()
     assert report.edited == 1
@@ -167,7 +149,7 @@ async def test_owner_and_due_date_edited_here_flow_to_asana(
     db = any_db  # storage: SQLite and PostgreSQL
     _, item_id = await meeting_with_item(db)
     service, _ = service_for(db, asana_api)
-    gid = await sent_and_applied(service, item_id)
+    gid = await applied(service, item_id, "asana")
     async with db.session() as s:
         item = await s.get_one(ActionItem, item_id)
         item.owner_slack_id, item.owner_email, item.due_date = None, "sam@agency.example", date(2026, 3, 1)
@@ -192,7 +174,7 @@ async def test_edited_on_both_sides_the_later_writer_wins(
 
     _, item_id = await meeting_with_item(db)
     service, _ = service_for(db, asana_api)
-    gid = await sent_and_applied(service, item_id)
+    gid = await applied(service, item_id, "asana")
     here_at = utcnow()
     async with db.session() as s:  # edited here, recorded in the audit log at here_at
         item = await s.get_one(ActionItem, item_id)
@@ -239,52 +221,47 @@ async def test_edit_on_the_card_changes_the_write_before_it_is_approved(tmp_path
         f.write(f'\nintegrations:\n  asana: {{project_id: "{PROJECT}"}}\n')
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@agency.example"]
     subprocess.run([*git, "commit", "-qam", "asana"], cwd=os_path, check=True)
-    stand_in = await AsanaStandIn.start(token=TOKEN, projects=(PROJECT,))
-    try:
-        async with running_bot(tmp_path, ASANA_TOKEN=TOKEN, ASANA_API_URL=stand_in.url) as bot:
-            status, _ = await bot.send("ai_audit_discovery")
-            assert status == 202
-            outbox_service = bot.runtime.domain.outbox
-            await bot.wait_for(lambda: bool(bot.parents()))
-            db = outbox_service.db
-            async with db.read_session() as s:
-                item = await s.scalar(select(ActionItem).order_by(ActionItem.id))
-            assert item is not None
-            entry = await outbox_service.send_item(item.id, "asana", STRANGER)  # waits for an approver
-            await bot.wait_for(lambda: _card(bot, item.meeting_id) is not None)
-            card = _card(bot, item.meeting_id) or {}
-            ref = encode(OutboxRef(entry_id=entry.id))
-            await bot.slack.click_button(
-                "U01MAYA", MEETINGS_CHANNEL, card["ts"], OutboxAction.EDIT.value, ref
-            )
-            await bot.wait_for(lambda: bool(bot.slack.modal_stack("U01MAYA")))
-            modal = bot.slack.modal_stack("U01MAYA")[0]
-            title, due, text = OutboxField.TITLE.value, OutboxField.DUE.value, OutboxField.BODY.value
-            [body_input] = [b for b in modal["blocks"] if b.get("block_id") == text]
-            unchanged = {text: {text: body_input["element"]["initial_value"]}}  # Slack sends it back
-            refused = await bot.slack.submit_view(
-                "U01MAYA", modal["id"], {title: {title: "   "}, due: {due: "2026-02-01"}, **unchanged}
-            )
-            assert refused["response_action"] == "errors" and title in refused["errors"]
-            await bot.slack.submit_view(
-                "U01MAYA",
-                modal["id"],
-                {title: {title: "Send the signed SOW"}, due: {due: "2026-02-01"}, **unchanged},
-            )
-            await bot.wait_for(
-                lambda: "Send the signed SOW" in str((_card(bot, item.meeting_id) or {}).get("blocks"))
-            )
-            [audit] = await history(db, f"outbox:{entry.id}", limit=1)
-            assert audit.action == "outbox.edited" and audit.actor == "U01MAYA"
-            assert audit.after == {"title": "Send the signed SOW", "due_date": "2026-02-01"}
-            await bot.slack.click_button(
-                "U01MAYA", MEETINGS_CHANNEL, card["ts"], OutboxAction.APPROVE.value, ref
-            )
-            await bot.wait_for(lambda: len(stand_in.tasks) == 1)
-            [task] = stand_in.tasks.values()
-            assert task["name"] == "Send the signed SOW" and task["due_on"] == "2026-02-01"
-    finally:
-        await stand_in.stop()
+    async with (
+        serving(AsanaStandIn, token=TOKEN, projects=(PROJECT,)) as stand_in,
+        running_bot(tmp_path, ASANA_TOKEN=TOKEN, ASANA_API_URL=stand_in.url) as bot,
+    ):
+        status, _ = await bot.send("ai_audit_discovery")
+        assert status == 202
+        outbox_service = bot.runtime.domain.outbox
+        await bot.wait_for(lambda: bool(bot.parents()))
+        db = outbox_service.db
+        async with db.read_session() as s:
+            item = await s.scalar(select(ActionItem).order_by(ActionItem.id))
+        assert item is not None
+        entry = await outbox_service.send_item(item.id, "asana", STRANGER)  # waits for an approver
+        await bot.wait_for(lambda: _card(bot, item.meeting_id) is not None)
+        card = _card(bot, item.meeting_id) or {}
+        ref = encode(OutboxRef(entry_id=entry.id))
+        await bot.slack.click_button("U01MAYA", MEETINGS_CHANNEL, card["ts"], OutboxAction.EDIT.value, ref)
+        await bot.wait_for(lambda: bool(bot.slack.modal_stack("U01MAYA")))
+        modal = bot.slack.modal_stack("U01MAYA")[0]
+        title, due, text = OutboxField.TITLE.value, OutboxField.DUE.value, OutboxField.BODY.value
+        [body_input] = [b for b in modal["blocks"] if b.get("block_id") == text]
+        unchanged = {text: {text: body_input["element"]["initial_value"]}}  # Slack sends it back
+        refused = await bot.slack.submit_view(
+            "U01MAYA", modal["id"], {title: {title: "   "}, due: {due: "2026-02-01"}, **unchanged}
+        )
+        assert refused["response_action"] == "errors" and title in refused["errors"]
+        await bot.slack.submit_view(
+            "U01MAYA",
+            modal["id"],
+            {title: {title: "Send the signed SOW"}, due: {due: "2026-02-01"}, **unchanged},
+        )
+        await bot.wait_for(
+            lambda: "Send the signed SOW" in str((_card(bot, item.meeting_id) or {}).get("blocks"))
+        )
+        [audit] = await history(db, f"outbox:{entry.id}", limit=1)
+        assert audit.action == "outbox.edited" and audit.actor == "U01MAYA"
+        assert audit.after == {"title": "Send the signed SOW", "due_date": "2026-02-01"}
+        await bot.slack.click_button("U01MAYA", MEETINGS_CHANNEL, card["ts"], OutboxAction.APPROVE.value, ref)
+        await bot.wait_for(lambda: len(stand_in.tasks) == 1)
+        [task] = stand_in.tasks.values()
+        assert task["name"] == "Send the signed SOW" and task["due_on"] == "2026-02-01"
 
 
 async def test_edit_is_for_approvers_and_unwritten_writes_only(db: Database, asana_api: AsanaStandIn) -> None:

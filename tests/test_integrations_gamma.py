@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,17 +15,22 @@ from services.errors import NotAllowed
 from services.integrations.gamma import OPERATION_DECK, GammaConnector
 from services.models import Meeting, OutboxEntry, SlackMessageRef
 from services.outbox import Proposed
-from tests.support.outbox import APPROVER, CONFIG, STRANGER, outbox, settled, worker
+from tests.support.outbox import (
+    APPROVER,
+    CONFIG,
+    STRANGER,
+    approved,
+    outbox,
+    settled,
+    stand_in_fixture,
+    worker,
+)
 
 KEY = "sk-gamma-test"
 CONFIG_WITH_CLIENT = CONFIG + "clients:\n  - {name: Acme Corp, slug: acme, domains: [acme.com]}\n"
 
 
-@pytest.fixture
-async def gamma() -> AsyncIterator[GammaStandIn]:
-    stand_in = await GammaStandIn.start(api_key=KEY, polls_needed=3)
-    yield stand_in
-    await stand_in.stop()
+gamma = stand_in_fixture(GammaStandIn, api_key=KEY, polls_needed=3)
 
 
 def connector(stand_in: GammaStandIn, key: str = KEY) -> GammaConnector:
@@ -71,12 +75,9 @@ async def test_a_failed_generation_ends_failed_with_gammas_message_on_the_card(
 ) -> None:
     service, cards = outbox(db, {"gamma": connector(gamma)})
     gamma.fail_next = "Not enough credits to generate this gamma."
-    entry = await service.propose(deck(), APPROVER)
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        done = await settled(service, entry.id)
-    assert done.status == "failed" and done.error == "400: Not enough credits to generate this gamma."
-    assert cards.cards[-1] == (entry.id, "failed", None, done.error)
+    entry = await approved(service, deck())
+    assert entry.status == "failed" and entry.error == "400: Not enough credits to generate this gamma."
+    assert cards.cards[-1] == (entry.id, "failed", None, entry.error)
     assert cards.files == []
 
 
@@ -98,22 +99,16 @@ async def test_a_4xx_is_shown_with_the_targets_message_and_not_retried(
     db: Database, gamma: GammaStandIn
 ) -> None:
     service, cards = outbox(db, {"gamma": connector(gamma, key="sk-wrong")})
-    entry = await service.propose(deck(), APPROVER)
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        done = await settled(service, entry.id)
-    assert done.status == "failed" and done.error == "401: Invalid API key."
+    entry = await approved(service, deck())
+    assert entry.status == "failed" and entry.error == "401: Invalid API key."
     assert gamma.calls == 1
 
 
 async def test_a_429_is_honoured_and_the_write_goes_through(db: Database, gamma: GammaStandIn) -> None:
     service, _ = outbox(db, {"gamma": connector(gamma)})
     gamma.force(429, {}, count=2, retry_after=0.05)
-    entry = await service.propose(deck(), APPROVER)
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        done = await settled(service, entry.id)
-    assert done.status == "applied" and gamma.throttled == 2
+    entry = await approved(service, deck())
+    assert entry.status == "applied" and gamma.throttled == 2
     assert len(gamma.generations) == 1
     assert service.gates["gamma"].waits >= 2  # each retry waited for the Retry-After window
 

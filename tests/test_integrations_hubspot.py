@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.sandbox.hubspot_api import HubSpotStandIn
@@ -11,16 +9,22 @@ from services.db import Database
 from services.integrations.base import TargetError
 from services.integrations.hubspot import HubSpotConnector, dedupe_ref
 from services.outbox import Proposed
-from tests.support.outbox import APPROVER, outbox, settled, worker
+from tests.support.outbox import (
+    ACME_MEETING,
+    APPROVER,
+    add_client_items,
+    approved,
+    no_progress,
+    outbox,
+    settled,
+    stand_in_fixture,
+    worker,
+)
 
 TOKEN = "pat-na1-test"
 
 
-@pytest.fixture
-async def hubspot() -> AsyncIterator[HubSpotStandIn]:
-    stand_in = await HubSpotStandIn.start(token=TOKEN)
-    yield stand_in
-    await stand_in.stop()
+hubspot = stand_in_fixture(HubSpotStandIn, token=TOKEN)
 
 
 def connector(stand_in: HubSpotStandIn, token: str = TOKEN) -> HubSpotConnector:
@@ -28,16 +32,7 @@ def connector(stand_in: HubSpotStandIn, token: str = TOKEN) -> HubSpotConnector:
 
 
 def meeting(key: str = "hubspot:meeting:7", **payload: object) -> Proposed:
-    body = {
-        "title": "Acme discovery",
-        "body": "Summary: scope agreed.\nDecisions: start in January.",
-        "start": "2026-01-14T15:00:00Z",
-        "end": "2026-01-14T15:45:00Z",
-        "external_url": "https://fathom.video/calls/7",
-        "emails": ["dana@acme.example"],
-        "domains": ["acme.example"],
-        **payload,
-    }
+    body = {**ACME_MEETING, "domains": ["acme.example"], **payload}
     return Proposed("hubspot", "meeting", body, key, "Meeting: Acme discovery")
 
 
@@ -48,19 +43,16 @@ async def test_a_meeting_is_logged_and_associated_by_email_and_domain(
     acme = hubspot.add("companies", {"domain": "acme.example", "name": "Acme"})
     hubspot.add("contacts", {"email": "someone@else.example"})
     service, cards = outbox(db, {"hubspot": connector(hubspot)})
-    entry = await service.propose(meeting(), APPROVER)
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        done = await settled(service, entry.id)
-    assert done.status == "applied", done.error
+    entry = await approved(service, meeting())
+    assert entry.status == "applied", entry.error
     [record] = hubspot.live("meetings")
-    assert done.external_id == record["id"]
+    assert entry.external_id == record["id"]
     props = record["properties"]
     assert props["hs_meeting_title"] == "Acme discovery" and "start in January" in props["hs_meeting_body"]
     assert props["hs_meeting_external_url"] == "https://fathom.video/calls/7"
     assert props["hs_meeting_start_time"] == "2026-01-14T15:00:00.000Z"
     assert sorted(hubspot.associations[record["id"]]) == sorted([(dana, 200), (acme, 188)])
-    assert done.external_url == f"https://app.hubspot.com/contacts/4242/record/0-1/{dana}"
+    assert entry.external_url == f"https://app.hubspot.com/contacts/4242/record/0-1/{dana}"
     assert cards.cards[-1][1] == "applied"
 
 
@@ -68,10 +60,7 @@ async def test_crm_matches_win_over_a_lookup(db: Database, hubspot: HubSpotStand
     deal = hubspot.add("deals", {"dealname": "Acme audit"})
     contact = hubspot.add("contacts", {"email": "dana@acme.example"})
     service, _ = outbox(db, {"hubspot": connector(hubspot)})
-    entry = await service.propose(meeting(contact_ids=[contact], deal_ids=[deal], domains=[]), APPROVER)
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        await settled(service, entry.id)
+    await approved(service, meeting(contact_ids=[contact], deal_ids=[deal], domains=[]))
     assert not [r for r in hubspot.requests if r[1].endswith(("contacts/search", "companies/search"))]
     [record] = hubspot.live("meetings")
     assert sorted(hubspot.associations[record["id"]]) == sorted([(contact, 200), (deal, 212)])
@@ -134,28 +123,21 @@ async def test_a_retry_after_a_crash_that_lost_the_answer_finds_the_record(
     if operation == "meeting":
         payload["external_url"] = "https://fathom.video/calls/7"
     write = Write(1, operation, payload, f"hubspot:{operation}:7")
-    first = await connector(hubspot).apply(write, _noop)  # created; then the job died unrecorded
-    again = await connector(hubspot).apply(replace(write, retry=True), _noop)
+    first = await connector(hubspot).apply(write, no_progress)  # created; then the job died unrecorded
+    again = await connector(hubspot).apply(replace(write, retry=True), no_progress)
     assert again.external_id == first.external_id and len(hubspot.live(f"{operation}s")) == 1
     other = await connector(hubspot).apply(
-        Write(2, operation, {**payload, "external_url": None}, "x:8", retry=True), _noop
+        Write(2, operation, {**payload, "external_url": None}, "x:8", retry=True), no_progress
     )
     assert other.external_id != first.external_id  # another write is another record
 
 
-async def _noop(text: str) -> None:
-    return None
-
-
 async def test_a_4xx_shows_hubspots_message_on_the_card(db: Database, hubspot: HubSpotStandIn) -> None:
     service, cards = outbox(db, {"hubspot": connector(hubspot)})
-    entry = await service.propose(meeting(contact_ids=["999"]), APPROVER)  # a contact that does not exist
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        done = await settled(service, entry.id)
-    assert done.status == "failed"
-    assert done.error == "400: One or more associations are invalid: 999 does not exist"
-    assert cards.cards[-1] == (entry.id, "failed", None, done.error)
+    entry = await approved(service, meeting(contact_ids=["999"]))  # a contact that does not exist
+    assert entry.status == "failed"
+    assert entry.error == "400: One or more associations are invalid: 999 does not exist"
+    assert cards.cards[-1] == (entry.id, "failed", None, entry.error)
     assert hubspot.live("meetings") == []
 
 
@@ -163,20 +145,14 @@ async def test_a_429_with_hubspots_body_is_retried(db: Database, hubspot: HubSpo
     service, _ = outbox(db, {"hubspot": connector(hubspot)})
     hubspot.window = 0.5  # the interval header: the client waits a tenth of it
     hubspot.force(429, {}, count=2)
-    entry = await service.propose(meeting(domains=[], emails=[]), APPROVER)
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        done = await settled(service, entry.id)
-    assert done.status == "applied" and hubspot.throttled == 2
+    entry = await approved(service, meeting(domains=[], emails=[]))
+    assert entry.status == "applied" and hubspot.throttled == 2
     assert len(hubspot.live("meetings")) == 1
 
 
 async def test_undo_archives_the_record(db: Database, hubspot: HubSpotStandIn) -> None:
     service, _ = outbox(db, {"hubspot": connector(hubspot)})
-    entry = await service.propose(meeting(domains=[], emails=[]), APPROVER)
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        await settled(service, entry.id)
+    entry = await approved(service, meeting(domains=[], emails=[]))
     assert (await service.undo(entry.id, APPROVER)).status == "undone"
     assert hubspot.live("meetings") == []
 
@@ -191,7 +167,7 @@ async def test_after_a_client_meeting_the_meeting_tasks_and_a_facts_note_wait_fo
     db: Database, hubspot: HubSpotStandIn
 ) -> None:
     from services.analysis.schema import AnalysisOutcome, DecisionOut, MeetingAnalysis, Mention, TypeScore
-    from services.models import ActionItem, Meeting
+    from services.models import Meeting
 
     payload = {
         "title": "Acme discovery",
@@ -207,16 +183,7 @@ async def test_after_a_client_meeting_the_meeting_tasks_and_a_facts_note_wait_fo
         meeting = Meeting(recording_id=77, title="Acme discovery", payload=payload, primary_type="discovery")
         s.add(meeting)
         await s.flush()
-        s.add(ActionItem(meeting_id=meeting.id, dedupe_key="a", source="fathom", text="Send the SOW"))
-        s.add(
-            ActionItem(
-                meeting_id=meeting.id,
-                dedupe_key="b",
-                source="fathom",
-                text="Dana: intro",
-                owner_external=True,
-            )
-        )
+        add_client_items(s, meeting.id)
         internal = Meeting(
             recording_id=78,
             title="Standup",

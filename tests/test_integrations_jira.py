@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,20 @@ from services.integrations.jira import JiraConnector, label
 from services.models import ActionItem
 from services.os_config import ConnectorSettings
 from services.outbox import OutboxService
-from tests.support.outbox import APPROVER, Notifier, meeting_with_item, outbox, settled, worker
+from tests.support.outbox import (
+    APPROVER,
+    Notifier,
+    add_client_items,
+    applied,
+    done_both_ways,
+    meeting_with_item,
+    no_progress,
+    outbox,
+    sent,
+    settled,
+    stand_in_fixture,
+    worker,
+)
 
 EMAIL, TOKEN = "maya@agency.example", "jira-test-token"
 MAYA, SAM = "712020:maya", "712020:sam"
@@ -30,11 +42,7 @@ integrations:
 """
 
 
-@pytest.fixture
-async def jira_api() -> AsyncIterator[JiraStandIn]:
-    stand_in = await JiraStandIn.start(email=EMAIL, token=TOKEN, projects=("OPS",))
-    yield stand_in
-    await stand_in.stop()
+jira_api = stand_in_fixture(JiraStandIn, email=EMAIL, token=TOKEN, projects=("OPS",))
 
 
 def connector(stand_in: JiraStandIn, token: str = TOKEN, project: str = "OPS") -> JiraConnector:
@@ -45,14 +53,6 @@ def service_for(db: Database, stand_in: JiraStandIn, **kwargs: str) -> tuple[Out
     return outbox(db, {"jira": connector(stand_in, **kwargs)}, CONFIG)
 
 
-async def sent_and_applied(service: OutboxService, item_id: int) -> str:
-    async with worker(service):
-        entry = await service.send_item(item_id, "jira", APPROVER)
-        done = await settled(service, entry.id)
-    assert done.status == "applied", done.error
-    return done.external_id or ""
-
-
 async def test_send_to_jira_creates_the_issue_with_owner_due_date_and_link(
     db: Database, jira_api: JiraStandIn
 ) -> None:
@@ -60,7 +60,7 @@ async def test_send_to_jira_creates_the_issue_with_owner_due_date_and_link(
     async with db.session() as s:
         (await s.get_one(ActionItem, item_id)).due_date = date(2026, 1, 20)
     service, _ = service_for(db, jira_api)
-    issue_id = await sent_and_applied(service, item_id)
+    issue_id = await applied(service, item_id, "jira")
     fields = jira_api.issues[issue_id]["fields"]
     assert fields["summary"] == "Send the SOW to Acme" and "Acme kickoff" in fields["description"]
     assert fields["assignee"]["accountId"] == MAYA and fields["duedate"] == "2026-01-20"
@@ -80,7 +80,7 @@ async def test_sent_twice_and_a_retry_after_a_lost_answer_make_one_issue(
         done = await settled(service, first.id)
     # the job crashed after Jira created the issue but before it was recorded: run it again
     again = await connector(jira_api).apply(
-        Write(first.id, "issue", {"title": "x"}, first.dedupe_key, retry=True), _noop
+        Write(first.id, "issue", {"title": "x"}, first.dedupe_key, retry=True), no_progress
     )
     assert again.external_id == done.external_id and len(jira_api.issues) == 1
 
@@ -88,25 +88,23 @@ async def test_sent_twice_and_a_retry_after_a_lost_answer_make_one_issue(
 async def test_a_4xx_shows_jiras_message_on_the_card(db: Database, jira_api: JiraStandIn) -> None:
     _, item_id = await meeting_with_item(db)
     service, cards = service_for(db, jira_api, project="NOPE")
-    async with worker(service):
-        entry = await service.send_item(item_id, "jira", APPROVER)
-        done = await settled(service, entry.id)
+    done = await sent(service, item_id, "jira")
     assert done.status == "failed" and done.error == "400: project: valid project is required"
-    assert cards.cards[-1] == (entry.id, "failed", None, done.error)
+    assert cards.cards[-1] == (done.id, "failed", None, done.error)
 
 
 async def test_a_429_is_honoured_and_retried(db: Database, jira_api: JiraStandIn) -> None:
     _, item_id = await meeting_with_item(db)
     service, _ = service_for(db, jira_api)
     jira_api.force(429, {}, count=2, retry_after=0.05)
-    await sent_and_applied(service, item_id)
+    await applied(service, item_id, "jira")
     assert jira_api.throttled == 2 and len(jira_api.issues) == 1
 
 
 async def test_undo_deletes_the_issue(db: Database, jira_api: JiraStandIn) -> None:
     _, item_id = await meeting_with_item(db)
     service, _ = service_for(db, jira_api)
-    issue_id = await sent_and_applied(service, item_id)
+    issue_id = await applied(service, item_id, "jira")
     [entry] = await service.for_item(item_id)
     assert (await service.undo(entry.id, APPROVER)).status == "undone"
     assert issue_id in jira_api.deleted and jira_api.issues == {}
@@ -115,30 +113,15 @@ async def test_undo_deletes_the_issue(db: Database, jira_api: JiraStandIn) -> No
 async def test_done_in_jira_marks_the_item_done_here_and_done_here_transitions_it(
     db: Database, jira_api: JiraStandIn
 ) -> None:
-    _, first = await meeting_with_item(db)
-    _, second = await meeting_with_item(db, "Book the workshop room")
     service, _ = service_for(db, jira_api)
-    id1 = await sent_and_applied(service, first)
-    id2 = await sent_and_applied(service, second)
-    assert (await service.sync()).done_here == 0
-    jira_api.complete(id1)
-    async with db.session() as s:
-        (await s.get_one(ActionItem, second)).status = "done"
-    report = await service.sync()
-    assert (report.done_here, report.closed_there) == (1, 1)
-    async with db.session() as s:
-        assert (await s.get_one(ActionItem, first)).status == "done"
-    assert jira_api.issues[id2]["fields"]["status"]["statusCategory"]["key"] == "done"
-    [entry] = await history(db, f"action_item:{first}")
-    assert entry.actor == "sync:jira"
-    again = await service.sync()
-    assert (again.done_here, again.closed_there) == (0, 0)
+    closed = await done_both_ways(db, service, "jira", jira_api.complete)
+    assert jira_api.issues[closed]["fields"]["status"]["statusCategory"]["key"] == "done"
 
 
 async def test_owner_and_due_date_flow_both_ways(db: Database, jira_api: JiraStandIn) -> None:
     _, item_id = await meeting_with_item(db)
     service, cards = service_for(db, jira_api)
-    issue_id = await sent_and_applied(service, item_id)
+    issue_id = await applied(service, item_id, "jira")
     jira_api.edit(issue_id, assignee=SAM, duedate="2026-02-03")  # edited in Jira
     assert (await service.sync()).edited == 1
     async with db.session() as s:
@@ -159,10 +142,6 @@ async def test_check_names_the_token_owner_and_refuses_a_bad_token(jira_api: Jir
         await connector(jira_api, token="wrong").check()
 
 
-async def _noop(text: str) -> None:
-    return None
-
-
 async def _client_meeting(db: Database, recording: int, domain: str, kind: str = "client") -> int:
     from services.models import Meeting
 
@@ -180,16 +159,7 @@ async def _client_meeting(db: Database, recording: int, domain: str, kind: str =
         )
         s.add(meeting)
         await s.flush()
-        s.add(ActionItem(meeting_id=meeting.id, dedupe_key="a", source="fathom", text="Send the SOW"))
-        s.add(
-            ActionItem(
-                meeting_id=meeting.id,
-                dedupe_key="b",
-                source="fathom",
-                text="Dana: intro",
-                owner_external=True,
-            )
-        )
+        add_client_items(s, meeting.id)
         return meeting.id
 
 

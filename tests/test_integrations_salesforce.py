@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,16 +11,23 @@ from services.db import Database
 from services.integrations.base import TargetError, Write
 from services.integrations.salesforce import SalesforceConnector, marker
 from services.outbox import Proposed
-from tests.support.outbox import APPROVER, CONFIG, outbox, settled, worker
+from tests.support.outbox import (
+    ACME_MEETING,
+    APPROVER,
+    CONFIG,
+    add_client_items,
+    approved,
+    no_progress,
+    outbox,
+    settled,
+    stand_in_fixture,
+    worker,
+)
 
 SESSION = "00Dtest!session"
 
 
-@pytest.fixture
-async def salesforce() -> AsyncIterator[SalesforceStandIn]:
-    stand_in = await SalesforceStandIn.start(session_id=SESSION)
-    yield stand_in
-    await stand_in.stop()
+salesforce = stand_in_fixture(SalesforceStandIn, session_id=SESSION)
 
 
 def connector(stand_in: SalesforceStandIn, session_id: str = SESSION) -> SalesforceConnector:
@@ -29,15 +35,7 @@ def connector(stand_in: SalesforceStandIn, session_id: str = SESSION) -> Salesfo
 
 
 def event(key: str = "salesforce:event:7", **payload: object) -> Proposed:
-    body = {
-        "title": "Acme discovery",
-        "body": "Summary: scope agreed.\nDecisions: start in January.",
-        "start": "2026-01-14T15:00:00Z",
-        "end": "2026-01-14T15:45:00Z",
-        "external_url": "https://fathom.video/calls/7",
-        "emails": ["dana@acme.example"],
-        **payload,
-    }
+    body = {**ACME_MEETING, **payload}
     return Proposed("salesforce", "event", body, key, "Event: Acme discovery")
 
 
@@ -48,13 +46,10 @@ async def test_an_event_is_logged_with_who_and_what_from_the_attendees(
     dana = salesforce.add("Contact", {"Email": "dana@acme.example", "AccountId": acme})
     salesforce.add("Contact", {"Email": "someone@else.example"})
     service, cards = outbox(db, {"salesforce": connector(salesforce)})
-    entry = await service.propose(event(), APPROVER)
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        done = await settled(service, entry.id)
-    assert done.status == "applied", done.error
+    entry = await approved(service, event())
+    assert entry.status == "applied", entry.error
     [record] = salesforce.live("Event")
-    assert done.external_id == record["Id"] and done.external_url == f"{salesforce.base_url}/{record['Id']}"
+    assert entry.external_id == record["Id"] and entry.external_url == f"{salesforce.base_url}/{record['Id']}"
     assert record["WhoId"] == dana and record["WhatId"] == acme
     assert record["Subject"] == f"Acme discovery {marker('salesforce:event:7')}"
     assert record["StartDateTime"] == "2026-01-14T15:00:00.000+0000"
@@ -82,10 +77,8 @@ async def test_a_task_carries_owner_due_date_and_the_deal(
         "salesforce:task:item:5",
         "Task: Send the SOW",
     )
-    entry = await service.propose(task, APPROVER)
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        assert (await settled(service, entry.id)).status == "applied"
+    entry = await approved(service, task)
+    assert entry.status == "applied"
     [t] = salesforce.live("Task")
     assert t["Subject"].startswith("Send the SOW [fos:") and t["ActivityDate"] == "2026-01-20"
     assert t["OwnerId"] == "005OWNER" and t["WhatId"] == deal and t["Status"] == "Not Started"
@@ -104,7 +97,7 @@ async def test_approved_twice_and_a_retry_after_a_lost_answer_make_one_event(
         done = await settled(service, entry.id)
     # the job crashed after Salesforce created the record but before it was recorded: run it again
     again = await connector(salesforce).apply(
-        Write(entry.id, "event", dict(entry.payload), entry.dedupe_key, retry=True), _noop
+        Write(entry.id, "event", dict(entry.payload), entry.dedupe_key, retry=True), no_progress
     )
     assert again.external_id == done.external_id and len(salesforce.live("Event")) == 1
 
@@ -134,13 +127,10 @@ async def test_a_crash_after_the_create_does_not_duplicate_the_record_on_retry(
 ) -> None:
     dying = DiesAfterTheCreate(connector(salesforce))
     service, _ = outbox(db, {"salesforce": dying})  # type: ignore[dict-item]
-    entry = await service.propose(event(emails=[]), APPROVER)
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        done = await settled(service, entry.id)
-    assert dying.died and done.status == "applied"
+    entry = await approved(service, event(emails=[]))
+    assert dying.died and entry.status == "applied"
     [record] = salesforce.live("Event")
-    assert done.external_id == record["Id"]
+    assert entry.external_id == record["Id"]
     queries = [r for r in salesforce.requests if r[1].endswith("/query/")]
     assert len(queries) == 1  # the first run wrote without a lookup; only the retry looked it up
 
@@ -149,35 +139,26 @@ async def test_a_4xx_shows_salesforces_message_on_the_card(
     db: Database, salesforce: SalesforceStandIn
 ) -> None:
     service, cards = outbox(db, {"salesforce": connector(salesforce)})
-    entry = await service.propose(event(contact_ids=["003NOPE"]), APPROVER)  # a contact that does not exist
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        done = await settled(service, entry.id)
-    assert done.status == "failed"
-    assert done.error == "400: INVALID_CROSS_REFERENCE_KEY: invalid cross reference id"
-    assert cards.cards[-1] == (entry.id, "failed", None, done.error)
+    entry = await approved(service, event(contact_ids=["003NOPE"]))  # a contact that does not exist
+    assert entry.status == "failed"
+    assert entry.error == "400: INVALID_CROSS_REFERENCE_KEY: invalid cross reference id"
+    assert cards.cards[-1] == (entry.id, "failed", None, entry.error)
     assert salesforce.live("Event") == []
 
 
 async def test_request_limit_exceeded_is_retried(db: Database, salesforce: SalesforceStandIn) -> None:
     service, _ = outbox(db, {"salesforce": connector(salesforce)})
     salesforce.force(429, {}, count=2)
-    entry = await service.propose(event(emails=[]), APPROVER)
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        done = await settled(service, entry.id)
-    assert done.status == "applied" and salesforce.throttled == 2
+    entry = await approved(service, event(emails=[]))
+    assert entry.status == "applied" and salesforce.throttled == 2
     assert len(salesforce.live("Event")) == 1
 
 
 async def test_undo_deletes_the_record(db: Database, salesforce: SalesforceStandIn) -> None:
     service, _ = outbox(db, {"salesforce": connector(salesforce)})
-    entry = await service.propose(event(emails=[]), APPROVER)
-    async with worker(service):
-        await service.approve(entry.id, APPROVER)
-        done = await settled(service, entry.id)
+    entry = await approved(service, event(emails=[]))
     assert (await service.undo(entry.id, APPROVER)).status == "undone"
-    assert salesforce.live("Event") == [] and done.external_id in salesforce.deleted
+    assert salesforce.live("Event") == [] and entry.external_id in salesforce.deleted
 
 
 async def test_check_names_a_bad_session(salesforce: SalesforceStandIn) -> None:
@@ -186,14 +167,10 @@ async def test_check_names_a_bad_session(salesforce: SalesforceStandIn) -> None:
         await connector(salesforce, session_id="wrong").check()
 
 
-async def _noop(text: str) -> None:
-    return None
-
-
 async def test_after_a_client_meeting_the_event_and_agency_tasks_wait_for_approval(
     db: Database, salesforce: SalesforceStandIn
 ) -> None:
-    from services.models import ActionItem, Meeting
+    from services.models import Meeting
 
     config = CONFIG.replace("  hubspot: {}\n", "  salesforce: {owners: {U01MAYA: 005MAYA}}\n")
     payload = {
@@ -207,24 +184,7 @@ async def test_after_a_client_meeting_the_event_and_agency_tasks_wait_for_approv
         meeting = Meeting(recording_id=77, title="Acme discovery", payload=payload, primary_type="discovery")
         s.add(meeting)
         await s.flush()
-        s.add(
-            ActionItem(
-                meeting_id=meeting.id,
-                dedupe_key="a",
-                source="fathom",
-                text="Send the SOW",
-                owner_slack_id="U01MAYA",
-            )
-        )
-        s.add(
-            ActionItem(
-                meeting_id=meeting.id,
-                dedupe_key="b",
-                source="fathom",
-                text="Dana: intro",
-                owner_external=True,
-            )
-        )
+        add_client_items(s, meeting.id, owner_slack_id="U01MAYA")
         await s.flush()
         meeting_id = meeting.id
     service, _ = outbox(db, {"salesforce": connector(salesforce)}, config)

@@ -4,7 +4,6 @@ whole loop in Slack ("Send to Linear" on an item card, completed in Linear -> do
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +23,13 @@ from services.os_config import parse_os_config
 from services.outbox import OutboxLine, Proposed
 from services.slack.gateway import SlackUser
 from tests.harness import MEETINGS_CHANNEL, Bot, running_bot
-from tests.support.outbox import APPROVER, CONFIG, STRANGER, outbox, settled, worker
+from tests.support.outbox import APPROVER, CONFIG, STRANGER, outbox, settled, stand_in_fixture, worker
 from tests.test_proposals_service import init_os
 
 TOKEN = "pat-na1-test"
 
 
-@pytest.fixture
-async def hubspot() -> AsyncIterator[HubSpotStandIn]:
-    stand_in = await HubSpotStandIn.start(token=TOKEN)
-    yield stand_in
-    await stand_in.stop()
+hubspot = stand_in_fixture(HubSpotStandIn, token=TOKEN)
 
 
 def task(key: str = "hubspot:task:1", subject: str = "Send the SOW") -> Proposed:
