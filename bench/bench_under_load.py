@@ -1,13 +1,15 @@
 """The whole bot under load, with Slack's published rate limits modelled (issue #15).
 
 Run: .venv/bin/python bench/bench_under_load.py ack         [--requests 400] [--senders 20] [--profile]
+                                                            [--breakdown]
      .venv/bin/python bench/bench_under_load.py first-card  [--meetings 50] [--interval 0.2]
      .venv/bin/python bench/bench_under_load.py backfill    [--meetings 200]
 
 The local Slack server runs in its own process with `LOCAL_SLACK_RATE_LIMITS=1` (bot/sandbox/
 slack_rates.py: chat.postMessage 1/s per channel with a burst of 3, Tier 1-4 per-minute buckets), as
-Slack would; the bot (webhook server, workers, heuristic analyzer) runs in this process; the webhook
-senders run in a third process so their CPU is not the bot's.
+Slack would; the bot (workers, heuristic analyzer) runs in this process and its webhook intake in the
+child process it starts (bot/intake_process.py); the webhook senders run in another process so their
+CPU is not the bot's.
 
 - ack: webhook ack p50/p99 with 20 concurrent senders while 20 meetings are being analysed, one of
   them two hours long (the long fixture's transcript played twice).
@@ -25,14 +27,13 @@ import copy
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
 
 os.environ.setdefault("LOCAL_SLACK_RATE_LIMITS", "1")  # the Slack subprocess models Slack's limits
 
-from _common import SECRET, fixture, pct, remote_slack_runtime, summary  # noqa: E402
+from _common import SECRET, fixture, pct, remote_slack_runtime, senders_in_child, summary  # noqa: E402
 
 CHANNEL = "C02MEETINGS"
 CYCLE = ["partner_sync", "ai_audit_discovery", "ami_ES2006a_kickoff", "ami_ES2006d_decision"]
@@ -77,31 +78,6 @@ async def post_all(url: str, bodies: list[bytes], concurrency: int = 20) -> list
     return sent
 
 
-async def sender_process(url: str, total: int, senders: int) -> list[float]:
-    """Run in a child process: `total` deliveries from `senders` concurrent senders; ack latencies."""
-    import aiohttp
-
-    from services.webhook import sign_delivery
-
-    base = fixture("ai_audit_discovery")
-    bodies = [json.dumps({**base, "recording_id": 5_000_000 + i}).encode() for i in range(total)]
-    signed = [(b, sign_delivery(SECRET, b)) for b in bodies]
-    latencies: list[float] = []
-
-    async def sender(http: aiohttp.ClientSession) -> None:
-        while signed:
-            body, headers = signed.pop()
-            start = time.perf_counter()
-            async with http.post(url, data=body, headers=headers) as r:
-                await r.read()
-                assert r.status == 202, r.status
-            latencies.append((time.perf_counter() - start) * 1000)
-
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=senders)) as http:
-        await asyncio.gather(*[sender(http) for _ in range(senders)])
-    return latencies
-
-
 async def count_status(runtime: Any, status: str) -> int:
     from sqlalchemy import func, select
 
@@ -138,47 +114,25 @@ async def parents(web: Any) -> dict[str, float]:
             return found
 
 
-def time_intake() -> dict[str, list[float]]:
-    """--breakdown: where an ack's time goes inside the bot (any thread), in ms."""
-    from services.intake_inbox import IntakeInbox
+def time_intake(spans_file: str) -> dict[str, list[float]]:
+    """--breakdown: where an ack's time goes: inside the intake process (bench/intake_timed.py,
+    written to `spans_file` when it exits) and the mover's store transaction here, in ms."""
+    import bot.intake_process
     from services.webhook import WebhookIntake
 
-    # with the inbox (SQLite), `_store` is the mover's transaction on the main loop, not the ack's
-    spans: dict[str, list[float]] = {"receive": [], "store transaction": [], "inbox commit": []}
-    put = IntakeInbox.put
+    os.environ["BENCH_INTAKE_SPANS"] = spans_file
+    bot.intake_process.ENTRY = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "intake_timed.py")]
+    spans: dict[str, list[float]] = {"mover store transaction": []}
+    inner = WebhookIntake._store
 
-    def timed_put(*args: Any, **kwargs: Any) -> Any:
+    async def timed(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         try:
-            return put(*args, **kwargs)
+            return await inner(*args, **kwargs)
         finally:
-            spans["inbox commit"].append((time.perf_counter() - start) * 1000)
+            spans["mover store transaction"].append((time.perf_counter() - start) * 1000)
 
-    IntakeInbox.put = timed_put  # type: ignore[method-assign]
-    for name, key in (("receive", "receive"), ("_store", "store transaction")):
-        inner = getattr(WebhookIntake, name)
-
-        async def timed(*args: Any, _inner: Any = inner, _key: str = key, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return await _inner(*args, **kwargs)
-            finally:
-                spans[_key].append((time.perf_counter() - start) * 1000)
-
-        setattr(WebhookIntake, name, timed)
-    import bot.intake_thread as intake_thread
-
-    begin = intake_thread._begin_soon
-    spans["write lock wait"] = []
-
-    async def timed_begin(session: Any) -> None:
-        start = time.perf_counter()
-        try:
-            await begin(session)
-        finally:
-            spans["write lock wait"].append((time.perf_counter() - start) * 1000)
-
-    intake_thread._begin_soon = timed_begin  # type: ignore[assignment]
+    WebhookIntake._store = timed  # type: ignore[method-assign]
     return spans
 
 
@@ -235,7 +189,10 @@ def print_holds(holds: dict[str, list[float]], top: int = 12) -> None:
 
 
 async def ack(total: int, senders: int, profile: bool, breakdown: bool = False) -> None:
-    spans = time_intake() if breakdown else None
+    import tempfile
+
+    spans_file = os.path.join(tempfile.mkdtemp(prefix="intake-spans-"), "spans.json")
+    spans = time_intake(spans_file) if breakdown else None
     holds = time_lock_holds() if breakdown else None
     async with remote_slack_runtime() as (runtime, web):
         url = f"http://127.0.0.1:{runtime.http_port}/webhooks/fathom"
@@ -256,10 +213,7 @@ async def ack(total: int, senders: int, profile: bool, breakdown: bool = False) 
 
             profiler = cProfile.Profile()
             profiler.enable()
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "sender", url, str(total), str(senders), stdout=subprocess.PIPE
-        )
-        out, _ = await proc.communicate()
+        latencies = await senders_in_child(url, total, senders, rid_base=5_000_000)
         analysed_at_end = await count_status(runtime, "analysed")
         analysed_before = analysed_at_start
         if profiler is not None:
@@ -267,16 +221,20 @@ async def ack(total: int, senders: int, profile: bool, breakdown: bool = False) 
 
             profiler.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
-        latencies = json.loads(out)
-        for label, ms in (spans or {}).items():
-            if ms:
-                print(summary(f"  in the bot: {label}", ms[-total:]))
-        if holds:
-            print_holds(holds)
-        print(
-            summary(f"webhook ack, {senders} senders, {total} deliveries, 20 meetings analysing", latencies)
-        )
-        print(f"meetings analysed when the senders started / finished: {analysed_before} / {analysed_at_end}")
+        mover = list((spans or {}).get("mover store transaction", []))
+        held = {k: list(v) for k, v in (holds or {}).items()}
+    # the runtime has stopped: the intake process has written its timers
+    if spans is not None and os.path.exists(spans_file):
+        with open(spans_file) as f:
+            for label, ms in json.load(f).items():
+                if ms:
+                    print(summary(f"  in the intake process: {label}", ms[-total:]))
+    if mover:
+        print(summary("  in the bot: mover store transaction", mover))
+    if held:
+        print_holds(held)
+    print(summary(f"webhook ack, {senders} senders, {total} deliveries, 20 meetings analysing", latencies))
+    print(f"meetings analysed when the senders started / finished: {analysed_before} / {analysed_at_end}")
 
 
 async def first_card(n: int, interval: float) -> None:
@@ -331,9 +289,6 @@ async def backfill(n: int) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "sender":
-        print(json.dumps(asyncio.run(sender_process(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))))
-        sys.exit(0)
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["ack", "first-card", "backfill"])
     parser.add_argument("--requests", type=int, default=400)
@@ -342,12 +297,7 @@ if __name__ == "__main__":
     parser.add_argument("--interval", type=float, default=0.2)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--breakdown", action="store_true", help="ack: time in intake.receive and its write")
-    parser.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval; 0: 5 ms")
     args = parser.parse_args()
-    if args.switch_interval is not None:
-        import bot.intake_thread
-
-        bot.intake_thread.SWITCH_INTERVAL = args.switch_interval
     if args.mode == "ack":
         asyncio.run(ack(args.requests, args.senders, args.profile, args.breakdown))
     elif args.mode == "first-card":

@@ -450,7 +450,8 @@ async def _serve(control_fd: int, listen_fd: int) -> None:
         link.send({"t": "obs", "s": seconds, "o": outcome})
 
     db = create_intake_database(config.database_url)
-    inbox = IntakeInbox(Path(config.inbox), autocheckpoint=False) if config.inbox else None
+    main = sqlite_file(config.database_url)
+    inbox = IntakeInbox(Path(config.inbox), autocheckpoint=False, main=main) if config.inbox else None
     try:
         queue = JobQueue(
             db, QueuePolicy(lease_seconds=config.lease_seconds, max_attempts=config.max_attempts)

@@ -71,13 +71,31 @@ def _connect(path: Path, autocheckpoint: bool = True) -> sqlite3.Connection:
 class IntakeInbox:
     """`put` in the intake process (autocheckpoint=False); `pending`, `mark_moved` in the bot's."""
 
-    def __init__(self, path: Path, *, autocheckpoint: bool = True) -> None:
+    def __init__(self, path: Path, *, autocheckpoint: bool = True, main: str | None = None) -> None:
+        """`main`: the main database file, read by `put` for what it already has (the intake)."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = _connect(path, autocheckpoint)
         self._writer.executescript(SCHEMA)
         self._reader = _connect(path, autocheckpoint)
+        self._main: sqlite3.Connection | None = None
+        if main is not None:  # a WAL reader of the main database: never waits for its writer
+            self._main = sqlite3.connect(main, isolation_level=None, check_same_thread=False, timeout=30)
+            self._main.execute("PRAGMA query_only=1")
         self._pruned_at = 0.0
+
+    def _known_in_main(self, ids: list[str], recordings: list[int]) -> tuple[set[str], set[int]]:
+        """(webhook-ids stored, recording_ids accepted) in the main database: WebhookIntake._known in
+        plain SQL, one synchronous call (an aiosqlite read costs several thread hops under load)."""
+        if self._main is None:
+            return set(), set()
+        rows = self._main.execute(
+            "SELECT webhook_id, recording_id, status FROM webhook_deliveries"
+            f" WHERE webhook_id IN ({','.join('?' * len(ids))})"
+            f" OR (recording_id IN ({','.join('?' * len(recordings))}) AND status = 'accepted')",
+            [*ids, *recordings],
+        ).fetchall()
+        return {str(w) for w, _r, _s in rows}, {int(r) for _w, r, s in rows if s == "accepted"}
 
     def put(
         self,
@@ -86,12 +104,15 @@ class IntakeInbox:
         accepted_before: AbstractSet[int] = frozenset(),
     ) -> list[Receipt]:
         """Commit a batch (the intake process); the receipts say accepted or duplicate. `stored`,
-        `accepted_before`: webhook-ids and recording_ids the main database already has (a
-        delivery stored there meanwhile is still caught by the mover: stored once, as duplicate)."""
+        `accepted_before` (and, with `main`, what it reads there): webhook-ids and recording_ids the
+        main database already has (a delivery stored there meanwhile is still caught by the mover:
+        stored once, as duplicate)."""
         from services.webhook import Receipt
 
         ids = list({p.webhook_id for p in batch})
         recordings = list({p.recording_id for p in batch})
+        in_main, accepted_in_main = self._known_in_main(ids, recordings)
+        stored, accepted_before = set(stored) | in_main, set(accepted_before) | accepted_in_main
         conn = self._writer
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -166,6 +187,8 @@ class IntakeInbox:
     def close(self) -> None:
         self._reader.close()
         self._writer.close()
+        if self._main is not None:
+            self._main.close()
 
 
 class InboxMover:

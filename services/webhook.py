@@ -183,10 +183,8 @@ class WebhookIntake:
             batch, self._pending = self._pending[: self.MAX_BATCH], self._pending[self.MAX_BATCH :]
             try:
                 if self.inbox is not None:
-                    # what the main database already has: a WAL read, it never waits for the writer
-                    async with self.db.read_session() as s:
-                        seen, accepted = await self._known(s, batch)
-                    receipts = self.inbox.put(batch, seen, accepted)  # one sqlite3 transaction
+                    # one synchronous call: what the main database has (a WAL read), then the commit
+                    receipts = self.inbox.put(batch)
                 else:
                     receipts = await self._store(batch)
             except IntegrityError:

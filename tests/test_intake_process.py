@@ -310,3 +310,35 @@ async def test_the_inbox_answers_duplicates_and_keeps_moved_ids(tmp_path: Path) 
         ]
     finally:
         inbox.close()
+
+
+async def test_the_inbox_answers_what_the_main_database_has_as_duplicate(tmp_path: Path) -> None:
+    """A recording the main database already accepted (e.g. from reconciliation) and a webhook-id
+    it already stored are duplicates in the inbox, read from the main file without its write lock."""
+    from bot.db import upgrade
+    from services.db import Database
+    from services.intake_inbox import IntakeInbox
+    from services.webhook import _Pending
+
+    main = tmp_path / "main.sqlite3"
+    db = Database(f"sqlite+aiosqlite:///{main}")
+    await upgrade(db)
+    async with db.session() as s:
+        s.add(WebhookDelivery(webhook_id="msg_old", recording_id=70, status="accepted", body=b"{}"))
+    holder = sqlite3.connect(main, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the main database's writer is busy: the intake reads anyway
+    inbox = IntakeInbox(tmp_path / "main.intake.sqlite3", main=str(main))
+    try:
+        receipts = inbox.put(
+            [_Pending("msg_new", 70, b"{}"), _Pending("msg_old", 71, b"{}"), _Pending("msg_x", 72, b"{}")]
+        )
+        assert [(r.status, r.reason) for r in receipts] == [
+            ("duplicate", "recording_id already received"),
+            ("duplicate", "webhook-id already received"),
+            ("accepted", None),
+        ]
+    finally:
+        inbox.close()
+        holder.execute("ROLLBACK")
+        holder.close()
+        await db.dispose()
