@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,13 @@ def fixture(name: str) -> dict[str, Any]:
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def pct_rank(values: list[float], p: float) -> float:
+    """The percentile at rank p·(n−1), rounded: what the Home/search and dashboard benches report
+    (their rows in docs/benchmarks.md were measured with it; `pct` is nearest-rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def summary(label: str, ms: list[float]) -> str:
@@ -100,3 +110,157 @@ async def bench_runtime(**env: Any) -> AsyncIterator[tuple[Runtime, LocalSlack]]
                 yield runtime, slack
         finally:
             await slack.stop()
+
+
+# -- webhook senders in their own process (bench_webhook, bench_under_load) ---------------------
+
+
+async def send_deliveries(url: str, total: int, senders: int, rid_base: int) -> list[float]:
+    """`total` signed deliveries of one fixture (recording ids from `rid_base`) from `senders`
+    concurrent senders, as Fathom would send them; the ack latency of each, in ms."""
+    import asyncio
+
+    import aiohttp
+
+    from services.webhook import sign_delivery
+
+    base = fixture("ai_audit_discovery")
+    bodies = [json.dumps({**base, "recording_id": rid_base + i}).encode() for i in range(total)]
+    signed = [(b, sign_delivery(SECRET, b)) for b in bodies]
+    latencies: list[float] = []
+
+    async def sender(http: aiohttp.ClientSession) -> None:
+        while signed:
+            body, headers = signed.pop()
+            start = time.perf_counter()
+            async with http.post(url, data=body, headers=headers) as r:
+                await r.read()
+                assert r.status == 202, r.status
+            latencies.append((time.perf_counter() - start) * 1000)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=senders)) as http:
+        await asyncio.gather(*[sender(http) for _ in range(senders)])
+    return latencies
+
+
+async def senders_in_child(url: str, total: int, senders: int, rid_base: int) -> list[float]:
+    """`send_deliveries` in a child process, so the senders' CPU is not charged to the bot."""
+    import asyncio
+    import subprocess
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "senders",
+        url,
+        str(total),
+        str(senders),
+        str(rid_base),
+        stdout=subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, proc.returncode
+    latencies: list[float] = json.loads(out)
+    return latencies
+
+
+# -- the 10,000-meeting corpus (bench_home_search, bench_dashboard) ------------------------
+
+CLIENTS = ["brightline-dental", "acme", "northwind", "globex", "initech", "umbrella", "hooli", "stark"]
+TYPES = ["client", "discovery", "ai_audit", "sales", "internal_partner", "coaching"]
+USER = "U01MAYA"  # the user with 500 open items
+
+
+async def build_corpus(runtime: Runtime, meetings: int) -> None:
+    """`meetings` meetings of shuffled fixture transcript lines (8 clients, 6 types) with their search
+    rows inserted in bulk (the rows `meeting_passages` gives the pipeline hook), and 500 open items
+    for USER. Seeded: every run builds the same corpus. Used by the Home/search and dashboard benches."""
+    from sqlalchemy import text
+
+    from services.clock import utcnow
+    from services.models import ActionItem, Decision, Meeting
+    from services.search import SearchIndex, meeting_passages
+    from tests.helpers import FIXTURE_NAMES, load_fixture
+
+    rng = random.Random(7)
+    lines = [line for name in FIXTURE_NAMES for line in (load_fixture(name).get("transcript") or [])]
+    invitees = load_fixture("ami_ES2006a_kickoff")["calendar_invitees"]
+    index = SearchIndex(runtime.db)
+    now = utcnow()
+    start = time.perf_counter()
+    for batch in range(0, meetings, 500):
+        async with runtime.db.session() as s:
+            rows: list[Meeting] = []
+            for n in range(batch, min(meetings, batch + 500)):
+                begin = now - timedelta(days=rng.randint(0, 365), hours=rng.randint(0, 8))
+                client = rng.choice(CLIENTS)
+                at = rng.randrange(0, len(lines) - 200)
+                transcript = lines[at : at + 200]
+                payload = {
+                    "title": f"{client.title()} sync #{n}",
+                    "recording_id": 5_000_000 + n,
+                    "url": f"https://fathom.video/calls/{5_000_000 + n}",
+                    "calendar_invitees": invitees
+                    + [{"email": f"guest@{client}.example", "is_external": True}],
+                    "transcript": transcript,
+                }
+                m = Meeting(
+                    recording_id=5_000_000 + n,
+                    title=payload["title"],
+                    url=payload["url"],
+                    started_at=begin,
+                    ended_at=begin + timedelta(minutes=rng.choice([30, 45, 60])),
+                    payload=payload,
+                    status="analysed",
+                    primary_type=rng.choice(TYPES),
+                    client_slug=client,
+                    analysis={"summary_one_line": f"Discussed {transcript[0]['text'][:80]}", "summary": ""},
+                )
+                rows.append(m)
+            s.add_all(rows)
+            await s.flush()
+            fts: list[dict] = []
+            attendees: list[dict] = []
+            for m in rows:
+                decisions = [
+                    Decision(meeting_id=m.id, what=f"Agreed on pricing tier {m.id % 5} for {m.client_slug}")
+                ]
+                s.add_all(decisions)
+                for k, p in enumerate(meeting_passages(m, decisions), start=1):
+                    fts.append(index._row(m.id, k, p))
+                attendees += [{"e": i["email"], "m": m.id} for i in m.payload["calendar_invitees"]]
+            await s.execute(
+                text(
+                    "INSERT INTO search_fts (rowid, title, summary, decision, line, meeting_id, kind, ts, seconds)"
+                    " VALUES (:rowid, :title, :summary, :decision, :line, :m, :kind, :ts, :seconds)"
+                ),
+                fts,
+            )
+            await s.execute(
+                text("INSERT INTO search_attendees (email, meeting_id) VALUES (:e, :m)"), attendees
+            )
+            if batch == 0:
+                today = now.date()
+                for k in range(500):
+                    s.add(
+                        ActionItem(
+                            meeting_id=rows[k % len(rows)].id,
+                            position=k,
+                            dedupe_key=f"bench-{k}",
+                            source="analysis",
+                            text=f"Follow up on item {k}: " + "send the revised proposal " * 6,
+                            owner_slack_id=USER,
+                            owner_email="maya@agency.example",
+                            due_date=today + timedelta(days=(k % 30) - 10),
+                        )
+                    )
+    async with runtime.db.session() as s:
+        count = await s.scalar(text("SELECT count(*) FROM search_fts"))
+    print(f"built {meetings} meetings, {count} indexed passages in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["senders"]:
+    import asyncio
+
+    url, total, senders, rid_base = sys.argv[2], *map(int, sys.argv[3:6])
+    print(json.dumps(asyncio.run(send_deliveries(url, total, senders, rid_base))))

@@ -5,7 +5,7 @@ render time per chart, and the month report over 400 meetings.
 
 Targets: Home publish p95 < 300 ms with charts cached; < 150 ms per chart render; a month report
 (400 meetings in the last 30 days, charts rendered and uploaded) < 2 s.
-The corpus is bench_home_search's (fixture transcript lines, 8 clients, 6 types); the meeting facts
+The corpus is bench/_common.py's build_corpus (fixture transcript lines, 8 clients, 6 types); the meeting facts
 are inserted in bulk (deriving them costs a VADER pass per meeting, measured separately below), with
 exactly 400 meetings in the last 30 days and the rest older.
 """
@@ -16,26 +16,20 @@ import argparse
 import asyncio
 import random
 import statistics
-import sys
-import tempfile
 import time
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import USER, bench_runtime, build_corpus
+from _common import pct_rank as pct
+from sqlalchemy import select
 
-from sqlalchemy import select  # noqa: E402
-
-from bench.bench_home_search import USER, build_corpus, pct  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.sandbox import LocalSlack  # noqa: E402
-from services import charts  # noqa: E402
-from services.analytics import derive_facts, week_of  # noqa: E402
-from services.clock import utcnow  # noqa: E402
-from services.models import Meeting, MeetingFacts, MeetingSpeaker  # noqa: E402
-from services.slack.report import ReportRequest  # noqa: E402
+from bot.runtime import Runtime
+from services import charts
+from services.analytics import derive_facts, week_of
+from services.clock import utcnow
+from services.models import Meeting, MeetingFacts, MeetingSpeaker
+from services.slack.report import ReportRequest
 
 IN_MONTH = 400
 
@@ -93,97 +87,83 @@ async def build_facts(runtime: Runtime) -> None:
 
 
 async def main(meetings: int, runs: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        slack = await LocalSlack.start()
-        settings = load_settings(
-            DATABASE_URL=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}",
-            OS_REPO_PATH=str(Path(tmp) / "os"),
-            WEBHOOK_PORT=0,
-            SLACK_DEFAULT_CHANNEL="C02MEETINGS",
-            LOG_LEVEL="WARNING",
+    async with bench_runtime() as (runtime, slack):
+        await build_corpus(runtime, meetings)
+        t0 = time.perf_counter()
+        await build_facts(runtime)
+        print(f"facts for {meetings} meetings inserted in {time.perf_counter() - t0:.1f} s")
+
+        async with runtime.db.read_session() as s:
+            sample = list((await s.scalars(select(Meeting).limit(20))).all())
+        derive = []
+        for m in sample:
+            t0 = time.perf_counter()
+            derive_facts(m)
+            derive.append((time.perf_counter() - t0) * 1000)
+        line("derive facts (200-line transcript)", derive, 1e9)
+
+        assert runtime.context is not None
+        home, reports = runtime.context.slack.home, runtime.context.slack.reports
+        t0 = time.perf_counter()
+        await home.publish(USER)  # renders and uploads the four Home charts
+        print(
+            f"first Home publish (4 charts rendered + uploaded): {(time.perf_counter() - t0) * 1000:.0f} ms"
         )
-        runtime = Runtime(settings, sandbox_slack=slack)
-        await runtime.start()
-        try:
-            await build_corpus(runtime, meetings)
+        uploads = len(slack.files)
+        samples = []
+        for _ in range(runs):
             t0 = time.perf_counter()
-            await build_facts(runtime)
-            print(f"facts for {meetings} meetings inserted in {time.perf_counter() - t0:.1f} s")
+            await home.publish(USER)
+            samples.append((time.perf_counter() - t0) * 1000)
+        assert len(slack.files) == uploads, "cached charts were uploaded again"
+        line("Home publish, charts cached", samples, 300)
 
-            async with runtime.db.read_session() as s:
-                sample = list((await s.scalars(select(Meeting).limit(20))).all())
-            derive = []
-            for m in sample:
-                t0 = time.perf_counter()
-                derive_facts(m)
-                derive.append((time.perf_counter() - t0) * 1000)
-            line("derive facts (200-line transcript)", derive, 1e9)
-
-            assert runtime.context is not None
-            home, reports = runtime.context.slack.home, runtime.context.slack.reports
-            t0 = time.perf_counter()
-            await home.publish(USER)  # renders and uploads the four Home charts
+        dashboard = await reports.analytics.dashboard(reports.analytics.period("month"))
+        assert dashboard.efficiency.meetings == IN_MONTH, dashboard.efficiency.meetings
+        async with runtime.db.read_session() as s:
+            a = reports.analytics
+            specs = [
+                charts.items_by_state(await a.my_item_states(s, USER)),
+                charts.workload(await a.workload(s)),
+                charts.heatmap(await a.heatmap(s)),
+                charts.completion_trend(await a.completion_trend(s)),
+                charts.network(dashboard.network),
+                charts.timeline(dashboard.timeline),
+                charts.sentiment(dashboard.sentiment_by_week),
+            ]
+        charts.render(specs[0])  # fonts and the Agg canvas load once per process
+        for spec in specs:
+            # the first render of each kind pays its once-per-process costs (networkx's import,
+            # ~0.3-0.5 s, for the network; its layout, cached by edges after that): shown apart
+            t0, c0 = time.perf_counter(), time.thread_time()
+            charts.render(spec)
             print(
-                f"first Home publish (4 charts rendered + uploaded): {(time.perf_counter() - t0) * 1000:.0f} ms"
+                f"first render {spec.name}: {(time.perf_counter() - t0) * 1000:.0f} ms wall, "
+                f"{(time.thread_time() - c0) * 1000:.0f} ms CPU"
             )
-            uploads = len(slack.files)
-            samples = []
-            for _ in range(runs):
-                t0 = time.perf_counter()
-                await home.publish(USER)
-                samples.append((time.perf_counter() - t0) * 1000)
-            assert len(slack.files) == uploads, "cached charts were uploaded again"
-            line("Home publish, charts cached", samples, 300)
-
-            dashboard = await reports.analytics.dashboard(reports.analytics.period("month"))
-            assert dashboard.efficiency.meetings == IN_MONTH, dashboard.efficiency.meetings
-            async with runtime.db.read_session() as s:
-                a = reports.analytics
-                specs = [
-                    charts.items_by_state(await a.my_item_states(s, USER)),
-                    charts.workload(await a.workload(s)),
-                    charts.heatmap(await a.heatmap(s)),
-                    charts.completion_trend(await a.completion_trend(s)),
-                    charts.network(dashboard.network),
-                    charts.timeline(dashboard.timeline),
-                    charts.sentiment(dashboard.sentiment_by_week),
-                ]
-            charts.render(specs[0])  # fonts and the Agg canvas load once per process
-            for spec in specs:
-                # the first render of each kind pays its once-per-process costs (networkx's import,
-                # ~0.3-0.5 s, for the network; its layout, cached by edges after that): shown apart
+        for spec in specs:
+            wall, cpu = [], []
+            for _ in range(10):
                 t0, c0 = time.perf_counter(), time.thread_time()
                 charts.render(spec)
-                print(
-                    f"first render {spec.name}: {(time.perf_counter() - t0) * 1000:.0f} ms wall, "
-                    f"{(time.thread_time() - c0) * 1000:.0f} ms CPU"
-                )
-            for spec in specs:
-                wall, cpu = [], []
-                for _ in range(10):
-                    t0, c0 = time.perf_counter(), time.thread_time()
-                    charts.render(spec)
-                    wall.append((time.perf_counter() - t0) * 1000)
-                    cpu.append((time.thread_time() - c0) * 1000)
-                line(f"render {spec.name} (wall)", wall, 150)
-                line(f"render {spec.name} (CPU of the thread)", cpu, 150)
+                wall.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.thread_time() - c0) * 1000)
+            line(f"render {spec.name} (wall)", wall, 150)
+            line(f"render {spec.name} (CPU of the thread)", cpu, 150)
 
-            cold, warm = [], []
-            for k in range(max(3, runs // 5)):
-                # a new client filter each time: new chart keys, so every chart is rendered and uploaded
-                request = ReportRequest("month", None if k == 0 else f"nobody-{k}")
-                t0 = time.perf_counter()
-                await reports.build(ReportRequest("month") if k == 0 else request)
-                cold.append((time.perf_counter() - t0) * 1000)
-                t0 = time.perf_counter()
-                await reports.build(ReportRequest("month"))
-                warm.append((time.perf_counter() - t0) * 1000)
-            line("month report, 400 meetings, charts cold", cold[:1], 2000)
-            line("month report, 400 meetings, charts cached", warm, 2000)
-            line("month report, empty client, charts cold", cold[1:], 2000)
-        finally:
-            await runtime.stop()
-            await slack.stop()
+        cold, warm = [], []
+        for k in range(max(3, runs // 5)):
+            # a new client filter each time: new chart keys, so every chart is rendered and uploaded
+            request = ReportRequest("month", None if k == 0 else f"nobody-{k}")
+            t0 = time.perf_counter()
+            await reports.build(ReportRequest("month") if k == 0 else request)
+            cold.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            await reports.build(ReportRequest("month"))
+            warm.append((time.perf_counter() - t0) * 1000)
+        line("month report, 400 meetings, charts cold", cold[:1], 2000)
+        line("month report, 400 meetings, charts cached", warm, 2000)
+        line("month report, empty client, charts cold", cold[1:], 2000)
 
 
 if __name__ == "__main__":
