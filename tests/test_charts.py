@@ -185,6 +185,28 @@ async def test_tone_drop_dms_the_account_owner_once_it_passes_the_margin(
     assert len(slack.dms("U01MAYA")) == 1
 
 
+async def test_a_report_for_a_channel_is_posted_there_for_an_admin_and_dmed_to_anyone_else(
+    slack: LocalSlack, db: Database
+) -> None:
+    gateway = _gateway(slack, db)
+    config = _config()  # admins: U01MAYA
+    reports = ReportPublisher(
+        AnalyticsService(db),
+        ChartUploader(db, gateway),
+        gateway,
+        AccessPolicy(db, lambda: config),
+        lambda: config,
+    )
+    request = parse_report("month")
+    assert await reports.post(request, channel="C02MEETINGS", user_id="U02JONAS") is None  # refused
+    assert slack.messages("C02MEETINGS") == []
+    [dm] = slack.dms("U02JONAS")
+    assert "monthly report" in dm["text"]
+    assert await reports.post(request, channel="C02MEETINGS", user_id="U01MAYA") == "C02MEETINGS"
+    [posted] = slack.messages("C02MEETINGS")
+    assert "monthly report" in posted["text"] and slack.dms("U01MAYA") == []
+
+
 async def test_weekly_report_posts_on_its_configured_day_and_hour_only(
     slack: LocalSlack, db: Database
 ) -> None:

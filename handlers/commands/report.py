@@ -30,10 +30,8 @@ async def os_report(ack: Any, command: dict[str, Any], context: dict[str, Any], 
         await os_report_deck(app, request, str(command.get("channel_id") or ""), user_id, respond)
         return
     channel = str(command.get("channel_id") or "") if here else None
-    if here and not app.domain.os_config().is_admin(user_id):
-        channel = None  # a report to a channel shows every client's figures: admins only
-    await app.slack.reports.post(request, channel=channel, user_id=user_id)
-    where = "here" if channel else "in a DM"
+    posted_in = await app.slack.reports.post(request, channel=channel, user_id=user_id)  # admins only
+    where = "here" if posted_in else "in a DM"
     what = "The coaching record is" if request.kind == "coaching" else f"Your {request.kind}ly report is"
     await respond(
         **notice(f"{what} posted {where}.").as_kwargs(),

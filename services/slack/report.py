@@ -133,18 +133,22 @@ class ReportPublisher:
 
     async def post(
         self, request: ReportRequest, *, channel: str | None = None, user_id: str | None = None
-    ) -> None:
-        """To a channel, else as a DM to `user_id`."""
+    ) -> str | None:
+        """To `channel` when `user_id` (who asked) is an admin, else as a DM to `user_id`: a report
+        in a channel shows every client's figures. The channel it was posted in; None: a DM."""
         if request.kind == "coaching":
             assert user_id and request.person
             await self.gateway.send_dm(user_id, await self.coaching(user_id, request.person))
-            return
+            return None
+        if channel and not (user_id and self.os_config().is_admin(user_id)):
+            channel = None  # not an admin: the asker gets it as a DM instead
         if channel:
             await self.gateway.post(
                 channel, await self.build(request, await self.access.channel_audience(channel))
             )
         elif user_id:
             await self.gateway.send_dm(user_id, await self.build(request, await self.access.viewer(user_id)))
+        return channel
 
     async def coaching(self, asker: str, person: str) -> Message:
         """`coaching/<person>.md` over time: per call, commitments made and followed up. The file
