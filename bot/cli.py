@@ -7,6 +7,8 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,7 @@ from bot.logging import configure_logging
 
 if TYPE_CHECKING:
     from bot.checks import Check
+    from bot.runtime import Runtime
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,17 +166,12 @@ async def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
         return await _ingest_dry_run(settings, meeting)
     import hashlib
 
-    from bot.runtime import Runtime
     from services.webhook import WebhookIntake
 
-    runtime = Runtime(settings)
-    await runtime.open()
-    try:
+    async with _opened(settings) as runtime:
         intake = WebhookIntake(runtime.db, runtime.queue)
         webhook_id = "ingest-" + hashlib.sha256(body).hexdigest()[:32]
         receipt = await intake.receive(webhook_id, body, source="ingest")
-    finally:
-        await runtime.close()
     if receipt.status == "duplicate":
         print(f"recording {meeting.recording_id} was already received; nothing changed")
     elif receipt.status == "rejected":
@@ -316,12 +314,9 @@ async def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_reanalyze(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from bot.runtime import Runtime
     from services.models import SlackMessageRef
 
-    runtime = Runtime(settings)
-    await runtime.open()
-    try:
+    async with _opened(settings) as runtime:
         meeting = await runtime.pipeline.store.by_recording(args.recording_id)
         if meeting is None:
             return fail(
@@ -333,8 +328,6 @@ async def cmd_reanalyze(settings: Settings, args: argparse.Namespace) -> int:
                 select(SlackMessageRef).where(SlackMessageRef.entity == f"meeting:{meeting.id}")
             )
         queued = await runtime.pipeline.request_reanalysis(meeting.id)
-    finally:
-        await runtime.close()
     what = f'meeting {meeting.id} "{meeting.title}" (recording {args.recording_id})'
     if not queued:
         print(f"{what}: a re-analysis is already queued; the running bot will do it once")
@@ -364,19 +357,14 @@ async def cmd_search(settings: Settings, _args: argparse.Namespace) -> int:
     """Rebuild the search index from stored meetings (e.g. after restoring a backup)."""
     from sqlalchemy import select
 
-    from bot.runtime import Runtime
     from services.models import Meeting
 
-    runtime = Runtime(settings)
-    await runtime.open()
-    try:
+    async with _opened(settings) as runtime:
         async with runtime.db.session() as s:
             ids = list((await s.scalars(select(Meeting.id).order_by(Meeting.id))).all())
         passages = 0
         for meeting_id in ids:
             passages += await runtime.domain.search.index_meeting(meeting_id)
-    finally:
-        await runtime.close()
     print(f"indexed {len(ids)} meetings ({passages} passages)")
     return 0
 
@@ -446,43 +434,46 @@ async def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def cmd_retention(settings: Settings, args: argparse.Namespace) -> int:
+@asynccontextmanager
+async def _opened(settings: Settings) -> AsyncIterator[Runtime]:
+    """A command's runtime: storage and the domain opened (no Slack, no workers), closed after."""
     from bot.runtime import Runtime
 
     runtime = Runtime(settings)
     await runtime.open()
     try:
-        report = await runtime.purge_expired(dry_run=args.dry_run)
+        yield runtime
     finally:
         await runtime.close()
+
+
+async def cmd_retention(settings: Settings, args: argparse.Namespace) -> int:
+    async with _opened(settings) as runtime:
+        report = await runtime.purge_expired(dry_run=args.dry_run)
     print("\n".join(report.lines()))
     return 0
 
 
 async def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import Runtime
     from services.os_config import load_or_default
     from services.privacy import forget
 
-    runtime = Runtime(settings)
-    await runtime.open()
-    try:
-        report = await forget(
-            runtime.db,
-            args.email,
-            actor="cli",
-            config=load_or_default(runtime.os_repo.path),
-            os_repo=runtime.os_repo,
-            proposals=runtime.proposals,
-            reindex=runtime.domain.search.index_meeting,
-            dry_run=args.dry_run,
-            queue=runtime.queue,  # the running bot posts the approval card (#18)
-        )
-    except ValueError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    finally:
-        await runtime.close()
+    async with _opened(settings) as runtime:
+        try:
+            report = await forget(
+                runtime.db,
+                args.email,
+                actor="cli",
+                config=load_or_default(runtime.os_repo.path),
+                os_repo=runtime.os_repo,
+                proposals=runtime.proposals,
+                reindex=runtime.domain.search.index_meeting,
+                dry_run=args.dry_run,
+                queue=runtime.queue,  # the running bot posts the approval card (#18)
+            )
+        except ValueError as exc:  # an address that is not one
+            print(str(exc), file=sys.stderr)
+            return 2
     if report.record_id is not None:
         print(f"erasure record #{report.record_id}")
     print("\n".join(report.lines()))
@@ -490,21 +481,17 @@ async def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import Runtime
     from services.os_config import load_or_default
     from services.privacy import export
 
-    runtime = Runtime(settings)
-    await runtime.open()
-    try:
-        bundle = await export(
-            runtime.db, args.email, config=load_or_default(runtime.os_repo.path), os_repo=runtime.os_repo
-        )
-    except ValueError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    finally:
-        await runtime.close()
+    async with _opened(settings) as runtime:
+        try:
+            bundle = await export(
+                runtime.db, args.email, config=load_or_default(runtime.os_repo.path), os_repo=runtime.os_repo
+            )
+        except ValueError as exc:  # an address that is not one
+            print(str(exc), file=sys.stderr)
+            return 2
     data = json.dumps(bundle, indent=2, default=str, ensure_ascii=False)
     if args.out is None:
         print(data)
