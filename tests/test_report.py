@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.sandbox.slack_limits import check_message
 from tests.harness import running_bot
-from tests.test_sandbox_web import browser_only, browser_page, sandbox, shot
+from tests.support.browser import browser_only, browser_page, sandbox, shot
 
 REPORT_CHARTS = {"heatmap.png", "timeline.png", "network.png", "sentiment.png", "trend.png"}
 
