@@ -1,7 +1,8 @@
 """The webhook intake process with --breakdown timers (bench_under_load.py ack --breakdown).
 
 Run by the bot in place of `python -m bot.intake_process` (bot.intake_process.ENTRY); times the ack's
-steps inside the intake process and writes them to $BENCH_INTAKE_SPANS (JSON, ms) when it exits.
+steps inside the intake process and writes them to $BENCH_INTAKE_SPANS (JSON, ms) when it exits;
+with $BENCH_INTAKE_PROFILE set, a cProfile of the whole process is written there too.
 """
 
 from __future__ import annotations
@@ -17,11 +18,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def install() -> dict[str, list[float]]:
+    import bot.http
     import bot.intake_process as intake_process
     from services.intake_inbox import IntakeInbox
     from services.webhook import WebhookIntake
 
-    spans: dict[str, list[float]] = {"receive": [], "inbox commit": [], "write lock wait": []}
+    spans: dict[str, list[float]] = {
+        "request handled (aiohttp handler, signature, receive)": [],
+        "receive": [],
+        "inbox commit": [],
+        "write lock wait": [],
+    }
+    create_http_app = bot.http.create_http_app
+
+    def timed_app(*args: Any, observe: Any = None, **kwargs: Any) -> Any:
+        def timed_observe(seconds: float, outcome: str) -> None:
+            spans["request handled (aiohttp handler, signature, receive)"].append(seconds * 1000)
+            if observe is not None:
+                observe(seconds, outcome)
+
+        return create_http_app(*args, observe=timed_observe, **kwargs)
+
+    bot.http.create_http_app = timed_app  # type: ignore[assignment]
     put = IntakeInbox.put
 
     def timed_put(*args: Any, **kwargs: Any) -> Any:
@@ -59,6 +77,14 @@ if __name__ == "__main__":
     spans = install()
     from bot.intake_process import main
 
-    code = main()
+    profile = os.environ.get("BENCH_INTAKE_PROFILE")
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        code = profiler.runcall(main)
+        profiler.dump_stats(profile)
+    else:
+        code = main()
     Path(os.environ["BENCH_INTAKE_SPANS"]).write_text(json.dumps(spans))
     sys.exit(code)
