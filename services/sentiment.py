@@ -32,9 +32,12 @@ def _emoji_chars() -> frozenset[str]:
     return frozenset(k for k in _analyzer().emojis if len(k) == 1)
 
 
-def _token(word: str) -> str:
-    stripped = word.strip(string.punctuation)  # VADER's SentiText._strip_punc_if_word
-    return word if len(stripped) <= 2 else stripped
+_PUNCT = string.punctuation
+
+
+def _tokens(text: str) -> list[str]:
+    """VADER's SentiText._words_and_emoticons: punctuation stripped unless that leaves <= 2 chars."""
+    return [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.split()]
 
 
 _NEGATE = frozenset(vader.NEGATE)
@@ -103,12 +106,12 @@ def score_text(text: str) -> float:
     text = text.strip()
     lexicon = analyzer.lexicon
     if text.isascii():  # lowering first changes no token's length, so no stripping
-        lower = [_token(w) for w in text.lower().split()]
+        lower = _tokens(text.lower())
         if lexicon.keys().isdisjoint(lower):
             return 0.0
-        words = [_token(w) for w in text.split()]
+        words = _tokens(text)
     else:
-        words = [_token(w) for w in text.split()]
+        words = _tokens(text)
         lower = [w.lower() for w in words]
         if lexicon.keys().isdisjoint(lower):
             return 0.0
