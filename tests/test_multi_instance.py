@@ -240,7 +240,7 @@ async def test_two_processes_one_killed_every_meeting_carded_once(tmp_path: Path
                 assert time.monotonic() < deadline, "no card was ever posted"
                 await asyncio.sleep(0.01)
 
-            async def first_half_sent() -> bool:  # a claim killed in flight is never re-sent: none is
+            async def first_half_sent() -> bool:  # all sent before the kill: none waits for a lease
                 claims = await _due_claims(db, before)
                 return claims == {"sent": 2 * people} and all(_due_dms(slack, u) for u in before)
 
