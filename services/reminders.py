@@ -54,7 +54,10 @@ class Refused(Exception):
 
 
 class ReminderSender(Protocol):
-    """Who draws and delivers what a run decided (`services.slack.reminders.ReminderPublisher`)."""
+    """Who draws and delivers what a run decided (`services.slack.reminders.ReminderPublisher`).
+
+    `key` names the message for the gateway's crash-safe post: the same key is sent again after a
+    crash, and a message already in Slack under it is updated, not posted twice."""
 
     async def profile(self, slack_id: str) -> tuple[str | None, str]: ...
 
@@ -73,9 +76,6 @@ class ReminderSender(Protocol):
     ) -> None: ...
 
     async def note(self, item: ActionItem, nudges: int, key: str) -> bool: ...
-
-    """`key` names the message for the gateway's crash-safe post: the same key is sent again after a
-    crash, and a message already in Slack under it is updated, not posted twice."""
 
 
 @dataclass
@@ -347,7 +347,7 @@ class ReminderService:
             if item.snoozed_until is not None:
                 by_subject[_snooze_key(item)[1]] = item
         for post_key, keys in groups.items():
-            won = await self._take_over(keys, orphans)
+            won = await self._take_over(post_key, keys, orphans)
             if not won:
                 report.lost_claims += len(keys)
                 continue
@@ -471,28 +471,38 @@ class ReminderService:
         self._inflight.update(won)
         return won
 
-    async def _take_over(self, keys: list[Key], orphans: dict[Key, _Orphan]) -> list[Key]:
-        """Make a dead holder's claims ours: a conditional UPDATE per key (still `claimed`, still
-        held by the holder read), so of two instances taking over at once exactly one wins."""
-        won: list[Key] = []
+    async def _take_over(self, post_key: str, keys: list[Key], orphans: dict[Key, _Orphan]) -> list[Key]:
+        """Make a dead holder's claims of one message ours: one conditional UPDATE over its post key
+        (still `claimed`, still held by the holder read), so when two instances take over at once
+        one gets the whole message and the other none of it."""
+        holder = orphans[keys[0]].holder
         until = utcnow() + self.claim_lease
+        rows_of = or_(  # by the unique key, so the statements use its index
+            *(
+                and_(ReminderSent.kind == k, ReminderSent.subject == sub, ReminderSent.day == d)
+                for k, sub, d in keys
+            )
+        )
         async with self.db.session() as s:
-            for key in keys:
-                kind, subject, day = key
-                holder = orphans[key].holder
-                result = await s.execute(
-                    update(ReminderSent)
-                    .where(
-                        ReminderSent.kind == kind,
-                        ReminderSent.subject == subject,
-                        ReminderSent.day == day,
-                        ReminderSent.status == "claimed",
-                        ReminderSent.holder == holder if holder else ReminderSent.holder.is_(None),
-                    )
-                    .values(holder=self.holder, leased_until=until)
+            result = await s.execute(
+                update(ReminderSent)
+                .where(
+                    rows_of,
+                    ReminderSent.post_key == post_key,
+                    ReminderSent.status == "claimed",
+                    ReminderSent.holder == holder if holder else ReminderSent.holder.is_(None),
                 )
-                if result.rowcount:  # type: ignore[attr-defined]
-                    won.append(key)
+                .values(holder=self.holder, leased_until=until)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return []
+            rows = await s.execute(
+                select(ReminderSent.kind, ReminderSent.subject, ReminderSent.day).where(
+                    rows_of, ReminderSent.post_key == post_key, ReminderSent.holder == self.holder
+                )
+            )
+            ours = {(k, sub, d) for k, sub, d in rows.all()}
+        won = [key for key in keys if key in ours]
         self._inflight.update(won)
         return won
 
