@@ -279,10 +279,12 @@ async def test_claims_of_a_dead_holder_are_sent_again_once_whether_or_not_slack_
     assert len(slack.calls_to("conversations.history")) == 1  # only the one with a marker left over
 
 
-async def test_two_instances_taking_over_one_dead_claim_send_it_once(db: Database, slack: LocalSlack) -> None:
-    m = await meeting(db)
+async def test_two_instances_taking_over_one_dead_claim_send_it_once(
+    any_db: Database, slack: LocalSlack
+) -> None:
+    m = await meeting(any_db)
     users = [slack.add_user(f"Orphan {n}", f"o{n}@agency.example", tz="Europe/London").id for n in range(10)]
-    async with db.session() as s:
+    async with any_db.session() as s:
         for user in users:
             row = ActionItem(meeting_id=m, dedupe_key=f"o-{user}", source="manual", text="Orphaned",
                              owner_slack_id=user, due_date=WED)  # fmt: skip
@@ -291,7 +293,7 @@ async def test_two_instances_taking_over_one_dead_claim_send_it_once(db: Databas
             s.add(ReminderSent(kind="due", subject=f"item:{row.id}", day=WED, recipient=user,
                                status="claimed", holder="other-host:9:gone", post_key=f"reminder:{user}:x",
                                leased_until=utcnow() - timedelta(seconds=1)))  # fmt: skip
-    a, b = service(slack, db), service(slack, db)
+    a, b = service(slack, any_db), service(slack, any_db)
     reports = await asyncio.gather(a.tick(at(WED, 10)), b.tick(at(WED, 10)))
     assert [len(slack.dms(u)) for u in users] == [1] * len(users)
     assert sum(r.taken_over for r in reports) == len(users)
