@@ -133,8 +133,8 @@ async def main(meetings: int, runs: int) -> None:
             ]
         charts.render(specs[0])  # fonts and the Agg canvas load once per process
         for spec in specs:
-            # the first render of each kind pays its once-per-process costs (networkx's import,
-            # ~0.3-0.5 s, for the network; its layout, cached by edges after that): shown apart
+            # the first render of each kind pays its once-per-process costs (for the network its
+            # layout, cached by edges after that; networkx is imported by Runtime.start): shown apart
             t0, c0 = time.perf_counter(), time.thread_time()
             charts.render(spec)
             print(

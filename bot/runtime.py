@@ -26,7 +26,7 @@ from bot.db import create_database, upgrade
 from bot.intake_process import IntakeConfig, IntakeProcess
 from bot.scheduler import Scheduler
 from handlers.context import AppContext
-from services import telemetry
+from services import charts, cpu, telemetry
 from services.analysis.base import build_analyzer
 from services.container import Domain
 from services.fathom import FathomMeeting
@@ -211,6 +211,7 @@ class Runtime:
 
     async def start(self) -> None:
         await self.open(sandbox=not self.settings.slack_enabled)
+        warming = [asyncio.wrap_future(f) for f in cpu.start(charts.warm_up)]  # while Slack connects
         # a restart after kill -9: this host's dead workers' jobs are free now, not after their lease
         await self.queue.release_dead_workers()
         await self._start_intake()  # the child imports while Slack connects
@@ -224,6 +225,7 @@ class Runtime:
         assert self.intake_process is not None
         await self.intake_process.ready()
         self._connect_sandbox_page(self.intake_process.config.secrets)
+        await asyncio.gather(*warming)  # its modules are start-up objects too (frozen below)
         # Everything built so far lives as long as the process: move it out of the collector's way,
         # or every full collection walks ~250k start-up objects and stalls acks for 50-150 ms.
         gc.collect()

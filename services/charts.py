@@ -192,6 +192,12 @@ NETWORK_LAYOUT_ITERATIONS = 30  # spring layout converges for <= 40 edges well b
 TIMELINE_LABELS = 6  # "Nd Ni" notes on the busiest cells only; the alt text carries every cell
 
 
+def warm_up() -> None:
+    """Import networkx (about 0.2 s) when the CPU pool starts (`cpu.start`), not on the first
+    network chart a user asks for."""
+    import networkx  # noqa: F401
+
+
 @lru_cache(maxsize=64)
 def _network_layout(edges: tuple[tuple[str, str, int], ...]) -> dict[tuple[str, str], tuple[float, float]]:
     """Spring layout of the person-client graph, fixed seed, cached by the edges (same data, same

@@ -14,7 +14,7 @@ import contextvars
 import functools
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -29,6 +29,14 @@ def _executor() -> ThreadPoolExecutor:
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=CPU_THREADS, thread_name_prefix="fathom-cpu")
     return _pool
+
+
+def start(*warm_ups: Callable[[], object]) -> list[Future[object]]:
+    """Create the pool now and run each warm-up in it: once-per-process costs (an import the first
+    chart of a kind needs) are paid at start-up, in the pool's threads, not by a user's first request.
+    The futures let the caller wait for them."""
+    pool = _executor()
+    return [pool.submit(fn) for fn in warm_ups]
 
 
 async def run_cpu(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
