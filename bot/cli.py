@@ -184,26 +184,28 @@ async def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _ingest_dry_run(settings: Settings, meeting: Any) -> int:
+async def _analysed(settings: Settings, meeting: Any, *, offline: bool = False) -> Any:
+    """The meeting's AnalysisOutcome without storing anything: the heuristic analyzer offline or
+    without an Anthropic key, else Claude with the heuristic as its fallback."""
     from services.analysis.heuristic import HeuristicAnalyzer
+    from services.analysis.schema import AnalysisOutcome
 
-    outcome_analyzer = "heuristic"
-    if settings.anthropic_api_key is None:
-        analysis = HeuristicAnalyzer().analyze_sync(meeting)
-        degraded = False
-    else:
-        from bot.clients import build_claude_client
-        from services.analysis.base import analyze_with_fallback, build_analyzer
+    if offline or settings.anthropic_api_key is None:
+        return AnalysisOutcome(analysis=HeuristicAnalyzer().analyze_sync(meeting), analyzer="heuristic")
+    from bot.clients import build_claude_client
+    from services.analysis.base import analyze_with_fallback, build_analyzer
 
-        client = build_claude_client(settings)
-        try:
-            outcome = await analyze_with_fallback(
-                build_analyzer(settings, client), HeuristicAnalyzer(), meeting
-            )
-        finally:
-            if client is not None:
-                await client.close()
-        analysis, degraded, outcome_analyzer = outcome.analysis, outcome.degraded, outcome.analyzer
+    client = build_claude_client(settings)
+    try:
+        return await analyze_with_fallback(build_analyzer(settings, client), HeuristicAnalyzer(), meeting)
+    finally:
+        if client is not None:
+            await client.close()
+
+
+async def _ingest_dry_run(settings: Settings, meeting: Any) -> int:
+    outcome = await _analysed(settings, meeting)
+    analysis, degraded, outcome_analyzer = outcome.analysis, outcome.degraded, outcome.analyzer
     report = {
         "dry_run": True,
         "stored": False,
@@ -410,27 +412,10 @@ async def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
     except (UnicodeDecodeError, json.JSONDecodeError, FathomPayloadError) as exc:
         print(f"{args.path} is not a Fathom meeting payload: {exc}", file=sys.stderr)
         return 2
-    if args.offline or settings.anthropic_api_key is None:
-        from services.analysis.heuristic import HeuristicAnalyzer
-
-        analysis = HeuristicAnalyzer().analyze_sync(meeting)
-    else:
-        from bot.clients import build_claude_client
-        from services.analysis.base import analyze_with_fallback, build_analyzer
-        from services.analysis.heuristic import HeuristicAnalyzer
-
-        client = build_claude_client(settings)
-        try:
-            outcome = await analyze_with_fallback(
-                build_analyzer(settings, client), HeuristicAnalyzer(), meeting
-            )
-        finally:
-            if client is not None:
-                await client.close()
-        if outcome.degraded:
-            print(f"Claude failed, heuristic used: {outcome.error}", file=sys.stderr)
-        analysis = outcome.analysis
-    print(analysis.model_dump_json(indent=1))
+    outcome = await _analysed(settings, meeting, offline=args.offline)
+    if outcome.degraded:
+        print(f"Claude failed, heuristic used: {outcome.error}", file=sys.stderr)
+    print(outcome.analysis.model_dump_json(indent=1))
     return 0
 
 
