@@ -142,6 +142,21 @@ cost about 28 ms of it (segmentation 6 ms, convergence search 22 ms); round two 
 94–99 / p95 108–111 ms on a quiet machine, and the episodes round was measured with the shared
 2-core machine at load 4.5–5.4, where an interleaved A/B against 8688008 gave median 151–190 /
 p95 334–480 ms (before) and 188–216 / 277–388 ms (after): re-run on a quiet machine.
+
+Speed round (#14, after 75cad54; results identical: `fathom-os analyze --json --offline` on all 20
+dev meetings and the examples diffed before/after): VADER's compound computed with the words
+lowered once, and turns without a lexicon word or emoji scored 0 without VADER
+(tests/test_sentiment.py checks equality with `polarity_scores`); a possessive stutter regex and
+no `\\1` template in `clean()`; guarded alias searches; the segmentation's cosine and valley
+depths in linear passes; one-pass long-word scans. The 2-core machine was never quiet (load
+2.9–8.0): the command above, 3 runs of 30 interleaved with 75cad54, gave median 363–879 / p95
+694–1689 ms before and 393–904 / 491–1509 ms after at load 6.6–8.0 (the load decides); CPU
+time, `bench/bench_analyzer_cpu.py` (3 interleaved A/B series of 30, load 3.0–6.1): median
+263–359 ms (min 224–295) before, 188–265 ms (min 157–189) after, about 30% less. Per part (CPU,
+best of 15–25): tone 49–57 → 15–23 ms, speaker aliases 21–23 → 10–11 ms, segmentation 14–18 →
+8–9 ms, extractive summary 15–20 → 13 ms, `clean()` 1.7× faster. What is left is mostly the
+commitment and decision rules (~115 of ~190 ms CPU), so p95 < 200 ms wall needs a lightly
+loaded machine or a cheaper pass over those rules.
 """
     text = DOC.read_text()
     if HEADING in text:
