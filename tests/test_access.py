@@ -25,7 +25,7 @@ from services.qa import QAService
 from services.search import SearchIndex, parse_query
 from services.slack.gateway import RateGate, SlackGateway
 from tests.harness import MEETINGS_CHANNEL, running_bot
-from tests.test_search import ingest_fixtures
+from tests.support.ingest import ingest_fixtures
 
 CLIENTS = "C03CLIENTS"
 SAM, JONAS, PRIYA, OMAR = "U09STRANGER", "U02JONAS", "U03PRIYA", "U04OMAR"

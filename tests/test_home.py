@@ -17,7 +17,7 @@ from services.home import HomeService
 from services.models import ActionItem, OSProposal
 from services.os_config import OSConfig
 from tests.harness import running_bot
-from tests.test_search import ingest_fixtures
+from tests.support.ingest import ingest_fixtures
 
 MAYA = "U01MAYA"
 

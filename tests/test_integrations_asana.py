@@ -21,6 +21,7 @@ from services.models import ActionItem
 from services.os_config import ConnectorSettings
 from services.outbox import OutboxService
 from tests.harness import MEETINGS_CHANNEL, running_bot
+from tests.support.os_repo import init_os
 from tests.support.outbox import (
     APPROVER,
     STRANGER,
@@ -34,7 +35,6 @@ from tests.support.outbox import (
     stand_in_fixture,
     worker,
 )
-from tests.test_proposals_service import init_os
 
 TOKEN = "2/asana-test"
 PROJECT = "1200000000000001"

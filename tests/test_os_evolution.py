@@ -23,7 +23,7 @@ from services.meetings import MeetingStore
 from services.os_config import load_os_config
 from services.proposals import ProposalService
 from tests.helpers import load_fixture
-from tests.test_proposals_service import JONAS, MAYA, Directory, init_os
+from tests.support.os_repo import JONAS, MAYA, Directory, init_os
 
 
 def _analysis(ptype: str, **fields: Any) -> AnalysisOutcome:

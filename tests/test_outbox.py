@@ -23,8 +23,8 @@ from services.os_config import parse_os_config
 from services.outbox import OutboxLine, Proposed
 from services.slack.gateway import SlackUser
 from tests.harness import MEETINGS_CHANNEL, Bot, running_bot
+from tests.support.os_repo import init_os
 from tests.support.outbox import APPROVER, CONFIG, STRANGER, outbox, settled, stand_in_fixture, worker
-from tests.test_proposals_service import init_os
 
 TOKEN = "pat-na1-test"
 

@@ -23,7 +23,7 @@ from services.privacy import export, forget, purge_expired
 from services.proposals import ProposalService
 from services.search import SearchIndex, SearchQuery
 from tests.helpers import load_fixture
-from tests.test_proposals_service import commit_file, init_os
+from tests.support.os_repo import commit_file, init_os
 
 TOM = "tom@brightline-dental.example"
 CONTACTS = """\

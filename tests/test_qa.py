@@ -35,8 +35,8 @@ from services.search import SearchIndex
 from tests.harness import MEETINGS_CHANNEL, running_bot
 from tests.support import score
 from tests.support.fake_anthropic import FakeAnthropic, message_reply, server_error
+from tests.support.ingest import ingest_fixtures
 from tests.test_access import BRIGHTLINE, JONAS, PRIYA, World, world  # noqa: F401 - the fixture
-from tests.test_search import ingest_fixtures
 
 DATA = Path(__file__).resolve().parent / "data" / "qmsum" / "meetings"
 QUESTION = "what did we discuss about the remote control buttons?"
