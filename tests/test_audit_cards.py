@@ -12,7 +12,7 @@ from pathlib import Path
 from blocks.audit import AuditAction, AuditField
 from blocks.ids import ProposalAction
 from tests.harness import MEETINGS_CHANNEL, running_bot
-from tests.test_audit_e2e import USER, _click, _element, _meeting_card, _zips
+from tests.support.audit import USER, audit_meeting_card, click, find_element, zip_uploads
 
 GENERAL = "C01GENERAL"
 
@@ -35,14 +35,14 @@ async def _preview_from(bot, channel: str, meeting_id: int) -> None:  # type: ig
 
 async def test_preview_from_general_answers_there_and_leaves_the_finished_card_alone(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
-        parent = await _meeting_card(bot)
-        meeting_id = int(json.loads(_element(parent, "audit.generate")["value"])["meeting_id"])  # type: ignore[index]
+        parent = await audit_meeting_card(bot)
+        meeting_id = int(json.loads(find_element(parent, "audit.generate")["value"])["meeting_id"])  # type: ignore[index]
 
         await _preview_from(bot, MEETINGS_CHANNEL, meeting_id)
-        await bot.wait_for(lambda: any(_element(c, AuditAction.BUILD) for c in _cards(bot, parent["ts"])))
+        await bot.wait_for(lambda: any(find_element(c, AuditAction.BUILD) for c in _cards(bot, parent["ts"])))
         [first] = _cards(bot, parent["ts"])
-        await _click(bot, USER, first, AuditAction.BUILD)
-        await bot.wait_for(lambda: bool(_zips(bot)) and "Done" in str(_cards(bot, parent["ts"])[0]))
+        await click(bot, USER, first, AuditAction.BUILD)
+        await bot.wait_for(lambda: bool(zip_uploads(bot)) and "Done" in str(_cards(bot, parent["ts"])[0]))
         finished = _cards(bot, parent["ts"])[0]
 
         # the same meeting again, asked from #general: a new card in the thread, an ephemeral in #general
@@ -58,7 +58,7 @@ async def test_preview_from_general_answers_there_and_leaves_the_finished_card_a
         assert "in the meeting's thread" in json.dumps(told["blocks"]) and "http" in json.dumps(
             told["blocks"]
         )
-        await bot.wait_for(lambda: _element(_cards(bot, parent["ts"])[1], AuditAction.BUILD) is not None)
+        await bot.wait_for(lambda: find_element(_cards(bot, parent["ts"])[1], AuditAction.BUILD) is not None)
         again = _cards(bot, parent["ts"])[0]
         assert again["ts"] == finished["ts"] and again["blocks"] == finished["blocks"], (
             "finished card untouched"
@@ -76,8 +76,8 @@ async def test_client_os_pack_has_its_own_card_and_approve_all_is_one_commit_of_
     """#16 item 3: the pack no longer piles onto the meeting's card, and Approve all on it commits
     the pack's files, in one commit, and nothing of the meeting's own pending proposals."""
     async with running_bot(tmp_path) as bot:
-        parent = await _meeting_card(bot)
-        meeting_id = int(json.loads(_element(parent, "audit.generate")["value"])["meeting_id"])  # type: ignore[index]
+        parent = await audit_meeting_card(bot)
+        meeting_id = int(json.loads(find_element(parent, "audit.generate")["value"])["meeting_id"])  # type: ignore[index]
         before = await bot.runtime.proposals.for_meeting(meeting_id)
         assert before and all(p.status == "proposed" for p in before)  # the meeting's own card
 
@@ -87,8 +87,8 @@ async def test_client_os_pack_has_its_own_card_and_approve_all_is_one_commit_of_
         await bot.slack.submit_view(
             USER, bot.slack.modal_stack(USER)[-1]["id"], {f.value: {f.value: v} for f, v in values.items()}
         )
-        await bot.wait_for(lambda: any(_element(c, AuditAction.BUILD) for c in _cards(bot, parent["ts"])))
-        await _click(bot, USER, _cards(bot, parent["ts"])[0], AuditAction.BUILD)
+        await bot.wait_for(lambda: any(find_element(c, AuditAction.BUILD) for c in _cards(bot, parent["ts"])))
+        await click(bot, USER, _cards(bot, parent["ts"])[0], AuditAction.BUILD)
 
         def pack_card() -> dict | None:  # type: ignore[type-arg]
             return next(
@@ -100,7 +100,9 @@ async def test_client_os_pack_has_its_own_card_and_approve_all_is_one_commit_of_
                 None,
             )
 
-        await bot.wait_for(lambda: (c := pack_card()) is not None and _element(c, ProposalAction.APPROVE_ALL))
+        await bot.wait_for(
+            lambda: (c := pack_card()) is not None and find_element(c, ProposalAction.APPROVE_ALL)
+        )
         own = next(
             m
             for m in bot.slack.thread(MEETINGS_CHANNEL, parent["ts"])
@@ -115,7 +117,7 @@ async def test_client_os_pack_has_its_own_card_and_approve_all_is_one_commit_of_
 
         # #16 item 4: "Propose into the OS" alone still attaches the zip, and the proposed CLAUDE.md
         # names no file that is not in the OS without saying where it is
-        [upload] = _zips(bot)
+        [upload] = zip_uploads(bot)
         with zipfile.ZipFile(io.BytesIO(upload.content)) as archive:
             root = archive.namelist()[0].split("/")[0]
             outside = {n.removeprefix(f"{root}/") for n in archive.namelist() if not n.endswith("/")}
@@ -133,9 +135,9 @@ async def test_client_os_pack_has_its_own_card_and_approve_all_is_one_commit_of_
         assert f"are not in the OS: they are in `{upload.name}`" in json.dumps(done["blocks"])
         repo = tmp_path / "os"
         head = _git(repo, "rev-parse", "HEAD").strip()
-        await _click(bot, "U01MAYA", card, ProposalAction.APPROVE_ALL)
+        await click(bot, "U01MAYA", card, ProposalAction.APPROVE_ALL)
         await bot.wait_for(lambda: _git(repo, "rev-parse", "HEAD").strip() != head)
-        await bot.wait_for(lambda: _element(pack_card() or {}, ProposalAction.APPROVE_ALL) is None)
+        await bot.wait_for(lambda: find_element(pack_card() or {}, ProposalAction.APPROVE_ALL) is None)
 
         commits = _git(repo, "rev-list", f"{head}..HEAD").split()
         assert len(commits) == 1, "one commit per approval action"

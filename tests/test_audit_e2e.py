@@ -15,34 +15,10 @@ from blocks.ids import MeetingAction
 from blocks.limits import check_message
 from services.errors import NotAllowed
 from tests.harness import MEETINGS_CHANNEL, Bot, running_bot
-from tests.test_manifest import registered
+from tests.support.audit import USER, audit_meeting_card, click, find_element, zip_uploads
+from tests.support.listeners import registered
 
-USER = "U01MAYA"
 STRANGER = "U09STRANGER"
-
-
-def _zips(bot):  # type: ignore[no-untyped-def]
-    """The client-pack uploads (approval cards may attach .diff files to the same thread)."""
-    return [f for f in bot.slack.files if f.name.endswith(".zip")]
-
-
-def _element(message: dict[str, Any], action_id: str) -> dict[str, Any] | None:
-    for block in message.get("blocks") or []:
-        for element in [*block.get("elements", []), block.get("accessory")]:
-            if isinstance(element, dict) and element.get("action_id") == action_id:
-                return element
-    return None
-
-
-async def _meeting_card(bot: Bot) -> dict[str, Any]:
-    status, _ = await bot.send("ai_audit_discovery")
-    assert status == 202
-    await bot.wait_for(lambda: len(bot.parents()) == 1)
-    ts = bot.parents()[0]["ts"]
-    await bot.wait_for(
-        lambda: _element(bot.slack.message(MEETINGS_CHANNEL, ts), MeetingAction.GENERATE_OS) is not None
-    )
-    return bot.slack.message(MEETINGS_CHANNEL, ts)
 
 
 def _audit_card(bot: Bot, parent_ts: str) -> dict[str, Any] | None:
@@ -54,20 +30,12 @@ def _audit_card(bot: Bot, parent_ts: str) -> dict[str, Any] | None:
 
 async def _wait_card(bot: Bot, parent_ts: str, action_id: str) -> dict[str, Any]:
     await bot.wait_for(
-        lambda: (c := _audit_card(bot, parent_ts)) is not None and _element(c, action_id) is not None
+        lambda: (c := _audit_card(bot, parent_ts)) is not None and find_element(c, action_id) is not None
     )
     card = _audit_card(bot, parent_ts)
     assert card is not None
     assert check_message(card["blocks"], card["text"]) == []
     return card
-
-
-async def _click(bot: Bot, user: str, message: dict[str, Any], action_id: str) -> dict[str, Any]:
-    element = _element(message, action_id)
-    assert element is not None, f"{action_id} is not drawn"
-    return await bot.slack.click_button(
-        user, MEETINGS_CHANNEL, message["ts"], action_id, value=element["value"]
-    )
 
 
 def _one(values: dict[AuditField, str]) -> dict[str, dict[str, Any]]:
@@ -76,7 +44,7 @@ def _one(values: dict[AuditField, str]) -> dict[str, dict[str, Any]]:
 
 async def test_os_audit_modal_previews_then_delivers_zip_and_os_proposals(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
-        parent = await _meeting_card(bot)
+        parent = await audit_meeting_card(bot)
         await bot.slack.send_command(USER, MEETINGS_CHANNEL, "/os-audit", "brightline")
         await bot.wait_for(lambda: bool(bot.slack.modal_stack(USER)))
         modal = bot.slack.modal_stack(USER)[-1]
@@ -103,10 +71,10 @@ async def test_os_audit_modal_previews_then_delivers_zip_and_os_proposals(tmp_pa
         assert "Brightline Dental Group" in text and "CLAUDE.md" in text and "$40,000" in text
         assert "2027-03-31" in text and "heuristic" in text  # offline: no ANTHROPIC_API_KEY
 
-        await _click(bot, USER, card, AuditAction.BUILD)
-        await bot.wait_for(lambda: bool(_zips(bot)) and "Done" in str(_audit_card(bot, parent["ts"])))
+        await click(bot, USER, card, AuditAction.BUILD)
+        await bot.wait_for(lambda: bool(zip_uploads(bot)) and "Done" in str(_audit_card(bot, parent["ts"])))
 
-        upload = _zips(bot)[0]
+        upload = zip_uploads(bot)[0]
         assert upload.thread_ts == parent["ts"] and upload.name.endswith(".zip")
         with zipfile.ZipFile(io.BytesIO(upload.content)) as archive:
             names = archive.namelist()
@@ -140,8 +108,8 @@ async def test_os_audit_modal_previews_then_delivers_zip_and_os_proposals(tmp_pa
 
 async def test_card_button_lets_a_member_generate_a_zip_with_default_options(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
-        parent = await _meeting_card(bot)
-        await _click(bot, STRANGER, parent, MeetingAction.GENERATE_OS)  # a member, not an approver
+        parent = await audit_meeting_card(bot)
+        await click(bot, STRANGER, parent, MeetingAction.GENERATE_OS)  # a member, not an approver
         await bot.wait_for(lambda: bool(bot.slack.modal_stack(STRANGER)))
         modal = bot.slack.modal_stack(STRANGER)[-1]
         assert modal["callback_id"] == AuditView.OPTIONS
@@ -149,9 +117,9 @@ async def test_card_button_lets_a_member_generate_a_zip_with_default_options(tmp
         assert ack.get("response_action") is None
 
         card = await _wait_card(bot, parent["ts"], AuditAction.BUILD)
-        await _click(bot, STRANGER, card, AuditAction.BUILD)
-        await bot.wait_for(lambda: bool(_zips(bot)) and "Done" in str(_audit_card(bot, parent["ts"])))
-        with zipfile.ZipFile(io.BytesIO(_zips(bot)[0].content)) as archive:
+        await click(bot, STRANGER, card, AuditAction.BUILD)
+        await bot.wait_for(lambda: bool(zip_uploads(bot)) and "Done" in str(_audit_card(bot, parent["ts"])))
+        with zipfile.ZipFile(io.BytesIO(zip_uploads(bot)[0].content)) as archive:
             assert any(n.endswith("/CLAUDE.md") for n in archive.namelist())
         meeting = await bot.runtime.pipeline.store.by_recording(_recording())
         assert meeting is not None
@@ -162,7 +130,7 @@ async def test_card_button_lets_a_member_generate_a_zip_with_default_options(tmp
 
 async def test_submitting_without_a_meeting_keeps_the_modal_open_with_an_error(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
-        await _meeting_card(bot)
+        await audit_meeting_card(bot)
         await bot.slack.send_command(USER, MEETINGS_CHANNEL, "/os-audit")
         await bot.wait_for(lambda: bool(bot.slack.modal_stack(USER)))
         modal = bot.slack.modal_stack(USER)[-1]
@@ -202,7 +170,7 @@ async def test_os_audit_is_refused_to_deactivated_accounts_and_bots(tmp_path: Pa
             refusal = bot.slack.ephemerals[-1]
             assert refusal["user"] == user and "guests cannot" in str(refusal["blocks"])
             assert bot.slack.modal_stack(user) == []
-        await _meeting_card(bot)
+        await audit_meeting_card(bot)
         await bot.slack.send_command(USER, MEETINGS_CHANNEL, "/os-audit", "brightline")
         await bot.wait_for(lambda: bool(bot.slack.modal_stack(USER)))
         assert len(bot.slack.ephemerals) == 2
