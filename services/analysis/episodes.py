@@ -56,41 +56,52 @@ def segment(bags: Sequence[Counter[str]], window: int = WINDOW, min_len: int = M
     sims: list[float] = []
     left: dict[str, int] = {}
     right: dict[str, int] = {}
+    # the dot product and both squared norms are kept up to date as the windows slide (exact:
+    # integer counts), so each gap costs the words that enter and leave, not both windows
+    dot = left_sq = right_sq = 0
 
-    def add(bag: dict[str, int], words: Counter[str], sign: int) -> None:
+    def move(bag: dict[str, int], other: dict[str, int], words: Counter[str], sign: int) -> tuple[int, int]:
+        """Adds sign * words to bag; returns how bag . other and |bag|^2 change."""
+        d_dot = d_sq = 0
         for w, v in words.items():
-            left_over = bag.get(w, 0) + sign * v
-            if left_over:
-                bag[w] = left_over
+            old = bag.get(w, 0)
+            new = old + sign * v
+            if new:
+                bag[w] = new
             else:
                 del bag[w]
+            d_dot += (new - old) * other.get(w, 0)
+            d_sq += new * new - old * old
+        return d_dot, d_sq
 
     for b in bags[:window]:
-        add(right, b, 1)
+        _, d_sq = move(right, left, b, 1)
+        right_sq += d_sq
     for gap in range(1, n):  # slide both windows one turn: O(n) bag updates, not O(n * window)
-        add(left, bags[gap - 1], 1)
+        d_dot, d_sq = move(left, right, bags[gap - 1], 1)
+        dot, left_sq = dot + d_dot, left_sq + d_sq
         if gap - 1 - window >= 0:
-            add(left, bags[gap - 1 - window], -1)
-        add(right, bags[gap - 1], -1)
+            d_dot, d_sq = move(left, right, bags[gap - 1 - window], -1)
+            dot, left_sq = dot + d_dot, left_sq + d_sq
+        d_dot, d_sq = move(right, left, bags[gap - 1], -1)
+        dot, right_sq = dot + d_dot, right_sq + d_sq
         if gap - 1 + window < n:
-            add(right, bags[gap - 1 + window], 1)
-        dot = sum(v * right.get(w, 0) for w, v in left.items())
-        norm = math.sqrt(sum(v * v for v in left.values()) * sum(v * v for v in right.values()))
+            d_dot, d_sq = move(right, left, bags[gap - 1 + window], 1)
+            dot, right_sq = dot + d_dot, right_sq + d_sq
+        norm = math.sqrt(left_sq * right_sq)
         sims.append(dot / norm if norm else 0.0)
-    # depth of each valley: how far similarity climbs back on both sides (TextTiling)
-    depth = [0.0] * len(sims)
-    for i, s in enumerate(sims):
-        lpeak = s
-        for j in range(i - 1, -1, -1):
-            if sims[j] < lpeak:
-                break
-            lpeak = sims[j]
-        rpeak = s
-        for j in range(i + 1, len(sims)):
-            if sims[j] < rpeak:
-                break
-            rpeak = sims[j]
-        depth[i] = (lpeak - s) + (rpeak - s)
+    # depth of each valley: how far similarity climbs back on both sides (TextTiling); a climb
+    # from i that reaches i - 1 (i + 1) continues as the climb from there: two linear passes
+    m = len(sims)
+    lpeak = list(sims)
+    for i in range(1, m):
+        if sims[i - 1] >= sims[i]:
+            lpeak[i] = lpeak[i - 1]
+    rpeak = list(sims)
+    for i in range(m - 2, -1, -1):
+        if sims[i + 1] >= sims[i]:
+            rpeak[i] = rpeak[i + 1]
+    depth = [(lpeak[i] - s) + (rpeak[i] - s) for i, s in enumerate(sims)]
     mean = sum(depth) / len(depth)
     std = math.sqrt(sum((d - mean) ** 2 for d in depth) / len(depth))
     cut = mean + 0.5 * std

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import functools
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,16 +25,20 @@ MAX_MENTIONS = 6
 MIN_COMMITMENT_SCORE = 4.0
 MIN_MENTION_SCORE = 2.0
 
-_STUTTER = re.compile(r"\b(\w+(?: \w+)?)(?: \1\b)+", re.IGNORECASE)
+# possessive runs: a repeated word must be whole (a space follows it), so giving back letters
+# only slows the search down (#14: clean() runs on every turn and sentence)
+_STUTTER = re.compile(r"\b(\w++(?: \w++)?)(?: \1\b)+", re.IGNORECASE)
+_FIRST_GROUP = operator.methodcaller("group", 1)  # a "\1" template costs a lookup per sub() call
+_FILLER = re.compile(r"\b(?:uh|um|mm|hmm)\b[,]?\s*", re.IGNORECASE)
+_SPACES = re.compile(r"\s{2,}")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.!?;:])")
 _META = re.compile(r"\b(?:this meeting|the agenda|presentation|minutes|slides?|whiteboard)\b", re.I)
 
 
 def clean(text: str) -> str:
     """Spoken text made readable: no 'uh/um', no 'we we', no stray spaces before punctuation."""
-    text = re.sub(r"\b(?:uh|um|mm|hmm)\b[,]?\s*", "", text, flags=re.I)
-    text = _STUTTER.sub(r"\1", text)
-    text = re.sub(r"\s+([,.!?;:])", r"\1", re.sub(r"\s{2,}", " ", text))
-    return text.strip(" ,")
+    text = _STUTTER.sub(_FIRST_GROUP, _FILLER.sub("", text))
+    return _SPACE_BEFORE_PUNCT.sub("", _SPACES.sub(" ", text)).strip(" ,")
 
 
 WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
@@ -337,14 +342,9 @@ def _split(text: str) -> tuple[str, ...]:
 def _turns(meeting: FathomMeeting) -> Iterator[tuple[int, str, str | None, str, str]]:
     """(index, speaker, speaker email, timestamp, text) for every non-empty turn."""
     for i, t in enumerate(meeting.transcript or []):
-        if t.text.strip():
-            yield (
-                i,
-                t.speaker.display_name,
-                t.speaker.matched_calendar_invitee_email,
-                t.timestamp,
-                t.text.strip(),
-            )
+        if text := t.text.strip():
+            speaker = t.speaker
+            yield i, speaker.display_name, speaker.matched_calendar_invitee_email, t.timestamp, text
 
 
 def _first_name(name: str) -> str:
@@ -428,6 +428,18 @@ def _alias_key(alias: str) -> str:
     return re.sub(r"^market expert$|^marketing (?:expert|manager)$", "marketing expert", key)
 
 
+_LOWER_WORD_RX = re.compile(r"\b[a-z]{3,}\b")
+
+
+def _may_contain(text: str, *needles: str) -> bool:
+    """False only when a case-insensitive regex that needs one of these words cannot match (a cheap
+    guard before a slow search); non-ASCII text can fold differently ('ı' matches 'i'): True."""
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return any(n in low for n in needles)
+
+
 def speaker_aliases(meeting: FathomMeeting) -> dict[str, tuple[str, str | None]]:
     """Roles and first names as the transcript itself uses them -> the speaker they belong to.
 
@@ -445,9 +457,10 @@ def speaker_aliases(meeting: FathomMeeting) -> dict[str, tuple[str, str | None]]
             votes.setdefault(key, {}).setdefault(who, 0)
             votes[key][who] += weight
 
-    lower_words = {w for *_, text in turns for w in re.findall(r"\b[a-z]{3,}\b", text)}
+    lower_words = {w for *_, text in turns for w in _LOWER_WORD_RX.findall(text)}
     for pos, (_, speaker, email, _, text) in enumerate(turns):
-        for m in _SELF_INTRO_RX.finditer(text):
+        intros = _SELF_INTRO_RX.finditer(text) if _may_contain(text, "i'm", "i am", "my name") else ()
+        for m in intros:
             alias = m.group("role") or m.group("name") or _FIELD_ROLE[m.group("field").lower()]
             vote(alias, (speaker, email), 3)
         for m in _ADDRESS_RX.finditer(text):
@@ -480,7 +493,9 @@ def _unintroduced(
     taken = set(out.values())
     pending: dict[str, str] = {}  # key -> the speaker who named it
     for pos, (_, speaker, _, _, text) in enumerate(turns):
-        for hit in [*_THIRD_RX.finditer(text), *_LIKE_X_TO_RX.finditer(text)]:
+        third = _THIRD_RX.finditer(text) if "will" in text or "gonna" in text or "going to" in text else ()
+        like = _LIKE_X_TO_RX.finditer(text) if _may_contain(text, "like", "need") else ()
+        for hit in [*third, *like]:  # guarded: both searches run on every turn
             named = _NAMED_RX.search(hit.group(0))
             if named is None:
                 continue
@@ -1014,12 +1029,16 @@ _UNDECIDED_RX = re.compile(
 )
 
 
+# the words of more than three letters ("[a-z][a-z']+" filtered by length, found in one pass)
+_LONG_WORD_RX = re.compile(r"[a-z][a-z']{3,}")
+
+
 def _words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z][a-z']+", text.lower()) if len(w) > 3 and w not in _STOPWORDS]
+    return [w for w in _LONG_WORD_RX.findall(text.lower()) if w not in _STOPWORDS]
 
 
 def _content_words(text: str) -> int:
-    return sum(1 for w in re.findall(r"[a-z][a-z']+", text.lower()) if len(w) > 3 and w not in _STOPWORDS)
+    return sum(1 for w in _LONG_WORD_RX.findall(text.lower()) if w not in _STOPWORDS)
 
 
 def _consensus(meeting: FathomMeeting) -> list[tuple[float, int, DecisionOut]]:
@@ -1155,7 +1174,7 @@ def _mentions(meeting: FathomMeeting, kind: str) -> list[Mention]:
     ]
     sources = summary + [(i, ts, tx) for i, _, _, ts, tx in _turns(meeting)]
     for idx, ts, text in sources:
-        sentences = _sentences(text)
+        sentences = _split(text)
         for pos, sentence in enumerate(sentences):
             if len(sentence.split()) < 5 or not rx.search(sentence):
                 continue
@@ -1189,9 +1208,8 @@ def extractive_summary(meeting: FathomMeeting, limit: int = 5) -> list[str]:
     turns = list(_turns(meeting))
     freq: dict[str, int] = {}
     for *_, text in turns:
-        for w in set(re.findall(r"[a-z][a-z']+", text.lower())):
-            if len(w) > 3 and w not in _STOPWORDS:
-                freq[w] = freq.get(w, 0) + 1
+        for w in set(_LONG_WORD_RX.findall(text.lower())) - _STOPWORDS:
+            freq[w] = freq.get(w, 0) + 1
     if not turns:
         return []
     parts = max(1, min(limit, len(turns) // 10 or 1))
@@ -1200,10 +1218,12 @@ def extractive_summary(meeting: FathomMeeting, limit: int = 5) -> list[str]:
         chunk = turns[part * len(turns) // parts : (part + 1) * len(turns) // parts]
         best: tuple[float, str] | None = None
         for *_, text in chunk:
-            for sentence in _sentences(text):
-                words = [w for w in re.findall(r"[a-z][a-z']+", sentence.lower()) if len(w) > 3]
+            for sentence in _split(text):
+                if not 8 <= len(sentence.split()) <= 40 or sentence.endswith("?"):
+                    continue  # the cheap tests first
+                words = _LONG_WORD_RX.findall(sentence.lower())
                 content = [w for w in words if w not in _STOPWORDS]
-                if not 8 <= len(sentence.split()) <= 40 or len(content) < 4 or sentence.endswith("?"):
+                if len(content) < 4:
                     continue
                 if _IN_MEETING_RX.search(sentence) or _JOKE_RX.search(sentence):
                     continue
