@@ -36,15 +36,19 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import telemetry
 from services.db import Database
 from services.intake_inbox import InboxMover, IntakeInbox, inbox_path
+
+if TYPE_CHECKING:
+    from services.webhook import WebhookIntake
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +222,7 @@ class IntakeProcess:
         probes: dict[str, Probe],
         metrics: Metrics,
         notify: Callable[[], None],  # no inbox: the child stored jobs, wake the workers
-        inbox_to: Any = None,  # services.webhook.WebhookIntake: the inbox mover's target
+        inbox_to: WebhookIntake | None = None,  # the bot's intake: the inbox mover's target
     ) -> None:
         self.host, self.requested_port = host, port
         self.inbox: IntakeInbox | None = None
@@ -296,8 +300,6 @@ class IntakeProcess:
                 elif kind == "wake":
                     self._notify()
                 elif kind == "obs":
-                    from services import telemetry
-
                     telemetry.record_webhook(float(message["s"]), str(message["o"]))
                 elif kind == "ask":
                     self._answer(link, message)
