@@ -13,7 +13,7 @@ from services.fathom import parse_meeting
 from services.models import WebhookDelivery
 from services.webhook import OFF_LOOP_BYTES, sign_delivery
 from tests.helpers import load_fixture
-from tests.test_webhook import SECRET, body_of, serving
+from tests.support.webhook import SECRET, body_of, serving
 
 
 def long_meeting(times: int) -> dict:  # type: ignore[type-arg]

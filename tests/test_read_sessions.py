@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from services.db import Database, ReadOnlySessionError
 from services.models import Meeting, WebhookDelivery
 from services.webhook import sign_delivery
-from tests.test_webhook import SECRET, body_of, serving
+from tests.support.webhook import SECRET, body_of, serving
 
 
 async def test_an_open_read_session_does_not_block_the_intakes_write(db: Database) -> None:
