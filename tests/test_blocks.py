@@ -50,32 +50,11 @@ from services.fathom import FathomMeeting
 from services.models import ActionItem, Meeting, OSProposal
 from services.views import ItemView, MeetingView, ProposalView
 from tests.helpers import FIXTURES  # noqa: E402
+from tests.support.meetings import load, make_meeting
 
 FIXTURE_FILES = sorted(FIXTURES.glob("*.json"))
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MENTIONS = {"maya@agency.example": "UMAYA01", "jonas@agency.example": "UJONAS1"}
-
-
-def load(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def make_meeting(payload: dict[str, Any], *, id: int = 7, **overrides: Any) -> Meeting:
-    fathom = FathomMeeting.model_validate(payload)
-    fields: dict[str, Any] = {
-        "id": id,
-        "recording_id": fathom.recording_id,
-        "title": fathom.title,
-        "url": fathom.url,
-        "share_url": fathom.share_url,
-        "started_at": fathom.started_at,
-        "ended_at": fathom.ended_at,
-        "payload": payload,
-        "status": "received",
-        "needs_reanalysis": False,
-    }
-    fields.update(overrides)
-    return Meeting(**fields)
 
 
 def card(

@@ -10,16 +10,12 @@ from pathlib import Path
 from blocks.home import HomeAction, MoreRef, home_view, more_modal
 from blocks.limits import check_view
 from blocks.values import encode
-from services.access import AccessPolicy
 from services.clock import utcnow
 from services.db import Database
-from services.home import HomeService
 from services.models import ActionItem, OSProposal
-from services.os_config import OSConfig
 from tests.harness import running_bot
+from tests.support.home import MAYA, home_service
 from tests.support.ingest import ingest_fixtures
-
-MAYA = "U01MAYA"
 
 
 async def add_items(db: Database, meeting_id: int, count: int, owner: str = MAYA) -> None:
@@ -38,11 +34,6 @@ async def add_items(db: Database, meeting_id: int, count: int, owner: str = MAYA
                     priority="important",
                 )
             )
-
-
-def home_service(db: Database) -> HomeService:
-    """No admins, no Slack: recent meetings are those the user attended."""
-    return HomeService(db, AccessPolicy(db, OSConfig))
 
 
 def texts(view: dict) -> str:

@@ -15,8 +15,8 @@ from services.db import Database
 from services.home import SHOW_PROPOSALS
 from services.models import OSProposal
 from tests.harness import running_bot
+from tests.support.home import MAYA, home_service
 from tests.support.ingest import ingest_fixtures
-from tests.test_home import MAYA, home_service
 
 
 async def add_proposals(db: Database, meeting_id: int, count: int) -> None:

@@ -29,8 +29,8 @@ from services.proposals import ProposalService
 from services.templating import BLOCKED, environment, render, steers_the_bot
 from services.views import MeetingView, ProposalView
 from tests.helpers import load_fixture
+from tests.support.meetings import load, make_meeting
 from tests.support.os_repo import MAYA, Directory, init_os
-from tests.test_blocks import load, make_meeting
 
 
 def payload(marker: Path) -> str:
