@@ -14,6 +14,7 @@ from sqlalchemy import text
 from bot.db import upgrade
 from services.db import Database
 from tests.helpers import load_fixture
+from tests.support.access import World, visibility_world
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -69,3 +70,11 @@ async def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     yield database
     await database.dispose()
     await _drop_schema(schema)
+
+
+@pytest.fixture
+async def world(any_db: Database) -> AsyncIterator[World]:
+    """Every fixture meeting carded in the local Slack, with an outsider, attendees, a channel member
+    and an admin (tests/support/access.py); on both engines, like any_db."""
+    async with visibility_world(any_db) as built:
+        yield built

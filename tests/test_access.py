@@ -6,64 +6,17 @@ and PostgreSQL when configured), channel membership from the local Slack server 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from bot.clients import build_slack_client
-from bot.sandbox import LocalSlack
 from bot.sandbox.slack_state import BOT_USER_ID
-from services.access import EVERYTHING, AccessPolicy
+from services.access import EVERYTHING
 from services.audit.service import AuditService
-from services.db import Database
 from services.home import HomeService
 from services.meetings import MeetingStore
-from services.os_config import OSConfig
 from services.qa import QAService
 from services.search import SearchIndex, parse_query
-from services.slack.gateway import RateGate, SlackGateway
 from tests.harness import MEETINGS_CHANNEL, running_bot
-from tests.support.ingest import ingest_fixtures
-
-CLIENTS = "C03CLIENTS"
-SAM, JONAS, PRIYA, OMAR = "U09STRANGER", "U02JONAS", "U03PRIYA", "U04OMAR"
-BRIGHTLINE = "ai_audit_discovery"  # attendees: Maya and Jonas (and two people from the client)
-
-
-@dataclass
-class World:
-    db: Database
-    slack: LocalSlack
-    gateway: SlackGateway
-    access: AccessPolicy
-    ids: dict[str, int]
-    admin: str
-
-
-@pytest.fixture
-async def world(any_db: Database) -> AsyncIterator[World]:
-    """Brightline's card in #clients (only Omar and the bot are members), every other card in
-    #meetings (the team, not Sam); Ada is an admin by email in fathom-os.yml and attended nothing."""
-    slack = await LocalSlack.start()
-    ada = slack.add_user("Ada Admin", "ada@agency.example", user_id="U05ADA").id
-    slack.channels[CLIENTS].members = [OMAR, BOT_USER_ID]
-    slack.channels[MEETINGS_CHANNEL].members = ["U01MAYA", JONAS, PRIYA, OMAR, ada, BOT_USER_ID]
-    gate = RateGate()
-    gateway = SlackGateway(build_slack_client(slack.bot_token, slack.api_url, gate), any_db, gate)
-    ids = await ingest_fixtures(any_db)
-    from blocks.common import notice
-
-    for name, meeting_id in ids.items():
-        channel = CLIENTS if name == BRIGHTLINE else MEETINGS_CHANNEL
-        await gateway.post_or_update(f"meeting:{meeting_id}", channel, notice(f"card {name}"))
-    config = OSConfig(admins=["ada@agency.example"])
-    access = AccessPolicy(any_db, lambda: config, members=gateway, directory=gateway)
-    try:
-        yield World(any_db, slack, gateway, access, ids, ada)
-    finally:
-        await slack.stop()
+from tests.support.access import BRIGHTLINE, CLIENTS, JONAS, OMAR, PRIYA, SAM, World
 
 
 async def test_brightline_is_visible_to_attendee_channel_member_and_admin_only(world: World) -> None:

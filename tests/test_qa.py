@@ -34,9 +34,9 @@ from services.qa_offline import (
 from services.search import SearchIndex
 from tests.harness import MEETINGS_CHANNEL, running_bot
 from tests.support import score
+from tests.support.access import BRIGHTLINE, JONAS, PRIYA, World
 from tests.support.fake_anthropic import FakeAnthropic, message_reply, server_error
 from tests.support.ingest import ingest_fixtures
-from tests.test_access import BRIGHTLINE, JONAS, PRIYA, World, world  # noqa: F401 - the fixture
 
 DATA = Path(__file__).resolve().parent / "data" / "qmsum" / "meetings"
 QUESTION = "what did we discuss about the remote control buttons?"
@@ -96,7 +96,7 @@ async def test_an_ambiguous_channel_question_asks_which_meeting(any_db: Database
     assert picked.meeting_id == answer.choices[0].id and picked.text
 
 
-async def test_thread_scope_and_no_citation_outside_allowed_meetings(world: World) -> None:  # noqa: F811
+async def test_thread_scope_and_no_citation_outside_allowed_meetings(world: World) -> None:
     qa = QAService(world.db, SearchIndex(world.db), access=world.access)
     kickoff = world.ids["ami_ES2006a_kickoff"]
     async with world.db.read_session() as s:
