@@ -39,7 +39,7 @@ from services.slack.gateway import RateGate
 from services.webhook import sign_delivery
 from tests.harness import MEETINGS_CHANNEL, SECRET
 from tests.helpers import load_fixture
-from tests.test_run_command import _bot_env, _carded_state, _start_bot
+from tests.support.bot_process import bot_env, carded_state, start_bot
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 needs_pg = pytest.mark.skipif(
@@ -214,13 +214,13 @@ async def test_two_processes_one_killed_every_meeting_carded_once(tmp_path: Path
     zone = _working_zone(datetime.now(UTC))
     if zone is None:
         pytest.skip("no time zone has a weekday between 10:00 and 19:00 now (Sat 07:00-Sun 20:00 UTC)")
-    env = {**_bot_env(slack), "DATABASE_URL": url, "JOB_LEASE_SECONDS": "3", "REMINDER_INTERVAL_SECONDS": "2"}
+    env = {**bot_env(slack), "DATABASE_URL": url, "JOB_LEASE_SECONDS": "3", "REMINDER_INTERVAL_SECONDS": "2"}
     db = Database(url)
     meetings = int(os.environ.get("MULTI_INSTANCE_MEETINGS", "40"))  # bench-size: 200
     people = 10  # per half
     procs: list[asyncio.subprocess.Process] = []
     try:
-        started = await asyncio.gather(_start_bot(tmp_path, env), _start_bot(tmp_path, env))  # race on start
+        started = await asyncio.gather(start_bot(tmp_path, env), start_bot(tmp_path, env))  # race on start
         procs = [p for p, _ in started]
         hooks = [w for _, w in started]
         # the first half's reminders are for either scheduler (each tick runs on one instance)
@@ -265,7 +265,7 @@ async def test_two_processes_one_killed_every_meeting_carded_once(tmp_path: Path
 
         deadline = time.monotonic() + 180
         while True:
-            complete, twice = await _carded_state(db, slack)
+            complete, twice = await carded_state(db, slack)
             async with db.session() as s:
                 counts = dict((await s.execute(select(Job.status, func.count()).group_by(Job.status))).all())
             if complete == meetings and set(counts) == {"done"}:

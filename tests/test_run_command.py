@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import signal
 import sys
 import time
@@ -17,24 +16,16 @@ from sqlalchemy import func, select
 
 from bot.sandbox import LocalSlack
 from services.db import Database
-from services.models import ActionItem, Job, Meeting, SlackMessageRef
+from services.models import Job
 from services.webhook import sign_delivery
 from tests.harness import MEETINGS_CHANNEL, SECRET
 from tests.helpers import load_fixture
+from tests.support.bot_process import bot_env, carded_state, line_matching, start_bot
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-async def _line_matching(stream: asyncio.StreamReader, pattern: str, timeout: float = 30) -> re.Match[str]:
-    async def scan() -> re.Match[str]:
-        while True:
-            line = (await stream.readline()).decode()
-            if not line:
-                raise AssertionError(f"process ended before printing {pattern!r}")
-            if m := re.search(pattern, line):
-                return m
-
-    return await asyncio.wait_for(scan(), timeout)
+# tests/test_intake_process.py and tests/test_reminder_crash.py still import these two from here;
+# drop the aliases once they import tests.support.bot_process
+_bot_env, _start_bot = bot_env, start_bot
 
 
 async def test_run_without_tokens_serves_the_sandbox_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -50,8 +41,8 @@ async def test_run_without_tokens_serves_the_sandbox_and_stops_on_sigterm(tmp_pa
     )  # fmt: skip
     assert proc.stdout
     try:
-        webhook = (await _line_matching(proc.stdout, r"Webhook: (\S+)")).group(1)
-        sandbox = (await _line_matching(proc.stdout, r"local Slack sandbox at (\S+)")).group(1)
+        webhook = (await line_matching(proc.stdout, r"Webhook: (\S+)")).group(1)
+        sandbox = (await line_matching(proc.stdout, r"local Slack sandbox at (\S+)")).group(1)
         body = json.dumps(load_fixture("partner_sync")).encode()
         async with aiohttp.ClientSession() as http:
             async with http.post(webhook, data=body, headers=sign_delivery(SECRET, body)) as r:
@@ -81,66 +72,18 @@ async def test_run_without_tokens_serves_the_sandbox_and_stops_on_sigterm(tmp_pa
     assert (tmp_path / "os" / ".git").exists() and (tmp_path / "data" / "fathom_os.sqlite3").exists()
 
 
-def _bot_env(slack: LocalSlack) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "ANTHROPIC_", "FATHOM_", "DATABASE_", "JOB_"))
-    }
-    env.update(
-        WEBHOOK_PORT="0",
-        FATHOM_WEBHOOK_SECRET=SECRET,
-        PYTHONPATH=str(ROOT),
-        SLACK_BOT_TOKEN=slack.bot_token,
-        SLACK_APP_TOKEN=slack.app_token,
-        SLACK_API_URL=slack.api_url,
-        SLACK_DEFAULT_CHANNEL=MEETINGS_CHANNEL,
-    )  # JOB_LEASE_SECONDS left at its default: the restart must not depend on it
-    return env
-
-
-async def _start_bot(cwd: Path, env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    assert proc.stdout
-    return proc, (await _line_matching(proc.stdout, r"Webhook: (\S+)")).group(1)
-
-
 async def _jobs_by_status(db: Database) -> dict[str, int]:
     async with db.session() as s:
         rows = await s.execute(select(Job.status, func.count()).group_by(Job.status))
         return {status: n for status, n in rows.all()}
 
 
-async def _carded_state(db: Database, slack: LocalSlack) -> tuple[int, list[str]]:
-    """(meetings fully carded, items posted more than once): one parent each, every item replied."""
-    async with db.session() as s:
-        meetings = (await s.scalars(select(Meeting.id))).all()
-        refs = {r.entity: r for r in (await s.scalars(select(SlackMessageRef))).all()}
-        items = (await s.execute(select(ActionItem.id, ActionItem.meeting_id))).all()
-    twice: list[str] = []
-    complete = 0
-    for meeting_id in meetings:
-        ref = refs.get(f"meeting:{meeting_id}")
-        if ref is None:
-            continue
-        thread = slack.thread(MEETINGS_CHANNEL, ref.ts)
-        block_ids = [str(b.get("block_id", "")) for m in thread for b in (m.get("blocks") or [])]
-        wanted = [f"action_item:{i}" for i, m in items if m == meeting_id]
-        if wanted and all(block_ids.count(w) >= 1 for w in wanted):
-            complete += 1
-        twice += [f"{w} posted {block_ids.count(w)} times" for w in wanted if block_ids.count(w) > 1]
-    return complete, twice
-
-
 async def test_kill_9_with_jobs_in_flight_then_restart_cards_every_meeting_once(tmp_path: Path) -> None:
     slack = await LocalSlack.start()  # outlives the bot: what was posted before the kill stays
-    env = _bot_env(slack)
+    env = bot_env(slack)
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'data' / 'fathom_os.sqlite3'}")
     meetings = 4
-    proc, webhook = await _start_bot(tmp_path, env)
+    proc, webhook = await start_bot(tmp_path, env)
     try:
         async with aiohttp.ClientSession() as http:
             for n in range(meetings):
@@ -157,9 +100,9 @@ async def test_kill_9_with_jobs_in_flight_then_restart_cards_every_meeting_once(
         await proc.wait()
         assert (await _jobs_by_status(db)).get("running", 0) >= 1
         restarted = time.monotonic()
-        proc, webhook = await _start_bot(tmp_path, env)
+        proc, webhook = await start_bot(tmp_path, env)
         while True:
-            complete, twice = await _carded_state(db, slack)
+            complete, twice = await carded_state(db, slack)
             counts = await _jobs_by_status(db)
             if complete == meetings and set(counts) == {"done"}:
                 break
