@@ -440,6 +440,30 @@ def _may_contain(text: str, *needles: str) -> bool:
     return any(n in low for n in needles)
 
 
+def _folded(text: str) -> str | None:
+    """`text` lowered for `_cued`; None when it is not ASCII (a case-insensitive regex can then
+    match letters a lowered needle misses: 'ſ' matches 's', 'K' matches 'k')."""
+    return text.lower() if text.isascii() else None
+
+
+def _cued(low: str | None, needles: tuple[str, ...]) -> bool:
+    """False only when a regex that needs one of these lowered literals cannot match the text
+    `low` was folded from (#14: most clauses carry no cue, and a substring test is far cheaper
+    than a search); tests/test_analysis_heuristic.py checks each guard against its regex."""
+    return low is None or any(map(low.__contains__, needles))
+
+
+# the literals each cue regex needs (one of them, lowered), for `_cued`
+_COMMIT_CUES = ("i will", "i'll", "i can", "i'm go", "i am go", "let me", "we will", "we'll", "we're go")
+_YOU_CUES = ("you",)
+_ASK_CUES = ("you", "please")
+_LIKE_X_TO_CUES = ("i'd like ", "i would like ", "i need ")
+_OWNS_CUES = (" owns", " will ", " is on", " takes")
+_THIRD_CUES = (" going to ", " gonna ", " will ")
+_TEAM_CUES = ("we ", "we'", "everyone ")
+_CLAUSE_CUES = (",", ";", "and")
+
+
 def speaker_aliases(meeting: FathomMeeting) -> dict[str, tuple[str, str | None]]:
     """Roles and first names as the transcript itself uses them -> the speaker they belong to.
 
@@ -700,6 +724,8 @@ def _hand_out(
 
 
 def _clauses(sentence: str) -> list[str]:
+    if not _cued(_folded(sentence), _CLAUSE_CUES):
+        return [sentence]
     parts = [p.strip(" ,;") for p in _CLAUSE_RX.split(sentence)]
     parts = [p for p in parts if len(p.split()) >= 3]
     return parts if len(parts) > 1 else [sentence]
@@ -729,9 +755,14 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
             owner: str | None = speaker
             owner_email = email
             assigned = False
-            m = _COMMIT_RX.search(sentence)
-            you = _YOU_RX.search(sentence) or (_WRAP_UP_YOU_RX.search(sentence) if late > 1 else None)
-            ask = _ASK_RX.search(sentence)
+            low = _folded(sentence)
+            m = _COMMIT_RX.search(sentence) if _cued(low, _COMMIT_CUES) else None
+            you: re.Match[str] | None = None
+            ask: re.Match[str] | None = None
+            if _cued(low, _YOU_CUES):
+                you = _YOU_RX.search(sentence) or (_WRAP_UP_YOU_RX.search(sentence) if late > 1 else None)
+            if _cued(low, _ASK_CUES):
+                ask = _ASK_RX.search(sentence)
             if (you or ask) and not (m and m.start() < (you or ask).start()):  # type: ignore[union-attr]
                 hit = you or ask
                 named = _named(meeting, sentence, aliases)
@@ -749,16 +780,24 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
                 else:
                     continue
                 m = hit
-            elif (like := _LIKE_X_TO_RX.search(sentence)) and (
-                person := _named(meeting, like.group(0), aliases)
+            elif (
+                _cued(low, _LIKE_X_TO_CUES)
+                and (like := _LIKE_X_TO_RX.search(sentence))
+                and (person := _named(meeting, like.group(0), aliases))
             ):
                 owner, owner_email, assigned = person[0], person[1], True
                 m = like
-            elif (owns := _OWNS_RX.search(sentence)) and (person := _person(meeting, owns.group(1), aliases)):
+            elif (
+                _cued(low, _OWNS_CUES)
+                and (owns := _OWNS_RX.search(sentence))
+                and (person := _person(meeting, owns.group(1), aliases))
+            ):
                 owner, owner_email, assigned = person[0], person[1], True
                 m = owns
-            elif (third := _THIRD_RX.search(sentence)) and not re.match(
-                r"(?:I|We|You|It|That|This|There|They)\b", third.group(0)
+            elif (
+                _cued(low, _THIRD_CUES)
+                and (third := _THIRD_RX.search(sentence))
+                and not re.match(r"(?:I|We|You|It|That|This|There|They)\b", third.group(0))
             ):
                 person = _named(meeting, third.group(0), aliases)
                 if person is None and not late:
@@ -766,7 +805,7 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
                 owner, owner_email = person if person else (None, None)
                 assigned = person is not None
                 m = third
-            elif not m and (team := _TEAM_RX.search(sentence)):
+            elif not m and _cued(low, _TEAM_CUES) and (team := _TEAM_RX.search(sentence)):
                 owner, owner_email, m = None, None, team
             if not m:
                 continue
@@ -1164,20 +1203,42 @@ _STOPWORDS = frozenset(
 )
 
 
-def _mentions(meeting: FathomMeeting, kind: str) -> list[Mention]:
-    rx, strong = _RULES[kind]
-    scored: list[tuple[float, int, Mention]] = []
+# the literals each mention rule needs (one of them, lowered), for `_cued`
+_RULE_CUES: dict[str, tuple[str, ...]] = {
+    "risks": ("risk", "concern", "worr", "block", "hipaa", "compliance"),
+    "requirements": ("need", "must", "has to", "have to", "requir"),
+    "budget": ("$", "budget", "k per", "cost", "thousand", "dollar", "euro", "pric"),
+    "timeline": ("by ", "deadline", "live", "weeks", "launch"),
+    "roadmap": ("roadmap", "feature idea", "nice to have", "in the future", "p0", "p1", "p2", "p3"),
+}
+# (index, timestamp, sentences, each sentence folded; "" for one of fewer than five words)
+_Said = list[tuple[int, str | None, tuple[str, ...], list[str | None]]]
+
+
+def _said(meeting: FathomMeeting) -> _Said:
+    """The summary lines and turns as sentences, split and folded once for the five mention rules."""
     summary = [
         (100_000 + i, None, line.strip().lstrip("-*• "))
         for i, line in enumerate(meeting.summary_markdown.splitlines())
         if line.strip() and not line.lstrip().startswith("#")
     ]
     sources = summary + [(i, ts, tx) for i, _, _, ts, tx in _turns(meeting)]
+    out: _Said = []
     for idx, ts, text in sources:
         sentences = _split(text)
+        out.append((idx, ts, sentences, [_folded(s) if len(s.split()) >= 5 else "" for s in sentences]))
+    return out
+
+
+def _mentions(meeting: FathomMeeting, kind: str, said: _Said | None = None) -> list[Mention]:
+    rx, strong = _RULES[kind]
+    cues = _RULE_CUES[kind]
+    scored: list[tuple[float, int, Mention]] = []
+    for idx, ts, sentences, folded in said if said is not None else _said(meeting):
         for pos, sentence in enumerate(sentences):
-            if len(sentence.split()) < 5 or not rx.search(sentence):
-                continue
+            low = folded[pos]
+            if low == "" or not _cued(low, cues) or not rx.search(sentence):
+                continue  # "": fewer than five words
             if kind == "roadmap" and pos and re.search(r"\b(?:that|this|it)\b", sentence, re.I):
                 sentence = f"{sentences[pos - 1]} {sentence}"  # "add that to the roadmap" names no idea
             score = 1.0 + 2.0 * bool(strong and strong.search(sentence)) + min(len(sentence.split()), 30) / 15
@@ -1257,12 +1318,13 @@ def same_owner(item: ActionItemOut, invitee: Invitee) -> bool:
 
 
 def extract_all(meeting: FathomMeeting, day: date) -> Findings:
+    said = _said(meeting)  # one split per call: the bench analyses each meeting cold
     return Findings(
         actions=_commitments(meeting, day),
         decisions=_decisions(meeting),
-        risks=_mentions(meeting, "risks"),
-        requirements=_mentions(meeting, "requirements"),
-        budget=_mentions(meeting, "budget"),
-        timeline=_mentions(meeting, "timeline"),
-        roadmap=_mentions(meeting, "roadmap"),
+        risks=_mentions(meeting, "risks", said),
+        requirements=_mentions(meeting, "requirements", said),
+        budget=_mentions(meeting, "budget", said),
+        timeline=_mentions(meeting, "timeline", said),
+        roadmap=_mentions(meeting, "roadmap", said),
     )
