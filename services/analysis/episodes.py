@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 Turn = tuple[int, str, str | None, str, str]  # (index, speaker, email, timestamp, text)
 
@@ -78,15 +79,17 @@ def segment(bags: Sequence[Counter[str]], window: int = WINDOW, min_len: int = M
         _, d_sq = move(right, left, b, 1)
         right_sq += d_sq
     for gap in range(1, n):  # slide both windows one turn: O(n) bag updates, not O(n * window)
-        d_dot, d_sq = move(left, right, bags[gap - 1], 1)
-        dot, left_sq = dot + d_dot, left_sq + d_sq
-        if gap - 1 - window >= 0:
-            d_dot, d_sq = move(left, right, bags[gap - 1 - window], -1)
+        if crossing := bags[gap - 1]:  # a third of the turns ("yeah", "okay") have no content word
+            d_dot, d_sq = move(left, right, crossing, 1)
             dot, left_sq = dot + d_dot, left_sq + d_sq
-        d_dot, d_sq = move(right, left, bags[gap - 1], -1)
-        dot, right_sq = dot + d_dot, right_sq + d_sq
-        if gap - 1 + window < n:
-            d_dot, d_sq = move(right, left, bags[gap - 1 + window], 1)
+        if gap - 1 - window >= 0 and (leaving := bags[gap - 1 - window]):
+            d_dot, d_sq = move(left, right, leaving, -1)
+            dot, left_sq = dot + d_dot, left_sq + d_sq
+        if crossing:
+            d_dot, d_sq = move(right, left, crossing, -1)
+            dot, right_sq = dot + d_dot, right_sq + d_sq
+        if gap - 1 + window < n and (entering := bags[gap - 1 + window]):
+            d_dot, d_sq = move(right, left, entering, 1)
             dot, right_sq = dot + d_dot, right_sq + d_sq
         norm = math.sqrt(left_sq * right_sq)
         sims.append(dot / norm if norm else 0.0)
@@ -136,19 +139,13 @@ def convergences(turns: Sequence[Turn]) -> list[Convergence]:
     bounds = list(zip(starts, [*starts[1:], len(turns)], strict=True))
     out: list[Convergence] = []
     for lo, hi in bounds:
-        episode_words: Counter[str] = Counter()
-        for b in bags[lo:hi]:
-            episode_words.update(set(b))
+        episode_words = Counter(chain.from_iterable(bags[lo:hi]))  # turns saying each word
         topic = {w for w, c in episode_words.items() if c >= 3}
         best: Convergence | None = None
         for pos in range(lo, hi):
             speaker, text = turns[pos][1], turns[pos][4]
             for sentence in extract._sentences(text)[-2:]:
                 if sentence.endswith("?") or not _PROPOSE_RX.search(sentence):
-                    continue
-                if extract._IN_MEETING_RX.search(sentence) or extract._JOKE_RX.search(sentence):
-                    continue
-                if extract._UNDECIDED_RX.search(sentence) or extract._HYPOTHETICAL_RX.search(sentence):
                     continue
                 key = set(extract._words(sentence))
                 on_topic = key & topic
@@ -165,6 +162,11 @@ def convergences(turns: Sequence[Turn]) -> list[Convergence]:
                     if _accepts(later[4], key):
                         accepted.add(later[1])
                 if countered or not accepted:
+                    continue
+                # the long regexes last: few proposals are on topic and accepted (#14)
+                if extract._IN_MEETING_RX.search(sentence) or extract._JOKE_RX.search(sentence):
+                    continue
+                if extract._UNDECIDED_RX.search(sentence) or extract._HYPOTHETICAL_RX.search(sentence):
                     continue
                 score = 1.0 + 1.5 * min(len(accepted), 2) + 0.5 * min(len(on_topic), 4)
                 score -= 1.0 if len(key) > 14 else 0.0

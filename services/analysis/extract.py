@@ -238,6 +238,7 @@ _DECISION_RX = re.compile(
     r"|as we agreed\b|everyone agrees\b|that's decided\b|we all agree on that\b)",
     re.IGNORECASE,
 )
+_DECISION_CUES = ("decided", "decision", "agree", "go with", "go for")  # for `_cued`
 _RULES: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "risks": (
         re.compile(
@@ -874,7 +875,7 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
     previous = ""
     for idx, speaker, ts, text in sources:
         for sentence in _sentences(text):
-            m = _DECISION_RX.search(sentence)
+            m = _DECISION_RX.search(sentence) if _cued(_folded(sentence), _DECISION_CUES) else None
             if not m:
                 continue
             if _REFERENTIAL_RX.match(sentence) and len(previous.split()) >= 5:
@@ -929,7 +930,7 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
     unique: list[tuple[float, int, DecisionOut]] = []
     for item in sorted(scored, key=lambda s: (-s[0], s[1])):
         if not any(
-            similarity(item[2].what, kept[2].what) >= 0.5 or abs(item[1] - kept[1]) <= 3 for kept in unique
+            abs(item[1] - kept[1]) <= 3 or similarity(item[2].what, kept[2].what) >= 0.5 for kept in unique
         ):
             unique.append(item)
     top = unique[:cap]
@@ -1025,6 +1026,7 @@ _CHOICE_RX = re.compile(
     r"|instead of|rather than)\b",
     re.IGNORECASE,
 )
+_CHOICE_CUES = ("we", "let", "be", "so no", "no more", "decided", "must", "instead of", "rather than")
 _CONCLUDE_RX = re.compile(
     r"^(?:okay|ok|alright|right|so)\b[ ,]+(?:so )?(?:no \w+|we (?:take|go|keep|use|have|'ll))", re.I
 )
@@ -1053,6 +1055,7 @@ _TENTATIVE_RX = re.compile(
 _SHOULD_RX = re.compile(
     r"\b(?:we|it|they|that|this)(?: really)? (?:should|shouldn't|must|need to|needs to)\b", re.I
 )
+_SHOULD_CUES = ("should", "must", "need")
 _HYPOTHETICAL_RX = re.compile(
     r"\b(?:you could|we could (?:also )?(?:maybe|perhaps)|would be (?:nice|cool|good|great)|I wonder|imagine"
     r"|for example|for instance|in (?:one|some) remote)\b",
@@ -1091,32 +1094,35 @@ def _consensus(meeting: FathomMeeting) -> list[tuple[float, int, DecisionOut]]:
         for w in set(_words(text)):
             topics[w] = topics.get(w, 0) + 1
     topic_floor = max(4, n // 80)
+    # a short "yeah" / "okay" turn, worked out once: each turn is read as the answer to three
+    agrees = [bool(_AGREE_RX.match(text)) and len(text.split()) <= 12 for *_, text in turns]
     out: list[tuple[float, int, DecisionOut]] = []
     for pos, (idx, speaker, _, ts, text) in enumerate(turns):
         sentences = _sentences(text)
         if not sentences:
             continue
-        agreeing = set()
-        for later in turns[pos + 1 : pos + 4]:
-            if later[1] != speaker and _AGREE_RX.match(later[4]) and len(later[4].split()) <= 12:
-                agreeing.add(later[1])
+        agreeing = {turns[j][1] for j in range(pos + 1, min(n, pos + 4)) if agrees[j]} - {speaker}
         for k, sentence in enumerate(sentences[-2:]):
             if not agreeing and not (
                 _CONCLUDE_RX.match(sentence) or (k == 1 and _CONCLUDE_RX.match(sentences[-2]))
             ):
                 continue  # unanswered, and no "Okay, so no LCD." conclusion: nothing agreed (fast path)
             content = _content_words(sentence)
-            if content < 1 or _IN_MEETING_RX.search(sentence) or _JOKE_RX.search(sentence):
+            if content < 1:
                 continue
+            said = sentence
             if content < 4 and k == 1:  # "We should go with that concept." names it the sentence before
                 sentence = f"{sentences[-2]} {sentence}"
                 content = _content_words(sentence)
             if content < 2:
                 continue
             conclude = bool(_CONCLUDE_RX.match(sentence))
-            choice = bool(_CHOICE_RX.search(sentence))
-            should = bool(_SHOULD_RX.search(sentence))
+            low = _folded(sentence)
+            choice = _cued(low, _CHOICE_CUES) and bool(_CHOICE_RX.search(sentence))
+            should = _cued(low, _SHOULD_CUES) and bool(_SHOULD_RX.search(sentence))
             if not (conclude or ((choice or should) and agreeing)):
+                continue
+            if _IN_MEETING_RX.search(said) or _JOKE_RX.search(said):  # after the cheaper tests
                 continue
             if sentence.endswith("?") and not agreeing:
                 continue
