@@ -10,6 +10,7 @@ blocking I/O such as file reads and zip building).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import os
@@ -21,14 +22,24 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 CPU_THREADS = max(1, (os.cpu_count() or 2) - 1)
+CPU_NICENESS = 10  # how much lower the pool's threads run than the acks (Linux: nice is per thread)
 _pool: ThreadPoolExecutor | None = None
 
 
 def _executor() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=CPU_THREADS, thread_name_prefix="fathom-cpu")
+        _pool = ThreadPoolExecutor(
+            max_workers=CPU_THREADS, thread_name_prefix="fathom-cpu", initializer=_lower_priority
+        )
     return _pool
+
+
+def _lower_priority() -> None:
+    """Bulk work yields the CPU to whatever serves a person: the webhook intake process, the event
+    loop's acks. On Linux nice(2) changes only the calling thread; raising it needs no privilege."""
+    with contextlib.suppress(OSError):  # a platform that refuses: the pool runs at normal priority
+        os.nice(CPU_NICENESS)
 
 
 def start(*warm_ups: Callable[[], object]) -> list[Future[object]]:
