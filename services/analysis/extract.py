@@ -463,6 +463,9 @@ _OWNS_CUES = (" owns", " will ", " is on", " takes")
 _THIRD_CUES = (" going to ", " gonna ", " will ")
 _TEAM_CUES = ("we ", "we'", "everyone ")
 _CLAUSE_CUES = (",", ";", "and")
+_COMMITMENT_CUES = tuple(
+    dict.fromkeys(_COMMIT_CUES + _ASK_CUES + _LIKE_X_TO_CUES + _OWNS_CUES + _THIRD_CUES + _TEAM_CUES)
+)  # _ASK_CUES covers _YOU_CUES
 
 
 def speaker_aliases(meeting: FathomMeeting) -> dict[str, tuple[str, str | None]]:
@@ -753,10 +756,12 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
         to_you: list[int] = []  # positions in `found` of tasks the chair hands to an unnamed "you"
         late = (1.5 if pos >= 0.9 * n else 0.5 if pos >= 0.75 * n else 0.0) if n >= 40 else 0.0
         for sentence in (c for s in _sentences(text) for c in _clauses(s)):
+            low = _folded(sentence)
+            if not _cued(low, _COMMITMENT_CUES):
+                continue  # no cue of any rule below (three clauses in four in a long meeting)
             owner: str | None = speaker
             owner_email = email
             assigned = False
-            low = _folded(sentence)
             m = _COMMIT_RX.search(sentence) if _cued(low, _COMMIT_CUES) else None
             you: re.Match[str] | None = None
             ask: re.Match[str] | None = None
