@@ -622,3 +622,142 @@ def test_real_decisions_pass_the_check(decision: str) -> None:
     from services.analysis.extract import not_a_decision
 
     assert not not_a_decision(decision)
+
+
+# every cue-guarded regex (#14 speed) with phrases for each of its alternatives
+_GUARDED = {
+    "_COMMIT_RX": (
+        "_COMMIT_CUES",
+        [
+            "I will",
+            "I'll have it",
+            "I can",
+            "I'm going to",
+            "I am gonna",
+            "let me",
+            "we will",
+            "we'll",
+            "we're going to",
+        ],
+    ),
+    "_YOU_RX": (
+        "_YOU_CUES",
+        [
+            "you'll have to",
+            "you are going to",
+            "you will check",
+            "if you could",
+            "I'd like you guys to",
+            "I need you to",
+            "it is your task",
+            "your job is",
+            "you may want to",
+            "you can look",
+        ],
+    ),
+    "_WRAP_UP_YOU_RX": ("_YOU_CUES", ["you're looking at", "you will be working on", "for you it's"]),
+    "_ASK_RX": ("_ASK_CUES", ["can you", "could you", "would you", "will you", "please"]),
+    "_LIKE_X_TO_RX": (
+        "_LIKE_X_TO_CUES",
+        ["I'd like Mark to", "I would like the industrial designer to", "I need our project manager to"],
+    ),
+    "_OWNS_RX": (
+        "_OWNS_CUES",
+        ["Mark owns", "Mark will own", "Mark is on", "Mark takes", "Mark will take", "Mark will handle"],
+    ),
+    "_THIRD_RX": (
+        "_THIRD_CUES",
+        [
+            "Mark is going to work",
+            "the industrial designer is gonna design",
+            "Mark 's gonna look",
+            "Mark will be doing",
+            "the designers are going to build",
+            "our designers are gonna make",
+        ],
+    ),
+    "_TEAM_RX": (
+        "_TEAM_CUES",
+        [
+            "we have to",
+            "we'll need to",
+            "we will should",
+            "we must",
+            "we've got to",
+            "we have got to",
+            "everyone should",
+            "everyone needs to",
+        ],
+    ),
+    "_CLAUSE_RX": (
+        "_CLAUSE_CUES",
+        ["ok, you will", "a; I'll b", "a and Mark will b", "a AND the project manager b"],
+    ),
+    "_DECISION_RX": (
+        "_DECISION_CUES",
+        [
+            "we decided",
+            "we've decided",
+            "decided not",
+            "decision for now:",
+            "agreed,",
+            "we agree",
+            "let's go with",
+            "lets go with",
+            "let us go with",
+            "we'll go with",
+            "we go for",
+            "the decision is",
+            "as we agreed",
+            "everyone agrees",
+            "that's decided",
+            "we all agree on that",
+        ],
+    ),
+    "_CHOICE_RX": (
+        "_CHOICE_CUES",
+        [
+            "we'll go with",
+            "we use",
+            "let's say",
+            "has to be",
+            "so no",
+            "no more",
+            "it is going to be",
+            "do we agree",
+            "decided",
+            "that's a must",
+            "instead of",
+            "rather than",
+            "we need both",
+        ],
+    ),
+    "_SHOULD_RX": (
+        "_SHOULD_CUES",
+        ["we should", "it shouldn't", "that really must", "they need to", "this needs to"],
+    ),
+    "_FILLER": ("_FILLER_CUES", ["uh", "Um,", "mm", "hmm"]),
+}
+
+
+def test_cue_literals_pass_every_text_their_regex_matches() -> None:
+    """The speed guards are exact: a text whose cues are absent is one the regex cannot match."""
+    from services.analysis import extract as ex
+
+    texts = [
+        c
+        for name in FIXTURE_NAMES
+        for t in parse_meeting(load_fixture(name)).transcript or []
+        for s in ex._sentences(t.text)
+        for c in [t.text, s, *ex._clauses(s)]
+    ]
+    pairs = [(getattr(ex, rx), getattr(ex, cues), phrases) for rx, (cues, phrases) in _GUARDED.items()]
+    pairs += [(rule[0], ex._RULE_CUES[kind], []) for kind, rule in ex._RULES.items()]
+    for rx, cues, phrases in pairs:
+        for phrase in phrases:
+            assert rx.search(f"So {phrase} that."), (rx.pattern, phrase)
+        for text in [*texts, *(f"So {p} that." for p in phrases), *(f"SO {p.upper()} THAT" for p in phrases)]:
+            assert not rx.search(text) or ex._cued(ex._folded(text), cues), (rx.pattern, text)
+    assert ex._cued(ex._folded("ſo"), ("xyz",))  # non-ASCII folds differently: always searched
+    for name in ("_COMMIT", "_YOU", "_ASK", "_LIKE_X_TO", "_OWNS", "_THIRD", "_TEAM"):  # the clause skip
+        assert set(getattr(ex, f"{name}_CUES")) <= set(ex._COMMITMENT_CUES), name

@@ -30,6 +30,7 @@ MIN_MENTION_SCORE = 2.0
 _STUTTER = re.compile(r"\b(\w++(?: \w++)?)(?: \1\b)+", re.IGNORECASE)
 _FIRST_GROUP = operator.methodcaller("group", 1)  # a "\1" template costs a lookup per sub() call
 _FILLER = re.compile(r"\b(?:uh|um|mm|hmm)\b[,]?\s*", re.IGNORECASE)
+_FILLER_CUES = ("uh", "um", "mm")  # literals _FILLER needs (one of them)
 _SPACES = re.compile(r"\s{2,}")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.!?;:])")
 _META = re.compile(r"\b(?:this meeting|the agenda|presentation|minutes|slides?|whiteboard)\b", re.I)
@@ -37,7 +38,9 @@ _META = re.compile(r"\b(?:this meeting|the agenda|presentation|minutes|slides?|w
 
 def clean(text: str) -> str:
     """Spoken text made readable: no 'uh/um', no 'we we', no stray spaces before punctuation."""
-    text = _STUTTER.sub(_FIRST_GROUP, _FILLER.sub("", text))
+    if not text.isascii() or any(map(text.lower().__contains__, _FILLER_CUES)):
+        text = _FILLER.sub("", text)  # after cleaning a turn, its sentences seldom hold a filler
+    text = _STUTTER.sub(_FIRST_GROUP, text)
     return _SPACE_BEFORE_PUNCT.sub("", _SPACES.sub(" ", text)).strip(" ,")
 
 
