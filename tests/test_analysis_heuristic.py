@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 
 import pytest
 
@@ -761,3 +762,20 @@ def test_cue_literals_pass_every_text_their_regex_matches() -> None:
     assert ex._cued(ex._folded("ſo"), ("xyz",))  # non-ASCII folds differently: always searched
     for name in ("_COMMIT", "_YOU", "_ASK", "_LIKE_X_TO", "_OWNS", "_THIRD", "_TEAM"):  # the clause skip
         assert set(getattr(ex, f"{name}_CUES")) <= set(ex._COMMITMENT_CUES), name
+
+
+def test_meeting_type_literals_pass_every_transcript_their_pattern_matches() -> None:
+    from services.analysis.heuristic import _TYPE_CHECKS
+
+    phrases = "ai audit audit automation discovery pain points walk me through proposal pricing quote "
+    phrases += "statement of work sow demo deal contract coaching mentorship 1:1 one-on-one one on one "
+    phrases += "partner sync partners meeting weekly sync stand-up standup pipeline hiring retro planning "
+    phrases += "introduction call networking coffee chat meet and greet intro kick-off kickoff check-in "
+    phrases += "checkin status update delivery project"
+    texts = [
+        " ".join(t.text for t in meeting.transcript or []).lower()
+        for meeting in (parse_meeting(load_fixture(name)) for name in FIXTURE_NAMES)
+    ]
+    for kind, rx, _, cues in _TYPE_CHECKS:
+        for text in [*texts, *phrases.split(" "), *(f"{a} {b}" for a, b in pairwise(phrases.split(" ")))]:
+            assert not rx.search(text) or any(c in text for c in cues), (kind, rx.pattern, text)

@@ -27,22 +27,54 @@ from services.sentiment import meeting_tone
 
 CLIENT_TYPES = ("client", "ai_audit", "discovery", "sales")
 
-# (type, pattern, weight); title hits count triple, Fathom's summary double, transcript once.
-_TYPE_RULES: tuple[tuple[str, str, float], ...] = (
-    ("ai_audit", r"\bai audit\b", 3.0),
-    ("ai_audit", r"\baudit\b", 1.5),
-    ("ai_audit", r"\bautomation\b", 0.5),
-    ("discovery", r"\bdiscovery\b", 2.5),
-    ("discovery", r"\bpain points?\b|\bwalk me through\b", 1.0),
-    ("sales", r"\bproposal\b|\bpricing\b|\bquote\b|\bstatement of work\b|\bsow\b", 1.0),
-    ("sales", r"\bdemo\b|\bdeal\b|\bcontract\b", 0.7),
-    ("coaching", r"\bcoach(?:ing)?\b|\bmentor(?:ing|ship)?\b|\b1:1\b|\bone[- ]on[- ]one\b", 2.5),
-    ("internal_partner", r"\bpartner sync\b|\bpartners? meeting\b|\bweekly sync\b|\bstand-?up\b", 3.0),
-    ("internal_partner", r"\bpipeline\b|\bhiring\b|\bretro\b|\bplanning\b", 0.8),
-    ("networking", r"\bintro(?:duction)? call\b|\bnetworking\b|\bcoffee chat\b|\bmeet and greet\b", 2.5),
-    ("networking", r"\bintro\b", 1.0),
-    ("client", r"\bkick-?off\b|\bcheck-?in\b|\bstatus update\b|\bdelivery\b|\bproject\b", 0.6),
+# (type, pattern, weight, literals); title hits count triple, Fathom's summary double, transcript
+# once. The pattern needs one of the literals, so a transcript without them is not searched (#14).
+_TYPE_RULES: tuple[tuple[str, str, float, tuple[str, ...]], ...] = (
+    ("ai_audit", r"\bai audit\b", 3.0, ("ai audit",)),
+    ("ai_audit", r"\baudit\b", 1.5, ("audit",)),
+    ("ai_audit", r"\bautomation\b", 0.5, ("automation",)),
+    ("discovery", r"\bdiscovery\b", 2.5, ("discovery",)),
+    ("discovery", r"\bpain points?\b|\bwalk me through\b", 1.0, ("pain point", "walk me through")),
+    (
+        "sales",
+        r"\bproposal\b|\bpricing\b|\bquote\b|\bstatement of work\b|\bsow\b",
+        1.0,
+        ("proposal", "pricing", "quote", "statement of work", "sow"),
+    ),
+    ("sales", r"\bdemo\b|\bdeal\b|\bcontract\b", 0.7, ("demo", "deal", "contract")),
+    (
+        "coaching",
+        r"\bcoach(?:ing)?\b|\bmentor(?:ing|ship)?\b|\b1:1\b|\bone[- ]on[- ]one\b",
+        2.5,
+        ("coach", "mentor", "1:1", "on-one", "on one"),
+    ),
+    (
+        "internal_partner",
+        r"\bpartner sync\b|\bpartners? meeting\b|\bweekly sync\b|\bstand-?up\b",
+        3.0,
+        ("partner", "weekly sync", "standup", "stand-up"),
+    ),
+    (
+        "internal_partner",
+        r"\bpipeline\b|\bhiring\b|\bretro\b|\bplanning\b",
+        0.8,
+        ("pipeline", "hiring", "retro", "planning"),
+    ),
+    (
+        "networking",
+        r"\bintro(?:duction)? call\b|\bnetworking\b|\bcoffee chat\b|\bmeet and greet\b",
+        2.5,
+        ("intro", "networking", "coffee chat", "meet and greet"),
+    ),
+    ("networking", r"\bintro\b", 1.0, ("intro",)),
+    (
+        "client",
+        r"\bkick-?off\b|\bcheck-?in\b|\bstatus update\b|\bdelivery\b|\bproject\b",
+        0.6,
+        ("kickoff", "kick-off", "checkin", "check-in", "status update", "delivery", "project"),
+    ),
 )
+_TYPE_CHECKS = tuple((kind, re.compile(p), weight, cues) for kind, p, weight, cues in _TYPE_RULES)
 
 
 def _meeting_day(meeting: FathomMeeting) -> date:
@@ -56,9 +88,10 @@ def classify(meeting: FathomMeeting) -> list[TypeScore]:
     summary = meeting.summary_markdown.lower()
     body = " ".join(t.text for t in (meeting.transcript or [])[:400]).lower()
     scores: dict[str, float] = {}
-    for kind, pattern, weight in _TYPE_RULES:
-        rx = re.compile(pattern)
-        hits = 3 * bool(rx.search(title)) + 2 * bool(rx.search(summary)) + min(len(rx.findall(body)), 3)
+    for kind, rx, weight, cues in _TYPE_CHECKS:
+        hits = 3 * bool(rx.search(title)) + 2 * bool(rx.search(summary))
+        if any(map(body.__contains__, cues)):  # case-sensitive patterns: a substring test is exact
+            hits += min(len(rx.findall(body)), 3)
         if hits:
             scores[kind] = scores.get(kind, 0.0) + weight * hits
     external = bool(meeting.external_invitees) or meeting.calendar_invitees_domains_type == (
