@@ -207,17 +207,17 @@ async def test_kill_9_after_the_acks_loses_nothing_and_the_restart_moves_the_inb
     import aiohttp
 
     from services.db import Database
-    from tests.test_run_command import _bot_env, _start_bot
+    from tests.support.bot_process import bot_env, start_bot
 
     slack = await LocalSlack.start()
-    env = _bot_env(slack)
+    env = bot_env(slack)
     main = tmp_path / "data" / "fathom_os.sqlite3"
     recordings = [950_000 + n for n in range(5)]
     signed = []
     for rid in recordings:
         body = json.dumps({**load_fixture("partner_sync"), "recording_id": rid}).encode()
         signed.append((body, sign_delivery(SECRET, body)))
-    proc, webhook = await _start_bot(tmp_path, env)
+    proc, webhook = await start_bot(tmp_path, env)
     lock = sqlite3.connect(main, isolation_level=None, timeout=30)
     holder: sqlite3.Connection | None = lock
     db = Database(f"sqlite+aiosqlite:///{main}")
@@ -247,7 +247,7 @@ async def test_kill_9_after_the_acks_loses_nothing_and_the_restart_moves_the_inb
             lock.execute("ROLLBACK")
             lock.close()
             holder = None
-            proc, webhook = await _start_bot(tmp_path, env)
+            proc, webhook = await start_bot(tmp_path, env)
             assert await post(*signed[0]) == (200, "duplicate")
 
         async def stored() -> tuple[list[int], int]:

@@ -8,8 +8,6 @@ import ast
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
-# still import from a test module; being edited by others, to move to tests/support/bot_process.py
-NOT_YET = {"test_intake_process.py", "test_reminder_crash.py"}
 
 
 def _imported_test_modules(source: str) -> set[str]:
@@ -51,7 +49,7 @@ def test_no_test_module_imports_another() -> None:
     offenders = {
         str(path.relative_to(TESTS)): sorted(imported)
         for path in sorted(TESTS.rglob("*.py"))
-        if path.name not in NOT_YET and (imported := _imported_test_modules(path.read_text()))
+        if (imported := _imported_test_modules(path.read_text()))
     }
     assert offenders == {}, "move the shared helper into tests/support/ (or a conftest fixture)"
 

@@ -16,7 +16,7 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,21 @@ from bot.runtime import Runtime
 from bot.sandbox import LocalSlack
 from bot.slack_app import create_app
 from services.db import Database
-from services.models import ActionItem, Job, Meeting, Person, ReminderSent, SchedulerRun, SeenEvent
+from services.models import Job, SeenEvent
 from services.slack.gateway import RateGate
 from services.webhook import sign_delivery
 from tests.harness import MEETINGS_CHANNEL, SECRET
 from tests.helpers import load_fixture
 from tests.support.bot_process import bot_env, carded_state, start_bot
+from tests.support.reminders import (
+    due_claims,
+    due_dms,
+    due_today,
+    last_tick,
+    ticks_after,
+    until,
+    working_zone,
+)
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 needs_pg = pytest.mark.skipif(
@@ -143,75 +152,11 @@ def _counter(name: str, handled: list[tuple[str, str]], arrived: asyncio.Event) 
     return count
 
 
-def _working_zone(now: datetime) -> tuple[str, date] | None:
-    """A fixed-offset zone where it is now a weekday between 10:00 and 19:00 (due hour 9, quiet from
-    20:00), and the date there; None from Saturday 07:00 to Sunday 20:00 UTC, when there is none."""
-    for hours in range(-12, 15):
-        local = now + timedelta(hours=hours)
-        if local.weekday() < 5 and 10 <= local.hour < 19:
-            # Etc/GMT's sign is POSIX's: Etc/GMT-3 is UTC+3
-            return (f"Etc/GMT{-hours:+d}" if hours else "Etc/UTC"), local.date()
-    return None
-
-
-async def _due_today(
-    db: Database, slack: LocalSlack, first: int, count: int, zone: str, today: date
-) -> list[str]:
-    """`count` people with a Slack id, two items each due today (local), on a meeting of their own."""
-    users = [
-        slack.add_user(f"Due {n}", f"due{n}@agency.example", tz=zone).id for n in range(first, first + count)
-    ]
-    async with db.session() as s:
-        meeting = Meeting(recording_id=990_000 + first, title=f"Reminders {first}", payload={})
-        s.add(meeting)
-        await s.flush()
-        for n, user in enumerate(users, start=first):
-            s.add(Person(email=f"due{n}@agency.example", name=f"Due {n}", slack_user_id=user, tz=zone))
-            for k in range(2):
-                s.add(ActionItem(meeting_id=meeting.id, dedupe_key=f"due{n}-{k}", source="manual",
-                                 text=f"Task {k} of Due {n}", owner_slack_id=user, due_date=today))  # fmt: skip
-    return users
-
-
-def _due_dms(slack: LocalSlack, user: str) -> int:
-    """Due-date DMs only: the daily digest (also a DM, at 08:00) is told apart by its header."""
-    return sum("digest:" not in json.dumps(m.get("blocks")) for m in slack.dms(user))
-
-
-async def _due_claims(db: Database, users: list[str]) -> dict[str, int]:
-    async with db.session() as s:
-        rows = await s.execute(
-            select(ReminderSent.status, func.count())
-            .where(ReminderSent.kind == "due", ReminderSent.recipient.in_(users))
-            .group_by(ReminderSent.status)
-        )
-        return {status: n for status, n in rows.all()}
-
-
-async def _ticks_after(db: Database, tick: str) -> int:
-    async with db.session() as s:
-        query = select(func.count()).where(SchedulerRun.job == "reminders.tick", SchedulerRun.tick > tick)
-        return int(await s.scalar(query.select_from(SchedulerRun)) or 0)
-
-
-async def _last_tick(db: Database) -> str:
-    async with db.session() as s:
-        query = select(func.max(SchedulerRun.tick)).where(SchedulerRun.job == "reminders.tick")
-        return str(await s.scalar(query) or "")
-
-
-async def _until(what: str, check: Any, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
 @needs_pg
 async def test_two_processes_one_killed_every_meeting_carded_once(tmp_path: Path) -> None:
     url = await _fresh_pg_database()
     slack = await LocalSlack.start()
-    zone = _working_zone(datetime.now(UTC))
+    zone = working_zone(datetime.now(UTC))
     if zone is None:
         pytest.skip("no time zone has a weekday between 10:00 and 19:00 now (Sat 07:00-Sun 20:00 UTC)")
     env = {**bot_env(slack), "DATABASE_URL": url, "JOB_LEASE_SECONDS": "3", "REMINDER_INTERVAL_SECONDS": "2"}
@@ -224,7 +169,7 @@ async def test_two_processes_one_killed_every_meeting_carded_once(tmp_path: Path
         procs = [p for p, _ in started]
         hooks = [w for _, w in started]
         # the first half's reminders are for either scheduler (each tick runs on one instance)
-        before = await _due_today(db, slack, 0, people, *zone)
+        before = await due_today(db, slack, 0, people, *zone)
 
         async def send(http: aiohttp.ClientSession, n: int, webhook: str) -> None:
             payload = {**load_fixture("partner_sync"), "recording_id": 950_000 + n, "title": f"Sync {n}"}
@@ -241,27 +186,27 @@ async def test_two_processes_one_killed_every_meeting_carded_once(tmp_path: Path
                 await asyncio.sleep(0.01)
 
             async def first_half_sent() -> bool:  # all sent before the kill: none waits for a lease
-                claims = await _due_claims(db, before)
-                return claims == {"sent": 2 * people} and all(_due_dms(slack, u) for u in before)
+                claims = await due_claims(db, before)
+                return claims == {"sent": 2 * people} and all(due_dms(slack, u) for u in before)
 
-            await _until("the first half's due-date DMs", first_half_sent)
+            await until("the first half's due-date DMs", first_half_sent)
             procs[0].kill()  # SIGKILL: its claimed jobs wait for their lease to lapse
             await procs[0].wait()
-            after = await _due_today(db, slack, people, people, *zone)  # only the survivor is left for these
+            after = await due_today(db, slack, people, people, *zone)  # only the survivor is left for these
             await asyncio.gather(*(send(http, n, hooks[1]) for n in range(half, meetings)))
 
         async def every_person_dmed() -> bool:
-            return all(_due_dms(slack, u) for u in before + after)
+            return all(due_dms(slack, u) for u in before + after)
 
-        await _until("every due-date DM", every_person_dmed)
-        seen = await _last_tick(db)
+        await until("every due-date DM", every_person_dmed)
+        seen = await last_tick(db)
 
         async def later_tick_ran() -> bool:  # the 2nd claim after `seen` means the 1st one's run finished
-            return await _ticks_after(db, seen) >= 2  # (max_instances=1: no claim while a run is going)
+            return await ticks_after(db, seen) >= 2  # (max_instances=1: no claim while a run is going)
 
-        await _until("two later reminder ticks on the survivor", later_tick_ran)
-        assert {u: _due_dms(slack, u) for u in before + after} == {u: 1 for u in before + after}
-        assert await _due_claims(db, before + after) == {"sent": 4 * people}
+        await until("two later reminder ticks on the survivor", later_tick_ran)
+        assert {u: due_dms(slack, u) for u in before + after} == {u: 1 for u in before + after}
+        assert await due_claims(db, before + after) == {"sent": 4 * people}
 
         deadline = time.monotonic() + 180
         while True:

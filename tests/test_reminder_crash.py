@@ -25,16 +25,16 @@ from bot.db import upgrade
 from bot.sandbox import LocalSlack
 from services.db import Database
 from services.models import ReminderSent, SlackPendingPost
-from tests.test_multi_instance import (
-    _due_claims,
-    _due_dms,
-    _due_today,
-    _last_tick,
-    _ticks_after,
-    _until,
-    _working_zone,
+from tests.support.bot_process import bot_env, start_bot
+from tests.support.reminders import (
+    due_claims,
+    due_dms,
+    due_today,
+    last_tick,
+    ticks_after,
+    until,
+    working_zone,
 )
-from tests.test_run_command import _bot_env, _start_bot
 
 CHILD = r"""
 import os, signal, sys
@@ -106,37 +106,37 @@ async def _left_in_flight(db: Database) -> tuple[int, int]:
 async def test_a_bot_killed_mid_send_dms_every_person_exactly_once_after_restart(
     tmp_path: Path, point: str
 ) -> None:
-    zone = _working_zone(datetime.now(UTC))
+    zone = working_zone(datetime.now(UTC))
     if zone is None:
         pytest.skip("no time zone has a weekday between 10:00 and 19:00 now (Sat 07:00-Sun 20:00 UTC)")
     slack = await LocalSlack.start()
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
-    env = {**_bot_env(slack), "DATABASE_URL": url, "REMINDER_INTERVAL_SECONDS": "2"}
+    env = {**bot_env(slack), "DATABASE_URL": url, "REMINDER_INTERVAL_SECONDS": "2"}
     db = Database(url)
     proc: asyncio.subprocess.Process | None = None
     try:
         await upgrade(db)
-        users = await _due_today(db, slack, 0, PEOPLE, *zone)
+        users = await due_today(db, slack, 0, PEOPLE, *zone)
         assert await _run_until_killed(tmp_path, env, point) == -signal.SIGKILL  # at the crash point
         claimed, markers = await _left_in_flight(db)
         assert claimed >= 2  # the killed send's two items at least: nothing marks them sent now
         if point == "after_post":
-            assert markers >= 1 and any(_due_dms(slack, u) for u in users)  # in Slack, unrecorded
-        assert sum(_due_dms(slack, u) for u in users) < PEOPLE  # the kill came before the end
+            assert markers >= 1 and any(due_dms(slack, u) for u in users)  # in Slack, unrecorded
+        assert sum(due_dms(slack, u) for u in users) < PEOPLE  # the kill came before the end
 
-        proc, _ = await _start_bot(tmp_path, env)
+        proc, _ = await start_bot(tmp_path, env)
 
         async def all_sent() -> bool:
-            return await _due_claims(db, users) == {"sent": 2 * PEOPLE}
+            return await due_claims(db, users) == {"sent": 2 * PEOPLE}
 
-        await _until("every due-date claim sent", all_sent)
-        seen = await _last_tick(db)
+        await until("every due-date claim sent", all_sent)
+        seen = await last_tick(db)
 
         async def two_later_ticks() -> bool:  # the 2nd tick after `seen` began after the 1st finished
-            return await _ticks_after(db, seen) >= 2
+            return await ticks_after(db, seen) >= 2
 
-        await _until("two later reminder ticks", two_later_ticks)
-        assert {u: _due_dms(slack, u) for u in users} == {u: 1 for u in users}
+        await until("two later reminder ticks", two_later_ticks)
+        assert {u: due_dms(slack, u) for u in users} == {u: 1 for u in users}
         assert (await _left_in_flight(db))[1] == 0
         if point == "after_post":  # the unrecorded DM was found by its metadata, not posted again
             assert slack.calls_to("conversations.history")

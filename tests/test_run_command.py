@@ -23,9 +23,6 @@ from tests.helpers import load_fixture
 from tests.support.bot_process import bot_env, carded_state, line_matching, start_bot
 
 ROOT = Path(__file__).resolve().parents[1]
-# tests/test_intake_process.py and tests/test_reminder_crash.py still import these two from here;
-# drop the aliases once they import tests.support.bot_process
-_bot_env, _start_bot = bot_env, start_bot
 
 
 async def test_run_without_tokens_serves_the_sandbox_and_stops_on_sigterm(tmp_path: Path) -> None:
