@@ -55,7 +55,9 @@ async def start_bot(cwd: Path, env: dict[str, str]) -> tuple[asyncio.subprocess.
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     assert proc.stdout
-    return proc, (await line_matching(proc.stdout, r"Webhook: (\S+)")).group(1)
+    # start-up (migrations, OS repository, sandbox, Socket Mode) is not what these tests time: on a
+    # loaded two-core machine it has taken over 30 s
+    return proc, (await line_matching(proc.stdout, r"Webhook: (\S+)", timeout=120)).group(1)
 
 
 async def carded_state(db: Database, slack: LocalSlack) -> tuple[int, list[str]]:
