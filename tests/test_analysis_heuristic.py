@@ -779,3 +779,18 @@ def test_meeting_type_literals_pass_every_transcript_their_pattern_matches() -> 
     for kind, rx, _, cues in _TYPE_CHECKS:
         for text in [*texts, *phrases.split(" "), *(f"{a} {b}" for a, b in pairwise(phrases.split(" ")))]:
             assert not rx.search(text) or any(c in text for c in cues), (kind, rx.pattern, text)
+
+
+@pytest.mark.parametrize(
+    ("raw", "cleaned"),
+    [
+        ("We  we\tare ,  done .", "We we\tare, done."),
+        ("uh so\xa0\xa0we ;  go", "so we; go"),
+        ("Um, the the  budget\n?", "the budget?"),
+        ("ſo  ſo , yes", "ſo ſo, yes"),
+    ],
+)
+def test_clean_treats_every_whitespace_as_before_its_literal_shortcuts(raw: str, cleaned: str) -> None:
+    from services.analysis.extract import clean
+
+    assert clean(raw) == cleaned

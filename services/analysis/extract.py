@@ -33,6 +33,7 @@ _FILLER = re.compile(r"\b(?:uh|um|mm|hmm)\b[,]?\s*", re.IGNORECASE)
 _FILLER_CUES = ("uh", "um", "mm")  # literals _FILLER needs (one of them)
 _SPACES = re.compile(r"\s{2,}")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.!?;:])")
+_SPACE_PUNCT = (" ,", " .", " !", " ?", " ;", " :")  # what _SPACE_BEFORE_PUNCT needs in plain text
 _META = re.compile(r"\b(?:this meeting|the agenda|presentation|minutes|slides?|whiteboard)\b", re.I)
 
 
@@ -40,8 +41,14 @@ def clean(text: str) -> str:
     """Spoken text made readable: no 'uh/um', no 'we we', no stray spaces before punctuation."""
     if not text.isascii() or any(map(text.lower().__contains__, _FILLER_CUES)):
         text = _FILLER.sub("", text)  # after cleaning a turn, its sentences seldom hold a filler
+    # printable text has no whitespace but " " (str.isprintable), so literal tests are exact there
+    plain = text.isprintable()
     text = _STUTTER.sub(_FIRST_GROUP, text)
-    return _SPACE_BEFORE_PUNCT.sub("", _SPACES.sub(" ", text)).strip(" ,")
+    if not plain or "  " in text:
+        text = _SPACES.sub(" ", text)
+    if not plain or any(map(text.__contains__, _SPACE_PUNCT)):
+        text = _SPACE_BEFORE_PUNCT.sub("", text)
+    return text.strip(" ,")
 
 
 WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
