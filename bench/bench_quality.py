@@ -157,6 +157,30 @@ best of 15–25): tone 49–57 → 15–23 ms, speaker aliases 21–23 → 10–
 8–9 ms, extractive summary 15–20 → 13 ms, `clean()` 1.7× faster. What is left is mostly the
 commitment and decision rules (~115 of ~190 ms CPU), so p95 < 200 ms wall needs a lightly
 loaded machine or a cheaper pass over those rules.
+
+Speed round two (#14, after 87796dc; results identical: `fathom-os analyze --json --offline` on
+all 20 dev meetings and the 8 examples diffed before/after): every cue regex is guarded by the
+literals it needs (a substring test; non-ASCII text is always searched;
+tests/test_analysis_heuristic.py checks each guard against its regex on the fixtures and on a
+phrase per alternative); a clause with no commitment cue at all (3 in 4) is skipped before the
+per-rule checks; the five mention rules read sentences split and folded once per `extract_all`;
+`_consensus` reads each turn's agreement once and, like the convergence search, runs the long
+regexes (in-meeting, joke, undecided, hypothetical) after the cheap tests; the meeting-type
+patterns are compiled once and skip transcripts without their literals; `clean()` skips its
+filler, double-space and space-before-punctuation passes when their literals are absent
+(printable text; fuzzed equal to the old `clean()` on 200k strings). CPU,
+`bench/bench_analyzer_cpu.py` (3 interleaved A/B series of 30, load 0.8–0.9): median 200–232 ms
+(min 149–226) before, 143–182 ms (min 123–141) after, about 22% less; per part (best of 15):
+commitments 41 → 36 ms (9 of it speaker aliases), consensus 21 → 12, convergences 20 → 16,
+mention rules 18 → 7, `extract_all` 141 → 104. Wall, the command above (6 runs of 30
+interleaved with 87796dc, load 0.8–1.0, nothing else running): median 192–260 / p95 241–306 ms
+before, 134–206 / 189–282 ms after (at load 1.2–2.9, one commit earlier: p95 226–347 before,
+181–244 after). So p95 < 200 ms wall still does not hold: it held in 1 of those 6 runs and in
+the three `bench_analyzer_cpu` series (p95 177–186 ms), and the same code's median moves
+134–206 ms from run to run on this machine even at load < 1 (not the GC: one gen-2 collection
+of ~19 ms in 30 runs). What is left (CPU, best runs): sentence splitting ~16 ms (`clean()`'s
+stutter pass is most of it), commitments ~26 plus aliases ~9, the tone ~15 (services/sentiment.py),
+convergences ~16, consensus ~12, extractive summary ~9.
 """
     text = DOC.read_text()
     if HEADING in text:
