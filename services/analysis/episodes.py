@@ -130,11 +130,13 @@ def _accepts(text: str, key: set[str]) -> bool:
     return bool(echoed) and len(text.split()) <= 8 and not text.endswith("?")
 
 
-def convergences(turns: Sequence[Turn]) -> list[Convergence]:
+def convergences(turns: Sequence[Turn], words: Sequence[list[str]] | None = None) -> list[Convergence]:
     """At most one convergence point per topic episode, in the order said."""
     from services.analysis import extract
 
-    bags = [Counter(extract._words(t[4])) for t in turns]
+    bags = (
+        [Counter(w) for w in words] if words is not None else [Counter(extract._words(t[4])) for t in turns]
+    )
     starts = segment(bags)
     bounds = list(zip(starts, [*starts[1:], len(turns)], strict=True))
     out: list[Convergence] = []

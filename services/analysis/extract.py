@@ -350,7 +350,10 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(s for s in (clean(p) for p in _SENTENCE.split(clean(text))) if s)
 
 
-def _turns(meeting: FathomMeeting) -> Iterator[tuple[int, str, str | None, str, str]]:
+Turn = tuple[int, str, str | None, str, str]  # (index, speaker, speaker email, timestamp, text)
+
+
+def _turns(meeting: FathomMeeting) -> Iterator[Turn]:
     """(index, speaker, speaker email, timestamp, text) for every non-empty turn."""
     for i, t in enumerate(meeting.transcript or []):
         if text := t.text.strip():
@@ -882,9 +885,9 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
 
 def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
     scored: list[tuple[float, int, DecisionOut]] = []
-    sources: list[tuple[int, str | None, str | None, str]] = [
-        (i, sp, ts, tx) for i, sp, _, ts, tx in _turns(meeting)
-    ]
+    turns = list(_turns(meeting))
+    words = [_words(t[4]) for t in turns]  # shared by the consensus and the episode rules
+    sources: list[tuple[int, str | None, str | None, str]] = [(i, sp, ts, tx) for i, sp, _, ts, tx in turns]
     summary_lines = [s for s in _sentences(meeting.summary_markdown.replace("\n", " ")) if s]
     sources += [(100_000 + i, None, None, s) for i, s in enumerate(summary_lines)]
     previous = ""
@@ -930,10 +933,9 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
         sentences = _sentences(text)
         if sentences and speaker is not None and len(sentences[-1].split()) >= 5:
             previous = sentences[-1]
-    scored += _consensus(meeting)  # sentence-level: a proposal answered "yeah", "Okay, no LCD."
-    scored += _episode_decisions(meeting)  # structural: one convergence point per topic episode
+    scored += _consensus(meeting, turns, words)  # sentence-level: a proposal answered "yeah", "Okay, no LCD."
+    scored += _episode_decisions(meeting, turns, words)  # structural: one convergence point per topic episode
     scored = [item for item in scored if not not_a_decision(item[2].what)]
-    turns = sum(1 for _ in _turns(meeting))
     opening = OPENING * len(meeting.transcript or [])
     scored = [
         (sc, i, d.model_copy(update={"status": "recap"}))
@@ -941,7 +943,7 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
         else (sc, i, d)
         for sc, i, d in scored
     ]
-    cap = max(3, min(MAX_DECISIONS, round(turns / 70)))
+    cap = max(3, min(MAX_DECISIONS, round(len(turns) / 70)))
     unique: list[tuple[float, int, DecisionOut]] = []
     for item in sorted(scored, key=lambda s: (-s[0], s[1])):
         if not any(
@@ -1006,13 +1008,15 @@ def not_a_decision(what: str) -> bool:
     return not words or words[-1] in _FRAGMENT_END or "?" in what or bool(_PROCESS_RX.search(what))
 
 
-def _episode_decisions(meeting: FathomMeeting) -> list[tuple[float, int, DecisionOut]]:
+def _episode_decisions(
+    meeting: FathomMeeting, turns: list[Turn] | None = None, words: list[list[str]] | None = None
+) -> list[tuple[float, int, DecisionOut]]:
     """One decision per topic episode, at its convergence point (services/analysis/episodes.py)."""
     from services.analysis.episodes import convergences
 
-    turns = list(_turns(meeting))
+    turns = list(_turns(meeting)) if turns is None else turns
     out: list[tuple[float, int, DecisionOut]] = []
-    for c in convergences(turns):
+    for c in convergences(turns, words):
         idx, speaker, _, ts, _ = turns[c.pos]
         recap = bool(_RECAP_RX.search(c.sentence))
         status: DecisionStatus = "recap" if recap else "tentative" if c.hedged else "made"
@@ -1098,15 +1102,17 @@ def _content_words(text: str) -> int:
     return sum(1 for w in _LONG_WORD_RX.findall(text.lower()) if w not in _STOPWORDS)
 
 
-def _consensus(meeting: FathomMeeting) -> list[tuple[float, int, DecisionOut]]:
+def _consensus(
+    meeting: FathomMeeting, turns: list[Turn] | None = None, words: list[list[str]] | None = None
+) -> list[tuple[float, int, DecisionOut]]:
     """Decisions reached by agreement: a concrete proposal the other speakers answer with "yeah" /
     "okay", or a short conclusion ("Okay, no speech recognition."). Recaps of earlier meetings are
     marked `recap`, hedged proposals `tentative`."""
-    turns = list(_turns(meeting))
+    turns = list(_turns(meeting)) if turns is None else turns
     n = len(turns)
     topics: dict[str, int] = {}
-    for *_, text in turns:
-        for w in set(_words(text)):
+    for turn_words in words if words is not None else (_words(t[4]) for t in turns):
+        for w in set(turn_words):
             topics[w] = topics.get(w, 0) + 1
     topic_floor = max(4, n // 80)
     # a short "yeah" / "okay" turn, worked out once: each turn is read as the answer to three
