@@ -165,22 +165,23 @@ tests/test_analysis_heuristic.py checks each guard against its regex on the fixt
 phrase per alternative); a clause with no commitment cue at all (3 in 4) is skipped before the
 per-rule checks; the five mention rules read sentences split and folded once per `extract_all`;
 `_consensus` reads each turn's agreement once and, like the convergence search, runs the long
-regexes (in-meeting, joke, undecided, hypothetical) after the cheap tests; the meeting-type
-patterns are compiled once and skip transcripts without their literals; `clean()` skips its
-filler, double-space and space-before-punctuation passes when their literals are absent
-(printable text; fuzzed equal to the old `clean()` on 200k strings). CPU,
-`bench/bench_analyzer_cpu.py` (3 interleaved A/B series of 30, load 0.8–0.9): median 200–232 ms
-(min 149–226) before, 143–182 ms (min 123–141) after, about 22% less; per part (best of 15):
-commitments 41 → 36 ms (9 of it speaker aliases), consensus 21 → 12, convergences 20 → 16,
-mention rules 18 → 7, `extract_all` 141 → 104. Wall, the command above (6 runs of 30
-interleaved with 87796dc, load 0.8–1.0, nothing else running): median 192–260 / p95 241–306 ms
-before, 134–206 / 189–282 ms after (at load 1.2–2.9, one commit earlier: p95 226–347 before,
-181–244 after). So p95 < 200 ms wall still does not hold: it held in 1 of those 6 runs and in
-the three `bench_analyzer_cpu` series (p95 177–186 ms), and the same code's median moves
-134–206 ms from run to run on this machine even at load < 1 (not the GC: one gen-2 collection
-of ~19 ms in 30 runs). What is left (CPU, best runs): sentence splitting ~16 ms (`clean()`'s
-stutter pass is most of it), commitments ~26 plus aliases ~9, the tone ~15 (services/sentiment.py),
-convergences ~16, consensus ~12, extractive summary ~9.
+regexes (in-meeting, joke, undecided, hypothetical) after the cheap tests; the decision rules
+share one list of turns and their content words; the meeting-type patterns are compiled once and
+skip transcripts without their literals; `clean()` skips its filler, double-space and
+space-before-punctuation passes when their literals are absent (printable text; fuzzed equal to
+the old `clean()` on 200k strings). CPU, `bench/bench_analyzer_cpu.py` (3 interleaved A/B series
+of 30 against 87796dc, load 1.3–1.5): median 171–261 ms (min 149–236) before, 143–195 ms (min
+113–165) after; one commit earlier at load 0.8–0.9: 200–232 (149–226) before, 143–182 (123–141)
+after, about a fifth less. Per part (CPU, best of 15, in-process A/B): mention rules 18 → 7 ms,
+commitments 41 → 36 (9 of it speaker aliases), all decision rules 35 → 25, `extract_all` 108 →
+72. Wall, the command above, interleaved with 87796dc (3 runs of 30 each time): at load 1.2–1.3
+median 177–248 / p95 253–278 ms before, 180–188 / 194–214 ms after; one commit earlier at load
+0.8–1.0 (6 runs) 192–260 / 241–306 before, 134–206 / 189–282 after. So p95 < 200 ms wall is
+still not met reliably, even on this otherwise idle 2-core machine: it held in 2 of those 9
+runs, and the same code's median moves 134–206 ms from run to run at load < 1 (not the GC: one
+gen-2 collection of ~19 ms in 30 runs). What is left (CPU, best runs): sentence splitting ~16
+ms (`clean()`'s stutter pass is most of it), commitments ~26 plus aliases ~9, the tone ~15
+(services/sentiment.py), convergences ~15, consensus ~10, extractive summary ~9.
 """
     text = DOC.read_text()
     if HEADING in text:
