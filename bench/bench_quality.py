@@ -129,6 +129,23 @@ dropped because the dev set got worse: dropping conditions ("if / when / whether
 requiring two content words (P 0.26), a bonus for the meeting's second half (+0.01, within
 noise, and a bet on AMI's shape), fewer decisions per meeting (turns/90: P 0.31 but R 0.24).
 
+Round five (decisions only, 2026-12-01; nothing kept, since nothing beat round four beyond noise).
+All candidates the rules produce, before the per-meeting cap, number 176 at P 0.27 / R 0.34: even a
+perfect ranking of today's candidates would stop near R 0.34, so the candidates, not the cap, are
+the limit. Tried, each on the whole dev set: (1) a question two other speakers answer alike ("Round
+buttons or square ones?" "Round I think." "Um, round."): candidates R 0.34 → 0.35, capped result
+unchanged (0.31 / 0.28); (2) merging decisions that share two content words (one matter restated
+later): 0.30 / 0.26; (3) the chair's topic-dense sentences in the last fifth of the meeting (a
+wrap-up): alone P 0.37 / R 0.16 (57 predicted), merged 0.32 / 0.30, within noise and a bet on AMI's
+shape; (4) a short turn by another speaker echoing two content words of the turn before
+("Titanium back, plastic front."): P 0.19 alone; (5) a logistic-regression reranker over 41 generic
+turn features (agreement, echo, choice and hedge cues, topic recurrence, the chair, later
+restatement, the rules' own scores), scored leave-one-meeting-out: P 0.24–0.27 / R 0.24–0.33, below
+the hand rules. What separates a decision from a proposal the room only acknowledged is mostly
+meaning, not form: the offline decisions stay below target, and Claude (decisions with status,
+owner and an evidence quote, checked against the transcript) is the path for decisions a team
+relies on.
+
 Speed: `HeuristicAnalyzer.analyze_sync` on {name} ({turns} turns, about an hour), {args.runs} runs
 in-process, sentence cache cleared before each run: median {median:.0f} ms, p95 {p95:.0f} ms
 (target p95 < 200 ms; before the sentence cache: median 651 ms, p95 957 ms). Round four (the shared 2-core machine
