@@ -265,7 +265,11 @@ class IntakeProcess:
     async def ready(self) -> None:
         """Wait until the child serves (raises what its start-up raised); then supervise it."""
         assert self._child is not None
-        await asyncio.wait_for(asyncio.shield(self._child.ready), START_TIMEOUT)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._child.ready), START_TIMEOUT)
+        except BaseException:
+            await self._retire(self._child, kill=True)  # no child left running that never served
+            raise
         self._supervisor = asyncio.create_task(self._supervise(), name="intake-supervisor")
 
     async def _spawn(self) -> _Child:
@@ -332,24 +336,43 @@ class IntakeProcess:
         task.add_done_callback(self._tasks.discard)
 
     async def _supervise(self) -> None:
-        """Start the child again whenever it exits; quickly after a long life, slower if it keeps dying."""
+        """Start the child again whenever it exits; quickly after a long life, slower if it keeps dying
+        or does not come up (a child that never says ready is killed, not left holding connections)."""
         failures = 0
         while True:
             child = self._child
             assert child is not None
             code = await child.proc.wait()
+            await self._retire(child)
             if self._stopping:
                 return
             self.last_exit, self.restarts = code, self.restarts + 1
             failures = 0 if time.monotonic() - child.started_at > 30 else failures + 1
             log.error("webhook intake process %s exited (%s); starting it again", child.proc.pid, code)
-            if failures > 1:
-                await asyncio.sleep(min(5.0, 0.1 * 2**failures))  # back-off for a crash loop
-            try:
-                self._child = await self._spawn()
-                await asyncio.wait_for(asyncio.shield(self._child.ready), START_TIMEOUT)
-            except Exception:
-                log.exception("webhook intake process did not start")
+            while True:
+                if failures > 1:
+                    await asyncio.sleep(min(5.0, 0.1 * 2**failures))  # back-off for a crash loop
+                new: _Child | None = None
+                try:
+                    new = self._child = await self._spawn()
+                    await asyncio.wait_for(asyncio.shield(new.ready), START_TIMEOUT)
+                    break
+                except Exception:
+                    log.exception("webhook intake process did not start")
+                    failures += 1
+                    if new is not None:
+                        await self._retire(new, kill=True)
+                        self._child = child  # the dead one: nothing to wait for but the next try
+
+    async def _retire(self, child: _Child, *, kill: bool = False) -> None:
+        """Close a finished child's control socket and its reader (one descriptor per restart)."""
+        if kill and child.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                child.proc.kill()
+            await child.proc.wait()
+        child.link.close()
+        if child.reader is not None:
+            await asyncio.gather(child.reader, return_exceptions=True)
 
     async def probe(self) -> dict[str, Any]:
         """The intake's part of /healthz: its process, restarts, and inbox rows not yet moved."""

@@ -342,3 +342,33 @@ async def test_the_inbox_answers_what_the_main_database_has_as_duplicate(tmp_pat
         holder.execute("ROLLBACK")
         holder.close()
         await db.dispose()
+
+
+def _silent_intake(tmp_path: Path) -> Any:
+    """An IntakeProcess whose child never says "ready" (it only sleeps)."""
+    config = intake_process.IntakeConfig(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}", secrets=["s"], inbox=None,
+        max_bytes=1 << 20, header_timeout=5, body_timeout=5, max_connections=10, lease_seconds=30,
+        max_attempts=3,
+    )  # fmt: skip
+
+    async def metrics() -> tuple[bytes, str]:
+        return b"", "text/plain"
+
+    return intake_process.IntakeProcess(
+        config, host="127.0.0.1", port=0, probes={}, metrics=metrics, notify=lambda: None
+    )
+
+
+async def test_a_child_that_never_serves_is_killed_not_left_running(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(intake_process, "ENTRY", ["-c", "import time; time.sleep(600)"])
+    monkeypatch.setattr(intake_process, "START_TIMEOUT", 0.5)
+    intake = _silent_intake(tmp_path)
+    await intake.start()
+    child = intake._child
+    assert child is not None and child.proc.returncode is None
+    with pytest.raises(TimeoutError):
+        await intake.ready()
+    assert child.proc.returncode is not None  # killed: it would hold webhook connections unanswered
+    assert child.link.writer.is_closing()
+    await intake.stop()
