@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 
-Turn = tuple[int, str, str | None, str, str]  # (index, speaker, email, timestamp, text)
+from services.analysis.extract import Turn
 
 WINDOW = 12  # turns on each side of a gap compared for cohesion
 MIN_EPISODE = 15  # turns; shorter dips are the same topic
