@@ -33,8 +33,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,20 +98,9 @@ class IntakeDatabase(Database):
             # after the base class's connect hook (busy_timeout 30 s); probe_write restores it
             event.listen(self.engine.sync_engine, "connect", _short_busy_timeout)
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        if not self.is_sqlite:
-            async with super().session() as session:
-                yield session
-            return
-        async with self._sessions() as session:
+    async def _begin(self, session: AsyncSession) -> None:
+        if self.is_sqlite:
             await _begin_soon(session)
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
 
 
 def _short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:

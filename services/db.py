@@ -36,12 +36,17 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
+            await self._begin(session)
             try:
                 yield session
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
+
+    async def _begin(self, session: AsyncSession) -> None:
+        """How a unit of work starts its transaction: lazily, at its first statement (a subclass may
+        start it at once, e.g. the webhook intake's short lock tries)."""
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
