@@ -41,6 +41,7 @@ from services.os_config import OSConfig, QuietHours, Reminders
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str, date]  # kind, subject, day
+_DigestLists = tuple[list[ActionItem], list[ActionItem], list[ActionItem]]  # due today, overdue, completed
 NOTE_DAY = date(2000, 1, 1)  # thread notes are once per item ever, not once per day
 CHUNK = 400
 SEND_CONCURRENCY = 8
@@ -313,12 +314,8 @@ class ReminderService:
             post_key = _new_post_key(person.slack_id)
             won = await self._claim(list(dm), person.slack_id, post_key)
             report.lost_claims += len(dm) - len(won)
-            items = sort_for_list(list({dm[k].id: dm[k] for k in won}.values()), local.date())
-            if items and await self._send(
-                won, report, self.sender.remind(person.slack_id, person.name, items, now, post_key)
-            ):
-                report.dms += 1
-                report.reminded_items += len(items)
+            if won:
+                await self._send_reminder(person, now, local, won, [dm[k] for k in won], post_key, report)
         for key, item, nudges in notes:
             post_key = _new_post_key(person.slack_id)
             if await self._claim([key], person.slack_id, post_key) and await self._note(
@@ -355,7 +352,8 @@ class ReminderService:
             log.warning("re-sending %d reminder claim(s) of a dead holder as %s", len(won), post_key)
             kind = won[0][0]
             if kind == "digest":
-                await self._send_digest(person, now, local, won, post_key, report)
+                lists = _digest_lists(person, local.date())
+                await self._send_digest(person, now, lists, won, post_key, report)
                 continue
             if kind == "thread_note":
                 noted = by_subject.get(won[0][1])
@@ -365,16 +363,29 @@ class ReminderService:
                 elif await self._note(won[0], noted, nudges, report, post_key):
                     report.notes += 1
                 continue
-            items = sort_for_list(
-                list({i.id: i for k in won if (i := by_subject.get(k[1])) is not None}.values()), local.date()
-            )
-            if not items:  # done or gone since: nothing left to remind about
-                await self._mark(won, "skipped")
-            elif await self._send(
-                won, report, self.sender.remind(person.slack_id, person.name, items, now, post_key)
-            ):
-                report.dms += 1
-                report.reminded_items += len(items)
+            items = [i for k in won if (i := by_subject.get(k[1])) is not None]
+            await self._send_reminder(person, now, local, won, items, post_key, report)
+
+    async def _send_reminder(
+        self,
+        person: _Person,
+        now: datetime,
+        local: datetime,
+        keys: list[Key],
+        items: Iterable[ActionItem],
+        post_key: str,
+        report: RunReport,
+    ) -> None:
+        """One DM under `post_key` listing `items` (each once) for the claims `keys`; with nothing
+        left to list (a taken-over claim whose items are done or gone since) they are skipped."""
+        listed = sort_for_list(list({i.id: i for i in items}.values()), local.date())
+        if not listed:
+            await self._mark(keys, "skipped")
+        elif await self._send(
+            keys, report, self.sender.remind(person.slack_id, person.name, listed, now, post_key)
+        ):
+            report.dms += 1
+            report.reminded_items += len(listed)
 
     async def _digest(
         self,
@@ -388,23 +399,26 @@ class ReminderService:
         if local.hour < policy.digest_hour or (policy.digest_weekdays_only and local.weekday() >= 5):
             return
         key: Key = ("digest", f"user:{person.slack_id}", local.date())
-        if key in existing or not any(_digest_lists(person, local.date())):
-            return  # sent, claimed, or empty (an empty digest is noise)
+        if key in existing:
+            return  # sent or claimed
+        lists = _digest_lists(person, local.date())
+        if not any(lists):
+            return  # an empty digest is noise
         post_key = _new_post_key(person.slack_id)
         if await self._claim([key], person.slack_id, post_key):
-            await self._send_digest(person, now, local, [key], post_key, report)
+            await self._send_digest(person, now, lists, [key], post_key, report)
 
     async def _send_digest(
         self,
         person: _Person,
         now: datetime,
-        local: datetime,
+        lists: _DigestLists,
         keys: list[Key],
         post_key: str,
         report: RunReport,
     ) -> None:
-        due_today, overdue, completed = _digest_lists(person, local.date())
-        if not (due_today or overdue or completed):
+        due_today, overdue, completed = lists
+        if not any(lists):
             await self._mark(keys, "skipped")  # a taken-over digest with nothing left to say
             return
         sending = self.sender.digest(person.slack_id, due_today, overdue, completed, now, post_key)
@@ -539,9 +553,7 @@ class ReminderService:
             return int(await s.scalar(stmt) or 0)
 
 
-def _digest_lists(
-    person: _Person, today: date
-) -> tuple[list[ActionItem], list[ActionItem], list[ActionItem]]:
+def _digest_lists(person: _Person, today: date) -> _DigestLists:
     """A digest's sections: due today, overdue (most overdue first), completed in the last day."""
     dated = [i for i in person.items if i.due_date is not None]
     due_today = [i for i in dated if i.due_date == today]
