@@ -444,6 +444,33 @@ def test_past_tense_decision_in_the_opening_is_a_recap() -> None:
     assert found and all(d.status == "recap" for d in found)
 
 
+
+_RECALLED_DESIGN = [  # TS3009d turns 50-54: the designer presents what the last meeting settled
+    (
+        "ID",
+        "Uh it's pretty uh much uh like uh Mike draw uh drew uh the in the during the last meeting . With uh"
+        " the different uh perspectives of it . Uh we'll begin uh with the front . So there's this part um"
+        " which is made of hard plastic , the front . And uh we're we're using different colours . Of course"
+        " for the launch we use the basic ugly colours ,",
+    ),
+    ("PM", "Yeah ."),
+    ("ID", "and later we'll put out uh more interesting covers with different patterns and pictures ."),
+    ("PM", "Mm-hmm ."),
+    ("ID", "But basically , different colours , bright colours not black , too dark . Fancy colours ."),
+    # later in the meeting (turns 273, 386): the colours are one of its topics
+    ("ID", "I think it's pointed towards the youth of course , if you look at the design and the colours ."),
+    ("ID", "But but we have the the the the the sparkly fruity colours of course ."),
+]
+
+
+def test_what_a_speaker_presents_after_naming_the_last_meeting_is_a_recap() -> None:
+    found = [d for d in _ami(_RECALLED_DESIGN, tail=200).decisions if "launch" in d.what]
+    assert found and all(d.status == "recap" for d in found)
+    # the same words with no earlier meeting named are this meeting's own decision
+    fresh = [(s, t.replace("during the last meeting", "on the whiteboard")) for s, t in _RECALLED_DESIGN]
+    found = [d for d in _ami(fresh, tail=200).decisions if "launch" in d.what]
+    assert found and all(d.status != "recap" for d in found)
+
 # ---- fourth round (#14): the chair, unintroduced roles, joint tasks, tasks handed out turn by turn
 
 

@@ -937,9 +937,10 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
     scored += _episode_decisions(meeting, turns, words)  # structural: one convergence point per topic episode
     scored = [item for item in scored if not not_a_decision(item[2].what)]
     opening = OPENING * len(meeting.transcript or [])
+    recalled = _recalled(turns, opening)
     scored = [
         (sc, i, d.model_copy(update={"status": "recap"}))
-        if i < opening and _PAST_DECIDED_RX.search(d.what) and d.status != "recap"
+        if i < opening and (_PAST_DECIDED_RX.search(d.what) or i in recalled) and d.status != "recap"
         else (sc, i, d)
         for sc, i, d in scored
     ]
@@ -952,6 +953,25 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
             unique.append(item)
     top = unique[:cap]
     return [d for _, _, d in sorted(top, key=lambda s: s[1])]
+
+
+RECALL_TURNS = 12  # a speaker's turns after naming an earlier meeting that still report on it
+
+
+def _recalled(turns: list[Turn], opening: float) -> set[int]:
+    """Turns in the opening said by a speaker who named an earlier meeting at most RECALL_TURNS
+    turns before ("during the last meeting… we'll begin with the basic colours"): what they
+    present there restates that meeting's outcome, a recap."""
+    cue_at: dict[str, int] = {}
+    out: set[int] = set()
+    for k, (idx, speaker, _, _, text) in enumerate(turns):
+        if idx >= opening:
+            break
+        if _RECAP_RX.search(text):
+            cue_at[speaker] = k
+        if speaker in cue_at and k - cue_at[speaker] <= RECALL_TURNS:
+            out.add(idx)
+    return out
 
 
 # how the meeting runs, not what it settles: "we need to unplug my laptop", "let's not focus on
