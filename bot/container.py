@@ -81,14 +81,14 @@ class _NoSender:
     async def profile(self, slack_id: str) -> tuple[str | None, str]:
         return None, ""
 
-    async def remind(self, *args: object) -> None:
+    async def remind(self, *args: object, **kwargs: object) -> None:
         from services.reminders import Refused
 
         raise Refused("Slack is not configured")
 
     digest = remind
 
-    async def note(self, *args: object) -> bool:
+    async def note(self, *args: object, **kwargs: object) -> bool:
         return False
 
 

@@ -12,7 +12,8 @@ Exactly once across a crash: a claim names its holder (`host:pid:random`), a lea
 claim still `claimed` whose holder is dead (its lease lapsed, or its pid is gone on this host) is
 taken over by a conditional UPDATE and sent again under the same key: if the first send reached
 Slack, the gateway finds that message in the DM's (or thread's) history and updates it instead of
-posting a second one.
+posting a second one. A claim settled (sent, skipped) or released takes its message's gateway
+rows (ref, pending marker) with it in the same transaction: its post key is never sent under again.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ from zoneinfo import ZoneInfo
 from cachetools import TTLCache
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.action_items import sort_for_list, zone
 from services.clock import as_utc, utcnow
 from services.db import Database
 from services.holders import dead_local_holder, new_holder_id
-from services.models import ActionItem, Person, ReminderSent
+from services.models import ActionItem, Person, ReminderSent, SlackMessageRef, SlackPendingPost
 from services.os_config import OSConfig, QuietHours, Reminders
 
 log = logging.getLogger(__name__)
@@ -58,12 +60,13 @@ class ReminderSender(Protocol):
     """Who draws and delivers what a run decided (`services.slack.reminders.ReminderPublisher`).
 
     `key` names the message for the gateway's crash-safe post: the same key is sent again after a
-    crash, and a message already in Slack under it is updated, not posted twice."""
+    crash, and a message already in Slack under it is updated, not posted twice. `fresh`: the key was
+    made for this claim just now, so no message can be recorded under it yet (no ref to look up)."""
 
     async def profile(self, slack_id: str) -> tuple[str | None, str]: ...
 
     async def remind(
-        self, slack_id: str, name: str, items: Sequence[ActionItem], now: datetime, key: str
+        self, slack_id: str, name: str, items: Sequence[ActionItem], now: datetime, key: str, *, fresh: bool
     ) -> None: ...
 
     async def digest(
@@ -74,9 +77,11 @@ class ReminderSender(Protocol):
         completed: Sequence[ActionItem],
         now: datetime,
         key: str,
+        *,
+        fresh: bool,
     ) -> None: ...
 
-    async def note(self, item: ActionItem, nudges: int, key: str) -> bool: ...
+    async def note(self, item: ActionItem, nudges: int, key: str, *, fresh: bool) -> bool: ...
 
 
 @dataclass
@@ -315,11 +320,12 @@ class ReminderService:
             won = await self._claim(list(dm), person.slack_id, post_key)
             report.lost_claims += len(dm) - len(won)
             if won:
-                await self._send_reminder(person, now, local, won, [dm[k] for k in won], post_key, report)
+                items = [dm[k] for k in won]
+                await self._send_reminder(person, now, local, won, items, post_key, report, fresh=True)
         for key, item, nudges in notes:
             post_key = _new_post_key(person.slack_id)
             if await self._claim([key], person.slack_id, post_key) and await self._note(
-                key, item, nudges, report, post_key
+                key, item, nudges, report, post_key, fresh=True
             ):
                 report.notes += 1
         await self._digest(person, now, local, policy, existing, report)
@@ -353,18 +359,18 @@ class ReminderService:
             kind = won[0][0]
             if kind == "digest":
                 lists = _digest_lists(person, local.date())
-                await self._send_digest(person, now, lists, won, post_key, report)
+                await self._send_digest(person, now, lists, won, post_key, report, fresh=False)
                 continue
             if kind == "thread_note":
                 noted = by_subject.get(won[0][1])
                 nudges = nudge_counts.get(won[0][1], 0)
                 if noted is None:
                     await self._mark(won, "skipped")
-                elif await self._note(won[0], noted, nudges, report, post_key):
+                elif await self._note(won[0], noted, nudges, report, post_key, fresh=False):
                     report.notes += 1
                 continue
             items = [i for k in won if (i := by_subject.get(k[1])) is not None]
-            await self._send_reminder(person, now, local, won, items, post_key, report)
+            await self._send_reminder(person, now, local, won, items, post_key, report, fresh=False)
 
     async def _send_reminder(
         self,
@@ -375,6 +381,8 @@ class ReminderService:
         items: Iterable[ActionItem],
         post_key: str,
         report: RunReport,
+        *,
+        fresh: bool,
     ) -> None:
         """One DM under `post_key` listing `items` (each once) for the claims `keys`; with nothing
         left to list (a taken-over claim whose items are done or gone since) they are skipped."""
@@ -382,7 +390,7 @@ class ReminderService:
         if not listed:
             await self._mark(keys, "skipped")
         elif await self._send(
-            keys, report, self.sender.remind(person.slack_id, person.name, listed, now, post_key)
+            keys, report, self.sender.remind(person.slack_id, person.name, listed, now, post_key, fresh=fresh)
         ):
             report.dms += 1
             report.reminded_items += len(listed)
@@ -406,7 +414,7 @@ class ReminderService:
             return  # an empty digest is noise
         post_key = _new_post_key(person.slack_id)
         if await self._claim([key], person.slack_id, post_key):
-            await self._send_digest(person, now, lists, [key], post_key, report)
+            await self._send_digest(person, now, lists, [key], post_key, report, fresh=True)
 
     async def _send_digest(
         self,
@@ -416,12 +424,16 @@ class ReminderService:
         keys: list[Key],
         post_key: str,
         report: RunReport,
+        *,
+        fresh: bool,
     ) -> None:
         due_today, overdue, completed = lists
         if not any(lists):
             await self._mark(keys, "skipped")  # a taken-over digest with nothing left to say
             return
-        sending = self.sender.digest(person.slack_id, due_today, overdue, completed, now, post_key)
+        sending = self.sender.digest(
+            person.slack_id, due_today, overdue, completed, now, post_key, fresh=fresh
+        )
         if await self._send(keys, report, sending):
             report.digests += 1
 
@@ -435,13 +447,15 @@ class ReminderService:
             return False
         finally:
             self._inflight.difference_update(keys)  # unknown errors leave the claim to its lease
-        await self._mark_sent(keys)
+        await self._mark(keys, "sent")
         return True
 
-    async def _note(self, key: Key, item: ActionItem, nudges: int, report: RunReport, post_key: str) -> bool:
+    async def _note(
+        self, key: Key, item: ActionItem, nudges: int, report: RunReport, post_key: str, *, fresh: bool
+    ) -> bool:
         """After the last nudge the meeting's thread hears about it, once."""
         try:
-            posted = await self.sender.note(item, nudges, post_key)
+            posted = await self.sender.note(item, nudges, post_key, fresh=fresh)
         except Refused:
             await self._release([key])
             report.failed += 1
@@ -451,7 +465,7 @@ class ReminderService:
         if not posted:
             await self._mark([key], "skipped")
             return False
-        await self._mark_sent([key])
+        await self._mark([key], "sent")
         return True
 
     # -- claims ------------------------------------------------------------------------------------
@@ -520,11 +534,8 @@ class ReminderService:
         self._inflight.update(won)
         return won
 
-    async def _mark_sent(self, keys: Iterable[Key]) -> None:
-        await self._mark(keys, "sent")
-
-    async def _mark(self, keys: Iterable[Key], status: str) -> None:
-        keys = list(keys)
+    async def _mark(self, keys: list[Key], status: str) -> None:
+        """Settle the claims of one message (`sent`, `skipped`); its gateway rows go with them."""
         self._inflight.difference_update(keys)
         async with self.db.session() as s:
             for kind, subject, day in keys:
@@ -535,15 +546,36 @@ class ReminderService:
                     )
                     .values(status=status, sent_at=utcnow())
                 )
+            await self._forget_message(s, keys[0])
 
-    async def _release(self, keys: Iterable[Key]) -> None:
+    async def _release(self, keys: list[Key]) -> None:
+        """Drop the claims of one message for a later run (which sends under a new key)."""
         async with self.db.session() as s:
+            await self._forget_message(s, keys[0])
             for kind, subject, day in keys:
                 await s.execute(
                     delete(ReminderSent).where(
                         ReminderSent.kind == kind, ReminderSent.subject == subject, ReminderSent.day == day
                     )
                 )
+
+    async def _forget_message(self, s: AsyncSession, key: Key) -> None:
+        """Delete the gateway's ref and pending marker of the message `key`'s claim was sent under,
+        only while this service holds it: a holder taken over as dead (its lease lapsed, yet it was
+        alive) leaves them to the new holder, whose send needs the ref to update, not post again."""
+        kind, subject, day = key
+        post_key = (
+            select(ReminderSent.post_key)
+            .where(
+                ReminderSent.kind == kind,
+                ReminderSent.subject == subject,
+                ReminderSent.day == day,
+                ReminderSent.holder == self.holder,
+            )
+            .scalar_subquery()
+        )
+        await s.execute(delete(SlackMessageRef).where(SlackMessageRef.entity == post_key))
+        await s.execute(delete(SlackPendingPost).where(SlackPendingPost.entity == post_key))
 
     async def sent_count(self, kind: str | None = None) -> int:
         async with self.db.session() as s:

@@ -19,7 +19,7 @@ from blocks.common import notice
 from bot.sandbox import LocalSlack
 from services.clock import utcnow
 from services.db import Database
-from services.models import ActionItem, Meeting, Person, ReminderSent, SlackPendingPost
+from services.models import ActionItem, Meeting, Person, ReminderSent, SlackMessageRef, SlackPendingPost
 from services.os_config import OSConfig, QuietHours, Reminders
 from services.reminders import ReminderService
 from services.slack.gateway import RateGate, SlackGateway, retry_handlers
@@ -91,6 +91,12 @@ async def item(db: Database, meeting_id: int, owner: str, due: date | None, **fi
 
 def dms(slack: LocalSlack, user: str) -> list[str]:
     return [json.dumps(m.get("blocks")) for m in slack.dms(user)]
+
+
+async def refs(db: Database) -> list[str]:
+    """The entities of every message ref the gateway has recorded."""
+    async with db.session() as s:
+        return sorted((await s.scalars(select(SlackMessageRef.entity))).all())
 
 
 WED = date(2026, 1, 14)  # winter: New York UTC-5, Berlin UTC+1
@@ -171,6 +177,22 @@ async def test_overdue_nudges_stop_after_the_limit_then_one_thread_note(
     assert len(dms(slack, "U01MAYA")) == 2
     notes = [r for r in slack.thread("C02MEETINGS", parent.ts)[1:] if "Still open after 2" in json.dumps(r)]
     assert len(notes) == 1
+
+
+async def test_sent_reminders_leave_no_message_ref_behind(db: Database, slack: LocalSlack) -> None:
+    """A due DM, a digest and a thread note each record a ref when posted; once the claim is sent
+    nothing will update that message again, so the ref goes (the meeting card's ref stays)."""
+    m = await meeting(db)
+    await gateway(slack, db).post_or_update(f"meeting:{m}", "C02MEETINGS", notice("Meeting card"))
+    await item(db, m, "U02JONAS", WED)
+    await item(db, m, "U02JONAS", WED - timedelta(days=1))
+    reminders = service(slack, db, max_overdue_nudges=0, digest_hour=9, due_hour=9)
+    report = await reminders.tick(at(WED, 8))  # Berlin 09:05
+    assert (report.dms, report.digests, report.notes) == (1, 1, 1)
+    assert len(dms(slack, "U02JONAS")) == 2
+    assert await refs(db) == [f"meeting:{m}"]
+    async with db.session() as s:
+        assert set((await s.scalars(select(ReminderSent.status))).all()) == {"sent"}
 
 
 async def test_external_owners_are_never_dmed(db: Database, slack: LocalSlack) -> None:
@@ -275,6 +297,7 @@ async def test_claims_of_a_dead_holder_are_sent_again_once_whether_or_not_slack_
     async with db.session() as s:
         status = dict((await s.execute(select(ReminderSent.recipient, ReminderSent.status))).all())
         assert await s.scalar(select(func.count()).select_from(SlackPendingPost)) == 0
+    assert await refs(db) == []  # the dead holder's recorded ref went with its claim, once sent
     assert status == {users[0]: "sent", users[1]: "sent", users[2]: "sent", users[3]: "claimed"}
     assert len(slack.calls_to("conversations.history")) == 1  # only the one with a marker left over
 

@@ -13,7 +13,7 @@ from blocks.common import Message, build, mrkdwn
 from blocks.text import esc_trunc, user_mention
 from services.models import ActionItem
 from services.reminders import Refused
-from services.slack.gateway import SlackGateway
+from services.slack.gateway import MessageRef, SlackGateway
 from services.views import item_views
 
 
@@ -23,7 +23,8 @@ class ReminderPublisher:
 
     Every message goes through `SlackGateway.post_or_update` under the claim's key, so a reminder
     sent again after a crash finds a message that reached Slack (DM history, or the thread) and
-    updates it instead of posting a second one."""
+    updates it instead of posting a second one. A `fresh` key has no message yet: the ref is not
+    looked up (the pending marker still guards the post)."""
 
     def __init__(self, gateway: SlackGateway) -> None:
         self.gateway = gateway
@@ -33,9 +34,9 @@ class ReminderPublisher:
         return user.tz, user.name
 
     async def remind(
-        self, slack_id: str, name: str, items: Sequence[ActionItem], now: datetime, key: str
+        self, slack_id: str, name: str, items: Sequence[ActionItem], now: datetime, key: str, *, fresh: bool
     ) -> None:
-        await self._dm(slack_id, key, reminder_dm(name, item_views(items), now))
+        await self._dm(slack_id, key, reminder_dm(name, item_views(items), now), fresh)
 
     async def digest(
         self,
@@ -45,12 +46,13 @@ class ReminderPublisher:
         completed: Sequence[ActionItem],
         now: datetime,
         key: str,
+        *,
+        fresh: bool,
     ) -> None:
-        await self._dm(
-            slack_id, key, digest_dm(item_views(due_today), item_views(overdue), item_views(completed), now)
-        )
+        message = digest_dm(item_views(due_today), item_views(overdue), item_views(completed), now)
+        await self._dm(slack_id, key, message, fresh)
 
-    async def note(self, item: ActionItem, nudges: int, key: str) -> bool:
+    async def note(self, item: ActionItem, nudges: int, key: str, *, fresh: bool) -> bool:
         """After the last nudge the meeting's thread hears about it; False when there is no thread."""
         parent = await self.gateway.ref(f"meeting:{item.meeting_id}")
         if parent is None:
@@ -65,13 +67,21 @@ class ReminderPublisher:
             f"Still open: {item.text}", [SectionBlock(block_id=f"reminder_note:{item.id}", text=mrkdwn(text))]
         )
         try:
-            await self.gateway.post_or_update(key, parent.channel, message, thread_ts=parent.ts)
+            await self.gateway.post_or_update(
+                key, parent.channel, message, thread_ts=parent.ts, known=_known(fresh)
+            )
         except SlackApiError as exc:
             raise Refused(str(exc.response.get("error"))) from exc
         return True
 
-    async def _dm(self, slack_id: str, key: str, message: Message) -> None:
+    async def _dm(self, slack_id: str, key: str, message: Message, fresh: bool) -> None:
         try:
-            await self.gateway.post_or_update(key, await self.gateway.dm_channel(slack_id), message)
+            channel = await self.gateway.dm_channel(slack_id)
+            await self.gateway.post_or_update(key, channel, message, known=_known(fresh))
         except SlackApiError as exc:
             raise Refused(str(exc.response.get("error"))) from exc
+
+
+def _known(fresh: bool) -> dict[str, MessageRef] | None:
+    """`post_or_update`'s pre-fetched refs: none at all for a fresh key, else looked up."""
+    return {} if fresh else None
