@@ -23,9 +23,11 @@ import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
 
 if TYPE_CHECKING:
     from services.webhook import Receipt, WebhookIntake, _Pending
@@ -68,6 +70,22 @@ def _connect(path: Path, autocheckpoint: bool = True) -> sqlite3.Connection:
     return conn
 
 
+def _main_reader(path: str) -> Engine:
+    """The main database, read only, on one autocommit connection: each read is its own WAL snapshot."""
+    engine = create_engine(
+        f"sqlite:///{path}",
+        poolclass=StaticPool,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi: sqlite3.Connection, _record: object) -> None:
+        dbapi.execute("PRAGMA query_only=1")
+
+    return engine
+
+
 class IntakeInbox:
     """`put` in the intake process (autocheckpoint=False); `pending`, `mark_moved` in the bot's."""
 
@@ -78,51 +96,34 @@ class IntakeInbox:
         self._writer = _connect(path, autocheckpoint)
         self._writer.executescript(SCHEMA)
         self._reader = _connect(path, autocheckpoint)
-        self._main: sqlite3.Connection | None = None
-        if main is not None:  # a WAL reader of the main database: never waits for its writer
-            self._main = sqlite3.connect(main, isolation_level=None, check_same_thread=False, timeout=30)
-            self._main.execute("PRAGMA query_only=1")
+        # a WAL reader of the main database (one connection, autocommit): never waits for its writer
+        self._main = None if main is None else _main_reader(main)
         self._pruned_at = 0.0
 
-    def _known_in_main(self, ids: list[str], recordings: list[int]) -> tuple[set[str], set[int]]:
-        """(webhook-ids stored, recording_ids accepted) in the main database: WebhookIntake._known in
-        plain SQL, one synchronous call (an aiosqlite read costs several thread hops under load)."""
-        if self._main is None:
-            return set(), set()
-        rows = self._main.execute(
-            "SELECT webhook_id, recording_id, status FROM webhook_deliveries"
-            f" WHERE webhook_id IN ({','.join('?' * len(ids))})"
-            f" OR (recording_id IN ({','.join('?' * len(recordings))}) AND status = 'accepted')",
-            [*ids, *recordings],
-        ).fetchall()
-        return {str(w) for w, _r, _s in rows}, {int(r) for _w, r, s in rows if s == "accepted"}
-
-    def put(
-        self,
-        batch: list[_Pending],
-        stored: AbstractSet[str] = frozenset(),
-        accepted_before: AbstractSet[int] = frozenset(),
-    ) -> list[Receipt]:
-        """Commit a batch (the intake process); the receipts say accepted or duplicate. `stored`,
-        `accepted_before` (and, with `main`, what it reads there): webhook-ids and recording_ids the
-        main database already has (a delivery stored there meanwhile is still caught by the mover:
-        stored once, as duplicate)."""
-        from services.webhook import Receipt
+    def put(self, batch: list[_Pending]) -> list[Receipt]:
+        """Commit a batch (the intake process); the receipts say accepted or duplicate, counting what
+        the main database already has (with `main`; a delivery stored there meanwhile is still caught
+        by the mover: stored once, as duplicate). The main file is read with the intake's own rule,
+        `known_deliveries`, in one synchronous call (an aiosqlite read costs thread hops under load)."""
+        from services.webhook import Receipt, known_deliveries
 
         ids = list({p.webhook_id for p in batch})
         recordings = list({p.recording_id for p in batch})
-        in_main, accepted_in_main = self._known_in_main(ids, recordings)
-        stored, accepted_before = set(stored) | in_main, set(accepted_before) | accepted_in_main
+        stored: set[str] = set()
+        accepted_before: set[int] = set()
+        if self._main is not None:
+            with self._main.connect() as main:
+                stored, accepted_before = known_deliveries(main, ids, recordings)
         conn = self._writer
         conn.execute("BEGIN IMMEDIATE")
         try:
-            seen = set(stored) | {
+            seen = stored | {
                 row[0]
                 for row in conn.execute(
                     f"SELECT webhook_id FROM inbox WHERE webhook_id IN ({','.join('?' * len(ids))})", ids
                 )
             }
-            accepted = set(accepted_before) | {
+            accepted = accepted_before | {
                 row[0]
                 for row in conn.execute(
                     "SELECT recording_id FROM inbox WHERE status = 'accepted' AND recording_id IN"
@@ -188,7 +189,7 @@ class IntakeInbox:
         self._reader.close()
         self._writer.close()
         if self._main is not None:
-            self._main.close()
+            self._main.dispose()
 
 
 class InboxMover:

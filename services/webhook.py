@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
 from services.clock import utcnow
@@ -122,6 +122,29 @@ def _parse(body: bytes) -> FathomMeeting:
     return parse_meeting(decode_body(body))
 
 
+# built once: the ids are expanding parameters (the intake process runs this for every ack)
+_KNOWN = select(WebhookDelivery.webhook_id, WebhookDelivery.recording_id, WebhookDelivery.status).where(
+    or_(
+        WebhookDelivery.webhook_id.in_(bindparam("webhook_ids", expanding=True)),
+        and_(
+            WebhookDelivery.recording_id.in_(bindparam("recording_ids", expanding=True)),
+            WebhookDelivery.status == "accepted",
+        ),
+    )
+)
+
+
+def known_deliveries(
+    conn: Connection | Session, webhook_ids: Collection[str], recording_ids: Collection[int]
+) -> tuple[set[str], set[int]]:
+    """(webhook-ids already stored, recording_ids already accepted) among these: what makes a
+    delivery a duplicate. Synchronous, so the intake inbox runs it on its WAL reader of the main file
+    in one call; `WebhookIntake` runs it in its write transaction (`AsyncSession.run_sync`)."""
+    params = {"webhook_ids": list(webhook_ids), "recording_ids": list(recording_ids)}
+    known = conn.execute(_KNOWN, params).all()
+    return {row.webhook_id for row in known}, {row.recording_id for row in known if row.status == "accepted"}
+
+
 class WebhookIntake:
     """Group commit: concurrent deliveries are stored together in one short transaction.
 
@@ -222,7 +245,9 @@ class WebhookIntake:
     async def _store(self, batch: list[_Pending]) -> list[Receipt]:
         """One transaction for the whole batch: three reads, two bulk inserts."""
         async with self.db.write_session() as s:
-            seen, accepted = await self._known(s, batch)
+            seen, accepted = await s.run_sync(
+                known_deliveries, {p.webhook_id for p in batch}, {p.recording_id for p in batch}
+            )
             rows: list[dict[str, Any]] = []
             stored: list[_Pending] = []
             now = utcnow()
@@ -274,27 +299,6 @@ class WebhookIntake:
             receipt_for.get(id(p)) or Receipt("duplicate", seen_before, None, None, p.recording_id)
             for p in batch
         ]
-
-    @staticmethod
-    async def _known(s: AsyncSession, batch: list[_Pending]) -> tuple[set[str], set[int]]:
-        """(webhook-ids already stored, recording_ids already accepted) among the batch's."""
-        known = (
-            await s.execute(
-                select(
-                    WebhookDelivery.webhook_id, WebhookDelivery.recording_id, WebhookDelivery.status
-                ).where(
-                    or_(
-                        WebhookDelivery.webhook_id.in_({p.webhook_id for p in batch}),
-                        and_(
-                            WebhookDelivery.recording_id.in_({p.recording_id for p in batch}),
-                            WebhookDelivery.status == "accepted",
-                        ),
-                    )
-                )
-            )
-        ).all()
-        seen = {row.webhook_id for row in known}
-        return seen, {row.recording_id for row in known if row.status == "accepted"}
 
     async def _reject(self, webhook_id: str, body: bytes, reason: str) -> Receipt:
         """Record the rejection with the reason and a bounded prefix of the body (never the whole)."""

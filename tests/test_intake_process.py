@@ -287,19 +287,25 @@ async def test_kill_9_after_the_acks_loses_nothing_and_the_restart_moves_the_inb
 
 
 async def test_the_inbox_answers_duplicates_and_keeps_moved_ids(tmp_path: Path) -> None:
+    from bot.db import upgrade
+    from services.db import Database
     from services.intake_inbox import IntakeInbox
     from services.webhook import _Pending
 
-    inbox = IntakeInbox(tmp_path / "x.intake.sqlite3")
+    main = tmp_path / "x.sqlite3"
+    db = Database(f"sqlite+aiosqlite:///{main}")
+    await upgrade(db)
+    async with db.session() as s:
+        s.add(WebhookDelivery(webhook_id="msg_0", recording_id=8, status="accepted", body=b"{}"))
+    await db.dispose()
+    inbox = IntakeInbox(tmp_path / "x.intake.sqlite3", main=str(main))
     try:
         first = inbox.put(
             [_Pending("msg_1", 7, b"{}"), _Pending("msg_2", 7, b"{}"), _Pending("msg_1", 7, b"{}")]
         )
         assert [r.status for r in first] == ["accepted", "duplicate", "duplicate"]
         # what the main database already has (recording 8) is a duplicate before it is ever moved
-        assert [r.status for r in inbox.put([_Pending("msg_3", 8, b"{}")], accepted_before={8})] == [
-            "duplicate"
-        ]
+        assert [r.status for r in inbox.put([_Pending("msg_3", 8, b"{}")])] == ["duplicate"]
         assert [w for w, *_ in inbox.pending()] == ["msg_1", "msg_2", "msg_3"]
         inbox.mark_moved(["msg_1", "msg_2"])
         assert [w for w, *_ in inbox.pending()] == ["msg_3"]
