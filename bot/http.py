@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from services import telemetry
 from services.db import Database
+from services.errors import describe
 from services.webhook import SignatureError, WebhookIntake, verify_signature
 
 log = logging.getLogger(__name__)
@@ -232,7 +233,7 @@ def create_http_app(
             await probe_write(db)  # also proves the database answers reads
             report["database"] = {"ok": True, "writable": True, "dialect": db.engine.dialect.name}
         except Exception as exc:
-            reason = _reason(exc)
+            reason = describe(exc)
             report["database"] = {"ok": False, "error": type(exc).__name__, "reason": reason}
             reasons.append(f"database: {reason}")
         for name, probe in probes.items():
@@ -281,7 +282,7 @@ async def _run_probe(
     try:
         return task.result()
     except Exception as exc:
-        return {"ok": False, "error": type(exc).__name__, "reason": _reason(exc)}
+        return {"ok": False, "error": type(exc).__name__, "reason": describe(exc)}
 
 
 async def probe_write(db: Database, timeout: float = WRITE_PROBE_TIMEOUT) -> None:
@@ -316,12 +317,6 @@ async def probe_write(db: Database, timeout: float = WRITE_PROBE_TIMEOUT) -> Non
             await conn.execute(text("UPDATE jobs SET id = id WHERE false"))  # refused when read-only
         finally:
             await trans.rollback()
-
-
-def _reason(exc: BaseException) -> str:
-    """Exception type and the driver's first line (SQLAlchemy wraps it in `.orig`)."""
-    lines = str(getattr(exc, "orig", None) or exc).splitlines()
-    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
 
 
 def _error(status: int, reason: str) -> web.Response:

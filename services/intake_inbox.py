@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Literal
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
+from services.errors import describe
+
 if TYPE_CHECKING:
     from services.webhook import Receipt, WebhookIntake, _Pending
 
@@ -241,9 +243,7 @@ class InboxMover:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the main database is down: the rows wait in the inbox
-                self.last_error = (
-                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-                )
+                self.last_error = describe(exc)
                 log.exception("could not move inbox deliveries into the database; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), MOVE_EVERY)

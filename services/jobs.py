@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import utcnow
 from services.db import Database
-from services.errors import PermanentJobError
+from services.errors import PermanentJobError, describe
 from services.holders import dead_local_holder, new_holder_id
 from services.models import Job
 
@@ -406,7 +406,7 @@ class Worker:
                 self._claim_errors.pop(lane.name, None)
             except Exception as exc:
                 log.exception("claiming jobs failed; retrying")
-                self._claim_errors[lane.name] = f"{type(exc).__name__}: {exc}"[:300]
+                self._claim_errors[lane.name] = describe(exc)
                 jobs = []
             # failing while any lane's last claim failed: a lane with nothing to claim writes nothing,
             # so its success says nothing about a database that refuses writes (read-only, disk full)
