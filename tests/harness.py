@@ -4,7 +4,6 @@ project's local Slack-compatible server, a real SQLite file and a real git OS in
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,8 +18,8 @@ from bot.runtime import Runtime
 from bot.sandbox import LocalSlack
 from services.webhook import sign_delivery
 from tests.helpers import load_fixture
+from tests.support.webhook import SECRET  # the one secret every test signs with
 
-SECRET = "whsec_" + base64.b64encode(b"e2e-secret-for-fathom-os-tests").decode()
 MEETINGS_CHANNEL = "C02MEETINGS"
 
 
