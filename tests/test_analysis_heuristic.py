@@ -444,7 +444,6 @@ def test_past_tense_decision_in_the_opening_is_a_recap() -> None:
     assert found and all(d.status == "recap" for d in found)
 
 
-
 _RECALLED_DESIGN = [  # TS3009d turns 50-54: the designer presents what the last meeting settled
     (
         "ID",
@@ -470,6 +469,7 @@ def test_what_a_speaker_presents_after_naming_the_last_meeting_is_a_recap() -> N
     fresh = [(s, t.replace("during the last meeting", "on the whiteboard")) for s, t in _RECALLED_DESIGN]
     found = [d for d in _ami(fresh, tail=200).decisions if "launch" in d.what]
     assert found and all(d.status != "recap" for d in found)
+
 
 # ---- fourth round (#14): the chair, unintroduced roles, joint tasks, tasks handed out turn by turn
 
