@@ -821,3 +821,45 @@ def test_clean_treats_every_whitespace_as_before_its_literal_shortcuts(raw: str,
     from services.analysis.extract import clean
 
     assert clean(raw) == cleaned
+
+
+# ---- sixth round (#14): an option put up as a question and settled by answers that repeat it
+
+_ROUND_OR_SQUARE = [  # TS3009c turns 768-773
+    ("UI", "Will we use uh round buttons or square ones for the for the numbers ?"),
+    ("ID", "Round I think ."),
+    ("ME", "Um round ."),
+    ("UI", "Yeah I I I also uh thought Yeah ."),
+    ("ME", "Yeah . Round ."),
+    ("ID", "To make it as uh as round as possible ."),
+]
+_STRANGE_FORM = [  # TS3009c turns 461-465
+    ("ME", "But are we going for a strange uh form ?"),
+    ("PM", "No , not very strange ."),
+    ("ME", "'Cause people like that ."),
+    ("ID", "Not not too strange . No ."),
+    ("ME", "Not too strange ."),
+]
+
+
+def test_a_choice_question_answered_by_repeating_one_option_is_a_decision() -> None:
+    found = [d for d in _ami(_ROUND_OR_SQUARE, tail=200).decisions if "round buttons" in d.what]
+    assert len(found) == 1
+    decision = found[0]
+    # the options and the one taken; said at the question (turn 60 of the built meeting: 4 s a turn)
+    assert decision.what.endswith(": Round I think") and decision.status == "made"
+    assert decision.source_timestamp == "00:04:00"
+
+
+def test_a_confirmation_question_answered_by_its_own_words_is_a_decision() -> None:
+    found = [d for d in _ami(_STRANGE_FORM, tail=200).decisions if "strange" in d.what]
+    assert [d.what for d in found] == ["are we going for a strange form: No, not very strange"]
+
+
+def test_questions_only_acknowledged_or_asking_for_information_settle_nothing() -> None:
+    acknowledged = [(s, t if i == 0 else "Yeah .") for i, (s, t) in enumerate(_ROUND_OR_SQUARE)]
+    assert not [d for d in _ami(acknowledged, tail=200).decisions if "round" in d.what.lower()]
+    asked = [("UI", "What kind of buttons do we use for the numbers ?"), *_ROUND_OR_SQUARE[1:]]
+    assert not [d for d in _ami(asked, tail=200).decisions if "buttons" in d.what.lower()]
+    personal = [("UI", "Do you want round buttons for the numbers ?"), *_ROUND_OR_SQUARE[1:]]
+    assert not [d for d in _ami(personal, tail=200).decisions if "buttons" in d.what.lower()]

@@ -934,6 +934,7 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
         if sentences and speaker is not None and len(sentences[-1].split()) >= 5:
             previous = sentences[-1]
     scored += _consensus(meeting, turns, words)  # sentence-level: a proposal answered "yeah", "Okay, no LCD."
+    scored += _confirmations(meeting, turns, words)  # "So we're going for X?" answered "X, yes."
     scored += _episode_decisions(meeting, turns, words)  # structural: one convergence point per topic episode
     scored = [item for item in scored if not not_a_decision(item[2].what)]
     opening = OPENING * len(meeting.transcript or [])
@@ -1122,6 +1123,15 @@ def _content_words(text: str) -> int:
     return sum(1 for w in _LONG_WORD_RX.findall(text.lower()) if w not in _STOPWORDS)
 
 
+def _topics(words: list[list[str]]) -> dict[str, int]:
+    """How many turns say each word: a topic the meeting keeps returning to is said in many."""
+    topics: dict[str, int] = {}
+    for turn_words in words:
+        for w in set(turn_words):
+            topics[w] = topics.get(w, 0) + 1
+    return topics
+
+
 def _consensus(
     meeting: FathomMeeting, turns: list[Turn] | None = None, words: list[list[str]] | None = None
 ) -> list[tuple[float, int, DecisionOut]]:
@@ -1130,10 +1140,7 @@ def _consensus(
     marked `recap`, hedged proposals `tentative`."""
     turns = list(_turns(meeting)) if turns is None else turns
     n = len(turns)
-    topics: dict[str, int] = {}
-    for turn_words in words if words is not None else (_words(t[4]) for t in turns):
-        for w in set(turn_words):
-            topics[w] = topics.get(w, 0) + 1
+    topics = _topics(words if words is not None else [_words(t[4]) for t in turns])
     topic_floor = max(4, n // 80)
     # a short "yeah" / "okay" turn, worked out once: each turn is read as the answer to three
     agrees = [bool(_AGREE_RX.match(text)) and len(text.split()) <= 12 for *_, text in turns]
@@ -1192,6 +1199,122 @@ def _consensus(
             if "status" in DecisionOut.model_fields:
                 decision = decision.model_copy(update={"status": status})
             out.append((score - (3.0 if recap else 0.0), idx, decision))
+    return out
+
+
+_Q_LEAD = r"^(?:(?:and|but|so|well|okay|ok|yeah|yes|right|alright|then|now)\W+)*"
+# an open question asks for information and proposes nothing: "What else do we need?", "Any questions?"
+_OPEN_Q_RX = re.compile(
+    _Q_LEAD
+    + r"(?:what|who|whom|whose|how|why|where|when|any|anything|anyone|anybody|is there|are there)\b(?! about\b)",
+    re.I,
+)
+# about a person, not what the group settles: "Do you have any idea…?", "Shall I start?", "my slides?"
+_PERSONAL_Q_RX = re.compile(
+    r"\b(?:(?:do|did|does|have|has|can|could|would|will|are|were|should|shall|may) (?:you|I)\b"
+    r"|you (?:guys )?(?:think|mean|know|want|wanna|said|say)\b|\b(?:I|you) (?:wanna|want to|need to)\b|\bmy\b|\byour\b)",
+    re.I,
+)
+_YOU_Q_RX = re.compile(r"\byou\b", re.I)
+_WE_Q_RX = re.compile(r"\b(?:we|we're|we'll|let's|us|our)\b", re.I)
+# the shapes of an option put up for confirmation: "we're going for…?", "shall we…?", "So X?", "X, no?", "X or Y?"
+_CONFIRM_Q_RX = re.compile(
+    r"\bwe(?:'re| are)? (?:going (?:for|with|to)|gonna|go(?:ing)? (?:for|with)|use|using|take|keep|have|give|put"
+    r"|want|need|agree|agreeing|all agree|stick|make|do|decide|say)\b"
+    r"|\b(?:shall|should|do|will|can|could|would) we\b|\blet'?s\b|^(?:so|then|and|okay|ok|alright)\b"
+    r"|,? (?:no|right|yes|yeah|okay|then|isn't it|is it|don't we|aren't we|or not)\?$|\bor\b",
+    re.I,
+)
+_CHOICE_Q_RX = re.compile(r"\w \bor\b \w", re.I)
+_NO_ANSWER_RX = re.compile(r"^(?:no|nah|not|nope|never|too)\b", re.I)
+_Q_TAGS = (
+    " no",
+    " right",
+    " yes",
+    " yeah",
+    " okay",
+    " isn't it",
+    " is it",
+    " don't we",
+    " aren't we",
+    " or not",
+)
+MIN_CONFIRM_SCORE = 3.0
+_LEAD_RX = re.compile(r"^(?:(?:yeah|yes|okay|ok|so|well|alright|right|and|but|then|um|uh)\b[ ,]*)+", re.I)
+
+
+def _confirmations(
+    meeting: FathomMeeting, turns: list[Turn] | None = None, words: list[list[str]] | None = None
+) -> list[tuple[float, int, DecisionOut]]:
+    """A question that puts an option up for confirmation ("So, we're going for a titanium back and a
+    plastic front?", "Round buttons or square ones?") answered within three turns by another speaker
+    who repeats its words ("Round I think.", "No, not very strange."): the choice is settled."""
+    turns = list(_turns(meeting)) if turns is None else turns
+    words = [_words(t[4]) for t in turns] if words is None else words
+    n = len(turns)
+    topics = _topics(words)
+    topic_floor = max(4, n // 80)
+    out: list[tuple[float, int, DecisionOut]] = []
+    for pos in range(n):
+        idx, speaker, _, ts, text = turns[pos]
+        if not text.endswith("?"):
+            continue  # fast path: the question must close the turn
+        sentences = _sentences(text)
+        if not sentences or not (q := sentences[-1]).endswith("?"):
+            continue
+        key = set(_words(q))
+        if not key or len(q.split()) < 2:
+            continue
+        if _OPEN_Q_RX.match(q) or _OPEN_Q_RX.match(re.split(r"[,;.] ", q)[-1]) or _PERSONAL_Q_RX.search(q):
+            continue
+        if _META.search(q) or (_YOU_Q_RX.search(q) and not _WE_Q_RX.search(q)):
+            continue
+        short = len(q.split()) <= 5
+        choice = bool(_CHOICE_Q_RX.search(q))
+        confirm = bool(_CONFIRM_Q_RX.search(q))
+        if not (short or choice or confirm):
+            continue
+        agree: set[str] = set()
+        echo: set[str] = set()
+        refuse: set[str] = set()
+        answer = ""  # the first reply that repeats the question's words: which option was taken
+        for j in range(pos + 1, min(n, pos + 4)):
+            other, reply = turns[j][1], turns[j][4]
+            size = len(reply.split())
+            if other == speaker:
+                if reply.endswith("?") or size > 12:
+                    break  # the asker moved on
+                continue
+            if size > 12 or reply.endswith("?"):
+                if _NO_ANSWER_RX.match(reply) and size <= 12:
+                    refuse.add(other)
+                continue
+            if set(words[j]) & key:
+                echo.add(other)
+                answer = answer or reply
+            elif _AGREE_RX.match(reply):
+                agree.add(other)
+            elif _NO_ANSWER_RX.match(reply):
+                refuse.add(other)
+        if not echo:
+            continue  # "Yeah." alone answers too many questions that settle nothing
+        if _IN_MEETING_RX.search(q) or _JOKE_RX.search(q) or _PROCESS_RX.search(q):
+            continue
+        topic = sum(1 for w in key if topics.get(w, 0) >= topic_floor)
+        score = 2.0 + 0.5 * min(len(agree | echo), 2) + 1.0 * choice + 0.5 * confirm + 0.75 * min(topic, 2)
+        score -= 1.0 * short + 1.0 * bool(refuse - echo)
+        if score < MIN_CONFIRM_SCORE:
+            continue
+        what = _LEAD_RX.sub("", q).rstrip("?").rstrip(" ,")
+        for tag in _Q_TAGS:
+            if what.lower().endswith(tag):
+                what = what[: -len(tag)].rstrip(" ,")
+        # the answer says which option, or that it is declined: "Round buttons or square ones: Round I
+        # think", "are we going for a strange form: No, not very strange"
+        what = f"{what}: {_LEAD_RX.sub('', clean(answer)).rstrip(' .')}"
+        status: DecisionStatus = "tentative" if _TENTATIVE_RX.search(q) else "made"
+        decision = DecisionOut(what=(what or q)[:300], owner=speaker, source_timestamp=ts, status=status)
+        out.append((5.0 + score, idx, decision))  # on the consensus scale: ranks above a bare "yeah"
     return out
 
 
