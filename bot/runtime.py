@@ -27,6 +27,7 @@ from bot.intake_process import IntakeConfig, IntakeProcess
 from bot.scheduler import Scheduler
 from handlers.context import AppContext
 from services import charts, cpu, telemetry
+from services.analysis import decision_model
 from services.analysis.base import build_analyzer
 from services.container import Domain
 from services.fathom import FathomMeeting
@@ -211,7 +212,8 @@ class Runtime:
 
     async def start(self) -> None:
         await self.open(sandbox=not self.settings.slack_enabled)
-        warming = [asyncio.wrap_future(f) for f in cpu.start(charts.warm_up)]  # while Slack connects
+        # while Slack connects: networkx for charts, the learned decision signal's weights
+        warming = [asyncio.wrap_future(f) for f in cpu.start(charts.warm_up, decision_model.warm_up)]
         # a restart after kill -9: this host's dead workers' jobs are free now, not after their lease
         await self.queue.release_dead_workers()
         await self._start_intake()  # the child imports while Slack connects

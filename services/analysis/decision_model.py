@@ -5,7 +5,7 @@ words and word pairs, its first three and last words, the previous turn's words,
 first words, its length, its position in the meeting, how many other speakers agree ("yeah", "sounds
 good") within the next three turns, and how many of its words the meeting keeps returning to.
 `turn_logits` gives every turn the model's log-odds that it states a decision; `extract._decisions`
-adds them to its rule candidates' scores and offers the model's best turns as candidates too.
+adds positive ones to its rule candidates' scores and offers the model's best turns as candidates.
 
 Training data: weak labels from the QMSum corpus (github.com/Yale-LILY/QMSum), TRAIN split only
 (data/ALL/train: 162 meetings from AMI, ICSI and parliamentary committees); the validation split is
@@ -39,10 +39,11 @@ import functools
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 WEIGHTS_PATH = Path(__file__).with_name("decision_weights.json")
 LENGTH_EDGES = (3, 6, 12, 25, 50)  # words in a turn: "len:0" below 3 ... "len:5" from 50
@@ -124,7 +125,7 @@ def model() -> DecisionModel:
 
 
 def warm_up() -> None:
-    """Read and index the weights (~20 ms) when the CPU pool starts, not in a user's first analysis."""
+    """Read and index the weights (~5 ms) when the CPU pool starts, not in a user's first analysis."""
     model()
 
 
@@ -142,13 +143,9 @@ class _Meeting:
 def _meeting(turns: Sequence[tuple[str, str]]) -> _Meeting:
     toks = [tokens(text) for _, text in turns]
     sets = [set(x) for x in toks]
-    counts: dict[str, int] = {}
-    for words in sets:
-        for w in words:
-            if len(w) > 3:
-                counts[w] = counts.get(w, 0) + 1
+    counts = Counter(itertools.chain.from_iterable(sets))  # turns that say each word
     floor = max(4, len(turns) // 80)
-    topical = {w for w, c in counts.items() if c >= floor}
+    topical = {w for w, c in counts.items() if c >= floor and len(w) > 3}
     agreeing: list[set[str]] = [set() for _ in turns]
     for j, x in enumerate(toks):
         if len(x) <= 12 and _AGREE_RX.match(" ".join(x[:4])):  # "yeah, sounds good"
@@ -178,7 +175,7 @@ def turn_features(turns: Sequence[tuple[str, str]]) -> list[set[str]]:
             f"topic:{m.topic[i]}",
         }
         f.update("u:" + w for w in m.sets[i])
-        f.update(f"b:{a}_{b}" for a, b in zip(x, x[1:], strict=False))
+        f.update(f"b:{a}_{b}" for a, b in itertools.pairwise(x))
         f.update("f:" + w for w in x[:EDGE_WORDS])
         if x:
             f.add("l:" + x[-1])
@@ -194,39 +191,36 @@ def turn_features(turns: Sequence[tuple[str, str]]) -> list[set[str]]:
     return out
 
 
-def _sum(get: Callable[[K, int], int], keys: Iterable[K]) -> int:
-    return sum(map(get, keys, _ZEROS))
-
-
 _ZEROS = itertools.repeat(0)  # the default of every lookup
-K = TypeVar("K")
 
 
 def turn_logits(turns: Sequence[tuple[str, str]]) -> list[float]:
     """The model's log-odds, per turn ((speaker, text) in order), that the turn states a decision:
-    the sum of the weights of its `turn_features`, a dictionary lookup per word."""
-    mdl = model()
+    the sum of the weights of its `turn_features`, a dictionary lookup per word (each kind of
+    feature a list over the turns: no per-turn branching in Python)."""
+    if not turns:
+        return []
+    mdl, zeros = model(), _ZEROS
     u, first, last, prev, nxt = (mdl.words[k].get for k in ("u", "f", "l", "p", "n"))
     pair, starts = mdl.pairs.get, mdl.pair_starts
     m = _meeting(turns)
     n = len(turns)
-    prev_part = [_sum(prev, set(x[:PREVIOUS_WORDS])) for x in m.toks]
-    next_part = [_sum(nxt, set(x[:EDGE_WORDS])) for x in m.toks]
-    out: list[float] = []
-    for i, x in enumerate(m.toks):
-        z = mdl.bias + _sum(u, m.sets[i]) + _sum(first, set(x[:EDGE_WORDS]))
-        z += _sum(pair, {ab for ab in zip(x, x[1:], strict=False) if ab[0] in starts})
-        if x:
-            z += last(x[-1], 0)
-        z += mdl.lengths[m.length[i]] + mdl.positions[POSITIONS * i // n]
-        z += mdl.agrees[m.agree[i]] + mdl.topics[m.topic[i]]
-        if i > 0:
-            z += prev_part[i - 1]
-            if turns[i - 1][0] == turns[i][0]:
-                z += mdl.same_speaker
-        if i + 1 < n:
-            z += next_part[i + 1]
-        if "?" in m.sets[i]:
-            z += mdl.question
-        out.append(z / SCALE)
-    return out
+    speakers = [speaker for speaker, _ in turns]
+    prev_part = [0] + [sum(map(prev, set(x[:PREVIOUS_WORDS]), zeros)) for x in m.toks[:-1]]
+    next_part = [sum(map(nxt, set(x[:EDGE_WORDS]), zeros)) for x in m.toks[1:]] + [0]
+    same = [0] + [mdl.same_speaker if a == b else 0 for a, b in itertools.pairwise(speakers)]
+    parts = (
+        [sum(map(u, words, zeros)) for words in m.sets],
+        [sum(map(first, set(x[:EDGE_WORDS]), zeros)) for x in m.toks],
+        [sum(map(pair, {ab for ab in itertools.pairwise(x) if ab[0] in starts}, zeros)) for x in m.toks],
+        [last(x[-1], 0) if x else 0 for x in m.toks],
+        [mdl.lengths[k] for k in m.length],
+        [mdl.positions[POSITIONS * i // n] for i in range(n)],
+        [mdl.agrees[k] for k in m.agree],
+        [mdl.topics[k] for k in m.topic],
+        [mdl.question if "?" in words else 0 for words in m.sets],
+        prev_part,
+        next_part,
+        same,
+    )
+    return [(mdl.bias + sum(z)) / SCALE for z in zip(*parts, strict=True)]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from services.analysis.chunking import similarity
+from services.analysis.decision_model import turn_logits
 from services.analysis.schema import ActionItemOut, DecisionOut, DecisionStatus, Mention
 from services.fathom import FathomMeeting, Invitee
 
@@ -936,6 +937,7 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
     scored += _consensus(meeting, turns, words)  # sentence-level: a proposal answered "yeah", "Okay, no LCD."
     scored += _confirmations(meeting, turns, words)  # "So we're going for X?" answered "X, yes."
     scored += _episode_decisions(meeting, turns, words)  # structural: one convergence point per topic episode
+    scored = _learned(turns, scored)
     scored = [item for item in scored if not not_a_decision(item[2].what)]
     opening = OPENING * len(meeting.transcript or [])
     recalled = _recalled(turns, opening)
@@ -954,6 +956,30 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
             unique.append(item)
     top = unique[:cap]
     return [d for _, _, d in sorted(top, key=lambda s: s[1])]
+
+
+LEARNED_TURNS = 3  # the learned model's best turns, offered as candidates of their own
+LEARNED_BASE = 3.0  # their score before the model's log-odds (a cue sentence scores 3-8, a consensus 5-12)
+
+
+def _learned(
+    turns: list[Turn], scored: list[tuple[float, int, DecisionOut]]
+) -> list[tuple[float, int, DecisionOut]]:
+    """The learned turn signal (services/analysis/decision_model.py): a candidate on a turn the model
+    believes in (positive log-odds) gains them, one it doubts keeps its rule score (the rules are
+    precise where they fire; the model's weak labels may promote, not veto), and the model's
+    LEARNED_TURNS best turns join the candidates, each as its sentence with the most content words."""
+    z = turn_logits([(t[1], t[4]) for t in turns])
+    at = {t[0]: k for k, t in enumerate(turns)}
+    # a line of Fathom's summary is on no turn: its score stays
+    out = [(sc + max(0.0, z[at[i]]), i, d) if i in at else (sc, i, d) for sc, i, d in scored]
+    for k in sorted(range(len(turns)), key=lambda k: (-z[k], k))[:LEARNED_TURNS]:
+        idx, speaker, _, ts, text = turns[k]
+        what = max(_sentences(text) or [text], key=_content_words)
+        out.append(
+            (LEARNED_BASE + z[k], idx, DecisionOut(what=what[:300], owner=speaker, source_timestamp=ts))
+        )
+    return out
 
 
 RECALL_TURNS = 12  # a speaker's turns after naming an earlier meeting that still report on it
