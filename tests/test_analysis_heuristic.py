@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import pytest
 
-from services.analysis.extract import resolve_date, speaker_aliases
+from services.analysis.extract import not_settled, resolve_date, speaker_aliases
 from services.analysis.heuristic import HeuristicAnalyzer
 from services.analysis.schema import MeetingAnalysis
 from services.fathom import FathomMeeting, parse_meeting
@@ -863,3 +863,57 @@ def test_questions_only_acknowledged_or_asking_for_information_settle_nothing() 
     assert not [d for d in _ami(asked, tail=200).decisions if "buttons" in d.what.lower()]
     personal = [("UI", "Do you want round buttons for the numbers ?"), *_ROUND_OR_SQUARE[1:]]
     assert not [d for d in _ami(personal, tail=200).decisions if "buttons" in d.what.lower()]
+
+
+# ---- sixth round (#14): kinds of selected remarks that settle nothing, and restatements
+
+
+@pytest.mark.parametrize(
+    "what",
+    [
+        # the running of the meeting (ES2006a 223, IS1006b 119)
+        "my role is basically to keep things going and make sure that you all work together",
+        "I didn't have time the meeting was very tight , so that's basically my findings",
+        # an option named, not taken (ES2009d 155)
+        "It's still an option if we need it",
+        # a narrative of the past (ES2009d 475)
+        "we used to have spaceship Legos did you guys ever used to build spaceships with Legos",
+        # other people, with no "we" (IS1006a 234)
+        "For some reason they they they click the off button when they want to use the",
+        # a negative condition (TS3010b 98)
+        "If it won't works then we'll get something else",
+    ],
+)
+def test_remarks_that_settle_nothing(what: str) -> None:
+    assert not_settled(what)
+
+
+@pytest.mark.parametrize(
+    "what",
+    [  # gold decisions of the dev set, as said (TS3010c 366, TS3009c 567, ES2006d 501, ES2009c 470)
+        "So we use a normal battery",
+        "Titanium back , plastic front",
+        "The chip , we're going for an advanced chip on print",
+        "we've more or less agreed that we want to target this youth market",
+    ],
+)
+def test_decisions_as_said_are_settled(what: str) -> None:
+    assert not not_settled(what)
+
+
+def test_a_decision_restated_later_in_the_meeting_is_one_decision() -> None:
+    from services.analysis.extract import _restatements_dropped
+    from services.analysis.schema import DecisionOut
+
+    # TS3010c turns 361 and 366: the chair proposes the battery, and says it again five turns on
+    # (beyond the three turns in which two candidates are one); best-ranked first
+    top = [
+        (9.0, 366, DecisionOut(what="we use a normal battery")),
+        (
+            7.5,
+            361,
+            DecisionOut(what="Then for the components, we use a normal battery. Then it's Ch cheapest way"),
+        ),
+        (7.0, 402, DecisionOut(what="the case is made of hard plastic with a rubber grip")),
+    ]
+    assert [i for _, i, _ in _restatements_dropped(top)] == [366, 402]
