@@ -882,6 +882,12 @@ def test_questions_only_acknowledged_or_asking_for_information_settle_nothing() 
         "For some reason they they they click the off button when they want to use the",
         # a negative condition (TS3010b 98)
         "If it won't works then we'll get something else",
+        # what "you can" do, with no "we" (ES2006d 679, IS1006a 160)
+        "Yeah , you could take it to lectures and just write stuff down",
+        "so y you can decide that now it's the remote control for the television",
+        # the speaker's own talk (ES2006b 453, ES2009a 239)
+        "No , but I was just defending the fact why we want to keep the remote control close to us",
+        "one of the things I was gonna mention to you guys the designers is that",
     ],
 )
 def test_remarks_that_settle_nothing(what: str) -> None:

@@ -5,7 +5,7 @@ words and word pairs, its first three and last words, the previous turn's words,
 first words, its length, its position in the meeting, how many other speakers agree ("yeah", "sounds
 good") within the next three turns, and how many of its words the meeting keeps returning to.
 `turn_logits` gives every turn the model's log-odds that it states a decision; `extract._decisions`
-adds positive ones to its rule candidates' scores and offers the model's best turns as candidates.
+adds them to its rule candidates' scores and offers the model's best turns as candidates.
 
 Training data: weak labels from the QMSum corpus (github.com/Yale-LILY/QMSum), TRAIN split only
 (data/ALL/train: 162 meetings from AMI, ICSI and parliamentary committees); the validation split is

@@ -955,7 +955,12 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
         ):
             unique.append(item)
     top = _restatements_dropped(
-        [item for item in unique[:cap] if item[2].status == "recap" or not not_settled(item[2].what)]
+        [
+            item
+            for item in unique[:cap]
+            if (item[2].status == "recap" and _RECAP_SAYS_RX.search(item[2].what))
+            or not not_settled(item[2].what)
+        ]
     )
     return [d for _, _, d in sorted(top, key=lambda s: s[1])]
 
@@ -990,9 +995,13 @@ def _learned(
 # empty: the candidates ranked just below them are as noisy). The running of the meeting ("my role is
 # to keep things going", "here we have our detailed design meeting", "That were my findings"); an
 # option named, not taken ("It's still an option if we need it"); a narrative of the past ("we used to
-# have...", "I saw a new player...", "we didn't have to use as many..."); a description of other people
-# with no "we" in it ("For some reason they click the off button..."); a negative condition ("If it
-# won't work then we'll get something else").
+# have...", "I saw a new player...", "we didn't have to use as many..."); the speaker's own talk ("I was
+# just defending...", "I was gonna mention...", "I'm just..."); a description of other people or of what
+# "you can" do with no "we" in it ("For some reason they click the off button...", "you could take it
+# to lectures"); a negative condition ("If it won't work then we'll get something else"). A recap too, unless
+# it says what was decided ("in the last meeting we decided..."): a remark of the opening marked recap
+# by its place can be the running of the meeting ("It's the detail design meeting, so we're going
+# last meeting", "here we have our detailed design meeting").
 _RUNNING_RX = re.compile(
     r"\b(?:meeting|kick-off|my role|findings|I(?:'ll| will)? (?:tell|show) you|(?:as )?you(?:'ll| will)? see"
     r"|we're talking|write (?:it |them |this )?down|questions?)\b",
@@ -1003,10 +1012,11 @@ _OPTION_RX = re.compile(
 )
 _NARRATIVE_RX = re.compile(
     r"\b(?:used to|I saw|I found|they found|we found|we had (?!to decide|decided|agreed|said)|we didn't"
-    r"|didn't have to|we were)\b",
+    r"|didn't have to|we were|I(?:'m| am| was) just|I was (?:gonna|going to))\b",
     re.I,
 )
-_OTHERS_RX = re.compile(r"\b(?:they|they're|people|users?|someone|somebody)\b", re.I)
+_RECAP_SAYS_RX = re.compile(r"\b(?:decided|agreed|chose|settled on|conclusion)\b", re.I)
+_OTHERS_RX = re.compile(r"\b(?:they|they're|people|users?|someone|somebody|you (?:can|could))\b", re.I)
 _WE_RX = re.compile(r"\b(?:we|we're|we'll|we'd|let's|us|our)\b", re.I)
 _IF_NOT_RX = re.compile(
     r"^(?:(?:and|but|so|well|or|then|yeah|okay)\W+)*if\b[^,]*\b(?:not|don't|won't|can't|doesn't|didn't|isn't)\b",
