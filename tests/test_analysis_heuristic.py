@@ -923,3 +923,67 @@ def test_a_decision_restated_later_in_the_meeting_is_one_decision() -> None:
         (7.0, 402, DecisionOut(what="the case is made of hard plastic with a rubber grip")),
     ]
     assert [i for _, i, _ in _restatements_dropped(top)] == [366, 402]
+
+
+# ---- sixth round (#14): a decision reached by turning an option down; a question answered inside
+
+_KICK_IT_OUT = [  # TS3009d turns 379-387: over budget, the group drops the sample speaker
+    ("PM", "The sample speaker ,"),
+    ("ID", "The"),
+    ("ME", "Out ."),
+    ("PM", "the s sensor ."),
+    ("ME", "That's easy . Kick it out ."),
+    ("PM", "Kick it out ."),
+    ("UI", "The what ?"),
+    ("PM", "We have to go to twelve and a half ."),
+    ("ME", "Yeah . The speaker ."),
+]
+_WILL_HAVE_TO_GO = [  # ES2006d turns 520-526
+    ("ME", "This sample sensor ."),
+    ("PM", "Our budget's twelve point five ."),
+    ("ID", "Uh okay ."),
+    ("ME", "Yeah , the sample sensor will have to go , 'cause that's the most expensive thing on there ."),
+    ("PM", "Yeah , so that has implications though for the ."),
+    ("ID", "Uh it does not have for voice recognition , but it does have for the feedback speaker ."),
+    ("ME", "Yeah ."),
+]
+
+
+def test_an_option_turned_down_and_supported_is_a_decision_naming_the_option() -> None:
+    found = [d for d in _ami(_KICK_IT_OUT, tail=200).decisions if "Kick it out" in d.what]
+    # "Kick it out." names nothing: the decision names the option the speakers were on
+    assert [d.what for d in found] == ["Not The sample speaker: Kick it out"]
+
+
+def test_a_rejection_that_names_what_it_drops_keeps_its_words_and_reason() -> None:
+    found = [d for d in _ami(_WILL_HAVE_TO_GO, tail=200).decisions if "sensor" in d.what]
+    assert [(d.what, d.why) for d in found] == [
+        ("the sample sensor will have to go", "that's the most expensive thing on there")
+    ]
+
+
+def test_a_rejection_nobody_supports_or_a_negated_cost_settles_nothing() -> None:
+    alone = [(s, "Hmm ." if i > 4 else t) for i, (s, t) in enumerate(_KICK_IT_OUT)]
+    assert not [d for d in _ami(alone, tail=200).decisions if "Kick" in d.what]
+    # TS3009c turn 339: "so they won't be uh very expensive" is no rejection
+    negated = [
+        (
+            "ID",
+            "The buttons are already being implemented in coffee machines , so they won't be uh very expensive .",
+        ),
+        ("PM", "Yeah ."),
+        ("UI", "Okay ."),
+    ]
+    assert not [d for d in _ami(negated, tail=200).decisions if "expensive" in d.what]
+
+
+def test_a_question_answered_inside_the_candidate_keeps_the_answer() -> None:
+    from services.analysis.extract import _after_question, not_a_decision
+
+    # ES2006c turn 372: the question is settled by the speaker's next clause
+    said = "the flat co completely flat case is definitely out, right? It has to be at least curved from one side"
+    assert _after_question(said) == "It has to be at least curved from one side"
+    assert _after_question("So we go for rubber? Yes") == "So we go for rubber? Yes"  # too short: kept whole
+    # a connective left hanging ends a whole clause, not a broken-off fragment
+    assert not not_a_decision("we can follow the fruit trends of the fronts around the world so")
+    assert not_a_decision("inside the remote control we use a couple of")

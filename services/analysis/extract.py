@@ -937,7 +937,12 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
     scored += _consensus(meeting, turns, words)  # sentence-level: a proposal answered "yeah", "Okay, no LCD."
     scored += _confirmations(meeting, turns, words)  # "So we're going for X?" answered "X, yes."
     scored += _episode_decisions(meeting, turns, words)  # structural: one convergence point per topic episode
+    scored += _rejections(turns, words)  # "Kick it out.", "Nah, it's too expensive." answered "yeah"
     scored = _learned(turns, scored)
+    scored = [
+        (sc, i, d.model_copy(update={"what": _after_question(d.what)})) if "?" in d.what else (sc, i, d)
+        for sc, i, d in scored
+    ]
     scored = [item for item in scored if not not_a_decision(item[2].what)]
     opening = OPENING * len(meeting.transcript or [])
     recalled = _recalled(turns, opening)
@@ -963,6 +968,89 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
         ]
     )
     return [d for _, _, d in sorted(top, key=lambda s: s[1])]
+
+
+REJECT_BASE = 6.0
+REJECT_NAMED = 2  # content words that make the rejecting sentence a decision of its own
+_REJECT_RX = re.compile(
+    r"\b(?:(?:it's|it is|that's|that is) not (?:possible|good|necessary|needed|worth)|(?<!not )(?<!n't be )(?:too|very) expensive"
+    r"|kick (?:it|that|them) out|get rid of (?:it|that|them)|(?:will|has to|have to) go\b(?! (?:to|through|out|back|there|with|for|in))"
+    r"|we (?:don't|do not) (?:need|want)|out of (?:the )?(?:range|question)|(?:is|it's|that's) (?:definitely )?out\b"
+    r"|no need|forget (?:it|that|about it))",
+    re.I,
+)
+_NO_RX = re.compile(r"^(?:no|nah|nope)\b", re.I)
+# the rejection's own words: a sentence made of them alone names nothing it rejects
+_REJECT_WORDS = frozenset(
+    [
+        "it's",
+        "that's",
+        "expensive",
+        "possible",
+        "good",
+        "necessary",
+        "needed",
+        "worth",
+        "kick",
+        "need",
+        "want",
+        "forget",
+        "about",
+        "already",
+        "definitely",
+        "think",
+        "guess",
+        "just",
+        "really",
+        "okay",
+        "alright",
+        "yeah",
+    ]
+)
+# the literals _REJECT_RX needs (one of them, lowered), for `_cued`
+_REJECT_CUES = ("not ", "expensive", "kick", "rid of", " go", "don't", "do not", "out", "no need", "forget")
+
+
+def _rejections(turns: list[Turn], words: list[list[str]]) -> list[tuple[float, int, DecisionOut]]:
+    """A decision reached by rejecting an option: a short turn that turns down what another speaker
+    just said ("Kick it out.", "Nah, it's too expensive.") supported within three turns by another
+    speaker agreeing or rejecting too; the option is the previous speaker's sentence."""
+    n = len(turns)
+    out: list[tuple[float, int, DecisionOut]] = []
+    for pos, (idx, speaker, _, ts, text) in enumerate(turns):
+        if text.endswith("?") or not _cued(_folded(text), _REJECT_CUES) or len(text.split()) > 25:
+            continue
+        if not _REJECT_RX.search(text):
+            continue
+        support = {
+            turns[j][1]
+            for j in range(pos + 1, min(n, pos + 4))
+            if len(turns[j][4].split()) <= 12
+            and (_AGREE_RX.match(turns[j][4]) or _REJECT_RX.search(turns[j][4]) or _NO_RX.match(turns[j][4]))
+        } - {speaker}
+        if not support:
+            continue
+        option = None
+        for j in range(pos - 1, max(-1, pos - 6), -1):
+            if turns[j][1] != speaker and len(words[j]) >= 2 and not _REJECT_RX.search(turns[j][4]):
+                option = max(_sentences(turns[j][4]) or [turns[j][4]], key=_content_words)
+                break
+        if option is None or _JOKE_RX.search(option):
+            continue
+        said = next((x for x in _sentences(clean(text)) if _REJECT_RX.search(x)), None)
+        if said is None:  # "won't be uh very expensive": a negation the filler hid
+            continue
+        said, why = _LEAD_RX.sub("", said).strip(" .,"), None
+        for cue in (" because ", " 'cause ", ", 'cause "):
+            if cue in said:
+                said, why = (part.strip(" ,.") for part in said.split(cue, 1))
+                break
+        # "the sample sensor will have to go" names what it drops; "It's too expensive." needs the option
+        named = sum(1 for w in set(_words(said)) if w not in _REJECT_WORDS) >= REJECT_NAMED
+        what = said if named else f"Not {_LEAD_RX.sub('', option).rstrip('.?, ')}: {said}"
+        decision = DecisionOut(what=what[:300], why=why or None, owner=speaker, source_timestamp=ts)
+        out.append((REJECT_BASE + 1.5 * min(len(support), 2), idx, decision))
+    return out
 
 
 LEARNED_TURNS = 5  # the learned model's best turns, offered as candidates of their own
@@ -1118,7 +1206,18 @@ def not_a_decision(what: str) -> bool:
     words = re.findall(r"[a-z][a-z']*", what.lower())
     if _REASON_RX.match(what):
         return True
+    while len(words) > 1 and words[-1] in ("so", "but", "and", "or"):
+        words.pop()  # "...fronts around the world so": a connective left hanging ends a whole clause
     return not words or words[-1] in _FRAGMENT_END or "?" in what or bool(_PROCESS_RX.search(what))
+
+
+def _after_question(what: str) -> str:
+    """A candidate whose question is answered inside it ("the flat case is out, right? It has to be
+    curved from one side"): what follows the last question, when it is a clause of its own."""
+    if "?" not in what:
+        return what
+    tail = what.rsplit("?", 1)[1].strip(" ,.")
+    return tail if len(tail.split()) >= 5 else what
 
 
 def _episode_decisions(
