@@ -1,10 +1,10 @@
 """The offline analyzer scored on three real dev meetings (QMSum/AMI, tests/data/qmsum/) with the
 project's scorer (tests/support/score.py): a regression below the floors fails.
 
-Floors sit just under the numbers measured when they were last raised (round four: items P 0.83 /
-R 0.63 / owner 0.60, decisions P 0.38 / R 0.31; before it items 0.44 / 0.50, decisions 0.38 / 0.31
-with topic-episode convergence, 0.32 / 0.27 without; first set at items 0.45 / 0.31, decisions
-0.23 / 0.15);
+Floors sit just under the numbers measured when they were last raised (round six: decisions
+P 0.53 / R 0.35, items unchanged; round four: items P 0.83 / R 0.63 / owner 0.60, decisions
+P 0.38 / R 0.31; before it items 0.44 / 0.50, decisions 0.38 / 0.31 with topic-episode
+convergence, 0.32 / 0.27 without; first set at items 0.45 / 0.31, decisions 0.23 / 0.15);
 raise them as the analyzer improves, never lower them to pass.
 """
 
@@ -18,7 +18,7 @@ from services.fathom import parse_meeting
 from tests.support import score
 
 DATA = Path(__file__).resolve().parent / "data" / "qmsum"
-FLOORS = {"items_p": 0.8, "items_r": 0.6, "items_owner": 0.55, "decisions_p": 0.37, "decisions_r": 0.3}
+FLOORS = {"items_p": 0.8, "items_r": 0.6, "items_owner": 0.55, "decisions_p": 0.5, "decisions_r": 0.33}
 
 
 def test_offline_analyzer_stays_above_the_quality_floors_on_three_dev_meetings() -> None:
