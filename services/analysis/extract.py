@@ -1105,7 +1105,7 @@ _NARRATIVE_RX = re.compile(
 )
 _RECAP_SAYS_RX = re.compile(r"\b(?:decided|agreed|chose|settled on|conclusion)\b", re.I)
 _OTHERS_RX = re.compile(r"\b(?:they|they're|people|users?|someone|somebody|you (?:can|could))\b", re.I)
-_WE_RX = re.compile(r"\b(?:we|we're|we'll|we'd|let's|us|our)\b", re.I)
+_WE_RX = re.compile(r"\b(?:we|we're|we'll|we'd|let's|us|our)\b", re.I)  # the group speaking of itself
 _IF_NOT_RX = re.compile(
     r"^(?:(?:and|but|so|well|or|then|yeah|okay)\W+)*if\b[^,]*\b(?:not|don't|won't|can't|doesn't|didn't|isn't)\b",
     re.I,
@@ -1232,9 +1232,7 @@ def _episode_decisions(
         idx, speaker, _, ts, _ = turns[c.pos]
         recap = bool(_RECAP_RX.search(c.sentence))
         status: DecisionStatus = "recap" if recap else "tentative" if c.hedged else "made"
-        what = re.sub(
-            r"^(?:(?:yeah|yes|okay|ok|so|well|alright|right|and|but)\b[ ,]*)+", "", c.sentence, flags=re.I
-        )
+        what = _LEAD_RX.sub("", c.sentence)
         decision = DecisionOut(
             what=what[:300].rstrip(".") or c.sentence[:300], owner=speaker, source_timestamp=ts, status=status
         )
@@ -1407,7 +1405,6 @@ _PERSONAL_Q_RX = re.compile(
     re.I,
 )
 _YOU_Q_RX = re.compile(r"\byou\b", re.I)
-_WE_Q_RX = re.compile(r"\b(?:we|we're|we'll|let's|us|our)\b", re.I)
 # the shapes of an option put up for confirmation: "we're going for…?", "shall we…?", "So X?", "X, no?", "X or Y?"
 _CONFIRM_Q_RX = re.compile(
     r"\bwe(?:'re| are)? (?:going (?:for|with|to)|gonna|go(?:ing)? (?:for|with)|use|using|take|keep|have|give|put"
@@ -1458,7 +1455,7 @@ def _confirmations(
             continue
         if _OPEN_Q_RX.match(q) or _OPEN_Q_RX.match(re.split(r"[,;.] ", q)[-1]) or _PERSONAL_Q_RX.search(q):
             continue
-        if _META.search(q) or (_YOU_Q_RX.search(q) and not _WE_Q_RX.search(q)):
+        if _META.search(q) or (_YOU_Q_RX.search(q) and not _WE_RX.search(q)):
             continue
         short = len(q.split()) <= 5
         choice = bool(_CHOICE_Q_RX.search(q))
