@@ -259,6 +259,20 @@ def test_internal_meeting_without_partner_sync_evidence_is_other() -> None:
     assert a.primary_type == "other"
 
 
+def test_a_passing_business_or_coaching_word_does_not_type_a_meeting() -> None:
+    # QMSum train: ICSI Bmr003 (a research group's "planning") and AMI ES2008a ("your personal coach")
+    said_once = [
+        ("ME", "So we were planning to do like thirty or forty hours worth of meetings ."),
+        ("PM", "And you will get specific instructions sent by your personal coach ."),
+    ]
+    assert _ami(said_once).primary_type == "other"
+    # the business words of an agency sync support one; said again and again they still make none
+    business = [("ME", f"The hiring plan and the sales pipeline, point {i}.") for i in range(3)]
+    assert "internal_partner" not in {t.type for t in _ami(business).types}
+    synced = [("PM", "Okay, this is our weekly sync."), *business]
+    assert _ami(synced).primary_type == "internal_partner"
+
+
 def test_no_fathom_summary_gives_an_extractive_summary_from_the_transcript() -> None:
     a = _ami(
         [

@@ -74,6 +74,7 @@ _TYPE_RULES: tuple[tuple[str, str, float, tuple[str, ...]], ...] = (
         ("kickoff", "kick-off", "checkin", "check-in", "status update", "delivery", "project"),
     ),
 )
+NAMING_WEIGHT = 3.0  # a rule this strong names the meeting ("ai audit", "partner sync"): once is enough
 _TYPE_CHECKS = tuple((kind, re.compile(p), weight, cues) for kind, p, weight, cues in _TYPE_RULES)
 
 
@@ -88,12 +89,18 @@ def classify(meeting: FathomMeeting) -> list[TypeScore]:
     summary = meeting.summary_markdown.lower()
     body = " ".join(t.text for t in (meeting.transcript or [])[:400]).lower()
     scores: dict[str, float] = {}
+    partner_sync = False  # said in so many words, or in the title or Fathom's summary
     for kind, rx, weight, cues in _TYPE_CHECKS:
-        hits = 3 * bool(rx.search(title)) + 2 * bool(rx.search(summary))
+        named = 3 * bool(rx.search(title)) + 2 * bool(rx.search(summary))
+        said = 0
         if any(map(body.__contains__, cues)):  # case-sensitive patterns: a substring test is exact
-            hits += min(len(rx.findall(body)), 3)
+            said = min(len(rx.findall(body)), 3)
+        # one passing word in an hour of talk types nothing (AMI's "your personal coach", a
+        # parliament's "planning", a research group's "pipeline"); a phrase naming the meeting does
+        hits = named + (said if said >= 2 or weight >= NAMING_WEIGHT else 0)
         if hits:
             scores[kind] = scores.get(kind, 0.0) + weight * hits
+            partner_sync |= kind == "internal_partner" and (bool(named) or weight >= NAMING_WEIGHT)
     external = bool(meeting.external_invitees) or meeting.calendar_invitees_domains_type == (
         "one_or_more_external"
     )
@@ -103,9 +110,11 @@ def classify(meeting: FathomMeeting) -> list[TypeScore]:
     else:
         for kind in CLIENT_TYPES:
             scores[kind] = scores.get(kind, 0.0) * 0.3
-        # only with evidence of a partner sync: a research group or a parliament is "other"
-        scores["internal_partner"] = scores.get("internal_partner", 0.0) * 1.5 + (
-            3.0 if scores.get("internal_partner") else 0.5
+        # only with evidence of a partner sync: a research group or a parliament is "other", and
+        # the business words (pipeline, hiring, planning) support a partner sync but never make one
+        weak = 1.5 if partner_sync else 0.3
+        scores["internal_partner"] = scores.get("internal_partner", 0.0) * weak + (
+            3.0 if partner_sync else 0.5
         )
     out = [
         TypeScore(type=kind, confidence=round(min(0.9, score / (score + 4.0)), 2))  # type: ignore[arg-type]
