@@ -538,6 +538,7 @@ class ReminderService:
         """Settle the claims of one message (`sent`, `skipped`); its gateway rows go with them."""
         self._inflight.difference_update(keys)
         async with self.db.session() as s:
+            post_key = await self._held_post_key(s, keys[0])
             for kind, subject, day in keys:
                 await s.execute(
                     update(ReminderSent)
@@ -546,36 +547,46 @@ class ReminderService:
                     )
                     .values(status=status, sent_at=utcnow())
                 )
-            await self._forget_message(s, keys[0])
+            await self._forget_message(s, post_key)
 
     async def _release(self, keys: list[Key]) -> None:
         """Drop the claims of one message for a later run (which sends under a new key)."""
         async with self.db.session() as s:
-            await self._forget_message(s, keys[0])
+            post_key = await self._held_post_key(s, keys[0])
             for kind, subject, day in keys:
                 await s.execute(
                     delete(ReminderSent).where(
                         ReminderSent.kind == kind, ReminderSent.subject == subject, ReminderSent.day == day
                     )
                 )
+            await self._forget_message(s, post_key)
 
-    async def _forget_message(self, s: AsyncSession, key: Key) -> None:
-        """Delete the gateway's ref and pending marker of the message `key`'s claim was sent under,
-        only while this service holds it: a holder taken over as dead (its lease lapsed, yet it was
-        alive) leaves them to the new holder, whose send needs the ref to update, not post again."""
+    async def _held_post_key(self, s: AsyncSession, key: Key) -> str | None:
+        """The message `key`'s claim was sent under, while this service holds the claim: a holder
+        taken over as dead (its lease lapsed, yet it was alive) leaves the message to the new holder."""
         kind, subject, day = key
-        post_key = (
-            select(ReminderSent.post_key)
-            .where(
+        return await s.scalar(
+            select(ReminderSent.post_key).where(
                 ReminderSent.kind == kind,
                 ReminderSent.subject == subject,
                 ReminderSent.day == day,
                 ReminderSent.holder == self.holder,
             )
-            .scalar_subquery()
         )
-        await s.execute(delete(SlackMessageRef).where(SlackMessageRef.entity == post_key))
-        await s.execute(delete(SlackPendingPost).where(SlackPendingPost.entity == post_key))
+
+    async def _forget_message(self, s: AsyncSession, post_key: str | None) -> None:
+        """Delete the gateway's ref and pending marker of message `post_key` once none of its claims
+        is open: a takeover that won only part of a DM settles its part, and whoever sends the rest
+        needs the ref to update the message, not post it again."""
+        if post_key is None:
+            return
+        still_open = (
+            select(ReminderSent.id)
+            .where(ReminderSent.post_key == post_key, ReminderSent.status == "claimed")
+            .exists()
+        )
+        await s.execute(delete(SlackMessageRef).where(SlackMessageRef.entity == post_key, ~still_open))
+        await s.execute(delete(SlackPendingPost).where(SlackPendingPost.entity == post_key, ~still_open))
 
     async def sent_count(self, kind: str | None = None) -> int:
         async with self.db.session() as s:

@@ -195,6 +195,40 @@ async def test_sent_reminders_leave_no_message_ref_behind(db: Database, slack: L
         assert set((await s.scalars(select(ReminderSent.status))).all()) == {"sent"}
 
 
+async def test_a_dm_taken_over_in_parts_keeps_its_ref_until_its_last_claim_settles(
+    db: Database, slack: LocalSlack
+) -> None:
+    """One DM listed two items; a dead holder's claim is taken over while another host still holds
+    the other one. Settling the first part must leave the ref, so the second part, taken over later,
+    updates the same message instead of posting a second DM."""
+    m = await meeting(db)
+    user = slack.add_user("Split", "split@agency.example", tz="Europe/London").id
+    first, second = [await item(db, m, user, WED, text=f"Task {n}") for n in (1, 2)]
+    post_key = f"reminder:{user}:split"
+    past, future = utcnow() - timedelta(minutes=1), utcnow() + timedelta(minutes=10)
+    async with db.session() as s:
+        for subject, holder, until in (
+            (f"item:{first}", "other-host:51:gone", past),
+            (f"item:{second}", "other-host:52:alive", future),
+        ):
+            s.add(ReminderSent(kind="due", subject=subject, day=WED, recipient=user, status="claimed",
+                               holder=holder, leased_until=until, post_key=post_key))  # fmt: skip
+    gw = gateway(slack, db)
+    await gw.post_or_update(post_key, await gw.dm_channel(user), notice("Reminder sent before the crash"))
+    reminders = service(slack, db)
+    assert (await reminders.tick(at(WED, 10))).taken_over == 1
+    assert post_key in await refs(db)  # the other part is still open
+    async with db.session() as s:  # the other host dies too
+        row = await s.scalar(select(ReminderSent).where(ReminderSent.subject == f"item:{second}"))
+        assert row is not None and row.status == "claimed"
+        row.holder, row.leased_until = "other-host:52:gone", past
+    assert (await reminders.tick(at(WED, 10, 6))).taken_over == 1
+    assert len(slack.dms(user)) == 1  # updated in place, never posted twice
+    assert post_key not in await refs(db)
+    async with db.session() as s:
+        assert set((await s.scalars(select(ReminderSent.status))).all()) == {"sent"}
+
+
 async def test_external_owners_are_never_dmed(db: Database, slack: LocalSlack) -> None:
     m = await meeting(db)
     await item(db, m, "U04OMAR", WED, owner_external=True)
