@@ -57,6 +57,8 @@ WORD_KINDS = ("u", "b", "f", "l", "p", "n")
 STRUCTURAL_KINDS = ("len", "pos", "agree", "topic")
 
 _TOKEN_RX = re.compile(r"[a-z][a-z']*|\d+|[?]")
+# part of the trained feature set, so not extract._AGREE_RX: it reads lower-case tokens, and a change
+# here changes what the weights mean (retrain with tools/train_decision_model.py)
 _AGREE_RX = re.compile(
     r"^(?:yeah|yes|yep|yup|okay|ok|right|sure|agreed|i agree|fine|good|great|sounds good|makes sense|exactly"
     r"|definitely|absolutely|alright|cool|true|that's (?:fine|good|right|it)|good idea|perfect|why not|mm-hmm|uh-huh)\b"

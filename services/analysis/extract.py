@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import calendar
 import functools
+import itertools
 import operator
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -887,7 +889,7 @@ def _commitments(meeting: FathomMeeting, day: date) -> list[ActionItemOut]:
 def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
     scored: list[tuple[float, int, DecisionOut]] = []
     turns = list(_turns(meeting))
-    words = [_words(t[4]) for t in turns]  # shared by the consensus and the episode rules
+    words = [_words(t[4]) for t in turns]  # shared by the turn rules below
     sources: list[tuple[int, str | None, str | None, str]] = [(i, sp, ts, tx) for i, sp, _, ts, tx in turns]
     summary_lines = [s for s in _sentences(meeting.summary_markdown.replace("\n", " ")) if s]
     sources += [(100_000 + i, None, None, s) for i, s in enumerate(summary_lines)]
@@ -934,8 +936,9 @@ def _decisions(meeting: FathomMeeting) -> list[DecisionOut]:
         sentences = _sentences(text)
         if sentences and speaker is not None and len(sentences[-1].split()) >= 5:
             previous = sentences[-1]
-    scored += _consensus(meeting, turns, words)  # sentence-level: a proposal answered "yeah", "Okay, no LCD."
-    scored += _confirmations(meeting, turns, words)  # "So we're going for X?" answered "X, yes."
+    topical = _topical(words)  # shared by the consensus and confirmation rules
+    scored += _consensus(turns, topical)  # sentence-level: a proposal answered "yeah", "Okay, no LCD."
+    scored += _confirmations(turns, words, topical)  # "So we're going for X?" answered "X, yes."
     scored += _episode_decisions(meeting, turns, words)  # structural: one convergence point per topic episode
     scored += _rejections(turns, words)  # "Kick it out.", "Nah, it's too expensive." answered "yeah"
     scored = _learned(turns, scored)
@@ -1312,25 +1315,19 @@ def _content_words(text: str) -> int:
     return sum(1 for w in _LONG_WORD_RX.findall(text.lower()) if w not in _STOPWORDS)
 
 
-def _topics(words: list[list[str]]) -> dict[str, int]:
-    """How many turns say each word: a topic the meeting keeps returning to is said in many."""
-    topics: dict[str, int] = {}
-    for turn_words in words:
-        for w in set(turn_words):
-            topics[w] = topics.get(w, 0) + 1
-    return topics
+def _topical(words: list[list[str]]) -> frozenset[str]:
+    """The topics the meeting keeps returning to ("LCD", "titanium", "the budget"): words said in
+    many turns (`words`: each turn's content words)."""
+    said = Counter(itertools.chain.from_iterable(set(turn_words) for turn_words in words))
+    floor = max(4, len(words) // 80)
+    return frozenset(w for w, turns in said.items() if turns >= floor)
 
 
-def _consensus(
-    meeting: FathomMeeting, turns: list[Turn] | None = None, words: list[list[str]] | None = None
-) -> list[tuple[float, int, DecisionOut]]:
+def _consensus(turns: list[Turn], topical: frozenset[str]) -> list[tuple[float, int, DecisionOut]]:
     """Decisions reached by agreement: a concrete proposal the other speakers answer with "yeah" /
     "okay", or a short conclusion ("Okay, no speech recognition."). Recaps of earlier meetings are
     marked `recap`, hedged proposals `tentative`."""
-    turns = list(_turns(meeting)) if turns is None else turns
     n = len(turns)
-    topics = _topics(words if words is not None else [_words(t[4]) for t in turns])
-    topic_floor = max(4, n // 80)
     # a short "yeah" / "okay" turn, worked out once: each turn is read as the answer to three
     agrees = [bool(_AGREE_RX.match(text)) and len(text.split()) <= 12 for *_, text in turns]
     out: list[tuple[float, int, DecisionOut]] = []
@@ -1365,7 +1362,7 @@ def _consensus(
                 continue
             # what is being agreed is a topic the meeting keeps returning to ("LCD", "titanium",
             # "the budget"), not a passing remark: count the sentence's words that recur in many turns
-            topic = sum(1 for w in set(_words(sentence)) if topics.get(w, 0) >= topic_floor)
+            topic = sum(1 for w in set(_words(sentence)) if w in topical)
             score = 2.0 + 1.5 * min(len(agreeing), 2) + (2.0 if conclude else 0.0) + (1.0 if choice else 0.0)
             score += (1.0 if should else 0.0) + 0.75 * min(topic, 4) - (1.0 if content > 14 else 0.0)
             if re.search(r"^if\b|\bif (?:we|you|someone|they)\b|\bwhether\b", sentence, re.I):
@@ -1432,16 +1429,12 @@ _LEAD_RX = re.compile(r"^(?:(?:yeah|yes|okay|ok|so|well|alright|right|and|but|th
 
 
 def _confirmations(
-    meeting: FathomMeeting, turns: list[Turn] | None = None, words: list[list[str]] | None = None
+    turns: list[Turn], words: list[list[str]], topical: frozenset[str]
 ) -> list[tuple[float, int, DecisionOut]]:
     """A question that puts an option up for confirmation ("So, we're going for a titanium back and a
     plastic front?", "Round buttons or square ones?") answered within three turns by another speaker
     who repeats its words ("Round I think.", "No, not very strange."): the choice is settled."""
-    turns = list(_turns(meeting)) if turns is None else turns
-    words = [_words(t[4]) for t in turns] if words is None else words
     n = len(turns)
-    topics = _topics(words)
-    topic_floor = max(4, n // 80)
     out: list[tuple[float, int, DecisionOut]] = []
     for pos in range(n):
         idx, speaker, _, ts, text = turns[pos]
@@ -1488,7 +1481,7 @@ def _confirmations(
             continue  # "Yeah." alone answers too many questions that settle nothing
         if _IN_MEETING_RX.search(q) or _JOKE_RX.search(q) or _PROCESS_RX.search(q):
             continue
-        topic = sum(1 for w in key if topics.get(w, 0) >= topic_floor)
+        topic = sum(1 for w in key if w in topical)
         score = 2.0 + 0.5 * min(len(agree | echo), 2) + 1.0 * choice + 0.5 * confirm + 0.75 * min(topic, 2)
         score -= 1.0 * short + 1.0 * bool(refuse - echo)
         if score < MIN_CONFIRM_SCORE:
